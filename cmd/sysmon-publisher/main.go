@@ -1,0 +1,120 @@
+// Command sysmon-publisher samples this host and publishes snapshots to
+// RabbitMQ, periodically and on GET/POST /publish.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/sysmon-dev/sysmon/internal/collect"
+	"github.com/sysmon-dev/sysmon/internal/daemon"
+	"github.com/sysmon-dev/sysmon/internal/logging"
+	"github.com/sysmon-dev/sysmon/internal/mq"
+	"github.com/sysmon-dev/sysmon/internal/publisher"
+	"github.com/sysmon-dev/sysmon/internal/sdnotify"
+	"github.com/sysmon-dev/sysmon/internal/server"
+)
+
+// version is stamped by the build (-ldflags "-X main.version=…").
+var version = "dev"
+
+const name = "sysmon-publisher"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	flags, err := daemon.ParseFlags(name, publisher.DefaultConfigFile, args, stderr)
+	if err != nil {
+		return 2
+	}
+	if flags.Version {
+		fmt.Fprintf(stdout, "%s %s\n", name, version)
+		return 0
+	}
+	cfg, warnings, err := publisher.LoadConfig(flags.Config, flags.Explicit, os.LookupEnv)
+	if err != nil {
+		return daemon.ConfigError(stderr, name, err)
+	}
+	if flags.CheckConfig {
+		return daemon.CheckConfig(stdout, name, warnings, cfg.Describe())
+	}
+
+	log := logging.New(stderr, cfg.LogLevel, logging.UnderJournald())
+	for _, w := range warnings {
+		log.Warn(w.String())
+	}
+	notifier := sdnotify.New(log)
+	watchdog := sdnotify.NewWatchdog(notifier)
+	status := mq.NewStatus()
+	status.OnChange = notifier.Status
+
+	sampler := collect.New(log.With("component", "collect"), cfg.CollectTimeout)
+	outbox := mq.NewOutbox(cfg.OutboxSize)
+	svc := publisher.New(cfg, sampler, outbox, status, log, version)
+
+	srv, err := server.Listen(cfg.HTTP.Addr(), svc.Handler(), log)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	log.Info("sysmon-publisher started", "version", version, "listen", srv.Addr().String(),
+		"host", cfg.HostName, "instance_id", svc.Instance(), "interval", cfg.Interval,
+		"exchange", cfg.Broker.Exchange, "config", cfg.File)
+	if !cfg.HTTP.Loopback() {
+		log.Warn("/publish is reachable from the network: anyone who can connect may trigger publishes (rate-limited)",
+			"listen", srv.Addr().String())
+	}
+	notifier.Ready()
+	notifier.Status(status.Line())
+
+	dialer := mq.NewDialer(cfg.Broker, name+"@"+cfg.HostName, log.With("component", "mq"), status)
+	dialer.Beat = watchdog.Loop("broker")
+	pub := &mq.Publisher{Dialer: dialer, Exchange: cfg.Broker.Exchange, ExchangeType: cfg.Broker.ExchangeType,
+		Outbox: outbox, Log: log.With("component", "mq"), DrainTimeout: 2 * time.Second}
+
+	// The broker side outlives the rest by the drain timeout, so that the
+	// goodbye message queued at shutdown still goes out.
+	mqCtx, cancelMQ := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelMQ()
+	mqDone := make(chan error, 1)
+	go func() { mqDone <- pub.Run(mqCtx) }()
+	srvDone := make(chan error, 1)
+	go func() { srvDone <- srv.Run(ctx) }()
+	wdDone := make(chan error, 1)
+	go func() { wdDone <- watchdog.Run(ctx) }()
+
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	loopDone := make(chan error, 1)
+	go func() { loopDone <- svc.Run(runCtx, watchdog.Loop("periodic")) }()
+
+	code := 0
+	select {
+	case <-ctx.Done():
+	case err := <-srvDone:
+		log.Error("http server failed", "err", err)
+		srvDone <- nil
+		code = 1
+	}
+	log.Info("shutting down")
+	notifier.Stopping()
+	cancelRun()
+	<-loopDone
+	cancelMQ()
+	<-mqDone
+	<-srvDone
+	<-wdDone
+	c := outbox.Counters()
+	log.Info("stopped", "confirmed_total", c.Confirmed, "left_in_outbox", c.Waiting, "dropped_total", c.Dropped)
+	return code
+}

@@ -1,0 +1,376 @@
+// Package collect owns sampling the host with gopsutil. Rates and CPU use are
+// computed from counter deltas against an earlier reading, so a sample never
+// sleeps; every source runs under a deadline, and a source that hangs (a dead
+// network mount) is reported missing instead of blocking the caller, without
+// piling up goroutines behind it.
+package collect
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shirou/gopsutil/v4/cpu"
+	"github.com/shirou/gopsutil/v4/disk"
+	"github.com/shirou/gopsutil/v4/host"
+	"github.com/shirou/gopsutil/v4/load"
+	"github.com/shirou/gopsutil/v4/mem"
+	"github.com/shirou/gopsutil/v4/net"
+
+	"github.com/sysmon-dev/sysmon/internal/snapshot"
+)
+
+// Source is one part of a sample. Fill writes only its own fields of s.
+type Source struct {
+	Name string
+	Fill func(ctx context.Context, now time.Time, s *snapshot.Snapshot) error
+}
+
+// Collector samples the host. Sample is safe for concurrent use; calls are
+// serialised because the sources keep counter state.
+type Collector struct {
+	log     *slog.Logger
+	timeout time.Duration
+	mu      sync.Mutex
+	sources []*guarded
+	static  staticInfo
+}
+
+type guarded struct {
+	Source
+	busy     atomic.Bool
+	reported atomic.Bool
+}
+
+type staticInfo struct {
+	platform, release, processor, hostID string
+	cpuCount                             int
+}
+
+// ErrBusy is reported for a source whose previous call has not returned yet.
+var ErrBusy = errors.New("previous call still running")
+
+// New returns a Collector over the host's real sources. timeout bounds each
+// source in each sample.
+func New(log *slog.Logger, timeout time.Duration) *Collector {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st := staticInfo{platform: strings.ToUpper(runtime.GOOS[:1]) + runtime.GOOS[1:]}
+	if v, err := host.KernelVersionWithContext(ctx); err == nil {
+		st.release = v
+	}
+	if infos, err := cpu.InfoWithContext(ctx); err == nil && len(infos) > 0 {
+		st.processor = strings.TrimSpace(infos[0].ModelName)
+	}
+	if id, err := host.HostIDWithContext(ctx); err == nil {
+		st.hostID = id
+	}
+	st.cpuCount, _ = cpu.CountsWithContext(ctx, true)
+	return NewWithSources(log, timeout, st, defaultSources()...)
+}
+
+// NewWithSources builds a Collector over the given sources (tests use it to
+// make one hang).
+func NewWithSources(log *slog.Logger, timeout time.Duration, st staticInfo, sources ...Source) *Collector {
+	c := &Collector{log: log, timeout: timeout, static: st}
+	for _, s := range sources {
+		c.sources = append(c.sources, &guarded{Source: s})
+	}
+	// A first reading gives the counters a baseline, so that the first
+	// published sample already has rates.
+	_, _ = c.Sample(context.Background())
+	return c
+}
+
+// Sample takes one sample. It returns within the source timeout (plus
+// scheduling) whatever the sources do; failed sources are listed in Missing.
+func (c *Collector) Sample(ctx context.Context) (*snapshot.Snapshot, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	s := &snapshot.Snapshot{
+		Timestamp:       now.Format(snapshot.TimestampLayout),
+		Platform:        c.static.platform,
+		PlatformRelease: c.static.release,
+		Processor:       c.static.processor,
+		HostID:          c.static.hostID,
+		CPUCount:        c.static.cpuCount,
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	type result struct {
+		g    *guarded
+		part snapshot.Snapshot
+		err  error
+	}
+	results := make(chan result, len(c.sources))
+	started := 0
+	for _, g := range c.sources {
+		if !g.busy.CompareAndSwap(false, true) {
+			s.Missing = append(s.Missing, g.Name)
+			c.report(g, ErrBusy)
+			continue
+		}
+		started++
+		go func() {
+			defer g.busy.Store(false)
+			var part snapshot.Snapshot
+			err := g.Fill(ctx, now, &part)
+			results <- result{g: g, part: part, err: err}
+		}()
+	}
+	for range started {
+		select {
+		case r := <-results:
+			if r.err != nil {
+				s.Missing = append(s.Missing, r.g.Name)
+				c.report(r.g, r.err)
+				continue
+			}
+			r.g.reported.Store(false)
+			merge(s, &r.part)
+		case <-ctx.Done():
+			// Whatever has not answered is missing; its goroutine finishes
+			// (or hangs) on its own and keeps the source marked busy.
+			s.Missing = append(s.Missing, c.pending(s)...)
+			sort.Strings(s.Missing)
+			return s, nil
+		}
+	}
+	sort.Strings(s.Missing)
+	return s, nil
+}
+
+// pending lists sources that are busy and not yet listed as missing.
+func (c *Collector) pending(s *snapshot.Snapshot) []string {
+	var out []string
+	for _, g := range c.sources {
+		if g.busy.Load() && !contains(s.Missing, g.Name) && !filled(s, g.Name) {
+			out = append(out, g.Name)
+		}
+	}
+	return out
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// filled tells whether the source's result was already merged: a source can
+// be busy only in the instant between sending its result and clearing busy.
+func filled(s *snapshot.Snapshot, name string) bool {
+	switch name {
+	case "cpu":
+		return s.CPUPerCore != nil
+	case "memory":
+		return s.Memory.Total != 0
+	case "load":
+		return s.Load != nil
+	case "filesystems":
+		return s.Filesystems != nil
+	case "disk_io":
+		return s.DiskIO != nil
+	case "network":
+		return s.Network != nil
+	case "host":
+		return s.UptimeSeconds != 0
+	}
+	return false
+}
+
+// report logs a failing source once until it recovers.
+func (c *Collector) report(g *guarded, err error) {
+	if g.reported.CompareAndSwap(false, true) {
+		c.log.Warn("collector source failed; the snapshot marks it missing until it recovers",
+			"source", g.Name, "err", err)
+	}
+}
+
+// merge copies the fields a source filled.
+func merge(dst, p *snapshot.Snapshot) {
+	if p.CPUPerCore != nil {
+		dst.CPUPercent, dst.CPUPerCore = p.CPUPercent, p.CPUPerCore
+	}
+	if p.Memory.Total != 0 {
+		dst.Memory, dst.Swap = p.Memory, p.Swap
+	}
+	if p.Load != nil {
+		dst.Load = p.Load
+	}
+	if p.Filesystems != nil {
+		dst.Filesystems, dst.Disk = p.Filesystems, p.Disk
+		dst.Missing = append(dst.Missing, p.Missing...)
+	}
+	if p.DiskIO != nil {
+		dst.DiskIO = p.DiskIO
+	}
+	if p.Network != nil {
+		dst.Network = p.Network
+	}
+	if p.UptimeSeconds != 0 {
+		dst.UptimeSeconds = p.UptimeSeconds
+	}
+}
+
+func defaultSources() []Source {
+	cpuW := &counterWindow[[]cpu.TimesStat]{minWindow: time.Second}
+	diskW := &counterWindow[disk.IOCountersStat]{minWindow: time.Second}
+	netW := &counterWindow[map[string]net.IOCountersStat]{minWindow: time.Second}
+	fs := &filesystems{busy: map[string]*atomic.Bool{}}
+	return []Source{
+		{"cpu", func(ctx context.Context, now time.Time, s *snapshot.Snapshot) error {
+			total, err := cpu.TimesWithContext(ctx, false)
+			if err != nil {
+				return err
+			}
+			per, err := cpu.TimesWithContext(ctx, true)
+			if err != nil {
+				return err
+			}
+			return fillCPU(cpuW, now, append(total, per...), s)
+		}},
+		{"memory", func(ctx context.Context, _ time.Time, s *snapshot.Snapshot) error {
+			vm, err := mem.VirtualMemoryWithContext(ctx)
+			if err != nil {
+				return err
+			}
+			s.Memory = snapshot.Memory{Total: vm.Total, Available: vm.Available, Used: vm.Used,
+				Percent: round2(vm.UsedPercent)}
+			if vm.Total > 0 {
+				// The prototype's percent (psutil) is the share not available.
+				s.Memory.Percent = round2(float64(vm.Total-vm.Available) / float64(vm.Total) * 100)
+			}
+			sw, err := mem.SwapMemoryWithContext(ctx)
+			if err != nil {
+				return err
+			}
+			s.Swap = &snapshot.Swap{Total: sw.Total, Used: sw.Used, Free: sw.Free, Percent: round2(sw.UsedPercent)}
+			return nil
+		}},
+		{"load", func(ctx context.Context, _ time.Time, s *snapshot.Snapshot) error {
+			a, err := load.AvgWithContext(ctx)
+			if err != nil {
+				return err
+			}
+			s.Load = &snapshot.Load{Load1: a.Load1, Load5: a.Load5, Load15: a.Load15}
+			return nil
+		}},
+		{"filesystems", fs.fill},
+		{"disk_io", func(ctx context.Context, now time.Time, s *snapshot.Snapshot) error {
+			m, err := disk.IOCountersWithContext(ctx)
+			if err != nil {
+				return err
+			}
+			fillDiskIO(diskW, now, sumWholeDisks(m), s)
+			return nil
+		}},
+		{"network", func(ctx context.Context, now time.Time, s *snapshot.Snapshot) error {
+			list, err := net.IOCountersWithContext(ctx, true)
+			if err != nil {
+				return err
+			}
+			m := make(map[string]net.IOCountersStat, len(list))
+			for _, c := range list {
+				if c.Name != "lo" {
+					m[c.Name] = c
+				}
+			}
+			fillNetwork(netW, now, m, s)
+			return nil
+		}},
+		{"host", func(ctx context.Context, _ time.Time, s *snapshot.Snapshot) error {
+			up, err := host.UptimeWithContext(ctx)
+			if err != nil {
+				return err
+			}
+			s.UptimeSeconds = max(up, 1)
+			return nil
+		}},
+	}
+}
+
+func fillCPU(w *counterWindow[[]cpu.TimesStat], now time.Time, cur []cpu.TimesStat, s *snapshot.Snapshot) error {
+	if len(cur) == 0 {
+		return errors.New("no CPU times")
+	}
+	base, ok := w.add(now, cur)
+	s.CPUPerCore = make([]float64, len(cur)-1)
+	if !ok || len(base.v) != len(cur) {
+		return nil
+	}
+	s.CPUPercent = busyPercent(base.v[0], cur[0])
+	for i := 1; i < len(cur); i++ {
+		s.CPUPerCore[i-1] = busyPercent(base.v[i], cur[i])
+	}
+	return nil
+}
+
+func fillDiskIO(w *counterWindow[disk.IOCountersStat], now time.Time, cur disk.IOCountersStat, s *snapshot.Snapshot) {
+	s.DiskIO = &snapshot.DiskIO{}
+	if base, ok := w.add(now, cur); ok {
+		el := now.Sub(base.at)
+		s.DiskIO.ReadBytesPerSec = rate(base.v.ReadBytes, cur.ReadBytes, el)
+		s.DiskIO.WriteBytesPerSec = rate(base.v.WriteBytes, cur.WriteBytes, el)
+		s.DiskIO.ReadOpsPerSec = rate(base.v.ReadCount, cur.ReadCount, el)
+		s.DiskIO.WriteOpsPerSec = rate(base.v.WriteCount, cur.WriteCount, el)
+	}
+}
+
+func fillNetwork(w *counterWindow[map[string]net.IOCountersStat], now time.Time, cur map[string]net.IOCountersStat, s *snapshot.Snapshot) {
+	s.Network = &snapshot.Network{Interfaces: []snapshot.Interface{}}
+	base, ok := w.add(now, cur)
+	names := make([]string, 0, len(cur))
+	for n := range cur {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		i := snapshot.Interface{Name: n}
+		if p, had := base.v[n]; ok && had {
+			el := now.Sub(base.at)
+			i.RxBytesPerSec = rate(p.BytesRecv, cur[n].BytesRecv, el)
+			i.TxBytesPerSec = rate(p.BytesSent, cur[n].BytesSent, el)
+		}
+		s.Network.RxBytesPerSec = round2(s.Network.RxBytesPerSec + i.RxBytesPerSec)
+		s.Network.TxBytesPerSec = round2(s.Network.TxBytesPerSec + i.TxBytesPerSec)
+		s.Network.Interfaces = append(s.Network.Interfaces, i)
+	}
+}
+
+// sumWholeDisks adds up whole block devices only: partitions and device-mapper
+// volumes would count the same bytes twice. A whole, real disk has a
+// /sys/block/NAME/device link.
+func sumWholeDisks(m map[string]disk.IOCountersStat) disk.IOCountersStat {
+	var sum disk.IOCountersStat
+	sysBlock := hostPath("HOST_SYS", "/sys") + "/block/"
+	for name, c := range m {
+		if _, err := os.Stat(sysBlock + name + "/device"); err != nil {
+			continue
+		}
+		sum.ReadBytes += c.ReadBytes
+		sum.WriteBytes += c.WriteBytes
+		sum.ReadCount += c.ReadCount
+		sum.WriteCount += c.WriteCount
+	}
+	return sum
+}
+
+func hostPath(env, def string) string {
+	if v := os.Getenv(env); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,196 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Broker is how a daemon reaches RabbitMQ. URLs carry credentials: log only
+// Redacted().
+type Broker struct {
+	URLs         []string
+	Exchange     string
+	ExchangeType string
+	Heartbeat    time.Duration
+	ReconnectMax time.Duration // cap of the exponential reconnect backoff
+}
+
+// Redacted returns the broker URLs with the password masked.
+func (b Broker) Redacted() []string {
+	out := make([]string, len(b.URLs))
+	for i, u := range b.URLs {
+		out[i] = RedactURL(u)
+	}
+	return out
+}
+
+// RedactURL masks the password of an AMQP URL; an unparsable URL is hidden whole.
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "<unparsable URL>"
+	}
+	return u.Redacted()
+}
+
+var urlKeys = []string{"RABBITMQ_HOST", "RABBITMQ_PORT", "RABBITMQ_USER", "RABBITMQ_PASSWORD", "RABBITMQ_VHOST"}
+
+// LoadBroker reads the prototype's RABBITMQ_HOST/RABBITMQ_PORT (and sysmon's
+// credentials and vhost beside them), or RABBITMQ_URL instead of all of those.
+// Both may list several brokers separated by commas.
+func LoadBroker(l *Loader) Broker {
+	b := Broker{
+		Exchange:     l.String("EXCHANGE_NAME", "system_info"),
+		ExchangeType: l.Enum("EXCHANGE_TYPE", "fanout", "fanout", "topic", "direct", "headers"),
+		Heartbeat:    l.Duration("RABBITMQ_HEARTBEAT", 10*time.Second, time.Second, 10*time.Minute),
+		ReconnectMax: l.Duration("RECONNECT_MAX_DELAY", 15*time.Second, 100*time.Millisecond, 10*time.Minute),
+	}
+	if strings.TrimSpace(b.Exchange) == "" {
+		l.Fail("EXCHANGE_NAME", "expected an exchange name, got an empty value")
+	}
+	password, passwordSet := loadPassword(l)
+
+	if raw, ok := l.raw("RABBITMQ_URL"); ok {
+		for _, k := range urlKeys {
+			if l.IsSet(k) {
+				l.Fail("RABBITMQ_URL", "conflicts with %s: give either RABBITMQ_URL or the RABBITMQ_HOST/PORT/USER/PASSWORD/VHOST keys, not both", k)
+				return b
+			}
+		}
+		for _, s := range splitList(raw) {
+			u, err := url.Parse(s)
+			if err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") || u.Host == "" {
+				l.Fail("RABBITMQ_URL", "expected amqp://user:password@host:port/vhost or amqps://…, got %q", RedactURL(s))
+				return b
+			}
+			if passwordSet {
+				name := "guest"
+				if u.User != nil {
+					name = u.User.Username()
+				}
+				u.User = url.UserPassword(name, password)
+			}
+			b.URLs = append(b.URLs, u.String())
+		}
+		if len(b.URLs) == 0 {
+			l.Fail("RABBITMQ_URL", "expected at least one amqp:// or amqps:// URL, got an empty value")
+		}
+		return b
+	}
+
+	port := l.Int("RABBITMQ_PORT", 5672, 1, 65535)
+	user := l.String("RABBITMQ_USER", "guest")
+	if !passwordSet {
+		password = "guest"
+	}
+	vhost := l.String("RABBITMQ_VHOST", "/")
+	hosts := splitList(l.String("RABBITMQ_HOST", "localhost"))
+	if len(hosts) == 0 {
+		l.Fail("RABBITMQ_HOST", "expected a host name or address, got an empty value")
+	}
+	for _, h := range hosts {
+		hostPort := h
+		if _, _, err := net.SplitHostPort(h); err != nil {
+			hostPort = net.JoinHostPort(strings.Trim(h, "[]"), strconv.Itoa(port))
+		}
+		u := url.URL{Scheme: "amqp", User: url.UserPassword(user, password), Host: hostPort, Path: "/" + vhost}
+		// The path is the vhost, escaped whole: "/" becomes "%2F".
+		u.RawPath = "/" + url.PathEscape(vhost)
+		b.URLs = append(b.URLs, u.String())
+	}
+	return b
+}
+
+// loadPassword reads RABBITMQ_PASSWORD or RABBITMQ_PASSWORD_FILE (a path,
+// relative ones resolved in systemd's $CREDENTIALS_DIRECTORY).
+func loadPassword(l *Loader) (string, bool) {
+	file, fileSet := l.raw("RABBITMQ_PASSWORD_FILE")
+	pw, pwSet := l.raw("RABBITMQ_PASSWORD")
+	if fileSet && pwSet {
+		l.Fail("RABBITMQ_PASSWORD_FILE", "conflicts with RABBITMQ_PASSWORD: give one of them")
+		return "", false
+	}
+	if !fileSet {
+		return pw, pwSet
+	}
+	if !filepath.IsAbs(file) {
+		if dir, ok := l.lookupEnv("CREDENTIALS_DIRECTORY"); ok {
+			file = filepath.Join(dir, file)
+		}
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		l.Fail("RABBITMQ_PASSWORD_FILE", "cannot read the password file: %v", err)
+		return "", false
+	}
+	return strings.TrimRight(string(data), "\r\n"), true
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// HTTP is where a daemon listens.
+type HTTP struct {
+	Host string
+	Port int
+}
+
+// Addr is host:port for net.Listen.
+func (h HTTP) Addr() string { return net.JoinHostPort(h.Host, strconv.Itoa(h.Port)) }
+
+// Loopback tells whether only this machine can connect.
+func (h HTTP) Loopback() bool {
+	if h.Host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h.Host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// LoadHTTP reads APP_HOST (default loopback: opening a port to the network is
+// the operator's decision) and the prototype's APP_PORT.
+func LoadHTTP(l *Loader, defPort int) HTTP {
+	h := HTTP{Host: l.String("APP_HOST", "127.0.0.1"), Port: l.Int("APP_PORT", defPort, 1, 65535)}
+	if h.Host != "" && h.Host != "localhost" && net.ParseIP(strings.Trim(h.Host, "[]")) == nil {
+		l.Fail("APP_HOST", "expected an IP address to listen on (0.0.0.0 for every IPv4 address, :: for every address), got %q", h.Host)
+	}
+	h.Host = strings.Trim(h.Host, "[]")
+	return h
+}
+
+// LoadLogLevel reads LOG_LEVEL.
+func LoadLogLevel(l *Loader) slog.Level {
+	switch l.Enum("LOG_LEVEL", "info", "debug", "info", "warning", "error") {
+	case "debug":
+		return slog.LevelDebug
+	case "warning":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// Describe formats settings for -check-config, one "KEY = value" per line,
+// in the order given.
+func Describe(pairs ...[2]string) string {
+	var b strings.Builder
+	for _, p := range pairs {
+		fmt.Fprintf(&b, "%-22s = %s\n", p[0], p[1])
+	}
+	return b.String()
+}

@@ -1,0 +1,134 @@
+package consumer
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/sysmon-dev/sysmon/internal/config"
+	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/mq"
+	"github.com/sysmon-dev/sysmon/internal/web"
+)
+
+// DefaultConfigFile is where the package installs the consumer's settings.
+const DefaultConfigFile = "/etc/sysmon/consumer.env"
+
+// Config is the consumer's settings.
+type Config struct {
+	File        string
+	Broker      config.Broker
+	HTTP        config.HTTP
+	Queue       mq.Queue
+	QueueMaxLen int
+	QueueExpiry time.Duration
+	MaxMessage  int
+	Fleet       fleet.Config
+	SendBuffer  int
+	Thresholds  map[string]web.Thresholds
+	LogLevel    slog.Level
+}
+
+// LoadConfig reads the env file at path (the environment overrides it).
+func LoadConfig(path string, explicit bool, lookupEnv func(string) (string, bool)) (Config, []config.Warning, error) {
+	l, err := config.Open(path, explicit, lookupEnv)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	host, _ := os.Hostname()
+	c := Config{
+		File:        path,
+		Broker:      config.LoadBroker(l),
+		HTTP:        config.LoadHTTP(l, 8003),
+		QueueMaxLen: l.Int("QUEUE_MAX_LENGTH", 100_000, 0, 100_000_000),
+		QueueExpiry: l.Duration("QUEUE_EXPIRES", 7*24*time.Hour, 0, 365*24*time.Hour),
+		MaxMessage:  l.Int("MAX_MESSAGE_BYTES", 1<<20, 1024, 64<<20),
+		Fleet: fleet.Config{
+			HistorySize:  l.Int("HISTORY_SIZE", 300, 0, 100_000),
+			MaxHosts:     l.Int("MAX_HOSTS", 20_000, 1, 10_000_000),
+			StaleAfter:   3,
+			OfflineAfter: 10,
+		},
+		SendBuffer: l.Int("WS_SEND_BUFFER", 1024, 16, 1_000_000),
+		LogLevel:   config.LoadLogLevel(l),
+	}
+	exclusive := l.Bool("QUEUE_EXCLUSIVE", false)
+	name := l.String("QUEUE_NAME", "sysmon-consumer."+host)
+	if strings.TrimSpace(name) == "" {
+		l.Fail("QUEUE_NAME", "expected a queue name, got an empty value")
+	}
+	c.Queue = mq.Queue{
+		Name:       name,
+		Exclusive:  exclusive,
+		Durable:    !exclusive,
+		AutoDelete: exclusive,
+		BindingKey: l.String("QUEUE_BINDING_KEY", "#"),
+		Prefetch:   l.Int("QUEUE_PREFETCH", 500, 1, 65535),
+		Args:       amqp.Table{},
+	}
+	if c.QueueMaxLen > 0 {
+		c.Queue.Args["x-max-length"] = int64(c.QueueMaxLen)
+		c.Queue.Args["x-overflow"] = "drop-head"
+	}
+	if c.QueueExpiry > 0 && !exclusive {
+		c.Queue.Args["x-expires"] = c.QueueExpiry.Milliseconds()
+	}
+	c.Thresholds = map[string]web.Thresholds{
+		"cpu":    thresholds(l, "THRESHOLD_CPU", 80, 95, 100),
+		"memory": thresholds(l, "THRESHOLD_MEMORY", 85, 95, 100),
+		"swap":   thresholds(l, "THRESHOLD_SWAP", 50, 80, 100),
+		"disk":   thresholds(l, "THRESHOLD_DISK", 85, 95, 100),
+		"load":   thresholds(l, "THRESHOLD_LOAD", 1.5, 3, 1000),
+	}
+	if err := l.Err(); err != nil {
+		return Config{}, nil, err
+	}
+	return c, l.Unknown(), nil
+}
+
+// thresholds reads "WARN,CRIT".
+func thresholds(l *config.Loader, key string, warn, crit, limit float64) web.Thresholds {
+	v := l.String(key, "")
+	if v == "" {
+		return web.Thresholds{Warn: warn, Crit: crit}
+	}
+	var w, c float64
+	if n, err := fmt.Sscanf(strings.ReplaceAll(v, " ", ""), "%g,%g", &w, &c); err != nil || n != 2 || w < 0 || c < w || c > limit {
+		l.Fail(key, "expected WARN,CRIT with 0 ≤ WARN ≤ CRIT ≤ %g (e.g. %g,%g), got %q", limit, warn, crit, v)
+		return web.Thresholds{Warn: warn, Crit: crit}
+	}
+	return web.Thresholds{Warn: w, Crit: c}
+}
+
+// Describe lists the effective settings for -check-config (password masked).
+func (c Config) Describe() string {
+	pairs := [][2]string{
+		{"config file", c.File},
+		{"broker", strings.Join(c.Broker.Redacted(), ", ")},
+		{"EXCHANGE_NAME", c.Broker.Exchange},
+		{"EXCHANGE_TYPE", c.Broker.ExchangeType},
+		{"RABBITMQ_HEARTBEAT", c.Broker.Heartbeat.String()},
+		{"RECONNECT_MAX_DELAY", c.Broker.ReconnectMax.String()},
+		{"listen", c.HTTP.Addr()},
+		{"QUEUE_NAME", c.Queue.Name},
+		{"QUEUE_EXCLUSIVE", fmt.Sprint(c.Queue.Exclusive)},
+		{"QUEUE_MAX_LENGTH", fmt.Sprint(c.QueueMaxLen)},
+		{"QUEUE_EXPIRES", c.QueueExpiry.String()},
+		{"QUEUE_PREFETCH", fmt.Sprint(c.Queue.Prefetch)},
+		{"QUEUE_BINDING_KEY", c.Queue.BindingKey},
+		{"MAX_MESSAGE_BYTES", fmt.Sprint(c.MaxMessage)},
+		{"HISTORY_SIZE", fmt.Sprint(c.Fleet.HistorySize)},
+		{"MAX_HOSTS", fmt.Sprint(c.Fleet.MaxHosts)},
+		{"WS_SEND_BUFFER", fmt.Sprint(c.SendBuffer)},
+	}
+	for _, k := range []string{"cpu", "memory", "swap", "disk", "load"} {
+		t := c.Thresholds[k]
+		pairs = append(pairs, [2]string{"THRESHOLD_" + strings.ToUpper(k), fmt.Sprintf("%g,%g", t.Warn, t.Crit)})
+	}
+	pairs = append(pairs, [2]string{"LOG_LEVEL", strings.ToLower(c.LogLevel.String())})
+	return config.Describe(pairs...)
+}

@@ -1,0 +1,89 @@
+// Package consumer owns the consumer daemon's behaviour: turning deliveries
+// into fleet updates, and counting what it had to drop.
+package consumer
+
+import (
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"golang.org/x/time/rate"
+
+	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/snapshot"
+)
+
+// Ingest validates deliveries and files them into the fleet. A message it
+// cannot use is dropped (the caller acks it, so it is not redelivered
+// forever), counted, and logged at most once a minute.
+type Ingest struct {
+	fleet    *fleet.Fleet
+	maxBytes int
+	log      *slog.Logger
+	logEvery rate.Sometimes
+
+	received, invalid, tooLarge, duplicates, refused atomic.Uint64
+	// lastDelay is the latest publish-to-receipt delay in microseconds.
+	lastDelay atomic.Int64
+}
+
+// NewIngest returns an Ingest filing into f.
+func NewIngest(f *fleet.Fleet, maxBytes int, log *slog.Logger) *Ingest {
+	return &Ingest{fleet: f, maxBytes: maxBytes, log: log, logEvery: rate.Sometimes{First: 1, Interval: time.Minute}}
+}
+
+// Handle takes one delivery.
+func (in *Ingest) Handle(d *amqp.Delivery) {
+	in.received.Add(1)
+	now := time.Now()
+	s, err := snapshot.Decode(d.Body, in.maxBytes)
+	if err != nil {
+		if errors.Is(err, snapshot.ErrTooLarge) {
+			in.tooLarge.Add(1)
+		} else {
+			in.invalid.Add(1)
+		}
+		in.logEvery.Do(func() {
+			in.log.Warn("dropped a message that is not a valid snapshot (logged at most once a minute; see /api/status for counts)",
+				"err", truncate(err.Error(), 200), "routing_key", truncate(d.RoutingKey, 64),
+				"app_id", truncate(d.AppId, 64), "bytes", len(d.Body),
+				"invalid_total", in.invalid.Load(), "too_large_total", in.tooLarge.Load())
+		})
+		return
+	}
+	if !d.Timestamp.IsZero() {
+		in.lastDelay.Store(now.Sub(d.Timestamp).Microseconds())
+	}
+	switch in.fleet.Apply(s, d.RoutingKey, now) {
+	case fleet.Duplicate:
+		in.duplicates.Add(1)
+	case fleet.Refused:
+		if in.refused.Add(1) == 1 {
+			in.log.Warn("refusing new hosts: MAX_HOSTS reached (logged once)", "host", truncate(s.Host, 64))
+		}
+	}
+}
+
+// Stats are the ingest counters for /api/status.
+type Stats struct {
+	Received   uint64 `json:"received_total"`
+	Invalid    uint64 `json:"invalid_total"`
+	TooLarge   uint64 `json:"too_large_total"`
+	Duplicates uint64 `json:"duplicates_total"`
+	Refused    uint64 `json:"refused_total"`
+}
+
+// Stats returns the counters.
+func (in *Ingest) Stats() Stats {
+	return Stats{Received: in.received.Load(), Invalid: in.invalid.Load(), TooLarge: in.tooLarge.Load(),
+		Duplicates: in.duplicates.Load(), Refused: in.refused.Load()}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,215 @@
+package mq
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/sysmon-dev/sysmon/internal/config"
+)
+
+// Dialer keeps one connection to the first broker of a list that answers.
+type Dialer struct {
+	URLs      []string
+	Heartbeat time.Duration
+	MaxDelay  time.Duration // backoff cap
+	Name      string        // connection name shown in the management UI
+	TLS       *tls.Config   // for amqps:// URLs; nil means the system roots
+	Log       *slog.Logger
+	Status    *Status
+	// Beat is called at least every second while the connection loop and
+	// its sessions are healthy (waiting out a backoff is healthy).
+	Beat func()
+
+	next     int // index of the next URL to try
+	failures int
+	lastLog  string
+}
+
+// NewDialer spreads first connections across the list: each process starts
+// at a random broker.
+func NewDialer(b config.Broker, name string, log *slog.Logger, status *Status) *Dialer {
+	return &Dialer{URLs: b.URLs, Heartbeat: b.Heartbeat, MaxDelay: b.ReconnectMax, Name: name,
+		Log: log, Status: status, next: rand.IntN(max(len(b.URLs), 1))}
+}
+
+// Session uses a connection until it fails or ctx ends. It returns nil only
+// when ctx has ended and the session has finished its work.
+type Session func(ctx context.Context, conn *amqp.Connection) error
+
+// healthyAfter is how long a session must last for the next reconnect to
+// start again without delay: a session that fails at once (a refused exchange
+// declaration, say) must not turn into a busy loop.
+const healthyAfter = 30 * time.Second
+
+// Run connects and runs session until ctx ends, reconnecting with backoff.
+// It returns nil when ctx ends.
+func (d *Dialer) Run(ctx context.Context, session Session) error {
+	for {
+		conn, url, err := d.connect(ctx)
+		if err != nil {
+			return nil // ctx ended
+		}
+		d.Status.setConnected(config.RedactURL(url))
+		d.Log.Info("connected to broker", "broker", config.RedactURL(url))
+		d.lastLog = ""
+		start := time.Now()
+		err = session(ctx, conn)
+		closeConn(conn)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if time.Since(start) >= healthyAfter {
+			d.failures = 0
+		} else {
+			d.failures++
+		}
+		d.Status.set(Disconnected, "", Explain(err))
+		d.logFailure("lost connection to broker", config.RedactURL(url), err)
+		d.next++ // fail over to the next broker of the list
+	}
+}
+
+// connect dials until a broker answers or ctx ends.
+func (d *Dialer) connect(ctx context.Context) (*amqp.Connection, string, error) {
+	for {
+		if d.failures > 0 {
+			wait := d.backoff()
+			d.Log.Debug("waiting before reconnecting", "delay", wait.Round(time.Millisecond))
+			if err := d.sleep(ctx, wait); err != nil {
+				return nil, "", err
+			}
+		}
+		url := d.URLs[d.next%len(d.URLs)]
+		d.beat()
+		conn, err := d.dial(ctx, url)
+		if err == nil {
+			return conn, url, nil
+		}
+		if ctx.Err() != nil {
+			return nil, "", ctx.Err()
+		}
+		d.failures++
+		d.next++
+		d.Status.set(Disconnected, "", Explain(err))
+		d.logFailure("cannot connect to broker", config.RedactURL(url), err)
+	}
+}
+
+// sleep waits for d, beating every second.
+func (d *Dialer) sleep(ctx context.Context, wait time.Duration) error {
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		d.beat()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+func (d *Dialer) beat() {
+	if d.Beat != nil {
+		d.Beat()
+	}
+}
+
+// dial connects with a timeout that ctx can cut short.
+func (d *Dialer) dial(ctx context.Context, url string) (*amqp.Connection, error) {
+	props := amqp.NewConnectionProperties()
+	props.SetClientConnectionName(d.Name)
+	cfg := amqp.Config{
+		Heartbeat:       d.Heartbeat,
+		Properties:      props,
+		TLSClientConfig: d.TLS,
+		Dial: func(network, addr string) (net.Conn, error) {
+			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			var nd net.Dialer
+			c, err := nd.DialContext(dctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			// amqp091 takes the connection's deadline as the handshake timeout.
+			if err := c.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+				c.Close()
+				return nil, err
+			}
+			return c, nil
+		},
+	}
+	return amqp.DialConfig(url, cfg)
+}
+
+// backoff grows exponentially from 250 ms to MaxDelay, with jitter in
+// [d/2, d] so that a fleet does not reconnect in lockstep.
+func (d *Dialer) backoff() time.Duration {
+	delay := 250 * time.Millisecond
+	for i := 1; i < d.failures && delay < d.MaxDelay; i++ {
+		delay *= 2
+	}
+	delay = min(delay, d.MaxDelay)
+	return delay/2 + rand.N(delay/2+1)
+}
+
+// logFailure logs a failure once while it stays the same, so that a broker
+// down for an hour costs one warning line, not one per retry.
+func (d *Dialer) logFailure(msg, url string, err error) {
+	text := Explain(err)
+	if text == d.lastLog {
+		d.Log.Debug(msg, "broker", url, "err", text, "attempt", d.failures)
+		return
+	}
+	d.lastLog = text
+	d.Log.Warn(msg+"; retrying with backoff", "broker", url, "err", text, "max_delay", d.MaxDelay)
+}
+
+func closeConn(conn *amqp.Connection) {
+	// A blocked broker may never read the close frame: do not wait for it.
+	_ = conn.CloseDeadline(time.Now().Add(time.Second))
+}
+
+// Explain turns AMQP errors into what an operator should check. The error
+// texts carry no credentials.
+func Explain(err error) string {
+	if err == nil {
+		return ""
+	}
+	var ae *amqp.Error
+	if errors.As(err, &ae) {
+		switch ae.Code {
+		case amqp.AccessRefused:
+			if strings.Contains(ae.Reason, "Login was refused") || strings.Contains(ae.Reason, "PLAIN") {
+				return "the broker refused the user name or password (ACCESS_REFUSED)"
+			}
+			return fmt.Sprintf("the broker refused access: %s", ae.Reason)
+		case amqp.NotAllowed:
+			return fmt.Sprintf("the virtual host does not exist or the user may not use it (%s)", ae.Reason)
+		case amqp.PreconditionFailed:
+			return fmt.Sprintf("an exchange or queue already exists with other settings (%s); delete it or change the configuration", ae.Reason)
+		case amqp.NotFound:
+			return fmt.Sprintf("not found: %s", ae.Reason)
+		}
+		return fmt.Sprintf("%s (code %d)", ae.Reason, ae.Code)
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && errors.Is(err, os.ErrDeadlineExceeded) {
+		return "timed out: " + err.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,144 @@
+package mq
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// Publisher drains an Outbox into an exchange, one message at a time, each
+// confirmed by the broker before the next: order is kept, and a message is
+// removed only once the broker has it (a reconnect may send it twice; the
+// message id lets receivers drop the copy).
+type Publisher struct {
+	Dialer       *Dialer
+	Exchange     string
+	ExchangeType string
+	Outbox       *Outbox
+	Log          *slog.Logger
+	// DrainTimeout bounds how long Run keeps publishing what is owed after
+	// its context ends (the goodbye message, typically).
+	DrainTimeout time.Duration
+}
+
+// Run publishes until ctx ends, then drains for up to DrainTimeout.
+func (p *Publisher) Run(ctx context.Context) error {
+	return p.Dialer.Run(ctx, p.session)
+}
+
+func (p *Publisher) session(ctx context.Context, conn *amqp.Connection) error {
+	ch, err := conn.Channel()
+	if err != nil {
+		return fmt.Errorf("open channel: %w", err)
+	}
+	if err := ch.ExchangeDeclare(p.Exchange, p.ExchangeType, true, false, false, false, nil); err != nil {
+		return fmt.Errorf("declare exchange %q (%s): %w", p.Exchange, p.ExchangeType, err)
+	}
+	if err := ch.Confirm(false); err != nil {
+		return fmt.Errorf("enable publisher confirms: %w", err)
+	}
+	connClosed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	chClosed := ch.NotifyClose(make(chan *amqp.Error, 1))
+	blocked := conn.NotifyBlocked(make(chan amqp.Blocking, 4))
+	defer func() {
+		// amqp091 blocks if a notification channel is not read: drain them
+		// until the connection's close closes them.
+		go func() {
+			for range blocked {
+			}
+		}()
+	}()
+
+	// After ctx ends, keep going until the outbox is empty or the drain
+	// deadline passes.
+	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHard()
+	stopDrain := context.AfterFunc(ctx, func() { time.AfterFunc(p.DrainTimeout, cancelHard) })
+	defer stopDrain()
+
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	status := p.Dialer.Status
+
+	for {
+		it := p.Outbox.peek()
+		if it == nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+			case <-p.Outbox.Ready():
+			case <-tick.C:
+				p.beat()
+			case e := <-connClosed:
+				return closedErr("connection", e)
+			case e := <-chClosed:
+				return closedErr("channel", e)
+			case b := <-blocked:
+				p.onBlocked(status, b)
+			}
+			continue
+		}
+		it.Msg.Timestamp = time.Now()
+		dc, err := ch.PublishWithDeferredConfirmWithContext(hard, p.Exchange, it.Key, false, false, it.Msg)
+		if err != nil {
+			if hard.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("publish: %w", err)
+		}
+	wait:
+		for {
+			select {
+			case <-dc.Done():
+				if dc.Acked() {
+					p.Outbox.ack(it)
+				} else {
+					// A nack means the broker could not take it (an internal
+					// error): keep it and try again shortly.
+					p.Log.Warn("broker rejected a message; retrying", "key", it.Key)
+					select {
+					case <-time.After(time.Second):
+					case <-hard.Done():
+						return nil
+					}
+				}
+				break wait
+			case <-hard.Done():
+				return nil
+			case e := <-connClosed:
+				return closedErr("connection", e)
+			case e := <-chClosed:
+				return closedErr("channel", e)
+			case b := <-blocked:
+				p.onBlocked(status, b)
+			case <-tick.C:
+				// Waiting for a confirm under a resource alarm is healthy.
+				p.beat()
+			}
+		}
+	}
+}
+
+func (p *Publisher) beat() { p.Dialer.beat() }
+
+func (p *Publisher) onBlocked(s *Status, b amqp.Blocking) {
+	if b.Active {
+		p.Log.Warn("broker blocked publishing; snapshots wait in the outbox", "reason", b.Reason)
+		s.set(Blocked, "", "resource alarm: "+b.Reason)
+		return
+	}
+	p.Log.Info("broker unblocked publishing")
+	s.set(Connected, "", "")
+}
+
+func closedErr(what string, e *amqp.Error) error {
+	if e == nil {
+		return fmt.Errorf("%s closed", what)
+	}
+	return fmt.Errorf("%s closed by broker: %w", what, e)
+}

@@ -1,0 +1,86 @@
+package publisher
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/sysmon-dev/sysmon/internal/config"
+)
+
+// DefaultConfigFile is where the package installs the publisher's settings.
+const DefaultConfigFile = "/etc/sysmon/publisher.env"
+
+// Config is the publisher's settings.
+type Config struct {
+	File           string
+	Broker         config.Broker
+	HTTP           config.HTTP
+	Interval       time.Duration // 0: publish on demand only
+	PublishTimeout time.Duration // how long /publish waits for the broker's confirm
+	RateLimit      float64       // /publish calls per second
+	OutboxSize     int
+	CollectTimeout time.Duration
+	HostName       string
+	LogLevel       slog.Level
+}
+
+// LoadConfig reads the env file at path (the environment overrides it).
+func LoadConfig(path string, explicit bool, lookupEnv func(string) (string, bool)) (Config, []config.Warning, error) {
+	l, err := config.Open(path, explicit, lookupEnv)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	host, _ := os.Hostname()
+	c := Config{
+		File:           path,
+		Broker:         config.LoadBroker(l),
+		HTTP:           config.LoadHTTP(l, 8000),
+		Interval:       l.Duration("PUBLISH_INTERVAL", 2*time.Second, 0, 24*time.Hour),
+		PublishTimeout: l.Duration("PUBLISH_TIMEOUT", 2*time.Second, 10*time.Millisecond, time.Minute),
+		RateLimit:      l.Float("PUBLISH_RATE_LIMIT", 10, 0.01, 1e6),
+		OutboxSize:     l.Int("OUTBOX_SIZE", 1000, 2, 1_000_000),
+		CollectTimeout: l.Duration("COLLECT_TIMEOUT", time.Second, 10*time.Millisecond, time.Minute),
+		HostName:       strings.TrimSpace(l.String("HOST_NAME", host)),
+		LogLevel:       config.LoadLogLevel(l),
+	}
+	if c.Interval > 0 && c.Interval < 100*time.Millisecond {
+		l.Fail("PUBLISH_INTERVAL", "expected 0 (publish on demand only) or at least 100ms, got %v", c.Interval)
+	}
+	if c.HostName == "" {
+		l.Fail("HOST_NAME", "expected a host name: the system has none, set one here")
+	}
+	if err := l.Err(); err != nil {
+		return Config{}, nil, err
+	}
+	return c, l.Unknown(), nil
+}
+
+// Describe lists the effective settings for -check-config (password masked).
+func (c Config) Describe() string {
+	return config.Describe(
+		[2]string{"config file", c.File},
+		[2]string{"broker", strings.Join(c.Broker.Redacted(), ", ")},
+		[2]string{"EXCHANGE_NAME", c.Broker.Exchange},
+		[2]string{"EXCHANGE_TYPE", c.Broker.ExchangeType},
+		[2]string{"RABBITMQ_HEARTBEAT", c.Broker.Heartbeat.String()},
+		[2]string{"RECONNECT_MAX_DELAY", c.Broker.ReconnectMax.String()},
+		[2]string{"listen", c.HTTP.Addr()},
+		[2]string{"PUBLISH_INTERVAL", intervalText(c.Interval)},
+		[2]string{"PUBLISH_TIMEOUT", c.PublishTimeout.String()},
+		[2]string{"PUBLISH_RATE_LIMIT", fmt.Sprintf("%g/s", c.RateLimit)},
+		[2]string{"OUTBOX_SIZE", fmt.Sprint(c.OutboxSize)},
+		[2]string{"COLLECT_TIMEOUT", c.CollectTimeout.String()},
+		[2]string{"HOST_NAME", c.HostName},
+		[2]string{"LOG_LEVEL", strings.ToLower(c.LogLevel.String())},
+	)
+}
+
+func intervalText(d time.Duration) string {
+	if d == 0 {
+		return "0 (on demand only)"
+	}
+	return d.String()
+}

@@ -1,0 +1,14 @@
+package web
+
+import "encoding/json"
+
+// configJSON is the "config" object of the state frame.
+func (w *Web) configJSON() []byte {
+	b, _ := json.Marshal(map[string]any{
+		"thresholds":              w.opts.Thresholds,
+		"stale_after_intervals":   w.opts.StaleAfter,
+		"offline_after_intervals": w.opts.Offline,
+		"version":                 w.opts.Version,
+	})
+	return b
+}

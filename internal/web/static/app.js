@@ -1,0 +1,1142 @@
+// sysmon dashboard: keeps the fleet state it receives over /ws and draws it.
+//
+// Rules this file keeps:
+// - Every string that came from a message reaches the DOM as text (textContent,
+//   createTextNode, setAttribute of plain attributes), never as HTML.
+// - Frames only change the state and mark hosts dirty; drawing happens once per
+//   animation frame, touches only dirty tiles that are shown, and nothing of the
+//   overview is drawn while the host view is open (and vice versa).
+// - Charts (uPlot) exist only in the host view.
+'use strict';
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+
+  // ---------------------------------------------------------------- formatting
+
+  const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const DASH = '–';
+
+  function fmtPct(v) {
+    return v == null ? DASH : v.toFixed(1) + '%';
+  }
+
+  function fmtBytes(v) {
+    if (v == null) return DASH;
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+    let i = 0;
+    while (Math.abs(v) >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+    return (i === 0 ? Math.round(v) : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : Math.round(v)) + ' ' + units[i];
+  }
+
+  function fmtRate(v) {
+    if (v == null) return DASH;
+    const units = ['B/s', 'kB/s', 'MB/s', 'GB/s', 'TB/s'];
+    let i = 0;
+    while (Math.abs(v) >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+    return (i === 0 || v >= 100 ? Math.round(v) : v.toFixed(1)) + ' ' + units[i];
+  }
+
+  function fmtLoad(v) {
+    return v == null ? DASH : v.toFixed(2);
+  }
+
+  function fmtDuration(sec) {
+    if (sec == null || sec < 0) return DASH;
+    sec = Math.floor(sec);
+    const d = Math.floor(sec / 86400), h = Math.floor(sec % 86400 / 3600), m = Math.floor(sec % 3600 / 60);
+    if (d > 0) return d + 'd ' + h + 'h';
+    if (h > 0) return h + 'h ' + m + 'm';
+    if (m > 0) return m + 'm';
+    return sec + 's';
+  }
+
+  function fmtAgo(ms) {
+    if (ms == null || !Number.isFinite(ms) || ms > 1e12) return 'never';
+    const s = Math.max(0, ms / 1000);
+    if (s < 2) return 'just now';
+    if (s < 60) return Math.floor(s) + ' s ago';
+    if (s < 3600) return Math.floor(s / 60) + ' min ago';
+    if (s < 86400) return Math.floor(s / 3600) + ' h ago';
+    return Math.floor(s / 86400) + ' d ago';
+  }
+
+  function fmtTime(ms) {
+    return ms ? new Date(ms).toLocaleString() : DASH;
+  }
+
+  // ---------------------------------------------------------------- state
+
+  const DEFAULT_CONFIG = {
+    thresholds: {
+      cpu: { warn: 80, crit: 95 },
+      memory: { warn: 85, crit: 95 },
+      swap: { warn: 50, crit: 80 },
+      disk: { warn: 85, crit: 95 },
+      load: { warn: 1.5, crit: 3 },
+    },
+    stale_after_intervals: 3,
+    offline_after_intervals: 10,
+  };
+  const STATUS_RANK = { live: 0, stale: 1, offline: 2 };
+  const LEVEL_RANK = { ok: 0, warn: 1, crit: 2 };
+
+  const state = {
+    config: DEFAULT_CONFIG,
+    hosts: new Map(), // host key -> Host
+    offset: 0, // local clock minus server clock, ms
+    historyCap: 300,
+    conn: 'connecting',
+    view: 'overview', // or 'host'
+    routeHost: null,
+    filter: '',
+    problemsOnly: false,
+    sort: 'name',
+  };
+
+  const dirty = new Set(); // hosts whose tile must be redrawn
+  let layoutDirty = true; // tile set or order must be recomputed
+  let metricsChangedSinceSort = false;
+  let hostViewDirty = false;
+
+  const serverNow = () => Date.now() - state.offset;
+
+  function newHost(key) {
+    return {
+      key,
+      hostId: '',
+      legacy: false,
+      lastSeen: 0,
+      interval: 0,
+      goodbye: false,
+      serverStatus: 'live',
+      snapshot: null,
+      history: [],
+      historyFull: false,
+      historyLoading: false,
+      status: 'live',
+      m: {},
+      level: 'ok',
+      tile: null,
+      shown: false,
+      onscreen: true,
+      tileStale: true,
+    };
+  }
+
+  function mergeConfig(cfg) {
+    const out = JSON.parse(JSON.stringify(DEFAULT_CONFIG));
+    if (!cfg || typeof cfg !== 'object') return out;
+    const th = cfg.thresholds;
+    if (th && typeof th === 'object') {
+      for (const k of Object.keys(out.thresholds)) {
+        const t = th[k];
+        if (t && typeof t === 'object') {
+          if (num(t.warn) != null) out.thresholds[k].warn = t.warn;
+          if (num(t.crit) != null) out.thresholds[k].crit = t.crit;
+        }
+      }
+    }
+    if (num(cfg.stale_after_intervals) > 0) out.stale_after_intervals = cfg.stale_after_intervals;
+    if (num(cfg.offline_after_intervals) > 0) out.offline_after_intervals = cfg.offline_after_intervals;
+    return out;
+  }
+
+  function levelOf(v, th) {
+    if (v == null || !th) return 'ok';
+    if (v >= th.crit) return 'crit';
+    if (v >= th.warn) return 'warn';
+    return 'ok';
+  }
+
+  function worseLevel(a, b) { return LEVEL_RANK[b] > LEVEL_RANK[a] ? b : a; }
+
+  const obj = (v) => (v && typeof v === 'object' && !Array.isArray(v) ? v : null);
+  const str = (v) => (typeof v === 'string' ? v : v == null ? '' : String(v));
+
+  // derive computes the figures a tile shows from the last snapshot, falling back
+  // to the last history point for anything the snapshot lacks.
+  function derive(h) {
+    const s = obj(h.snapshot) || {};
+    const p = h.history.length ? h.history[h.history.length - 1] : {};
+    const mem = obj(s.memory) || {};
+    const swap = obj(s.swap) || {};
+    const load = obj(s.load) || {};
+    const net = obj(s.network) || {};
+    const m = {};
+
+    m.cpu = num(s.cpu_percent) ?? num(p.cpu);
+    m.mem = num(mem.percent) ?? num(p.mem);
+    m.memTotal = num(mem.total);
+    m.swap = num(swap.percent) ?? num(p.swap);
+    m.swapTotal = num(swap.total);
+    if (m.swapTotal === 0) m.swap = null; // no swap configured: nothing to warn about
+
+    // Disk: the fullest filesystem, else the prototype's "disk" (the root).
+    m.disk = null; m.diskMount = '';
+    if (Array.isArray(s.filesystems)) {
+      for (const fs of s.filesystems) {
+        if (!obj(fs)) continue;
+        let pct = num(fs.percent);
+        if (pct == null && num(fs.total) > 0 && num(fs.used) != null) pct = fs.used / fs.total * 100;
+        if (pct != null && (m.disk == null || pct > m.disk)) { m.disk = pct; m.diskMount = str(fs.mountpoint); }
+      }
+    }
+    if (m.disk == null) {
+      const d = obj(s.disk);
+      if (d && num(d.total) > 0 && num(d.used) != null) { m.disk = d.used / d.total * 100; m.diskMount = '/'; }
+    }
+    if (m.disk == null && obj(p.fs)) {
+      for (const [mp, v] of Object.entries(p.fs)) {
+        if (num(v) != null && (m.disk == null || v > m.disk)) { m.disk = v; m.diskMount = mp; }
+      }
+    }
+
+    m.load1 = num(load.load1) ?? num(p.load1);
+    m.cores = num(s.cpu_count) || (Array.isArray(s.cpu_per_core) ? s.cpu_per_core.length : null) ||
+      (Array.isArray(p.cores) ? p.cores.length : null);
+    m.loadPerCore = m.load1 != null && m.cores ? m.load1 / m.cores : null;
+    m.rx = num(net.rx_bytes_per_sec) ?? num(p.rx);
+    m.tx = num(net.tx_bytes_per_sec) ?? num(p.tx);
+    m.uptime = num(s.uptime_seconds);
+    m.seq = num(s.seq);
+
+    const th = state.config.thresholds;
+    m.lvCpu = levelOf(m.cpu, th.cpu);
+    m.lvMem = levelOf(m.mem, th.memory);
+    m.lvSwap = levelOf(m.swap, th.swap);
+    m.lvDisk = levelOf(m.disk, th.disk);
+    m.lvLoad = levelOf(m.loadPerCore, th.load);
+    h.m = m;
+    h.level = [m.lvCpu, m.lvMem, m.lvSwap, m.lvDisk, m.lvLoad].reduce(worseLevel, 'ok');
+  }
+
+  function computeStatus(h) {
+    if (h.goodbye) return 'offline';
+    const cfg = state.config;
+    let s = 'live';
+    if (h.interval > 0 && h.lastSeen > 0) {
+      const age = serverNow() - h.lastSeen;
+      if (age > cfg.offline_after_intervals * h.interval * 1000) s = 'offline';
+      else if (age > cfg.stale_after_intervals * h.interval * 1000) s = 'stale';
+    }
+    // Never better than what the server said when it sent this entry.
+    const srv = STATUS_RANK[h.serverStatus] != null ? h.serverStatus : 'live';
+    return STATUS_RANK[srv] > STATUS_RANK[s] ? srv : s;
+  }
+
+  function applyEntry(e, withHistory) {
+    if (!obj(e) || typeof e.host !== 'string' || e.host === '') return;
+    let h = state.hosts.get(e.host);
+    if (!h) {
+      h = newHost(e.host);
+      // A host seen for the first time while its view is open has all its history here.
+      h.historyFull = state.routeHost === e.host;
+      state.hosts.set(e.host, h);
+      layoutDirty = true;
+    }
+    if (typeof e.host_id === 'string') h.hostId = e.host_id;
+    h.legacy = e.legacy === true;
+    const seen = Date.parse(e.last_seen);
+    if (Number.isFinite(seen)) h.lastSeen = seen;
+    if (obj(e.snapshot)) h.snapshot = e.snapshot;
+    const iv = num(e.interval_seconds) ?? num(h.snapshot && h.snapshot.interval_seconds);
+    if (iv != null) h.interval = iv;
+    h.goodbye = e.goodbye === true || (h.snapshot != null && h.snapshot.goodbye === true);
+    h.serverStatus = typeof e.status === 'string' ? e.status : 'live';
+
+    if (withHistory) {
+      const hist = Array.isArray(e.history) ? e.history.filter(obj) : [];
+      if (hist.length > state.historyCap) state.historyCap = hist.length;
+      // Only the host on screen keeps its whole history: at a thousand hosts the
+      // histories are most of the page's memory. The others keep their last point
+      // and fetch the history again when they are opened.
+      h.historyFull = state.routeHost === h.key;
+      h.history = h.historyFull ? hist : hist.slice(-1);
+    } else if (obj(e.point)) {
+      const hist = h.history;
+      const last = hist.length ? hist[hist.length - 1] : null;
+      const t = num(e.point.t);
+      if (last && t != null && num(last.t) != null && t <= last.t) {
+        if (t === last.t) hist[hist.length - 1] = e.point; // same sample sent again
+      } else {
+        hist.push(e.point);
+        if (!h.historyFull && !h.historyLoading) hist.splice(0, hist.length - 1);
+        else if (hist.length > state.historyCap * 1.25) hist.splice(0, hist.length - state.historyCap);
+      }
+    }
+
+    derive(h);
+    h.status = computeStatus(h);
+    markDirty(h);
+    metricsChangedSinceSort = true;
+    if (state.routeHost === h.key) hostViewDirty = true;
+  }
+
+  function markDirty(h) {
+    dirty.add(h);
+    h.tileStale = true;
+  }
+
+  function applyState(msg) {
+    state.config = mergeConfig(msg.config);
+    const st = Date.parse(msg.server_time);
+    state.offset = Number.isFinite(st) ? Date.now() - st : 0;
+    const entries = Array.isArray(msg.hosts) ? msg.hosts : [];
+    const keep = new Set();
+    for (const e of entries) if (obj(e) && typeof e.host === 'string') keep.add(e.host);
+    // A fresh state replaces everything: hosts the server no longer knows go.
+    for (const [key, h] of state.hosts) {
+      if (!keep.has(key)) {
+        if (h.tile) { h.tile.el.remove(); unobserve(h); }
+        dirty.delete(h);
+        state.hosts.delete(key);
+      }
+    }
+    for (const e of entries) applyEntry(e, true);
+    for (const h of state.hosts.values()) { derive(h); markDirty(h); }
+    layoutDirty = true;
+    hostViewDirty = true;
+    chartsNeedRebuild = true;
+    renderThresholds();
+    setConn('connected');
+    schedule();
+  }
+
+  function applyUpdate(msg) {
+    if (!Array.isArray(msg.hosts)) return;
+    for (const e of msg.hosts) applyEntry(e, false);
+    schedule();
+  }
+
+  // ---------------------------------------------------------------- connection
+
+  let ws = null;
+  let attempt = 0;
+  let retryAt = 0;
+  let retryTimer = 0;
+
+  function wsURL() {
+    return (location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + location.host + '/ws';
+  }
+
+  function connect() {
+    clearTimeout(retryTimer);
+    retryTimer = 0;
+    retryAt = 0;
+    if (ws) return;
+    setConn('connecting');
+    let sock;
+    try {
+      sock = new WebSocket(wsURL());
+    } catch (err) {
+      scheduleReconnect();
+      return;
+    }
+    ws = sock;
+    sock.onmessage = (ev) => {
+      if (ws !== sock || typeof ev.data !== 'string') return;
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch (err) {
+        console.warn('sysmon: ignoring a frame that is not JSON');
+        return;
+      }
+      if (!obj(msg)) return;
+      if (msg.type === 'state') { attempt = 0; applyState(msg); }
+      else if (msg.type === 'update') applyUpdate(msg);
+    };
+    sock.onclose = () => {
+      if (ws !== sock) return;
+      ws = null;
+      scheduleReconnect();
+    };
+    sock.onerror = () => { /* onclose follows and reconnects */ };
+  }
+
+  function scheduleReconnect() {
+    setConn('disconnected');
+    // Exponential backoff with jitter: 0.5 s, 1 s, 2 s … capped at 15 s.
+    const base = Math.min(15000, 500 * Math.pow(2, attempt));
+    attempt++;
+    const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+    retryAt = Date.now() + delay;
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(connect, delay);
+    renderConnDetail();
+  }
+
+  function retryNow() {
+    if (state.conn === 'disconnected') { attempt = 0; connect(); }
+  }
+
+  function setConn(s) {
+    if (state.conn === s && $('conn').textContent === s) return;
+    state.conn = s;
+    $('conn').textContent = s;
+    $('conn').setAttribute('data-state', s);
+    $('conn').parentElement.setAttribute('data-state', s);
+    document.body.classList.toggle('disconnected', s === 'disconnected');
+    renderConnDetail();
+  }
+
+  function renderConnDetail() {
+    const banner = $('banner');
+    if (state.conn !== 'disconnected') {
+      $('conn-detail').textContent = '';
+      banner.hidden = true;
+      return;
+    }
+    const secs = retryAt ? Math.max(0, Math.ceil((retryAt - Date.now()) / 1000)) : 0;
+    const when = secs > 0 ? 'retrying in ' + secs + ' s' : 'retrying…';
+    $('conn-detail').textContent = '· ' + when;
+    if (!bannerText) {
+      bannerText = document.createTextNode('');
+      const btn = document.createElement('button');
+      btn.type = 'button';
+      btn.className = 'retry';
+      btn.textContent = 'Retry now';
+      btn.addEventListener('click', retryNow);
+      banner.append(bannerText, btn);
+    }
+    bannerText.nodeValue = 'Connection to the consumer lost, ' + when +
+      '. Figures below are as of the last update and host states are frozen. ';
+    banner.hidden = false;
+  }
+  let bannerText = null;
+
+  // ---------------------------------------------------------------- overview
+
+  const tilesEl = $('tiles');
+
+  const io = 'IntersectionObserver' in window ? new IntersectionObserver((entries) => {
+    for (const en of entries) {
+      const h = en.target.__host;
+      if (!h) continue;
+      h.onscreen = en.isIntersecting;
+      if (h.onscreen && h.tileStale) { dirty.add(h); schedule(); }
+    }
+  }, { rootMargin: '200px 0px' }) : null;
+
+  function unobserve(h) { if (io && h.tile) io.unobserve(h.tile.el); }
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  }
+
+  // Writes only when the value changed, so an unchanged tile costs no DOM work.
+  function setText(node, s) {
+    if (node.__t !== s) { node.textContent = s; node.__t = s; }
+  }
+  function setAttr(node, name, v) {
+    const k = '__a_' + name;
+    if (node[k] !== v) { node.setAttribute(name, v); node[k] = v; }
+  }
+
+  function metricRow(parent, label, metric, withBar) {
+    const row = el('div', 'm-row');
+    row.append(el('span', 'm-label', label));
+    let fill = null;
+    if (withBar) {
+      const bar = el('span', 'bar');
+      fill = el('i');
+      bar.append(fill);
+      row.append(bar);
+    }
+    const val = el('span', 'm-val');
+    val.setAttribute('data-metric', metric);
+    const sub = el('span', 'm-sub');
+    row.append(val, sub);
+    parent.append(row);
+    return { row, fill, val, sub };
+  }
+
+  function makeTile(h) {
+    const a = el('a', 'tile');
+    a.__host = h;
+    a.setAttribute('data-host', h.key);
+    a.setAttribute('href', '#/host/' + encodeURIComponent(h.key));
+    const head = el('div', 't-head');
+    const dot = el('span', 'dot');
+    const name = el('span', 't-name', h.key);
+    name.setAttribute('title', h.key);
+    const status = el('span', 't-status');
+    head.append(dot, name);
+    const legacy = el('span', 't-legacy', 'prototype');
+    legacy.setAttribute('title', 'Sent by a prototype publisher (old message format)');
+    legacy.hidden = true;
+    head.append(legacy, status);
+
+    const metrics = el('div', 'metrics');
+    const cpu = metricRow(metrics, 'CPU', 'cpu', true);
+    const mem = metricRow(metrics, 'Mem', 'mem', true);
+    const disk = metricRow(metrics, 'Disk', 'disk', true);
+    const load = metricRow(metrics, 'Load', 'load', true);
+    const netRow = el('div', 'm-row');
+    const net = el('span', 'm-wide');
+    const rx = el('span', '');
+    rx.setAttribute('data-metric', 'rx');
+    const tx = el('span', '');
+    tx.setAttribute('data-metric', 'tx');
+    net.append(document.createTextNode('↓ '), rx, document.createTextNode('   ↑ '), tx);
+    netRow.append(el('span', 'm-label', 'Net'), net);
+    metrics.append(netRow);
+
+    const foot = el('div', 't-foot');
+    const up = el('span', 't-up');
+    const seen = el('span', 't-seen');
+    seen.setAttribute('data-metric', 'seen');
+    foot.append(up, seen);
+
+    a.append(head, metrics, foot);
+    h.tile = { el: a, status, legacy, cpu, mem, disk, load, rx, tx, up, seen, name };
+    if (io) io.observe(a);
+    return h.tile;
+  }
+
+  function setRow(r, text, sub, pct, level, title) {
+    setText(r.val, text);
+    setText(r.sub, sub);
+    if (r.fill) {
+      const w = pct == null ? 0 : Math.max(0, Math.min(100, pct));
+      const ws = w.toFixed(1) + '%';
+      if (r.fill.__w !== ws) { r.fill.style.width = ws; r.fill.__w = ws; }
+    }
+    setAttr(r.row, 'class', 'm-row m-' + level);
+    setAttr(r.row, 'title', title);
+  }
+
+  function renderTile(h) {
+    const t = h.tile || makeTile(h);
+    const m = h.m;
+    h.tileStale = false;
+    setAttr(t.el, 'data-status', h.status);
+    setAttr(t.el, 'data-level', h.level);
+    setAttr(t.el, 'data-seq', m.seq == null ? '' : String(m.seq));
+    setText(t.status, h.status);
+    t.legacy.hidden = !h.legacy;
+
+    setRow(t.cpu, fmtPct(m.cpu), m.cores ? m.cores + (m.cores === 1 ? ' core' : ' cores') : '',
+      m.cpu, m.lvCpu, 'CPU use');
+    let memSub = m.memTotal ? 'of ' + fmtBytes(m.memTotal) : '';
+    let memLevel = m.lvMem;
+    if (m.swap != null && m.lvSwap !== 'ok') {
+      memSub = 'swap ' + fmtPct(m.swap);
+      memLevel = worseLevel(memLevel, m.lvSwap);
+    }
+    setRow(t.mem, fmtPct(m.mem), memSub, m.mem, memLevel,
+      'Memory use' + (m.memTotal ? ' of ' + fmtBytes(m.memTotal) : '') + (m.swap != null ? ', swap ' + fmtPct(m.swap) : ''));
+    setRow(t.disk, fmtPct(m.disk), m.diskMount, m.disk, m.lvDisk,
+      'Fullest filesystem' + (m.diskMount ? ': ' + m.diskMount : ''));
+    const lth = state.config.thresholds.load;
+    setRow(t.load, fmtLoad(m.load1), m.loadPerCore != null ? fmtLoad(m.loadPerCore) + '/core' : '',
+      m.loadPerCore == null ? null : m.loadPerCore / (lth.crit || 1) * 100, m.lvLoad,
+      '1-minute load average' + (m.loadPerCore != null ? ', ' + fmtLoad(m.loadPerCore) + ' per core' : ''));
+    setText(t.rx, fmtRate(m.rx));
+    setText(t.tx, fmtRate(m.tx));
+
+    if (m.uptime != null) setText(t.up, 'up ' + fmtDuration(m.uptime));
+    else setText(t.up, h.snapshot ? str(h.snapshot.platform) + ' ' + str(h.snapshot.platform_release) : '');
+    renderSeen(h);
+  }
+
+  function renderSeen(h) {
+    const t = h.tile;
+    if (!t) return;
+    const s = h.goodbye ? 'said goodbye ' + fmtAgo(serverNow() - h.lastSeen) : 'seen ' + fmtAgo(serverNow() - h.lastSeen);
+    setText(t.seen, s);
+    setAttr(t.seen, 'title', 'Last snapshot received ' + fmtTime(h.lastSeen - 0 + state.offset));
+  }
+
+  function matches(h) {
+    if (state.filter && !h.key.toLowerCase().includes(state.filter)) return false;
+    if (state.problemsOnly && h.status === 'live' && h.level === 'ok') return false;
+    return true;
+  }
+
+  function severity(h) {
+    const m = h.m, th = state.config.thresholds;
+    const r = (v, t) => (v == null || !t || !t.crit ? 0 : v / t.crit);
+    return Math.max(r(m.cpu, th.cpu), r(m.mem, th.memory), r(m.swap, th.swap), r(m.disk, th.disk), r(m.loadPerCore, th.load));
+  }
+
+  const byName = (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  const desc = (f) => (a, b) => ((f(b) ?? -1) - (f(a) ?? -1)) || byName(a, b);
+  const SORTS = {
+    name: byName,
+    worst: (a, b) => (STATUS_RANK[b.status] - STATUS_RANK[a.status]) ||
+      (LEVEL_RANK[b.level] - LEVEL_RANK[a.level]) || (severity(b) - severity(a)) || byName(a, b),
+    cpu: desc((h) => h.m.cpu),
+    mem: desc((h) => h.m.mem),
+    disk: desc((h) => h.m.disk),
+    load: desc((h) => h.m.loadPerCore ?? h.m.load1),
+    net: desc((h) => (h.m.rx == null && h.m.tx == null ? null : (h.m.rx || 0) + (h.m.tx || 0))),
+  };
+
+  // relayout puts the tiles of the hosts that pass the filter in sorted order and
+  // takes every other tile out of the document, so hidden hosts cost nothing.
+  function relayout() {
+    layoutDirty = false;
+    metricsChangedSinceSort = false;
+    const list = [];
+    for (const h of state.hosts.values()) {
+      const show = matches(h);
+      if (show && !h.shown) h.tileStale = true;
+      h.shown = show;
+      if (show) list.push(h);
+    }
+    list.sort(SORTS[state.sort] || byName);
+    let i = 0;
+    for (const h of list) {
+      if (!h.tile || h.tileStale) renderTile(h);
+      const node = h.tile.el;
+      const at = tilesEl.children[i];
+      if (at !== node) tilesEl.insertBefore(node, at || null);
+      i++;
+    }
+    while (tilesEl.children.length > list.length) tilesEl.lastElementChild.remove();
+
+    const total = state.hosts.size;
+    const empty = $('empty');
+    if (total === 0) {
+      empty.textContent = state.conn === 'connected'
+        ? 'No host has reported yet. Tiles appear here as soon as a publisher sends its first snapshot.'
+        : 'Waiting for the consumer…';
+      empty.hidden = false;
+    } else if (list.length === 0) {
+      empty.textContent = state.problemsOnly && !state.filter
+        ? 'No problems: every host is live and under its thresholds.'
+        : 'No host matches “' + state.filter + '”' + (state.problemsOnly ? ' with a problem.' : '.');
+      empty.hidden = false;
+    } else {
+      empty.hidden = true;
+    }
+    $('shown').textContent = list.length === total ? '' : 'showing ' + list.length + ' of ' + total;
+  }
+
+  function renderCounts() {
+    let live = 0, stale = 0, offline = 0;
+    for (const h of state.hosts.values()) {
+      if (h.status === 'live') live++;
+      else if (h.status === 'stale') stale++;
+      else offline++;
+    }
+    setText($('count-hosts'), String(state.hosts.size));
+    setText($('count-live'), String(live));
+    setText($('count-stale'), String(stale));
+    setText($('count-offline'), String(offline));
+  }
+
+  function renderThresholds() {
+    const th = state.config.thresholds;
+    const p = (t) => t.warn + '/' + t.crit + '%';
+    $('thresholds').textContent = 'CPU ' + p(th.cpu) + ' · memory ' + p(th.memory) + ' · swap ' + p(th.swap) +
+      ' · disk ' + p(th.disk) + ' · load ' + th.load.warn + '/' + th.load.crit + ' per core (warning/critical)';
+  }
+
+  // ---------------------------------------------------------------- frame loop
+
+  let frameQueued = false;
+  function schedule() {
+    if (!frameQueued) { frameQueued = true; requestAnimationFrame(frame); }
+  }
+
+  function frame() {
+    frameQueued = false;
+    if (state.view === 'overview') {
+      if (layoutDirty) relayout();
+      // Tiles that are filtered out or scrolled away keep tileStale and are drawn
+      // when they are shown again (relayout) or scroll into view (observer).
+      for (const h of dirty) if (h.shown && h.onscreen && h.tileStale) renderTile(h);
+      dirty.clear();
+    } else if (hostViewDirty) {
+      renderHostView();
+    }
+    renderCounts();
+  }
+
+  // tick runs once a second: ages hosts into stale/offline, refreshes relative
+  // times on the visible tiles, and re-sorts when a metric sort is active.
+  function tick() {
+    if (state.conn === 'connected') {
+      for (const h of state.hosts.values()) {
+        const s = computeStatus(h);
+        if (s !== h.status) {
+          h.status = s;
+          markDirty(h);
+          if (state.sort === 'worst' || state.problemsOnly) layoutDirty = true;
+          if (state.routeHost === h.key) hostViewDirty = true;
+        }
+      }
+    }
+    if (state.view === 'overview') {
+      for (const h of state.hosts.values()) if (h.shown && h.onscreen && h.tile) renderSeen(h);
+      if (state.sort !== 'name' && metricsChangedSinceSort) layoutDirty = true;
+    } else {
+      renderHostSeen();
+    }
+    if (state.conn === 'disconnected') renderConnDetail();
+    schedule();
+  }
+
+  // ---------------------------------------------------------------- host view
+
+  let charts = []; // {spec, card, plotEl, u, sig}
+  let chartsNeedRebuild = true;
+  let chartsHost = null;
+
+  function cssVar(name) {
+    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  }
+
+  function palette() {
+    return ['--c1', '--c2', '--c3', '--c4', '--c5', '--c6', '--c7', '--c8'].map(cssVar);
+  }
+
+  function withAlpha(color, a) {
+    const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(color);
+    if (!m) return color;
+    return 'rgba(' + parseInt(m[1], 16) + ',' + parseInt(m[2], 16) + ',' + parseInt(m[3], 16) + ',' + a + ')';
+  }
+
+  const pctOf = (p, k) => (obj(p) ? num(p[k]) : null);
+
+  const CHART_SPECS = [
+    { id: 'cpu', title: 'CPU', unit: 'pct', series: () => [{ label: 'Total', get: (p) => pctOf(p, 'cpu'), fill: true }] },
+    {
+      id: 'cores', title: 'CPU per core', unit: 'pct', series: (h) => {
+        let n = 0;
+        for (const p of h.history) if (Array.isArray(p.cores)) n = Math.max(n, p.cores.length);
+        const out = [];
+        for (let i = 0; i < n; i++) out.push({ label: 'core ' + i, get: (p) => (Array.isArray(p.cores) ? num(p.cores[i]) : null) });
+        return out;
+      },
+    },
+    {
+      id: 'mem', title: 'Memory and swap', unit: 'pct', series: () => [
+        { label: 'Memory', get: (p) => pctOf(p, 'mem'), fill: true },
+        { label: 'Swap', get: (p) => pctOf(p, 'swap') },
+      ],
+    },
+    {
+      id: 'fs', title: 'Filesystems', unit: 'pct', series: (h) => {
+        const mounts = new Set();
+        for (const p of h.history) if (obj(p.fs)) for (const k of Object.keys(p.fs)) mounts.add(k);
+        return [...mounts].sort().map((mp) => ({ label: mp, get: (p) => (obj(p.fs) ? num(p.fs[mp]) : null) }));
+      },
+    },
+    {
+      id: 'diskio', title: 'Disk I/O', unit: 'rate', series: () => [
+        { label: 'Read', get: (p) => pctOf(p, 'rd') },
+        { label: 'Write', get: (p) => pctOf(p, 'wr') },
+      ],
+    },
+    {
+      id: 'net', title: 'Network', unit: 'rate', series: () => [
+        { label: 'In', get: (p) => pctOf(p, 'rx'), fill: true },
+        { label: 'Out', get: (p) => pctOf(p, 'tx') },
+      ],
+    },
+    {
+      id: 'load', title: 'Load average', unit: 'load', series: () => [
+        { label: '1 min', get: (p) => pctOf(p, 'load1') },
+        { label: '5 min', get: (p) => pctOf(p, 'load5') },
+        { label: '15 min', get: (p) => pctOf(p, 'load15') },
+      ],
+    },
+  ];
+
+  function unitFmt(unit) {
+    if (unit === 'pct') return (v) => (v == null ? DASH : v.toFixed(1) + '%');
+    if (unit === 'rate') return fmtRate;
+    return fmtLoad;
+  }
+
+  function buildData(h, series) {
+    const hist = h.history;
+    const xs = new Array(hist.length);
+    const cols = series.map(() => new Array(hist.length));
+    let points = 0;
+    for (let i = 0; i < hist.length; i++) {
+      const p = hist[i];
+      xs[i] = (num(p.t) ?? 0) / 1000;
+      let any = false;
+      for (let j = 0; j < series.length; j++) {
+        const v = series[j].get(p);
+        cols[j][i] = v;
+        if (v != null) any = true;
+      }
+      if (any) points++;
+    }
+    return { data: [xs, ...cols], points };
+  }
+
+  function makePlot(spec, series, plotEl, data) {
+    const colors = palette();
+    const muted = cssVar('--muted');
+    const grid = cssVar('--grid');
+    const fmt = unitFmt(spec.unit);
+    const many = series.length > 8;
+    const axis = {
+      stroke: muted,
+      grid: { stroke: grid, width: 1 },
+      ticks: { stroke: grid, width: 1, size: 4 },
+      font: '11px system-ui, sans-serif',
+    };
+    const yRange = spec.unit === 'pct'
+      ? [0, 100]
+      : (u, min, max) => [0, max > 0 ? max * 1.15 : 1];
+    const opts = {
+      width: Math.max(200, plotEl.clientWidth),
+      height: 200,
+      cursor: { drag: { x: true, y: false }, points: { size: 6 } },
+      legend: { show: !many || series.length <= 16, live: true },
+      scales: { x: { time: true }, y: { range: yRange } },
+      axes: [
+        axis,
+        Object.assign({}, axis, {
+          size: spec.unit === 'rate' ? 72 : 48,
+          values: (u, vals) => vals.map((v) => (spec.unit === 'pct' ? v + '%' : fmt(v))),
+        }),
+      ],
+      series: [
+        { value: (u, v) => (v == null ? DASH : new Date(v * 1000).toLocaleTimeString()) },
+        ...series.map((s, i) => {
+          const c = colors[i % colors.length];
+          return {
+            label: s.label,
+            stroke: c,
+            width: s.fill ? 2 : many ? 1 : 1.5,
+            fill: s.fill ? withAlpha(c, 0.14) : undefined,
+            points: { show: false },
+            spanGaps: false,
+            value: (u, v) => fmt(v),
+          };
+        }),
+      ],
+    };
+    // eslint-disable-next-line no-undef
+    return new uPlot(opts, data, plotEl);
+  }
+
+  function destroyCharts() {
+    for (const c of charts) if (c.u) c.u.destroy();
+    charts = [];
+    $('charts').replaceChildren();
+    chartsHost = null;
+  }
+
+  function renderCharts(h) {
+    const root = $('charts');
+    if (chartsNeedRebuild || chartsHost !== h.key || charts.length === 0) {
+      destroyCharts();
+      chartsHost = h.key;
+      chartsNeedRebuild = false;
+      for (const spec of CHART_SPECS) {
+        const card = el('div', 'card chart');
+        card.setAttribute('data-chart', spec.id);
+        card.append(el('h2', '', spec.title));
+        const plotEl = el('div', 'plot');
+        card.append(plotEl);
+        root.append(card);
+        charts.push({ spec, card, plotEl, u: null, sig: '' });
+      }
+    }
+    for (const c of charts) {
+      const series = c.spec.series(h);
+      const { data, points } = buildData(h, series);
+      const sig = series.map((s) => s.label).join('\u0000') + '|' + (points > 0);
+      c.card.setAttribute('data-points', String(points));
+      if (sig !== c.sig || !c.u && points > 0) {
+        if (c.u) { c.u.destroy(); c.u = null; }
+        c.plotEl.replaceChildren();
+        c.sig = sig;
+        if (points > 0 && series.length > 0) {
+          c.u = makePlot(c.spec, series, c.plotEl, data);
+        } else {
+          c.plotEl.append(el('div', 'nodata', h.legacy
+            ? 'Not sent by prototype-format publishers.'
+            : 'No data in the history yet.'));
+        }
+      } else if (c.u) {
+        c.u.setData(data);
+      }
+    }
+  }
+
+  const ro = 'ResizeObserver' in window ? new ResizeObserver(() => {
+    for (const c of charts) if (c.u) {
+      const w = Math.max(200, c.plotEl.clientWidth);
+      if (Math.abs(c.u.width - w) > 1) c.u.setSize({ width: w, height: 200 });
+    }
+  }) : null;
+  if (ro) ro.observe($('charts'));
+
+  function fact(dl, label, value, title) {
+    const d = el('div');
+    const dd = el('dd', '', value == null || value === '' ? DASH : String(value));
+    if (title) dd.setAttribute('title', title);
+    d.append(el('dt', '', label), dd);
+    dl.append(d);
+  }
+
+  function renderFacts(h) {
+    const s = obj(h.snapshot) || {};
+    const m = h.m;
+    const dl = $('hv-facts');
+    const frag = document.createDocumentFragment();
+    fact(frag, 'Platform', str(s.platform));
+    fact(frag, 'Kernel', str(s.platform_release));
+    fact(frag, 'Processor', str(s.processor) || (s.processor === '' ? '(not reported)' : ''));
+    fact(frag, 'Cores', m.cores);
+    fact(frag, 'Memory', m.memTotal != null ? fmtBytes(m.memTotal) : '');
+    const sw = obj(s.swap);
+    fact(frag, 'Swap', sw && num(sw.total) != null ? (sw.total === 0 ? 'none' : fmtBytes(sw.total)) : '');
+    fact(frag, 'Uptime', m.uptime != null ? fmtDuration(m.uptime) : '');
+    fact(frag, 'Load (1/5/15)', obj(s.load) ? [s.load.load1, s.load.load5, s.load.load15].map((v) => fmtLoad(num(v))).join(' / ') : '');
+    fact(frag, 'Interval', h.interval ? h.interval + ' s' : '');
+    fact(frag, 'Agent', str(s.agent_version) || (h.legacy ? 'prototype' : ''));
+    fact(frag, 'Sequence', m.seq);
+    fact(frag, 'Host ID', h.hostId || str(s.host_id));
+    const sampled = Date.parse(str(s.time));
+    fact(frag, 'Sampled at', Number.isFinite(sampled) ? fmtTime(sampled) : str(s.time || s.timestamp),
+      str(s.time || s.timestamp));
+    dl.replaceChildren(frag);
+  }
+
+  function levelClass(v, th) {
+    const l = levelOf(v, th);
+    return l === 'ok' ? 'num' : 'num m-' + l;
+  }
+
+  function renderTables(h) {
+    const s = obj(h.snapshot) || {};
+    const fsBody = $('hv-fs').tBodies[0];
+    const rows = [];
+    let list = Array.isArray(s.filesystems) ? s.filesystems.filter(obj) : [];
+    if (list.length === 0 && obj(s.disk)) {
+      const d = s.disk;
+      list = [{ mountpoint: '/', device: '', fstype: '', total: d.total, used: d.used,
+        percent: num(d.total) > 0 && num(d.used) != null ? d.used / d.total * 100 : null }];
+    }
+    for (const fs of list) {
+      const tr = el('tr');
+      let pct = num(fs.percent);
+      if (pct == null && num(fs.total) > 0 && num(fs.used) != null) pct = fs.used / fs.total * 100;
+      tr.append(el('td', '', str(fs.mountpoint)), el('td', '', str(fs.device)), el('td', '', str(fs.fstype)),
+        el('td', 'num', fmtBytes(num(fs.used))), el('td', 'num', fmtBytes(num(fs.total))),
+        el('td', levelClass(pct, state.config.thresholds.disk), fmtPct(pct)));
+      rows.push(tr);
+    }
+    if (rows.length === 0) {
+      const tr = el('tr');
+      const td = el('td', '', 'None reported.');
+      td.colSpan = 6;
+      tr.append(td);
+      rows.push(tr);
+    }
+    fsBody.replaceChildren(...rows);
+
+    const ifBody = $('hv-if').tBodies[0];
+    const irows = [];
+    const net = obj(s.network);
+    const ifs = net && Array.isArray(net.interfaces) ? net.interfaces.filter(obj) : [];
+    for (const it of ifs) {
+      const tr = el('tr');
+      tr.append(el('td', '', str(it.name)), el('td', 'num', fmtRate(num(it.rx_bytes_per_sec))),
+        el('td', 'num', fmtRate(num(it.tx_bytes_per_sec))));
+      irows.push(tr);
+    }
+    if (irows.length === 0) {
+      const tr = el('tr');
+      const td = el('td', '', h.legacy ? 'Not sent by prototype-format publishers.' : 'None reported.');
+      td.colSpan = 3;
+      tr.append(td);
+      irows.push(tr);
+    }
+    ifBody.replaceChildren(...irows);
+  }
+
+  let rawShown = null;
+  function renderHostView() {
+    hostViewDirty = false;
+    const key = state.routeHost;
+    const h = key != null ? state.hosts.get(key) : null;
+    $('hv-name').textContent = key == null ? '' : key;
+    document.title = (key == null ? '' : key + ' · ') + 'sysmon';
+    if (!h) {
+      destroyCharts();
+      $('hv-body').hidden = true;
+      $('hv-status').hidden = true;
+      $('hv-legacy').hidden = true;
+      $('hv-seen').textContent = '';
+      const miss = $('hv-missing');
+      miss.textContent = state.conn === 'connected'
+        ? 'The consumer has no data for this host. It appears here as soon as its publisher sends a snapshot.'
+        : 'Waiting for the consumer…';
+      miss.hidden = false;
+      return;
+    }
+    $('hv-missing').hidden = true;
+    $('hv-body').hidden = false;
+    const st = $('hv-status');
+    st.hidden = false;
+    st.textContent = h.status;
+    st.setAttribute('data-status', h.status);
+    $('hv-legacy').hidden = !h.legacy;
+    renderHostSeen();
+    renderFacts(h);
+    renderTables(h);
+    if (rawShown !== h.snapshot) {
+      rawShown = h.snapshot;
+      $('raw').textContent = h.snapshot ? JSON.stringify(h.snapshot, null, 2) : '';
+    }
+    renderCharts(h);
+  }
+
+  function renderHostSeen() {
+    const h = state.routeHost != null ? state.hosts.get(state.routeHost) : null;
+    if (!h) return;
+    const txt = (h.goodbye ? 'said goodbye ' : 'last seen ') + fmtAgo(serverNow() - h.lastSeen);
+    setText($('hv-seen'), txt);
+    setAttr($('hv-seen'), 'title', fmtTime(h.lastSeen + state.offset));
+    const st = $('hv-status');
+    if (st.textContent !== h.status) { st.textContent = h.status; st.setAttribute('data-status', h.status); }
+  }
+
+  // ---------------------------------------------------------------- history
+
+  function dropHistory(key) {
+    const h = state.hosts.get(key);
+    if (!h) return;
+    h.historyFull = false;
+    h.historyLoading = false;
+    h.history = h.history.slice(-1);
+  }
+
+  // loadHistory fetches the history the consumer keeps for one host and merges
+  // the points that arrived over the WebSocket meanwhile.
+  function loadHistory(key) {
+    const h = state.hosts.get(key);
+    if (!h || h.historyFull || h.historyLoading) return;
+    h.historyLoading = true;
+    fetch('api/hosts/' + encodeURIComponent(key), { headers: { Accept: 'application/json' }, cache: 'no-store' })
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error('HTTP ' + r.status))))
+      .then((entry) => {
+        const cur = state.hosts.get(key);
+        if (cur !== h || !h.historyLoading || state.routeHost !== key) return;
+        const fetched = obj(entry) && Array.isArray(entry.history) ? entry.history.filter(obj) : [];
+        const lastT = fetched.length ? num(fetched[fetched.length - 1].t) : null;
+        const newer = lastT == null ? [] : h.history.filter((p) => num(p.t) != null && p.t > lastT);
+        h.history = fetched.concat(newer).slice(-state.historyCap);
+        if (fetched.length > state.historyCap) state.historyCap = fetched.length;
+        h.historyFull = true;
+        h.historyLoading = false;
+        hostViewDirty = true;
+        schedule();
+      })
+      .catch((err) => {
+        // The charts still fill up from the live points.
+        if (h.historyLoading) { h.historyLoading = false; h.historyFull = true; }
+        console.warn('sysmon: could not load the history of a host:', String(err));
+      });
+  }
+
+  // ---------------------------------------------------------------- routing
+
+  let overviewScroll = 0;
+
+  function parseRoute() {
+    const m = /^#\/host\/(.*)$/.exec(location.hash);
+    if (!m) return null;
+    try { return decodeURIComponent(m[1]); } catch (err) { return m[1]; }
+  }
+
+  function route() {
+    const host = parseRoute();
+    if (state.routeHost != null && state.routeHost !== host) dropHistory(state.routeHost);
+    if (host != null) {
+      if (state.view === 'overview') overviewScroll = window.scrollY;
+      state.view = 'host';
+      state.routeHost = host;
+      $('overview').hidden = true;
+      $('hostview').hidden = false;
+      chartsNeedRebuild = true;
+      rawShown = null;
+      hostViewDirty = true;
+      loadHistory(host);
+      window.scrollTo(0, 0);
+      renderHostView();
+    } else {
+      const wasHost = state.view === 'host';
+      state.view = 'overview';
+      state.routeHost = null;
+      destroyCharts();
+      $('hostview').hidden = true;
+      $('overview').hidden = false;
+      document.title = 'sysmon';
+      layoutDirty = true;
+      for (const h of state.hosts.values()) if (h.tileStale) dirty.add(h);
+      frame();
+      if (wasHost) window.scrollTo(0, overviewScroll);
+    }
+    schedule();
+  }
+
+  // ---------------------------------------------------------------- controls
+
+  function loadPrefs() {
+    try {
+      const s = localStorage.getItem('sysmon.sort');
+      if (s && SORTS[s]) state.sort = s;
+      state.problemsOnly = localStorage.getItem('sysmon.problems') === '1';
+    } catch (err) { /* storage may be disabled */ }
+    $('sort').value = state.sort;
+    $('problems').checked = state.problemsOnly;
+  }
+
+  function savePref(k, v) {
+    try { localStorage.setItem(k, v); } catch (err) { /* ignore */ }
+  }
+
+  $('filter').addEventListener('input', (ev) => {
+    state.filter = ev.target.value.trim().toLowerCase();
+    layoutDirty = true;
+    schedule();
+  });
+  $('sort').addEventListener('change', (ev) => {
+    state.sort = SORTS[ev.target.value] ? ev.target.value : 'name';
+    savePref('sysmon.sort', state.sort);
+    layoutDirty = true;
+    schedule();
+  });
+  $('problems').addEventListener('change', (ev) => {
+    state.problemsOnly = ev.target.checked;
+    savePref('sysmon.problems', state.problemsOnly ? '1' : '0');
+    layoutDirty = true;
+    schedule();
+  });
+  document.addEventListener('keydown', (ev) => {
+    if (ev.key === '/' && state.view === 'overview' && document.activeElement !== $('filter')) {
+      ev.preventDefault();
+      $('filter').focus();
+    } else if (ev.key === 'Escape' && state.view === 'host') {
+      location.hash = '#/';
+    }
+  });
+  window.addEventListener('hashchange', route);
+  window.addEventListener('online', retryNow);
+  document.addEventListener('visibilitychange', () => { if (!document.hidden) retryNow(); });
+  const dark = window.matchMedia ? window.matchMedia('(prefers-color-scheme: dark)') : null;
+  if (dark && dark.addEventListener) {
+    dark.addEventListener('change', () => { chartsNeedRebuild = true; hostViewDirty = true; schedule(); });
+  }
+
+  loadPrefs();
+  renderThresholds();
+  route();
+  connect();
+  setInterval(tick, 1000);
+})();

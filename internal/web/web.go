@@ -1,0 +1,141 @@
+// Package web owns the consumer's HTTP surface: the embedded dashboard, the
+// JSON API, health endpoints and the WebSocket that pushes fleet updates.
+package web
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/mq"
+	"github.com/sysmon-dev/sysmon/internal/server"
+)
+
+//go:embed static
+var static embed.FS
+
+// csp forbids inline script and every origin but our own.
+const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+
+// Thresholds is one metric's warning and critical levels.
+type Thresholds struct {
+	Warn float64 `json:"warn"`
+	Crit float64 `json:"crit"`
+}
+
+// Options configure the web surface.
+type Options struct {
+	Version    string
+	SendBuffer int // updates queued per WebSocket client before it is dropped
+	Thresholds map[string]Thresholds
+	StaleAfter float64
+	Offline    float64
+	// Stats returns the consumer's message counters for /api/status.
+	Stats func() any
+}
+
+// Web serves the consumer's endpoints.
+type Web struct {
+	opts   Options
+	fleet  *fleet.Fleet
+	status *mq.Status
+	log    *slog.Logger
+
+	upgrader websocket.Upgrader
+	ctx      context.Context // ends when the server shuts down
+	cancel   context.CancelFunc
+	clients  sync.WaitGroup
+	wsStats  wsStats
+}
+
+// New returns the consumer's web surface.
+func New(opts Options, f *fleet.Fleet, status *mq.Status, log *slog.Logger) *Web {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Web{opts: opts, fleet: f, status: status, log: log, ctx: ctx, cancel: cancel,
+		upgrader: websocket.Upgrader{
+			HandshakeTimeout: 5 * time.Second,
+			ReadBufferSize:   1024,
+			WriteBufferSize:  16 << 10,
+			// CheckOrigin nil: gorilla refuses a handshake whose Origin
+			// is not this host (cross-site WebSocket hijacking).
+		}}
+}
+
+// Handler routes every endpoint.
+func (w *Web) Handler() http.Handler {
+	mux := http.NewServeMux()
+	sub, _ := fs.Sub(static, "static")
+	files := http.FileServerFS(sub)
+	mux.Handle("GET /", http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Content-Security-Policy", csp)
+		rw.Header().Set("Referrer-Policy", "no-referrer")
+		rw.Header().Set("X-Frame-Options", "DENY")
+		files.ServeHTTP(rw, r)
+	}))
+	mux.HandleFunc("GET /ws", w.serveWS)
+	mux.HandleFunc("GET /api/hosts", w.hosts)
+	mux.HandleFunc("GET /api/hosts/{host}", w.host)
+	mux.HandleFunc("GET /api/status", w.apiStatus)
+	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, r *http.Request) {
+		server.JSON(rw, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, r *http.Request) {
+		v := w.status.Get()
+		code := http.StatusOK
+		if !w.status.Connected() {
+			code = http.StatusServiceUnavailable
+		}
+		server.JSON(rw, code, map[string]any{"ready": code == http.StatusOK, "broker": v})
+	})
+	return mux
+}
+
+// Close ends every WebSocket with a "going away" close frame and waits for
+// their goroutines.
+func (w *Web) Close() {
+	w.cancel()
+	w.clients.Wait()
+}
+
+func (w *Web) hosts(rw http.ResponseWriter, r *http.Request) {
+	b := append([]byte(`{"hosts":`), w.fleet.AppendHosts(nil, time.Now(), -1)...)
+	writeRaw(rw, http.StatusOK, append(b, '}', '\n'))
+}
+
+func (w *Web) host(rw http.ResponseWriter, r *http.Request) {
+	b, ok := w.fleet.AppendHost(nil, r.PathValue("host"), time.Now())
+	if !ok {
+		server.JSON(rw, http.StatusNotFound, map[string]string{"error": "unknown host"})
+		return
+	}
+	writeRaw(rw, http.StatusOK, append(b, '\n'))
+}
+
+func (w *Web) apiStatus(rw http.ResponseWriter, r *http.Request) {
+	out := map[string]any{
+		"service":   "sysmon-consumer",
+		"version":   w.opts.Version,
+		"broker":    w.status.Get(),
+		"fleet":     w.fleet.Counts(time.Now()),
+		"websocket": w.wsStats.view(),
+	}
+	if w.opts.Stats != nil {
+		out["messages"] = w.opts.Stats()
+	}
+	server.JSON(rw, http.StatusOK, out)
+}
+
+func writeRaw(rw http.ResponseWriter, code int, b []byte) {
+	rw.Header().Set("Content-Type", "application/json")
+	rw.Header().Set("Cache-Control", "no-store")
+	rw.WriteHeader(code)
+	_, _ = rw.Write(b)
+}

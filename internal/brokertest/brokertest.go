@@ -1,0 +1,196 @@
+// Package brokertest gives tests real RabbitMQ brokers: the shared one on
+// 127.0.0.1:5672 for tests that only publish and consume (with names unique
+// to the test), and private nodes started for one test, which that test may
+// stop, alarm or cut off without disturbing anything else on the machine.
+package brokertest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// SharedURL is the broker every development and CI machine runs.
+const SharedURL = "amqp://guest:guest@127.0.0.1:5672/"
+
+// Shared returns SharedURL after checking the broker answers; a test that
+// needs it fails (it is not skipped) when it is down: `make ensure-broker`.
+func Shared(t testing.TB) string {
+	t.Helper()
+	c, err := amqp.Dial(SharedURL)
+	if err != nil {
+		t.Fatalf("RabbitMQ on 127.0.0.1:5672 is not answering (run `make ensure-broker`): %v", err)
+	}
+	c.Close()
+	return SharedURL
+}
+
+// Name returns a name unique to this test run, for exchanges and queues.
+func Name(t testing.TB, prefix string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s.%s.%s", prefix, strings.NewReplacer("/", ".", " ", "_").Replace(t.Name()), hex.EncodeToString(b))
+}
+
+// FreePort returns a TCP port that was free a moment ago on 127.0.0.1.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Node is a private RabbitMQ node.
+type Node struct {
+	Name string // Erlang node name, for rabbitmqctl -n
+	Port int
+	URL  string
+	dir  string
+}
+
+// Start boots a private node on a free port (about 5 s) and stops it when
+// the test ends.
+func Start(t testing.TB) *Node {
+	t.Helper()
+	if _, err := exec.LookPath("rabbitmq-server"); err != nil {
+		t.Fatal("rabbitmq-server is not installed (run `make ensure-broker`)")
+	}
+	port := FreePort(t)
+	dist := FreePort(t)
+	dir, err := os.MkdirTemp("", "sysmon-rabbit-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &Node{Name: fmt.Sprintf("sysmontest%d@localhost", port), Port: port,
+		URL: fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", port), dir: dir}
+	for _, d := range []string{"mnesia", "log"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "enabled_plugins"), []byte("[].\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "rabbitmq.conf"),
+		[]byte(fmt.Sprintf("listeners.tcp.local = 127.0.0.1:%d\n", port)), 0o644))
+	must(t, os.Chmod(dir, 0o755))
+	// The server drops to the rabbitmq user, which must own its files.
+	if out, err := exec.Command("chown", "-R", "rabbitmq:rabbitmq", dir).CombinedOutput(); err != nil {
+		t.Fatalf("chown %s: %v: %s", dir, err, out)
+	}
+	logf, err := os.Create(filepath.Join(dir, "server.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("rabbitmq-server")
+	cmd.Env = append(os.Environ(),
+		"RABBITMQ_NODENAME="+n.Name,
+		"RABBITMQ_NODE_PORT="+strconv.Itoa(port),
+		"RABBITMQ_DIST_PORT="+strconv.Itoa(dist),
+		"RABBITMQ_MNESIA_BASE="+filepath.Join(dir, "mnesia"),
+		"RABBITMQ_LOG_BASE="+filepath.Join(dir, "log"),
+		"RABBITMQ_CONFIG_FILE="+filepath.Join(dir, "rabbitmq"),
+		"RABBITMQ_ENABLED_PLUGINS_FILE="+filepath.Join(dir, "enabled_plugins"),
+	)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start rabbitmq-server: %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = n.ctl("stop")
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		logf.Close()
+		if !t.Failed() {
+			os.RemoveAll(dir)
+		} else {
+			t.Logf("private broker files kept in %s", dir)
+		}
+	})
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		if _, err := n.ctl("await_startup", "--timeout", "5"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			out, _ := os.ReadFile(filepath.Join(dir, "server.out"))
+			t.Fatalf("private broker %s did not start within 90s:\n%s", n.Name, tail(out, 2000))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	return n
+}
+
+func (n *Node) ctl(args ...string) (string, error) {
+	out, err := exec.Command("rabbitmqctl", append([]string{"-q", "-n", n.Name}, args...)...).CombinedOutput()
+	return string(out), err
+}
+
+// Ctl runs rabbitmqctl against the node and fails the test on error.
+func (n *Node) Ctl(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := n.ctl(args...)
+	if err != nil {
+		t.Fatalf("rabbitmqctl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// StopApp stops the broker application (the port closes; durable queues and
+// persistent messages are kept). The test's cleanup starts it again.
+func (n *Node) StopApp(t testing.TB) {
+	t.Helper()
+	n.Ctl(t, "stop_app")
+}
+
+// StartApp starts the broker application again.
+func (n *Node) StartApp(t testing.TB) {
+	t.Helper()
+	n.Ctl(t, "start_app")
+}
+
+// CloseAll closes every client connection, as an operator would.
+func (n *Node) CloseAll(t testing.TB) {
+	t.Helper()
+	n.Ctl(t, "close_all_connections", "sysmon test")
+}
+
+// Alarm raises (on) or clears the memory alarm: publishers are blocked.
+func (n *Node) Alarm(t testing.TB, on bool) {
+	t.Helper()
+	if on {
+		n.Ctl(t, "set_vm_memory_high_watermark", "0.0000001")
+	} else {
+		n.Ctl(t, "set_vm_memory_high_watermark", "0.4")
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}

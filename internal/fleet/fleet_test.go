@@ -1,0 +1,211 @@
+package fleet
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sysmon-dev/sysmon/internal/snapshot"
+)
+
+func TestWindow(t *testing.T) {
+	var w window
+	for _, s := range []uint64{1, 2, 3, 5} {
+		if w.seen(s) {
+			t.Fatalf("%d reported as seen", s)
+		}
+	}
+	for _, s := range []uint64{1, 2, 3, 5} {
+		if !w.seen(s) {
+			t.Fatalf("duplicate %d not detected", s)
+		}
+	}
+	if w.seen(4) {
+		t.Fatal("late 4 reported as duplicate")
+	}
+	if !w.seen(4) {
+		t.Fatal("second 4 not detected")
+	}
+	if w.seen(200) || !w.seen(100) {
+		t.Fatal("far jump: old numbers must count as seen")
+	}
+	var w2 window
+	if w2.seen(70) || w2.seen(69) {
+		t.Fatal("a first number > 64 must not mark others")
+	}
+}
+
+func snap(host, inst string, seq uint64) *snapshot.Snapshot {
+	return &snapshot.Snapshot{Timestamp: "t", CPUPercent: float64(seq % 100), Memory: snapshot.Memory{Total: 1, Percent: 10},
+		Host: host, InstanceID: inst, Seq: seq, IntervalSeconds: 1, CPUPerCore: []float64{1, 2},
+		Filesystems: []snapshot.Filesystem{{Mountpoint: "/", Percent: 50}}}
+}
+
+func testFleet() *Fleet {
+	return New(Config{HistorySize: 5, MaxHosts: 3, StaleAfter: 3, OfflineAfter: 10})
+}
+
+func TestApplyDedupesAndKeepsHistory(t *testing.T) {
+	f := testFleet()
+	now := time.Unix(1000, 0)
+	for i := uint64(1); i <= 7; i++ {
+		if f.Apply(snap("a", "i1", i), "", now) != Accepted {
+			t.Fatalf("seq %d not accepted", i)
+		}
+	}
+	if f.Apply(snap("a", "i1", 7), "", now) != Duplicate || f.Apply(snap("a", "i1", 3), "", now) != Duplicate {
+		t.Fatal("duplicates accepted")
+	}
+	// A restarted publisher (new instance) starts again at 1.
+	if f.Apply(snap("a", "i2", 1), "", now) != Accepted {
+		t.Fatal("a new instance's first snapshot was dropped")
+	}
+	b, ok := f.AppendHost(nil, "a", now)
+	if !ok {
+		t.Fatal("host a unknown")
+	}
+	var e struct {
+		History []map[string]any `json:"history"`
+	}
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	if len(e.History) != 5 {
+		t.Fatalf("history has %d points, want the ring's 5", len(e.History))
+	}
+	// Oldest first: the last point is the newest snapshot (seq 1 of i2, cpu 1).
+	if e.History[4]["cpu"].(float64) != 1 || e.History[3]["cpu"].(float64) != 7 {
+		t.Fatalf("history order wrong: %v", e.History)
+	}
+	c := f.Counts(now)
+	if c.Accepted != 8 || c.Duplicates != 2 {
+		t.Fatalf("counts %+v", c)
+	}
+}
+
+func TestMaxHosts(t *testing.T) {
+	f := testFleet()
+	for i := 0; i < 3; i++ {
+		f.Apply(snap(fmt.Sprint("h", i), "i", 1), "", time.Now())
+	}
+	if f.Apply(snap("h9", "i", 1), "", time.Now()) != Refused {
+		t.Fatal("a fourth host was accepted with MaxHosts 3")
+	}
+	if f.Apply(snap("h1", "i", 2), "", time.Now()) != Accepted {
+		t.Fatal("a known host was refused")
+	}
+}
+
+func TestStatus(t *testing.T) {
+	f := testFleet()
+	t0 := time.Unix(1000, 0)
+	f.Apply(snap("a", "i", 1), "", t0)
+	for _, c := range []struct {
+		after time.Duration
+		want  string
+	}{{time.Second, Live}, {3500 * time.Millisecond, Stale}, {11 * time.Second, Offline}} {
+		if got := f.hosts["a"].status(f.cfg, t0.Add(c.after)); got != c.want {
+			t.Errorf("after %v: %s, want %s", c.after, got, c.want)
+		}
+	}
+	bye := snap("a", "i", 2)
+	bye.Goodbye = true
+	f.Apply(bye, "", t0)
+	if got := f.hosts["a"].status(f.cfg, t0); got != Offline {
+		t.Fatalf("after goodbye: %s", got)
+	}
+}
+
+func TestPrototypeMessagesGetAName(t *testing.T) {
+	f := testFleet()
+	p := snap("", "", 0)
+	f.Apply(p, "", time.Now())
+	f.Apply(p, "", time.Now()) // no instance/seq: nothing to dedupe on, both count
+	f.Apply(p, "legacy-box", time.Now())
+	if _, ok := f.AppendHost(nil, "prototype", time.Now()); !ok {
+		t.Fatal("no host named prototype")
+	}
+	b, ok := f.AppendHost(nil, "legacy-box", time.Now())
+	if !ok {
+		t.Fatal("routing key not used as host name")
+	}
+	var e struct{ Legacy bool }
+	if json.Unmarshal(b, &e); !e.Legacy {
+		t.Fatal("legacy flag not set")
+	}
+}
+
+// TestSubscribeSeesEverythingOnce: updates applied concurrently with a
+// subscription are either in the state or in the stream, never both, never
+// neither.
+func TestSubscribeSeesEverythingOnce(t *testing.T) {
+	f := New(Config{HistorySize: 1000, StaleAfter: 3, OfflineAfter: 10})
+	const n = 500
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := uint64(1); i <= n; i++ {
+			f.Apply(snap("a", "i", i), "", time.Now())
+		}
+	}()
+	time.Sleep(time.Millisecond)
+	state, sub := f.Subscribe(n+1, time.Now())
+	<-done
+	var hosts []struct {
+		History []map[string]any `json:"history"`
+	}
+	if err := json.Unmarshal(state, &hosts); err != nil {
+		t.Fatal(err)
+	}
+	inState := 0
+	if len(hosts) == 1 {
+		inState = len(hosts[0].History)
+	}
+	streamed := len(sub.C())
+	if inState+streamed != n {
+		t.Fatalf("state has %d points, stream %d: want %d in all", inState, streamed, n)
+	}
+}
+
+func TestSlowSubscriberIsDropped(t *testing.T) {
+	f := testFleet()
+	_, sub := f.Subscribe(2, time.Now())
+	for i := uint64(1); i <= 3; i++ {
+		f.Apply(snap("a", "i", i), "", time.Now())
+	}
+	select {
+	case <-sub.Dropped():
+	default:
+		t.Fatal("a subscriber 3 behind with a buffer of 2 was not dropped")
+	}
+	f.Unsubscribe(sub) // must not panic after a drop
+}
+
+func TestEntryJSONIsValid(t *testing.T) {
+	f := testFleet()
+	s := snap(`<img src=x onerror=alert(1)>`, "i", 1)
+	s.Network = &snapshot.Network{RxBytesPerSec: 1.5}
+	f.Apply(s, "", time.Now())
+	b := f.AppendHosts(nil, time.Now(), 5)
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("invalid JSON %v: %s", err, b)
+	}
+}
+
+func BenchmarkApply(b *testing.B) {
+	f := New(Config{HistorySize: 300, StaleAfter: 3, OfflineAfter: 10})
+	snaps := make([]*snapshot.Snapshot, 1000)
+	for i := range snaps {
+		snaps[i] = snap(fmt.Sprint("host-", i), "i", 1)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		s := snaps[i%len(snaps)]
+		s.Seq++
+		f.Apply(s, "", time.Now())
+		i++
+	}
+}

@@ -61,8 +61,13 @@
     return Math.floor(s / 86400) + ' d ago';
   }
 
+  // fmtTime gives a local date and time, "2026-11-27 03:12:27".
   function fmtTime(ms) {
-    return ms ? new Date(ms).toLocaleString() : DASH;
+    if (!ms || !Number.isFinite(ms)) return DASH;
+    const d = new Date(ms);
+    const p = (n) => String(n).padStart(2, '0');
+    return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + ' ' +
+      p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds());
   }
 
   // ---------------------------------------------------------------- state
@@ -773,6 +778,12 @@
     return { data: [xs, ...cols], points };
   }
 
+  function lastValue(col) {
+    if (!col) return null;
+    for (let i = col.length - 1; i >= 0; i--) if (col[i] != null) return col[i];
+    return null;
+  }
+
   function makePlot(spec, series, plotEl, data) {
     const colors = palette();
     const muted = cssVar('--muted');
@@ -802,7 +813,7 @@
         }),
       ],
       series: [
-        { value: (u, v) => (v == null ? DASH : new Date(v * 1000).toLocaleTimeString()) },
+        { value: (u, v, si, idx) => (idx == null ? 'latest' : v == null ? DASH : new Date(v * 1000).toLocaleTimeString()) },
         ...series.map((s, i) => {
           const c = colors[i % colors.length];
           return {
@@ -812,7 +823,8 @@
             fill: s.fill ? withAlpha(c, 0.14) : undefined,
             points: { show: false },
             spanGaps: false,
-            value: (u, v) => fmt(v),
+            // Without a cursor the legend shows the latest value.
+            value: (u, v, si, idx) => fmt(idx == null ? lastValue(u.data[si]) : v),
           };
         }),
       ],

@@ -359,7 +359,6 @@
   }
 
   function scheduleReconnect() {
-    setConn('disconnected');
     // Exponential backoff with jitter: 0.5 s, 1 s, 2 s … capped at 15 s.
     const base = Math.min(15000, 500 * Math.pow(2, attempt));
     attempt++;
@@ -367,11 +366,12 @@
     retryAt = Date.now() + delay;
     clearTimeout(retryTimer);
     retryTimer = setTimeout(connect, delay);
+    setConn('disconnected');
     renderConnDetail();
   }
 
   function retryNow() {
-    if (state.conn === 'disconnected') { attempt = 0; connect(); }
+    if (state.conn === 'disconnected') connect();
   }
 
   function setConn(s) {
@@ -380,19 +380,20 @@
     $('conn').textContent = s;
     $('conn').setAttribute('data-state', s);
     $('conn').parentElement.setAttribute('data-state', s);
-    document.body.classList.toggle('disconnected', s === 'disconnected');
+    document.body.classList.toggle('disconnected', s !== 'connected' && attempt > 0);
     renderConnDetail();
   }
 
   function renderConnDetail() {
     const banner = $('banner');
-    if (state.conn !== 'disconnected') {
+    // attempt > 0: the connection failed at least once since the last state.
+    if (state.conn === 'connected' || attempt === 0) {
       $('conn-detail').textContent = '';
       banner.hidden = true;
       return;
     }
     const secs = retryAt ? Math.max(0, Math.ceil((retryAt - Date.now()) / 1000)) : 0;
-    const when = secs > 0 ? 'retrying in ' + secs + ' s' : 'retrying…';
+    const when = state.conn === 'connecting' ? 'reconnecting…' : secs > 0 ? 'retrying in ' + secs + ' s' : 'retrying…';
     $('conn-detail').textContent = '· ' + when;
     if (!bannerText) {
       bannerText = document.createTextNode('');

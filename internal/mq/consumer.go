@@ -44,7 +44,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 // errCancelled is a consumer cancelled by the broker (its queue was deleted).
 var errCancelled = errors.New("the broker cancelled the consumer (queue deleted?); declaring it again")
 
-func (c *Consumer) session(ctx context.Context, conn *amqp.Connection) error {
+func (c *Consumer) session(ctx context.Context, conn *amqp.Connection, ready func()) error {
 	ch, err := conn.Channel()
 	if err != nil {
 		return fmt.Errorf("open channel: %w", err)
@@ -68,6 +68,7 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection) error {
 	}
 	connClosed := conn.NotifyClose(make(chan *amqp.Error, 1))
 	chClosed := ch.NotifyClose(make(chan *amqp.Error, 1))
+	ready()
 	c.Log.Info("consuming", "queue", q.Name, "exchange", c.Exchange, "durable", q.Durable, "exclusive", q.Exclusive)
 
 	tick := time.NewTicker(time.Second)

@@ -42,9 +42,11 @@ func NewDialer(b config.Broker, name string, log *slog.Logger, status *Status) *
 		Log: log, Status: status, next: rand.IntN(max(len(b.URLs), 1))}
 }
 
-// Session uses a connection until it fails or ctx ends. It returns nil only
-// when ctx has ended and the session has finished its work.
-type Session func(ctx context.Context, conn *amqp.Connection) error
+// Session uses a connection until it fails or ctx ends. It calls ready once
+// its exchange, queue and channel are set up: only then is the daemon
+// connected as far as its status and /readyz are concerned. It returns nil
+// only when ctx has ended and the session has finished its work.
+type Session func(ctx context.Context, conn *amqp.Connection, ready func()) error
 
 // healthyAfter is how long a session must last for the next reconnect to
 // start again without delay: a session that fails at once (a refused exchange
@@ -59,11 +61,12 @@ func (d *Dialer) Run(ctx context.Context, session Session) error {
 		if err != nil {
 			return nil // ctx ended
 		}
-		d.Status.setConnected(config.RedactURL(url))
-		d.Log.Info("connected to broker", "broker", config.RedactURL(url))
-		d.lastLog = ""
 		start := time.Now()
-		err = session(ctx, conn)
+		err = session(ctx, conn, func() {
+			d.Status.setConnected(config.RedactURL(url))
+			d.Log.Info("connected to broker", "broker", config.RedactURL(url))
+			d.lastLog = ""
+		})
 		closeConn(conn)
 		if ctx.Err() != nil {
 			return nil
@@ -74,7 +77,7 @@ func (d *Dialer) Run(ctx context.Context, session Session) error {
 			d.failures++
 		}
 		d.Status.set(Disconnected, "", Explain(err))
-		d.logFailure("lost connection to broker", config.RedactURL(url), err)
+		d.logFailure("broker connection ended", config.RedactURL(url), err)
 		d.next++ // fail over to the next broker of the list
 	}
 }

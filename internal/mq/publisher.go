@@ -29,7 +29,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 	return p.Dialer.Run(ctx, p.session)
 }
 
-func (p *Publisher) session(ctx context.Context, conn *amqp.Connection) error {
+func (p *Publisher) session(ctx context.Context, conn *amqp.Connection, ready func()) error {
 	ch, err := conn.Channel()
 	if err != nil {
 		return fmt.Errorf("open channel: %w", err)
@@ -43,6 +43,7 @@ func (p *Publisher) session(ctx context.Context, conn *amqp.Connection) error {
 	connClosed := conn.NotifyClose(make(chan *amqp.Error, 1))
 	chClosed := ch.NotifyClose(make(chan *amqp.Error, 1))
 	blocked := conn.NotifyBlocked(make(chan amqp.Blocking, 4))
+	ready()
 	defer func() {
 		// amqp091 blocks if a notification channel is not read: drain them
 		// until the connection's close closes them.

@@ -1,31 +1,67 @@
-# sysmon: `make run` starts the whole pipeline locally, `make test` is what CI runs.
-# Targets for one area live in an included file beside that area's code.
+# sysmon: `make run` starts the whole pipeline locally, `make test` is what CI
+# runs. Targets for one area live in an included file beside that area's code.
 
 VERSION ?= 0.1.0
 GO      ?= go
 GOFLAGS_BUILD := -trimpath -ldflags '-s -w -X main.version=$(VERSION)'
+# The e2e and fault suites need more than go test's default 10 minutes on a
+# loaded 2-core machine.
+TEST_TIMEOUT ?= 30m
 
-.PHONY: all build test lint run bench clean ensure-broker
+.PHONY: all build test test-go test-faults lint run bench clean ensure-broker ensure-go
 
 all: build
 
-build:
+ensure-go:
+	@command -v $(GO) >/dev/null 2>&1 || { echo "Go is needed (1.26 or newer, or Go >= 1.21 with GOTOOLCHAIN=auto): see README.md"; exit 1; }
+
+build: ensure-go
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/ ./cmd/...
 
-lint:
-	@echo "== gofmt / go vet"
-	@test -z "$$(gofmt -l cmd internal)" || { gofmt -l cmd internal; echo "gofmt: files above need formatting"; exit 1; }
+lint: ensure-go
+	@echo "== gofmt, go vet"
+	@test -z "$$(gofmt -l cmd internal e2e)" || { gofmt -l cmd internal e2e; echo "gofmt: the files above need formatting"; exit 1; }
 	$(GO) vet ./...
 
-# ensure-broker starts the local RabbitMQ (installing Debian's package first on a
-# fresh machine); tests and `make run` talk to the real broker on 127.0.0.1:5672.
+# ensure-broker starts the local RabbitMQ (installing Debian's package first on
+# a fresh machine); tests and `make run` talk to the real broker on 127.0.0.1:5672.
 ensure-broker:
 	@if rabbitmqctl -q status >/dev/null 2>&1; then echo "== RabbitMQ is running"; else \
 	  if ! command -v rabbitmq-server >/dev/null 2>&1; then \
 	    echo "== installing rabbitmq-server (Debian package)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null; fi; \
-	  echo "== starting RabbitMQ"; rabbitmq-server -detached; sleep 2; rabbitmqctl -q await_startup; fi
+	  echo "== starting RabbitMQ (rabbitmq-server -detached)"; rabbitmq-server -detached; sleep 2; \
+	  rabbitmqctl -q await_startup --timeout 120; echo "== RabbitMQ is running"; fi
+
+# test is CI's command: lint, every Go test with the race detector (unit,
+# end-to-end against real brokers, fault injection, real Chromium), then the
+# packages on a booted systemd.
+test: ensure-broker ensure-browser lint test-go package-check test-packages
+	@echo "== make test: all passed"
+
+test-go: ensure-broker ensure-browser
+	@echo "== go test -race ./... (unit, e2e, faults, browser)"
+	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+# test-faults runs only the fault-injection suite and prints its table.
+test-faults: ensure-broker
+	$(GO) test -race -timeout $(TEST_TIMEOUT) -count=1 -run 'TestFault' -v ./e2e | grep -E '^(--- |FAIL|ok|PASS|\|)|fault'
+
+# run starts RabbitMQ if needed and both daemons with the shipped (all-default)
+# env files, prints the dashboard URL and stops both on Ctrl-C.
+run: ensure-broker build
+	@echo "== starting sysmon-consumer and sysmon-publisher (Ctrl-C stops both)"
+	@trap 'kill $$cpid $$ppid 2>/dev/null; wait' INT TERM EXIT; \
+	  bin/sysmon-consumer -config etc/sysmon/consumer.env & cpid=$$!; \
+	  sleep 0.5; bin/sysmon-publisher -config etc/sysmon/publisher.env & ppid=$$!; \
+	  sleep 1; \
+	  echo; echo "   dashboard:  http://127.0.0.1:8003/"; \
+	  echo "   publish now: curl localhost:8000/publish"; echo; \
+	  wait
 
 clean:
 	rm -rf bin dist out
+
+include packaging/packaging.mk
+include internal/web/web.mk

@@ -404,8 +404,8 @@
       btn.addEventListener('click', retryNow);
       banner.append(bannerText, btn);
     }
-    bannerText.nodeValue = 'Connection to the consumer lost, ' + when +
-      '. Figures below are as of the last update and host states are frozen. ';
+    bannerText.nodeValue = 'Connection to the consumer lost (' + when +
+      '). Figures below are as of the last update and host states are frozen. ';
     banner.hidden = false;
   }
   let bannerText = null;

@@ -710,9 +710,9 @@
   const pctOf = (p, k) => (obj(p) ? num(p[k]) : null);
 
   const CHART_SPECS = [
-    { id: 'cpu', title: 'CPU', unit: 'pct', series: () => [{ label: 'Total', get: (p) => pctOf(p, 'cpu'), fill: true }] },
+    { id: 'cpu', title: 'CPU', unit: 'pct', th: () => state.config.thresholds.cpu, series: () => [{ label: 'Total', get: (p) => pctOf(p, 'cpu'), fill: true }] },
     {
-      id: 'cores', title: 'CPU per core', unit: 'pct', series: (h) => {
+      id: 'cores', title: 'CPU per core', unit: 'pct', th: () => state.config.thresholds.cpu, series: (h) => {
         let n = 0;
         for (const p of h.history) if (Array.isArray(p.cores)) n = Math.max(n, p.cores.length);
         const out = [];
@@ -721,13 +721,13 @@
       },
     },
     {
-      id: 'mem', title: 'Memory and swap', unit: 'pct', series: () => [
+      id: 'mem', title: 'Memory and swap', unit: 'pct', th: () => state.config.thresholds.memory, series: () => [
         { label: 'Memory', get: (p) => pctOf(p, 'mem'), fill: true },
         { label: 'Swap', get: (p) => pctOf(p, 'swap') },
       ],
     },
     {
-      id: 'fs', title: 'Filesystems', unit: 'pct', series: (h) => {
+      id: 'fs', title: 'Filesystems', unit: 'pct', th: () => state.config.thresholds.disk, series: (h) => {
         const mounts = new Set();
         for (const p of h.history) if (obj(p.fs)) for (const k of Object.keys(p.fs)) mounts.add(k);
         return [...mounts].sort().map((mp) => ({ label: mp, get: (p) => (obj(p.fs) ? num(p.fs[mp]) : null) }));
@@ -746,7 +746,11 @@
       ],
     },
     {
-      id: 'load', title: 'Load average', unit: 'load', series: () => [
+      id: 'load', title: 'Load average', unit: 'load', th: (h) => {
+        // Load thresholds are per core.
+        const t = state.config.thresholds.load, n = h.m.cores;
+        return n ? { warn: t.warn * n, crit: t.crit * n } : null;
+      }, series: () => [
         { label: '1 min', get: (p) => pctOf(p, 'load1') },
         { label: '5 min', get: (p) => pctOf(p, 'load5') },
         { label: '15 min', get: (p) => pctOf(p, 'load15') },
@@ -785,7 +789,31 @@
     return null;
   }
 
-  function makePlot(spec, series, plotEl, data) {
+  // thresholdLines draws the warning and critical levels as dashed lines.
+  function thresholdLines(th) {
+    const warn = cssVar('--warn'), crit = cssVar('--crit');
+    return (u) => {
+      if (!th) return;
+      const ctx = u.ctx, dpr = uPlot.pxRatio || 1, { left, top, width, height } = u.bbox;
+      ctx.save();
+      ctx.lineWidth = dpr;
+      ctx.setLineDash([5 * dpr, 4 * dpr]);
+      for (const [v, color] of [[th.warn, warn], [th.crit, crit]]) {
+        if (num(v) == null) continue;
+        const y = Math.round(u.valToPos(v, 'y', true)) + 0.5;
+        if (y < top || y > top + height) continue;
+        ctx.strokeStyle = color;
+        ctx.globalAlpha = 0.7;
+        ctx.beginPath();
+        ctx.moveTo(left, y);
+        ctx.lineTo(left + width, y);
+        ctx.stroke();
+      }
+      ctx.restore();
+    };
+  }
+
+  function makePlot(spec, series, plotEl, data, th) {
     const colors = palette();
     const muted = cssVar('--muted');
     const grid = cssVar('--grid');
@@ -805,6 +833,7 @@
       height: 200,
       cursor: { drag: { x: true, y: false }, points: { size: 6 } },
       legend: { show: !many || series.length <= 16, live: true },
+      hooks: { draw: [thresholdLines(th)] },
       scales: { x: { time: true }, y: { range: yRange } },
       axes: [
         axis,
@@ -867,7 +896,7 @@
         c.plotEl.replaceChildren();
         c.sig = sig;
         if (points > 0 && series.length > 0) {
-          c.u = makePlot(c.spec, series, c.plotEl, data);
+          c.u = makePlot(c.spec, series, c.plotEl, data, c.spec.th ? c.spec.th(h) : null);
         } else {
           c.plotEl.append(el('div', 'nodata', h.legacy
             ? 'Not sent by prototype-format publishers.'

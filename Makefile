@@ -65,3 +65,4 @@ clean:
 
 include packaging/packaging.mk
 include internal/web/web.mk
+-include bench/bench.mk

@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# test-install.sh: the body of `make test-packages`. Installs the amd64 .deb
+# packages on a booted systemd (Debian bookworm in systemd-nspawn, sharing the
+# host's network and so its RabbitMQ on 127.0.0.1:5672) and checks what issue #3
+# asks, step by step. The container is always powered off at the end.
+#
+# Environment: VERSION and UPGRADE_VERSION (the packages in $OUT and in
+# $OUT/upgrade, as `make test-packages` builds them), OUT (dist),
+# SYSMON_TEST_CACHE (/var/cache/sysmon-test: the cached root file system and
+# the last run's container, kept stopped for inspection).
+set -euo pipefail
+
+: "${VERSION:?}" "${UPGRADE_VERSION:?}"
+OUT=${OUT:-dist}
+CACHE=${SYSMON_TEST_CACHE:-/var/cache/sysmon-test}
+SUITE=bookworm
+# Everything the test needs inside the container, so that installing the
+# packages downloads nothing (adduser is their only dependency).
+ROOTFS_PKGS=systemd,systemd-sysv,dbus,adduser,curl,ca-certificates,jq
+MACHINE=sysmon-pkgtest
+RELEASE=$(sed -n 's/^release: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' nfpm.yaml)
+
+t0=$(date +%s)
+say() { printf '[%3ss] %s\n' $(($(date +%s) - t0)) "$*"; }
+step() { echo; say "== $*"; }
+ok() { say "   ok: $*"; }
+fail() {
+	say "FAIL: $*"
+	if [ -n "${CPID:-}" ]; then
+		echo "--- journal of the sysmon units (last 40 lines):"
+		in_ct journalctl -u sysmon-publisher -u sysmon-consumer --no-pager -n 40 || true
+	fi
+	exit 1
+}
+
+[ "$(id -u)" = 0 ] || fail "needs root (debootstrap, systemd-nspawn, nsenter)"
+packaging/ensure-tools.sh debootstrap=debootstrap systemd-nspawn=systemd-container \
+	zstd=zstd ss=iproute2 ps=procps curl=curl /usr/share/keyrings/debian-archive-keyring.gpg=debian-archive-keyring
+
+step "0. prerequisites"
+debs=("$OUT/sysmon-consumer_$VERSION-${RELEASE}_amd64.deb" "$OUT/sysmon-publisher_$VERSION-${RELEASE}_amd64.deb")
+updebs=("$OUT/upgrade/sysmon-consumer_$UPGRADE_VERSION-${RELEASE}_amd64.deb" "$OUT/upgrade/sysmon-publisher_$UPGRADE_VERSION-${RELEASE}_amd64.deb")
+for f in "${debs[@]}" "${updebs[@]}"; do [ -f "$f" ] || fail "$f missing: run 'make package' (make test-packages does)"; done
+# The container shares the host's network: its daemons bind the host's ports.
+for port in 8000 8003; do
+	if ss -Htln "sport = :$port" | grep -q .; then
+		fail "port $port is already in use on this host (the packaged daemons need it): $(ss -Htlnp "sport = :$port")"
+	fi
+done
+ok "ports 8000 and 8003 are free"
+ss -Htln 'sport = :5672' | grep -q . || fail "RabbitMQ is not listening on 5672 (make ensure-broker starts it)"
+ok "RabbitMQ listens on 5672"
+
+step "1a. root file system ($SUITE, cached in $CACHE)"
+# The Debian mirror that apt already uses on this machine (deb822 or one-line).
+mirror=$(
+	{
+		awk '/^URIs:/ {u=$2} /^Suites:/ {for (i = 2; i <= NF; i++) if ($i == s) print u}' s=$SUITE \
+			/etc/apt/sources.list.d/*.sources 2>/dev/null || true
+		awk '$1 == "deb" && $3 == s {print $2}' s=$SUITE /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true
+	} | head -n1
+)
+[ -n "$mirror" ] || fail "no apt source for $SUITE in /etc/apt/sources.list{,.d}"
+key=$(printf '%s\n' "$SUITE" "$ROOTFS_PKGS" "$mirror" "$(dpkg --print-architecture)" | sha256sum | cut -c1-12)
+tarball=$CACHE/$SUITE-$key.tar.zst
+mkdir -p "$CACHE"
+if [ ! -f "$tarball" ]; then
+	say "no cached root file system for this package list: debootstrap from the apt mirror (about a minute)"
+	build=$CACHE/debootstrap.$$
+	rm -rf "$build"
+	debootstrap --variant=minbase --include="$ROOTFS_PKGS" "$SUITE" "$build" "$mirror" >"$CACHE/debootstrap.log" 2>&1 ||
+		fail "debootstrap failed, see $CACHE/debootstrap.log"
+	# A fresh machine id at every boot, and no apt downloads of lists inside.
+	: >"$build/etc/machine-id"
+	rm -rf "$build"/var/cache/apt/archives/*.deb "$build"/var/lib/apt/lists/*_Packages
+	tar -C "$build" -I 'zstd -T0 -3 -q' -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+	rm -rf "$build"
+	ok "cached as $tarball"
+else
+	ok "using $tarball"
+fi
+ROOT=$CACHE/run/root
+rm -rf "$CACHE/run"
+mkdir -p "$ROOT"
+tar -C "$ROOT" -I 'zstd -T0 -q' -xf "$tarball"
+# debootstrap copies the host's /etc/hostname and writes no /etc/hosts; a real
+# installation has its own name and resolves localhost through /etc/hosts
+# (the daemons' Go resolver does not ask nss-myhostname).
+echo "$MACHINE" >"$ROOT/etc/hostname"
+printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' "$MACHINE" >"$ROOT/etc/hosts"
+mkdir -p "$ROOT/root/debs" "$ROOT/root/debs-upgrade"
+cp "${debs[@]}" "$ROOT/root/debs/"
+cp "${updebs[@]}" "$ROOT/root/debs-upgrade/"
+ok "fresh container root in $ROOT"
+
+step "1b. boot the container"
+NSPAWN_PID= CPID=
+in_ct() { nsenter -t "$CPID" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
+poweroff() {
+	local rc=$? i
+	if [ -n "$NSPAWN_PID" ] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
+		echo
+		say "== powering the container off"
+		[ -n "$CPID" ] && in_ct systemctl poweroff >/dev/null 2>&1 || true
+		for i in $(seq 60); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.5; done
+		if kill -0 "$NSPAWN_PID" 2>/dev/null; then
+			say "still running after 30 s: terminating systemd-nspawn ($NSPAWN_PID)"
+			kill "$NSPAWN_PID" 2>/dev/null || true
+			wait "$NSPAWN_PID" 2>/dev/null || true
+		fi
+		say "container stopped (its root stays in $ROOT)"
+	fi
+	exit "$rc"
+}
+trap poweroff EXIT
+trap 'exit 130' INT TERM
+systemd-nspawn --boot --register=no --keep-unit --quiet --console=passive \
+	--machine="$MACHINE" --hostname="$MACHINE" -D "$ROOT" </dev/null >"$CACHE/run/console.log" 2>&1 &
+NSPAWN_PID=$!
+# The container's PID 1 is the systemd among the descendants of systemd-nspawn.
+for _ in $(seq 100); do
+	for child in $(ps -o pid= --ppid "$NSPAWN_PID" 2>/dev/null); do
+		for p in "$child" $(ps -o pid= --ppid "$child" 2>/dev/null); do
+			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = systemd ] && CPID=$p
+		done
+	done
+	[ -n "$CPID" ] && break
+	kill -0 "$NSPAWN_PID" 2>/dev/null || fail "systemd-nspawn exited: $(tail -5 "$CACHE/run/console.log")"
+	sleep 0.1
+done
+[ -n "$CPID" ] || fail "no systemd inside the container after 10 s"
+# Until its bus is up, systemctl cannot even ask: retry.
+state=
+for _ in $(seq 120); do
+	state=$(timeout 60 nsenter -t "$CPID" -a systemctl is-system-running --wait 2>/dev/null || true)
+	case $state in running | degraded | maintenance | stopping | offline) break ;; esac
+	sleep 0.5
+done
+case $state in running | degraded) ok "booted: $state (container init is host PID $CPID)" ;; *) fail "system state '$state'" ;; esac
+
+step "1. apt-get install ./sysmon-consumer_*.deb ./sysmon-publisher_*.deb"
+in_ct sh -c 'cd /root/debs && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ./sysmon-consumer_*.deb ./sysmon-publisher_*.deb' \
+	>"$CACHE/run/install.log" 2>&1 || { cat "$CACHE/run/install.log"; fail "apt-get install"; }
+ok "installed $(in_ct dpkg-query -W -f '${Package} ${Version}  ' sysmon-publisher sysmon-consumer)"
+for unit in sysmon-publisher sysmon-consumer; do
+	state=$(in_ct systemctl is-active $unit || true)
+	[ "$state" = active ] || fail "$unit is '$state', want active (READY=1 sent)"
+	pid=$(in_ct systemctl show -P MainPID $unit)
+	user=$(in_ct stat -c %U "/proc/$pid")
+	[ "$user" = sysmon ] || fail "$unit runs as '$user', want sysmon"
+	[ "$(in_ct systemctl is-enabled $unit)" = enabled ] || fail "$unit is not enabled"
+	ok "$unit: active, enabled, PID $pid runs as $user"
+done
+for f in /etc/sysmon/publisher.env /etc/sysmon/consumer.env; do
+	perm=$(in_ct stat -c '%a %U:%G' $f)
+	[ "$perm" = "640 root:sysmon" ] || fail "$f is $perm, want 640 root:sysmon"
+	ok "$f: $perm"
+done
+
+step "2. journal"
+for _ in $(seq 30); do
+	in_ct journalctl -u sysmon-publisher --no-pager -o cat | grep -q 'connected to broker' && break
+	sleep 0.5
+done
+line=$(in_ct journalctl -u sysmon-publisher --no-pager -o cat | grep 'connected to broker' | head -1) ||
+	fail "no 'connected to broker' in journalctl -u sysmon-publisher"
+ok "journalctl -u sysmon-publisher: $line"
+errs=$(in_ct journalctl -p err -b --no-pager -o short | grep -i sysmon || true)
+[ -z "$errs" ] || fail "journalctl -p err shows sysmon:
+$errs"
+ok "journalctl -p err: nothing from sysmon"
+
+step "3. publish and see this host in the consumer"
+resp=$(in_ct curl -fsS --max-time 10 localhost:8000/publish) || fail "curl localhost:8000/publish"
+echo "$resp" >"$CACHE/run/publish.json"
+[ "$(jq -r .status <<<"$resp")" = success ] || fail "/publish answered: $resp"
+ok "curl localhost:8000/publish: $(jq -c '{status, message}' <<<"$resp")"
+host=$(in_ct hostname)
+for _ in $(seq 20); do
+	hosts=$(in_ct curl -fsS --max-time 5 localhost:8003/api/hosts || true)
+	entry=$(jq -c --arg h "$host" '.hosts[]? | select(.host == $h)' <<<"$hosts" 2>/dev/null || true)
+	[ -n "$entry" ] && break
+	sleep 0.5
+done
+[ -n "$entry" ] || fail "GET :8003/api/hosts does not list $host: $hosts"
+age=$(($(date +%s) - $(date -d "$(jq -r .last_seen <<<"$entry")" +%s)))
+[ "$age" -le 30 ] || fail "$host last seen $age s ago: $entry"
+jq -e '.status == "live" and .snapshot.host == $h and (.snapshot.cpu_percent | type) == "number"
+	and .snapshot.memory.total > 0' --arg h "$host" <<<"$entry" >/dev/null ||
+	fail "$host's entry lacks live figures: $entry"
+ok "/api/hosts lists $host: $(jq -c '{status, last_seen, cpu_percent: .snapshot.cpu_percent, memory_total: .snapshot.memory.total}' <<<"$entry")"
+
+step "3b. the publisher's sandbox hides nothing it reports"
+# What /publish reported from inside the sandbox, against the container's view.
+data=$(jq -c .data <<<"$resp")
+mem=$(($(in_ct awk '/^MemTotal:/ {print $2}' /proc/meminfo) * 1024))
+[ "$(jq .memory.total <<<"$data")" = "$mem" ] || fail "memory.total $(jq .memory.total <<<"$data") != /proc/meminfo $mem"
+ok "memory.total = $mem bytes, as /proc/meminfo"
+ncpu=$(in_ct getconf _NPROCESSORS_ONLN)
+[ "$(jq .cpu_count <<<"$data")" = "$ncpu" ] || fail "cpu_count $(jq .cpu_count <<<"$data") != $ncpu"
+jq -e '.cpu_percent >= 0 and .cpu_percent <= 100 and (.cpu_per_core | length) == .cpu_count' <<<"$data" >/dev/null ||
+	fail "cpu figures: $(jq -c '{cpu_percent, cpu_per_core}' <<<"$data")"
+ok "cpu_count = $ncpu, cpu_percent = $(jq .cpu_percent <<<"$data")"
+want_if=$(in_ct awk -F: 'NR > 2 {gsub(/ /, "", $1); if ($1 != "lo") print $1}' /proc/net/dev | sort | tr '\n' ' ')
+got_if=$(jq -r '.network.interfaces[].name' <<<"$data" | sort | tr '\n' ' ')
+[ "$want_if" = "$got_if" ] || fail "network interfaces '$got_if', want '$want_if' (/proc/net/dev without lo)"
+ok "network interfaces: $got_if"
+# Every device with a real file system in the container is reported, with the
+# size that statfs gives outside the sandbox.
+want_dev=$(in_ct df -x tmpfs -x devtmpfs -x overlay -x squashfs --output=source | tail -n +2 | sort -u | tr '\n' ' ')
+got_dev=$(jq -r '.filesystems[].device' <<<"$data" | sort -u | tr '\n' ' ')
+[ "$want_dev" = "$got_dev" ] || fail "file systems on '$got_dev', want '$want_dev' (df in the container)"
+while read -r mp total; do
+	size=$(in_ct df -B1 --output=size "$mp" | tail -1 | tr -d ' ')
+	[ "$size" = "$total" ] || fail "$mp: total $total, df says $size"
+	ok "file system $mp: $total bytes, as df"
+done < <(jq -r '.filesystems[] | "\(.mountpoint) \(.total)"' <<<"$data")
+for unit in sysmon-publisher sysmon-consumer; do
+	ok "$(in_ct systemd-analyze security --no-pager $unit.service | grep 'Overall exposure')"
+done
+
+step "4. an edited env file survives the upgrade to $UPGRADE_VERSION-$RELEASE, which restarts the services"
+marker="# edited by the install test $(date -u +%FT%TZ)"
+in_ct sh -c "echo '$marker' >>/etc/sysmon/publisher.env"
+declare -A inv
+for unit in sysmon-publisher sysmon-consumer; do inv[$unit]=$(in_ct systemctl show -P InvocationID $unit); done
+in_ct sh -c 'cd /root/debs-upgrade && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ./sysmon-consumer_*.deb ./sysmon-publisher_*.deb' \
+	>"$CACHE/run/upgrade.log" 2>&1 || { cat "$CACHE/run/upgrade.log"; fail "apt-get install (upgrade)"; }
+v=$(in_ct dpkg-query -W -f '${Version}' sysmon-publisher)
+[ "$v" = "$UPGRADE_VERSION-$RELEASE" ] || fail "sysmon-publisher is at $v after the upgrade"
+bv=$(in_ct sysmon-publisher -version)
+case $bv in *"$UPGRADE_VERSION"*) ok "upgraded: dpkg says $v, sysmon-publisher -version says '$bv'" ;; *) fail "-version says '$bv'" ;; esac
+in_ct grep -qxF "$marker" /etc/sysmon/publisher.env || fail "the edit of publisher.env was lost"
+[ -z "$(in_ct sh -c 'ls /etc/sysmon/*.dpkg-* 2>/dev/null')" ] || fail "dpkg left $(in_ct sh -c 'ls /etc/sysmon/*.dpkg-*')"
+perm=$(in_ct stat -c '%a %U:%G' /etc/sysmon/publisher.env)
+[ "$perm" = "640 root:sysmon" ] || fail "publisher.env is $perm after the upgrade"
+ok "publisher.env kept its edit and $perm"
+for unit in sysmon-publisher sysmon-consumer; do
+	now=$(in_ct systemctl show -P InvocationID $unit)
+	[ "$now" != "${inv[$unit]}" ] || fail "$unit was not restarted by the upgrade"
+	[ "$(in_ct systemctl is-active $unit || true)" = active ] || fail "$unit is not active after the upgrade"
+	ok "$unit restarted by the upgrade and active"
+done
+
+step "5. a broken env file: restart fails fast, the journal names file, line and key, no restart loop"
+in_ct cp -p /etc/sysmon/publisher.env /root/publisher.env.good
+in_ct sh -c 'echo APP_PORT=eighty >>/etc/sysmon/publisher.env'
+badline=$(in_ct wc -l /etc/sysmon/publisher.env | awk '{print $1}')
+since=$(in_ct date '+%Y-%m-%d %H:%M:%S')
+s0=$(date +%s%N)
+if in_ct timeout 30 systemctl restart sysmon-publisher; then fail "systemctl restart succeeded with a broken env file"; fi
+ms=$((($(date +%s%N) - s0) / 1000000))
+[ "$ms" -lt 5000 ] || fail "systemctl restart took $ms ms to fail"
+ok "systemctl restart failed after $ms ms"
+sleep 4 # longer than RestartSec=2s: a restart would have happened by now
+st=$(in_ct systemctl show -p ActiveState -p Result -p ExecMainStatus -p NRestarts sysmon-publisher | sort | tr '\n' ' ')
+want="ActiveState=failed ExecMainStatus=78 NRestarts=0 Result=exit-code "
+[ "$st" = "$want" ] || fail "after the failed restart: '$st', want '$want'"
+ok "no restart loop: $st"
+msg=$(in_ct journalctl -u sysmon-publisher --since "$since" --no-pager -o cat | grep -F "/etc/sysmon/publisher.env:$badline: APP_PORT" || true)
+[ -n "$msg" ] || fail "the journal does not name /etc/sysmon/publisher.env:$badline: APP_PORT:
+$(in_ct journalctl -u sysmon-publisher --since "$since" --no-pager -o cat)"
+ok "journal: $msg"
+in_ct cp -p /root/publisher.env.good /etc/sysmon/publisher.env
+in_ct systemctl restart sysmon-publisher || fail "restart with the repaired env file"
+ok "env file repaired: sysmon-publisher $(in_ct systemctl is-active sysmon-publisher)"
+
+step "6. stop within the stop timeout; remove and purge leave nothing behind"
+for unit in sysmon-publisher sysmon-consumer; do
+	limit=$(in_ct systemctl show -P TimeoutStopUSec $unit)
+	s0=$(date +%s%N)
+	in_ct systemctl stop $unit
+	ms=$((($(date +%s%N) - s0) / 1000000))
+	res=$(in_ct systemctl show -P Result $unit)
+	[ "$res" = success ] || fail "$unit stopped with result '$res' (killed at the timeout?)"
+	[ "$ms" -lt 10000 ] || fail "$unit took $ms ms to stop"
+	ok "$unit stopped in $ms ms (TimeoutStopSec $limit), result $res"
+done
+in_ct systemctl start sysmon-publisher sysmon-consumer
+in_ct env DEBIAN_FRONTEND=noninteractive apt-get remove -y -q sysmon-publisher sysmon-consumer >"$CACHE/run/remove.log" 2>&1 ||
+	{ cat "$CACHE/run/remove.log"; fail "apt-get remove"; }
+for unit in sysmon-publisher sysmon-consumer; do
+	state=$(in_ct systemctl is-active $unit || true)
+	[ "$state" = inactive ] || fail "$unit is '$state' after remove"
+	in_ct test ! -e /usr/bin/$unit -a ! -e /usr/lib/systemd/system/$unit.service || fail "$unit's binary or unit left after remove"
+done
+ok "removed: services stopped, binaries and units gone; env files kept until purge: $(in_ct sh -c 'echo /etc/sysmon/*')"
+in_ct env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q sysmon-publisher sysmon-consumer >"$CACHE/run/purge.log" 2>&1 ||
+	{ cat "$CACHE/run/purge.log"; fail "apt-get purge"; }
+left=$(in_ct sh -c 'ls -d /etc/sysmon /usr/bin/sysmon-* /usr/lib/systemd/system/sysmon-* /etc/systemd/system/*/sysmon-* \
+	/var/lib/systemd/deb-systemd-helper-enabled/*sysmon* 2>/dev/null; dpkg-statoverride --list | grep sysmon' || true)
+[ -z "$left" ] || fail "purge left: $left"
+[ -z "$(in_ct systemctl list-units --all --no-legend 'sysmon-*')" ] || fail "systemd still knows: $(in_ct systemctl list-units --all --no-legend 'sysmon-*')"
+in_ct getent passwd sysmon >/dev/null || fail "the sysmon user was removed"
+ok "purged: no unit, binary, env file, enablement link or stat override left; the sysmon user stays"
+
+echo
+say "test-packages: all steps passed"

@@ -56,7 +56,7 @@ func (in *Ingest) Handle(d *amqp.Delivery) {
 	if !d.Timestamp.IsZero() {
 		in.lastDelay.Store(now.Sub(d.Timestamp).Microseconds())
 	}
-	switch in.fleet.Apply(s, d.RoutingKey, now) {
+	switch in.fleet.Apply(s, d.Body, d.RoutingKey, now) {
 	case fleet.Duplicate:
 		in.duplicates.Add(1)
 	case fleet.Refused:

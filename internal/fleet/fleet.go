@@ -4,6 +4,7 @@
 package fleet
 
 import (
+	"bytes"
 	"encoding/json"
 	"sort"
 	"sync"
@@ -26,8 +27,9 @@ type Config struct {
 	MaxHosts    int // new hosts beyond this are refused (a hostile publisher cannot exhaust memory)
 	// StaleAfter and OfflineAfter are in multiples of a host's own interval.
 	StaleAfter, OfflineAfter float64
-	// StateBudget caps the history points sent in one initial state (the
-	// whole history of a large fleet would take seconds to send).
+	// StateBudget caps the history points sent in one initial state: a
+	// small fleet's charts fill at once, a large fleet's state stays small
+	// (the dashboard fetches a host's whole history when it is opened).
 	StateBudget int
 }
 
@@ -59,7 +61,7 @@ type host struct {
 // New returns an empty fleet.
 func New(cfg Config) *Fleet {
 	if cfg.StateBudget <= 0 {
-		cfg.StateBudget = 60000
+		cfg.StateBudget = 3000
 	}
 	return &Fleet{cfg: cfg, hosts: map[string]*host{}, subs: map[*Sub]struct{}{}}
 }
@@ -86,13 +88,18 @@ func HostKey(s *snapshot.Snapshot, routingKey string) (name string, legacy bool)
 	return "prototype", true
 }
 
-// Apply files a validated snapshot received at now.
-func (f *Fleet) Apply(s *snapshot.Snapshot, routingKey string, now time.Time) Outcome {
+// Apply files a snapshot received at now: s is the validated decoding of
+// body, the message as published. The body travels on (compacted) rather
+// than s re-encoded, so that the dashboard shows exactly what was sent,
+// keys a newer publisher adds included; Decode bounded its size.
+func (f *Fleet) Apply(s *snapshot.Snapshot, body []byte, routingKey string, now time.Time) Outcome {
 	name, legacy := HostKey(s, routingKey)
-	snapJSON, err := snapshot.Encode(s)
-	if err != nil {
-		return Refused // cannot happen for a validated snapshot
+	var buf bytes.Buffer
+	buf.Grow(len(body))
+	if err := json.Compact(&buf, body); err != nil {
+		return Refused // cannot happen: body was decoded already
 	}
+	snapJSON := buf.Bytes()
 	p := pointFrom(s, now)
 
 	f.mu.Lock()

@@ -42,6 +42,14 @@ func snap(host, inst string, seq uint64) *snapshot.Snapshot {
 		Filesystems: []snapshot.Filesystem{{Mountpoint: "/", Percent: 50}}}
 }
 
+func body(s *snapshot.Snapshot) []byte {
+	b, err := snapshot.Encode(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
 func testFleet() *Fleet {
 	return New(Config{HistorySize: 5, MaxHosts: 3, StaleAfter: 3, OfflineAfter: 10})
 }
@@ -50,15 +58,15 @@ func TestApplyDedupesAndKeepsHistory(t *testing.T) {
 	f := testFleet()
 	now := time.Unix(1000, 0)
 	for i := uint64(1); i <= 7; i++ {
-		if f.Apply(snap("a", "i1", i), "", now) != Accepted {
+		if f.Apply(snap("a", "i1", i), body(snap("a", "i1", i)), "", now) != Accepted {
 			t.Fatalf("seq %d not accepted", i)
 		}
 	}
-	if f.Apply(snap("a", "i1", 7), "", now) != Duplicate || f.Apply(snap("a", "i1", 3), "", now) != Duplicate {
+	if f.Apply(snap("a", "i1", 7), body(snap("a", "i1", 7)), "", now) != Duplicate || f.Apply(snap("a", "i1", 3), body(snap("a", "i1", 3)), "", now) != Duplicate {
 		t.Fatal("duplicates accepted")
 	}
 	// A restarted publisher (new instance) starts again at 1.
-	if f.Apply(snap("a", "i2", 1), "", now) != Accepted {
+	if f.Apply(snap("a", "i2", 1), body(snap("a", "i2", 1)), "", now) != Accepted {
 		t.Fatal("a new instance's first snapshot was dropped")
 	}
 	b, ok := f.AppendHost(nil, "a", now)
@@ -87,12 +95,13 @@ func TestApplyDedupesAndKeepsHistory(t *testing.T) {
 func TestMaxHosts(t *testing.T) {
 	f := testFleet()
 	for i := 0; i < 3; i++ {
-		f.Apply(snap(fmt.Sprint("h", i), "i", 1), "", time.Now())
+		s := snap(fmt.Sprint("h", i), "i", 1)
+		f.Apply(s, body(s), "", time.Now())
 	}
-	if f.Apply(snap("h9", "i", 1), "", time.Now()) != Refused {
+	if f.Apply(snap("h9", "i", 1), body(snap("h9", "i", 1)), "", time.Now()) != Refused {
 		t.Fatal("a fourth host was accepted with MaxHosts 3")
 	}
-	if f.Apply(snap("h1", "i", 2), "", time.Now()) != Accepted {
+	if f.Apply(snap("h1", "i", 2), body(snap("h1", "i", 2)), "", time.Now()) != Accepted {
 		t.Fatal("a known host was refused")
 	}
 }
@@ -100,7 +109,7 @@ func TestMaxHosts(t *testing.T) {
 func TestStatus(t *testing.T) {
 	f := testFleet()
 	t0 := time.Unix(1000, 0)
-	f.Apply(snap("a", "i", 1), "", t0)
+	f.Apply(snap("a", "i", 1), body(snap("a", "i", 1)), "", t0)
 	for _, c := range []struct {
 		after time.Duration
 		want  string
@@ -111,7 +120,7 @@ func TestStatus(t *testing.T) {
 	}
 	bye := snap("a", "i", 2)
 	bye.Goodbye = true
-	f.Apply(bye, "", t0)
+	f.Apply(bye, body(bye), "", t0)
 	if got := f.hosts["a"].status(f.cfg, t0); got != Offline {
 		t.Fatalf("after goodbye: %s", got)
 	}
@@ -120,9 +129,9 @@ func TestStatus(t *testing.T) {
 func TestPrototypeMessagesGetAName(t *testing.T) {
 	f := testFleet()
 	p := snap("", "", 0)
-	f.Apply(p, "", time.Now())
-	f.Apply(p, "", time.Now()) // no instance/seq: nothing to dedupe on, both count
-	f.Apply(p, "legacy-box", time.Now())
+	f.Apply(p, body(p), "", time.Now())
+	f.Apply(p, body(p), "", time.Now()) // no instance/seq: nothing to dedupe on, both count
+	f.Apply(p, body(p), "legacy-box", time.Now())
 	if _, ok := f.AppendHost(nil, "prototype", time.Now()); !ok {
 		t.Fatal("no host named prototype")
 	}
@@ -146,7 +155,7 @@ func TestSubscribeSeesEverythingOnce(t *testing.T) {
 	go func() {
 		defer close(done)
 		for i := uint64(1); i <= n; i++ {
-			f.Apply(snap("a", "i", i), "", time.Now())
+			f.Apply(snap("a", "i", i), body(snap("a", "i", i)), "", time.Now())
 		}
 	}()
 	time.Sleep(time.Millisecond)
@@ -172,7 +181,7 @@ func TestSlowSubscriberIsDropped(t *testing.T) {
 	f := testFleet()
 	_, sub := f.Subscribe(2, time.Now())
 	for i := uint64(1); i <= 3; i++ {
-		f.Apply(snap("a", "i", i), "", time.Now())
+		f.Apply(snap("a", "i", i), body(snap("a", "i", i)), "", time.Now())
 	}
 	select {
 	case <-sub.Dropped():
@@ -186,7 +195,7 @@ func TestEntryJSONIsValid(t *testing.T) {
 	f := testFleet()
 	s := snap(`<img src=x onerror=alert(1)>`, "i", 1)
 	s.Network = &snapshot.Network{RxBytesPerSec: 1.5}
-	f.Apply(s, "", time.Now())
+	f.Apply(s, body(s), "", time.Now())
 	b := f.AppendHosts(nil, time.Now(), 5)
 	var v any
 	if err := json.Unmarshal(b, &v); err != nil {
@@ -197,15 +206,17 @@ func TestEntryJSONIsValid(t *testing.T) {
 func BenchmarkApply(b *testing.B) {
 	f := New(Config{HistorySize: 300, StaleAfter: 3, OfflineAfter: 10})
 	snaps := make([]*snapshot.Snapshot, 1000)
+	bodies := make([][]byte, len(snaps))
 	for i := range snaps {
 		snaps[i] = snap(fmt.Sprint("host-", i), "i", 1)
+		bodies[i] = body(snaps[i])
 	}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		s := snaps[i%len(snaps)]
 		s.Seq++
-		f.Apply(s, "", time.Now())
+		f.Apply(s, bodies[i%len(snaps)], "", time.Now())
 		i++
 	}
 }

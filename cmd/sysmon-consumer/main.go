@@ -53,6 +53,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, w := range warnings {
 		log.Warn(w.String())
 	}
+	if cfg.Broker.InsecureTLS {
+		log.Warn("RABBITMQ_TLS_INSECURE_SKIP_VERIFY is on: the broker's certificate is NOT verified, anyone on the network path can impersonate the broker and read the credentials")
+	}
 	notifier := sdnotify.New(log)
 	watchdog := sdnotify.NewWatchdog(notifier)
 	status := mq.NewStatus()

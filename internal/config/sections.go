@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -20,6 +21,9 @@ type Broker struct {
 	ExchangeType string
 	Heartbeat    time.Duration
 	ReconnectMax time.Duration // cap of the exponential reconnect backoff
+	TLS          *tls.Config   // for amqps:// brokers; nil when none uses TLS
+	// InsecureTLS is set when certificate checks are off; daemons warn at start.
+	InsecureTLS bool
 }
 
 // Redacted returns the broker URLs with the password masked.
@@ -82,10 +86,17 @@ func LoadBroker(l *Loader) Broker {
 		if len(b.URLs) == 0 {
 			l.Fail("RABBITMQ_URL", "expected at least one amqp:// or amqps:// URL, got an empty value")
 		}
+		l.IsSet("RABBITMQ_TLS") // known, but the URLs' scheme decides
+		b.TLS, b.InsecureTLS = loadTLS(l, b.URLs)
 		return b
 	}
 
-	port := l.Int("RABBITMQ_PORT", 5672, 1, 65535)
+	useTLS := l.Bool("RABBITMQ_TLS", false)
+	scheme, defPort := "amqp", 5672
+	if useTLS {
+		scheme, defPort = "amqps", 5671
+	}
+	port := l.Int("RABBITMQ_PORT", defPort, 1, 65535)
 	user := l.String("RABBITMQ_USER", "guest")
 	if !passwordSet {
 		password = "guest"
@@ -100,11 +111,12 @@ func LoadBroker(l *Loader) Broker {
 		if _, _, err := net.SplitHostPort(h); err != nil {
 			hostPort = net.JoinHostPort(strings.Trim(h, "[]"), strconv.Itoa(port))
 		}
-		u := url.URL{Scheme: "amqp", User: url.UserPassword(user, password), Host: hostPort, Path: "/" + vhost}
+		u := url.URL{Scheme: scheme, User: url.UserPassword(user, password), Host: hostPort, Path: "/" + vhost}
 		// The path is the vhost, escaped whole: "/" becomes "%2F".
 		u.RawPath = "/" + url.PathEscape(vhost)
 		b.URLs = append(b.URLs, u.String())
 	}
+	b.TLS, b.InsecureTLS = loadTLS(l, b.URLs)
 	return b
 }
 

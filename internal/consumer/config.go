@@ -57,6 +57,10 @@ func LoadConfig(path string, explicit bool, lookupEnv func(string) (string, bool
 		LogLevel:   config.LoadLogLevel(l),
 	}
 	exclusive := l.Bool("QUEUE_EXCLUSIVE", false)
+	queueType := l.Enum("QUEUE_TYPE", "classic", "classic", "quorum")
+	if queueType == "quorum" && exclusive {
+		l.Fail("QUEUE_TYPE", "a quorum queue cannot be exclusive: remove QUEUE_EXCLUSIVE=true or use QUEUE_TYPE=classic")
+	}
 	name := l.String("QUEUE_NAME", "sysmon-consumer."+host)
 	if strings.TrimSpace(name) == "" {
 		l.Fail("QUEUE_NAME", "expected a queue name, got an empty value")
@@ -69,6 +73,11 @@ func LoadConfig(path string, explicit bool, lookupEnv func(string) (string, bool
 		BindingKey: l.String("QUEUE_BINDING_KEY", "#"),
 		Prefetch:   l.Int("QUEUE_PREFETCH", 500, 1, 65535),
 		Args:       amqp.Table{},
+	}
+	if queueType == "quorum" {
+		// Replicated on a majority of the cluster's nodes: the backlog
+		// survives the loss of one.
+		c.Queue.Args["x-queue-type"] = "quorum"
 	}
 	if c.QueueMaxLen > 0 {
 		c.Queue.Args["x-max-length"] = int64(c.QueueMaxLen)
@@ -109,6 +118,7 @@ func (c Config) Describe() string {
 	pairs := [][2]string{
 		{"config file", c.File},
 		{"broker", strings.Join(c.Broker.Redacted(), ", ")},
+		{"TLS", c.Broker.TLSSummary()},
 		{"EXCHANGE_NAME", c.Broker.Exchange},
 		{"EXCHANGE_TYPE", c.Broker.ExchangeType},
 		{"RABBITMQ_HEARTBEAT", c.Broker.Heartbeat.String()},
@@ -116,6 +126,7 @@ func (c Config) Describe() string {
 		{"listen", c.HTTP.Addr()},
 		{"QUEUE_NAME", c.Queue.Name},
 		{"QUEUE_EXCLUSIVE", fmt.Sprint(c.Queue.Exclusive)},
+		{"QUEUE_TYPE", queueTypeOf(c.Queue)},
 		{"QUEUE_MAX_LENGTH", fmt.Sprint(c.QueueMaxLen)},
 		{"QUEUE_EXPIRES", c.QueueExpiry.String()},
 		{"QUEUE_PREFETCH", fmt.Sprint(c.Queue.Prefetch)},
@@ -131,4 +142,11 @@ func (c Config) Describe() string {
 	}
 	pairs = append(pairs, [2]string{"LOG_LEVEL", strings.ToLower(c.LogLevel.String())})
 	return config.Describe(pairs...)
+}
+
+func queueTypeOf(q mq.Queue) string {
+	if t, ok := q.Args["x-queue-type"].(string); ok {
+		return t
+	}
+	return "classic"
 }

@@ -50,11 +50,11 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection, ready fun
 		return fmt.Errorf("open channel: %w", err)
 	}
 	q := c.Queue
+	if ch, err = declareExchange(conn, ch, c.Exchange, c.ExchangeType); err != nil {
+		return err
+	}
 	if err := ch.Qos(q.Prefetch, 0, false); err != nil {
 		return fmt.Errorf("set prefetch: %w", err)
-	}
-	if err := ch.ExchangeDeclare(c.Exchange, c.ExchangeType, true, false, false, false, nil); err != nil {
-		return fmt.Errorf("declare exchange %q (%s): %w", c.Exchange, c.ExchangeType, err)
 	}
 	if _, err := ch.QueueDeclare(q.Name, q.Durable, q.AutoDelete, q.Exclusive, false, q.Args); err != nil {
 		return fmt.Errorf("declare queue %q: %w", q.Name, err)

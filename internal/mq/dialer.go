@@ -3,6 +3,7 @@ package mq
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,7 +39,7 @@ type Dialer struct {
 // NewDialer spreads first connections across the list: each process starts
 // at a random broker.
 func NewDialer(b config.Broker, name string, log *slog.Logger, status *Status) *Dialer {
-	return &Dialer{URLs: b.URLs, Heartbeat: b.Heartbeat, MaxDelay: b.ReconnectMax, Name: name,
+	return &Dialer{URLs: b.URLs, Heartbeat: b.Heartbeat, MaxDelay: b.ReconnectMax, Name: name, TLS: b.TLS,
 		Log: log, Status: status, next: rand.IntN(max(len(b.URLs), 1))}
 }
 
@@ -136,10 +137,17 @@ func (d *Dialer) beat() {
 func (d *Dialer) dial(ctx context.Context, url string) (*amqp.Connection, error) {
 	props := amqp.NewConnectionProperties()
 	props.SetClientConnectionName(d.Name)
+	var tlsCfg *tls.Config
+	if d.TLS != nil {
+		// amqp091 writes the URL's host into ServerName when it is empty:
+		// each dial gets its own copy, or broker 2 would be checked
+		// against broker 1's name.
+		tlsCfg = d.TLS.Clone()
+	}
 	cfg := amqp.Config{
 		Heartbeat:       d.Heartbeat,
 		Properties:      props,
-		TLSClientConfig: d.TLS,
+		TLSClientConfig: tlsCfg,
 		Dial: func(network, addr string) (net.Conn, error) {
 			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
@@ -209,6 +217,18 @@ func Explain(err error) string {
 			return fmt.Sprintf("not found: %s", ae.Reason)
 		}
 		return fmt.Sprintf("%s (code %d)", ae.Reason, ae.Code)
+	}
+	var unknownCA x509.UnknownAuthorityError
+	if errors.As(err, &unknownCA) {
+		return "TLS: the broker's certificate is not signed by a trusted CA (check RABBITMQ_CA_FILE): " + err.Error()
+	}
+	var hostErr x509.HostnameError
+	if errors.As(err, &hostErr) {
+		return "TLS: the broker's certificate is not valid for the host name connected to (check the URL or RABBITMQ_TLS_SERVER_NAME): " + err.Error()
+	}
+	var certErr *tls.CertificateVerificationError
+	if errors.As(err, &certErr) {
+		return "TLS: the broker's certificate was rejected: " + err.Error()
 	}
 	var oe *net.OpError
 	if errors.As(err, &oe) && errors.Is(err, os.ErrDeadlineExceeded) {

@@ -34,8 +34,8 @@ func (p *Publisher) session(ctx context.Context, conn *amqp.Connection, ready fu
 	if err != nil {
 		return fmt.Errorf("open channel: %w", err)
 	}
-	if err := ch.ExchangeDeclare(p.Exchange, p.ExchangeType, true, false, false, false, nil); err != nil {
-		return fmt.Errorf("declare exchange %q (%s): %w", p.Exchange, p.ExchangeType, err)
+	if ch, err = declareExchange(conn, ch, p.Exchange, p.ExchangeType); err != nil {
+		return err
 	}
 	if err := ch.Confirm(false); err != nil {
 		return fmt.Errorf("enable publisher confirms: %w", err)

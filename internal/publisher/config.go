@@ -63,6 +63,7 @@ func (c Config) Describe() string {
 	return config.Describe(
 		[2]string{"config file", c.File},
 		[2]string{"broker", strings.Join(c.Broker.Redacted(), ", ")},
+		[2]string{"TLS", c.Broker.TLSSummary()},
 		[2]string{"EXCHANGE_NAME", c.Broker.Exchange},
 		[2]string{"EXCHANGE_TYPE", c.Broker.ExchangeType},
 		[2]string{"RABBITMQ_HEARTBEAT", c.Broker.Heartbeat.String()},

@@ -93,7 +93,22 @@ cp "${debs[@]}" "$ROOT/root/debs/"
 cp "${updebs[@]}" "$ROOT/root/debs-upgrade/"
 ok "fresh container root in $ROOT"
 
-step "1b. boot the container"
+step "1b. install in a chroot, without systemd running (an image build)"
+chroot "$ROOT" sh -c 'cd /root/debs && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ./sysmon-consumer_*.deb ./sysmon-publisher_*.deb' \
+	>"$CACHE/run/chroot-install.log" 2>&1 || { cat "$CACHE/run/chroot-install.log"; fail "apt-get install in a chroot"; }
+for unit in sysmon-publisher sysmon-consumer; do
+	[ -L "$ROOT/etc/systemd/system/multi-user.target.wants/$unit.service" ] || fail "$unit not enabled by the chroot install"
+done
+ok "installed and enabled without systemd; purging again for step 1"
+chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q sysmon-publisher sysmon-consumer \
+	>>"$CACHE/run/chroot-install.log" 2>&1 || { cat "$CACHE/run/chroot-install.log"; fail "apt-get purge in a chroot"; }
+[ ! -e "$ROOT/etc/sysmon" ] || fail "purge in a chroot left /etc/sysmon"
+chroot "$ROOT" getent passwd sysmon >/dev/null || fail "purge removed the sysmon user"
+# Step 1 must create the user itself, as on a new machine.
+chroot "$ROOT" userdel sysmon
+chroot "$ROOT" sh -c '! getent group sysmon >/dev/null || groupdel sysmon'
+
+step "1c. boot the container"
 NSPAWN_PID= CPID=
 in_ct() { nsenter -t "$CPID" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
 poweroff() {
@@ -169,6 +184,25 @@ errs=$(in_ct journalctl -p err -b --no-pager -o short | grep -i sysmon || true)
 [ -z "$errs" ] || fail "journalctl -p err shows sysmon:
 $errs"
 ok "journalctl -p err: nothing from sysmon"
+
+# STATUS= tells the broker state; WATCHDOG=1 comes at least every WatchdogSec/2.
+for unit in sysmon-publisher sysmon-consumer; do
+	status=$(in_ct systemctl show -P StatusText $unit)
+	[ -n "$status" ] || fail "$unit sent no STATUS="
+	ok "$unit status: $status"
+done
+declare -A wd0
+for unit in sysmon-publisher sysmon-consumer; do wd0[$unit]=$(in_ct systemctl show -P WatchdogTimestampMonotonic $unit); done
+for unit in sysmon-publisher sysmon-consumer; do
+	limit=$(($(in_ct systemctl show -P WatchdogUSec $unit | sed 's/s$//') + 2))
+	for _ in $(seq $((limit * 2))); do
+		[ "$(in_ct systemctl show -P WatchdogTimestampMonotonic $unit)" != "${wd0[$unit]}" ] && break
+		sleep 0.5
+	done
+	[ "$(in_ct systemctl show -P WatchdogTimestampMonotonic $unit)" != "${wd0[$unit]}" ] ||
+		fail "$unit sent no WATCHDOG=1 within $limit s"
+	ok "$unit feeds the watchdog (WatchdogSec=$(in_ct systemctl show -P WatchdogUSec $unit))"
+done
 
 step "3. publish and see this host in the consumer"
 resp=$(in_ct curl -fsS --max-time 10 localhost:8000/publish) || fail "curl localhost:8000/publish"
@@ -248,10 +282,10 @@ in_ct sh -c 'echo APP_PORT=eighty >>/etc/sysmon/publisher.env'
 badline=$(in_ct wc -l /etc/sysmon/publisher.env | awk '{print $1}')
 since=$(in_ct date '+%Y-%m-%d %H:%M:%S')
 s0=$(date +%s%N)
-if in_ct timeout 30 systemctl restart sysmon-publisher; then fail "systemctl restart succeeded with a broken env file"; fi
+if out=$(in_ct timeout 30 systemctl restart sysmon-publisher 2>&1); then fail "systemctl restart succeeded with a broken env file"; fi
 ms=$((($(date +%s%N) - s0) / 1000000))
 [ "$ms" -lt 5000 ] || fail "systemctl restart took $ms ms to fail"
-ok "systemctl restart failed after $ms ms"
+ok "systemctl restart failed after $ms ms: $(head -1 <<<"$out")"
 sleep 4 # longer than RestartSec=2s: a restart would have happened by now
 st=$(in_ct systemctl show -p ActiveState -p Result -p ExecMainStatus -p NRestarts sysmon-publisher | sort | tr '\n' ' ')
 want="ActiveState=failed ExecMainStatus=78 NRestarts=0 Result=exit-code "
@@ -261,6 +295,9 @@ msg=$(in_ct journalctl -u sysmon-publisher --since "$since" --no-pager -o cat | 
 [ -n "$msg" ] || fail "the journal does not name /etc/sysmon/publisher.env:$badline: APP_PORT:
 $(in_ct journalctl -u sysmon-publisher --since "$since" --no-pager -o cat)"
 ok "journal: $msg"
+in_ct journalctl -u sysmon-publisher --since "$since" -p err --no-pager -o cat | grep -qF "publisher.env:$badline: APP_PORT" ||
+	fail "the configuration error is not logged at priority err"
+ok "logged at priority err"
 in_ct cp -p /root/publisher.env.good /etc/sysmon/publisher.env
 in_ct systemctl restart sysmon-publisher || fail "restart with the repaired env file"
 ok "env file repaired: sysmon-publisher $(in_ct systemctl is-active sysmon-publisher)"

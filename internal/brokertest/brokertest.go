@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,11 +60,44 @@ type Node struct {
 	Port int
 	URL  string
 	dir  string
+
+	cmd      *exec.Cmd
+	logf     *os.File
+	exited   chan struct{} // closed when the server process has ended
+	stopOnce sync.Once
+}
+
+// Options tailor a private node.
+type Options struct {
+	// Config lines are appended to the node's rabbitmq.conf; "$DIR" in them
+	// stands for the node's folder, where Files are written.
+	Config []string
+	// Files are written into the node's folder, owned by the broker's user
+	// (certificates and keys, say).
+	Files map[string][]byte
 }
 
 // Start boots a private node on a free port (about 5 s) and stops it when
 // the test ends.
 func Start(t testing.TB) *Node {
+	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with extra configuration and files.
+func StartWith(t testing.TB, o Options) *Node {
+	t.Helper()
+	n := launch(t, o)
+	n.await(t)
+	return n
+}
+
+// Dir is the node's folder: its configuration, Files, data and logs.
+func (n *Node) Dir() string { return n.dir }
+
+// launch starts the node's process without waiting for it to boot, so that
+// several nodes can boot at once; the test's cleanup stops it.
+func launch(t testing.TB, o Options) *Node {
 	t.Helper()
 	if _, err := exec.LookPath("rabbitmq-server"); err != nil {
 		t.Fatal("rabbitmq-server is not installed (run `make ensure-broker`)")
@@ -82,19 +116,25 @@ func Start(t testing.TB) *Node {
 		}
 	}
 	must(t, os.WriteFile(filepath.Join(dir, "enabled_plugins"), []byte("[].\n"), 0o644))
-	must(t, os.WriteFile(filepath.Join(dir, "rabbitmq.conf"),
-		[]byte(fmt.Sprintf("listeners.tcp.local = 127.0.0.1:%d\n", port)), 0o644))
+	conf := fmt.Sprintf("listeners.tcp.local = 127.0.0.1:%d\n", port)
+	for _, line := range o.Config {
+		conf += strings.ReplaceAll(line, "$DIR", dir) + "\n"
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "rabbitmq.conf"), []byte(conf), 0o644))
+	for name, data := range o.Files {
+		must(t, os.WriteFile(filepath.Join(dir, name), data, 0o600))
+	}
 	must(t, os.Chmod(dir, 0o755))
 	// The server drops to the rabbitmq user, which must own its files.
 	if out, err := exec.Command("chown", "-R", "rabbitmq:rabbitmq", dir).CombinedOutput(); err != nil {
 		t.Fatalf("chown %s: %v: %s", dir, err, out)
 	}
-	logf, err := os.Create(filepath.Join(dir, "server.out"))
+	n.logf, err = os.Create(filepath.Join(dir, "server.out"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("rabbitmq-server")
-	cmd.Env = append(os.Environ(),
+	n.cmd = exec.Command("rabbitmq-server")
+	n.cmd.Env = append(os.Environ(),
 		"RABBITMQ_NODENAME="+n.Name,
 		"RABBITMQ_NODE_PORT="+strconv.Itoa(port),
 		"RABBITMQ_DIST_PORT="+strconv.Itoa(dist),
@@ -103,38 +143,62 @@ func Start(t testing.TB) *Node {
 		"RABBITMQ_CONFIG_FILE="+filepath.Join(dir, "rabbitmq"),
 		"RABBITMQ_ENABLED_PLUGINS_FILE="+filepath.Join(dir, "enabled_plugins"),
 	)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	n.cmd.Stdout, n.cmd.Stderr = n.logf, n.logf
+	if err := n.cmd.Start(); err != nil {
 		t.Fatalf("start rabbitmq-server: %v", err)
 	}
+	n.exited = make(chan struct{})
+	go func() { _ = n.cmd.Wait(); close(n.exited) }()
 	t.Cleanup(func() {
-		_, _ = n.ctl("stop")
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-		logf.Close()
+		n.stop()
 		if !t.Failed() {
 			os.RemoveAll(dir)
 		} else {
 			t.Logf("private broker files kept in %s", dir)
 		}
 	})
+	return n
+}
+
+// stop stops the node and waits for its process (once; later calls return
+// at once).
+func (n *Node) stop() {
+	n.stopOnce.Do(func() {
+		select {
+		case <-n.exited:
+		default:
+			_, _ = n.ctl("stop")
+		}
+		select {
+		case <-n.exited:
+		case <-time.After(30 * time.Second):
+			_ = n.cmd.Process.Kill()
+			<-n.exited
+		}
+		n.logf.Close()
+	})
+}
+
+// await waits until the node has booted.
+func (n *Node) await(t testing.TB) {
+	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		if _, err := n.ctl("await_startup", "--timeout", "5"); err == nil {
-			break
+			return
+		}
+		select {
+		case <-n.exited:
+			out, _ := os.ReadFile(filepath.Join(n.dir, "server.out"))
+			t.Fatalf("private broker %s exited while starting:\n%s", n.Name, tail(out, 3000))
+		default:
 		}
 		if time.Now().After(deadline) {
-			out, _ := os.ReadFile(filepath.Join(dir, "server.out"))
+			out, _ := os.ReadFile(filepath.Join(n.dir, "server.out"))
 			t.Fatalf("private broker %s did not start within 90s:\n%s", n.Name, tail(out, 2000))
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	return n
 }
 
 func (n *Node) ctl(args ...string) (string, error) {

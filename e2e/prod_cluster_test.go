@@ -1,0 +1,172 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sysmon-dev/sysmon/internal/brokertest"
+)
+
+// connectedNode asks a daemon's /readyz which node it is connected to; nil
+// while it is not connected.
+func connectedNode(t *testing.T, d *Daemon, nodes []*brokertest.Node) *brokertest.Node {
+	t.Helper()
+	var r struct {
+		Ready  bool `json:"ready"`
+		Broker struct {
+			State  string `json:"state"`
+			Broker string `json:"broker"`
+		} `json:"broker"`
+	}
+	if code := d.GetJSON(t, "/readyz", &r); code == 0 || !r.Ready || r.Broker.State != "connected" {
+		return nil
+	}
+	return brokertest.NodeByURL(nodes, r.Broker.Broker)
+}
+
+// stoppedReport reads the publisher's last line: how many snapshots the
+// broker confirmed, and how many were left unsent.
+func stoppedReport(t *testing.T, pub *Daemon) (confirmed, left int) {
+	t.Helper()
+	found := false
+	for _, line := range strings.Split(pub.Output(), "\n") {
+		if i := strings.Index(line, "confirmed_total="); i >= 0 && strings.Contains(line, "msg=stopped") {
+			if _, err := fmt.Sscanf(line[i:], "confirmed_total=%d left_in_outbox=%d", &confirmed, &left); err == nil {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("the publisher did not log msg=stopped confirmed_total=N left_in_outbox=M:\n%s", pub.Output())
+	}
+	return confirmed, left
+}
+
+// TestProdClusterFailover: both daemons are given the three nodes of a
+// cluster; the node each is connected to is stopped while snapshots flow.
+// Both reconnect to another node within the backoff cap (plus a generous
+// margin for a loaded machine), and with a quorum queue every snapshot the
+// broker confirmed reaches the WebSocket client.
+func TestProdClusterFailover(t *testing.T) {
+	const maxDelay = 2 * time.Second
+	const margin = 10 * time.Second // the stopped node's shutdown, leader election, a busy CI machine
+	nodes := brokertest.StartCluster(t, 3)
+	urls := make([]string, len(nodes))
+	for i, n := range nodes {
+		urls[i] = n.URL
+	}
+	exchange := brokertest.Name(t, "ex")
+	queue := brokertest.Name(t, "q")
+	common := Env{"RABBITMQ_URL": strings.Join(urls, ","), "EXCHANGE_NAME": exchange,
+		"RECONNECT_MAX_DELAY": maxDelay.String(), "RABBITMQ_HEARTBEAT": "2s"}
+	consEnv := Env{"QUEUE_NAME": queue, "QUEUE_TYPE": "quorum"}
+	pubEnv := Env{"HOST_NAME": brokertest.Name(t, "host"), "PUBLISH_INTERVAL": "100ms"}
+	for k, v := range common {
+		consEnv[k], pubEnv[k] = v, v
+	}
+	cons := Start(t, "sysmon-consumer", consEnv)
+	cons.WaitReady(t, 30*time.Second)
+	if out := nodes[0].Ctl(t, "list_queues", "name", "type"); !strings.Contains(out, queue+"\tquorum") {
+		t.Fatalf("queue %s is not a quorum queue:\n%s", queue, out)
+	}
+	ws := DialWS(t, cons) // before the first snapshot, so that every one is seen
+	pub := Start(t, "sysmon-publisher", pubEnv)
+	pub.WaitReady(t, 30*time.Second)
+	var info struct {
+		Instance string `json:"instance_id"`
+	}
+	pub.GetJSON(t, "/", &info)
+	if info.Instance == "" {
+		t.Fatal("GET / on the publisher shows no instance_id")
+	}
+	ws.WaitUpdate(t, 10*time.Second, "a first snapshot", func(e Entry) bool { return e.Instance == info.Instance })
+
+	daemons := []*Daemon{pub, cons}
+	where := func() map[*Daemon]*brokertest.Node {
+		m := map[*Daemon]*brokertest.Node{}
+		for _, d := range daemons {
+			waitFor(t, 10*time.Second, d.Name+" connected to a node of the cluster", func() bool {
+				m[d] = connectedNode(t, d, nodes)
+				return m[d] != nil
+			})
+		}
+		return m
+	}
+	// Stop the node under each daemon in turn. When they share one node, one
+	// stop moves both; otherwise the first node comes back before the
+	// second goes, so that a majority of the quorum queue's replicas stays up.
+	start := where()
+	victims := []*brokertest.Node{start[pub]}
+	if start[cons] != start[pub] {
+		victims = append(victims, start[cons])
+	}
+	for i, victim := range victims {
+		before := where()
+		stopping := time.Now()
+		victim.StopApp(t)
+		stopped := time.Since(stopping)
+		for _, d := range daemons {
+			if before[d] != victim {
+				continue
+			}
+			// Correctness bound, not a benchmark: the stop itself, then at
+			// most one capped backoff and a connect.
+			waitFor(t, stopped+maxDelay+margin, d.Name+" failing over from "+victim.Name, func() bool {
+				n := connectedNode(t, d, nodes)
+				return n != nil && n != victim
+			})
+			t.Logf("%s failed over from %s within %v of the stop (stop_app took %v)",
+				d.Name, victim.Name, time.Since(stopping).Round(10*time.Millisecond), stopped.Round(10*time.Millisecond))
+		}
+		time.Sleep(time.Second) // snapshots flow through the new nodes
+		if i < len(victims)-1 {
+			victim.StartApp(t)
+			victim.Ctl(t, "await_startup", "--timeout", "60")
+			// The restarted replica must be back in the queue's quorum
+			// before another node may go.
+			time.Sleep(2 * time.Second)
+		}
+	}
+
+	if code, _ := pub.Stop(t); code != 0 {
+		t.Fatalf("publisher exit %d", code)
+	}
+	confirmed, left := stoppedReport(t, pub)
+	if confirmed < 20 || left != 0 {
+		t.Fatalf("confirmed %d, left %d", confirmed, left)
+	}
+	checkAllSeqs(t, ws, info.Instance, confirmed, 30*time.Second)
+	t.Logf("%d snapshots confirmed, all at the dashboard; %d node(s) stopped under the daemons", confirmed, len(victims))
+}
+
+// checkAllSeqs waits until seqs 1..confirmed of instance have reached the
+// WebSocket client, then reports any missing or repeated one.
+func checkAllSeqs(t *testing.T, ws *WSClient, instance string, confirmed int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var missing, repeated []uint64
+	for {
+		missing, repeated = nil, nil
+		seqs := ws.Seqs(instance)
+		for s := uint64(1); s <= uint64(confirmed); s++ {
+			switch {
+			case seqs[s] == 0:
+				missing = append(missing, s)
+			case seqs[s] > 1:
+				repeated = append(repeated, s)
+			}
+		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(missing) > 0 {
+		t.Errorf("%d of %d confirmed snapshots never reached the dashboard: seqs %v", len(missing), confirmed, missing)
+	}
+	if len(repeated) > 0 {
+		t.Errorf("seqs %v reached the dashboard more than once", repeated)
+	}
+}

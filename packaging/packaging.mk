@@ -26,6 +26,6 @@ package-check: package
 	VERSION=$(VERSION) OUT=$(PKG_OUT) packaging/check.sh
 
 test-packages: package ensure-broker
-	VERSION=$(PKG_UPGRADE_VERSION) GO=$(GO) OUT=$(PKG_OUT)/upgrade ARCHES=amd64 FORMATS=deb packaging/build.sh all
+	VERSION=$(PKG_UPGRADE_VERSION) GO=$(GO) OUT=$(PKG_OUT)/upgrade ARCHES=amd64 packaging/build.sh all
 	VERSION=$(VERSION) UPGRADE_VERSION=$(PKG_UPGRADE_VERSION) OUT=$(PKG_OUT) \
 		SYSMON_TEST_CACHE=$(PKG_TEST_CACHE) packaging/test-install.sh

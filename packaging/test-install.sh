@@ -4,6 +4,9 @@
 # host's network and so its RabbitMQ on 127.0.0.1:5672) and checks what issue #3
 # asks, step by step. The container is always powered off at the end.
 #
+# A last step runs the RPMs' scriptlets there too, with Debian's rpm and
+# Fedora's preset policy (no Fedora mirror is reachable from here).
+#
 # Environment: VERSION and UPGRADE_VERSION (the packages in $OUT and in
 # $OUT/upgrade, as `make test-packages` builds them), OUT (dist),
 # SYSMON_TEST_CACHE (/var/cache/sysmon-test: the cached root file system and
@@ -16,7 +19,7 @@ CACHE=${SYSMON_TEST_CACHE:-/var/cache/sysmon-test}
 SUITE=bookworm
 # Everything the test needs inside the container, so that installing the
 # packages downloads nothing (adduser is their only dependency).
-ROOTFS_PKGS=systemd,systemd-sysv,dbus,adduser,curl,ca-certificates,jq
+ROOTFS_PKGS=systemd,systemd-sysv,dbus,adduser,curl,ca-certificates,jq,rpm
 MACHINE=sysmon-pkgtest
 RELEASE=$(sed -n 's/^release: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' nfpm.yaml)
 
@@ -40,7 +43,9 @@ packaging/ensure-tools.sh debootstrap=debootstrap systemd-nspawn=systemd-contain
 step "0. prerequisites"
 debs=("$OUT/sysmon-consumer_$VERSION-${RELEASE}_amd64.deb" "$OUT/sysmon-publisher_$VERSION-${RELEASE}_amd64.deb")
 updebs=("$OUT/upgrade/sysmon-consumer_$UPGRADE_VERSION-${RELEASE}_amd64.deb" "$OUT/upgrade/sysmon-publisher_$UPGRADE_VERSION-${RELEASE}_amd64.deb")
-for f in "${debs[@]}" "${updebs[@]}"; do [ -f "$f" ] || fail "$f missing: run 'make package' (make test-packages does)"; done
+rpms=("$OUT/sysmon-consumer-$VERSION-$RELEASE.x86_64.rpm" "$OUT/sysmon-publisher-$VERSION-$RELEASE.x86_64.rpm")
+uprpms=("$OUT/upgrade/sysmon-consumer-$UPGRADE_VERSION-$RELEASE.x86_64.rpm" "$OUT/upgrade/sysmon-publisher-$UPGRADE_VERSION-$RELEASE.x86_64.rpm")
+for f in "${debs[@]}" "${updebs[@]}" "${rpms[@]}" "${uprpms[@]}"; do [ -f "$f" ] || fail "$f missing: run 'make package' (make test-packages does)"; done
 # The container shares the host's network: its daemons bind the host's ports.
 for port in 8000 8003; do
 	if ss -Htln "sport = :$port" | grep -q .; then
@@ -75,6 +80,8 @@ if [ ! -f "$tarball" ]; then
 	rm -rf "$build"/var/cache/apt/archives/*.deb "$build"/var/lib/apt/lists/*_Packages
 	tar -C "$build" -I 'zstd -T0 -3 -q' -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
 	rm -rf "$build"
+	# Root file systems of earlier package lists are of no further use.
+	find "$CACHE" -maxdepth 1 -name "$SUITE-*.tar.zst" ! -name "${tarball##*/}" -delete
 	ok "cached as $tarball"
 else
 	ok "using $tarball"
@@ -88,9 +95,11 @@ tar -C "$ROOT" -I 'zstd -T0 -q' -xf "$tarball"
 # (the daemons' Go resolver does not ask nss-myhostname).
 echo "$MACHINE" >"$ROOT/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' "$MACHINE" >"$ROOT/etc/hosts"
-mkdir -p "$ROOT/root/debs" "$ROOT/root/debs-upgrade"
+mkdir -p "$ROOT/root/debs" "$ROOT/root/debs-upgrade" "$ROOT/root/rpms" "$ROOT/root/rpms-upgrade"
 cp "${debs[@]}" "$ROOT/root/debs/"
 cp "${updebs[@]}" "$ROOT/root/debs-upgrade/"
+cp "${rpms[@]}" "$ROOT/root/rpms/"
+cp "${uprpms[@]}" "$ROOT/root/rpms-upgrade/"
 ok "fresh container root in $ROOT"
 
 step "1b. install in a chroot, without systemd running (an image build)"
@@ -330,6 +339,41 @@ left=$(in_ct sh -c 'ls -d /etc/sysmon /usr/bin/sysmon-* /usr/lib/systemd/system/
 [ -z "$(in_ct systemctl list-units --all --no-legend 'sysmon-*')" ] || fail "systemd still knows: $(in_ct systemctl list-units --all --no-legend 'sysmon-*')"
 in_ct getent passwd sysmon >/dev/null || fail "the sysmon user was removed"
 ok "purged: no unit, binary, env file, enablement link or stat override left; the sysmon user stays"
+
+step "7. the RPMs' scriptlets, with Fedora's policy: user created, not started on install, restarted on upgrade, stopped on erase"
+# Debian's rpm wants --force-debian; --nodeps since its database knows no
+# shadow-utils. Fedora's systemd-update-helper is absent, so the scriptlets'
+# systemctl fallback (RHEL 8's %systemd_* macros) runs. Fedora disables
+# every unit that no preset names.
+in_ct userdel sysmon
+in_ct sh -c '! getent group sysmon >/dev/null || groupdel sysmon'
+in_ct sh -c 'mkdir -p /etc/systemd/system-preset && echo "disable *" >/etc/systemd/system-preset/99-default-disable.preset'
+rpmi() { in_ct sh -c "rpm --force-debian --nodeps $*" >>"$CACHE/run/rpm.log" 2>&1 || { cat "$CACHE/run/rpm.log"; fail "rpm $*"; }; }
+rpmi -i /root/rpms/*.rpm
+in_ct getent passwd sysmon >/dev/null || fail "%pre created no sysmon user"
+for unit in sysmon-publisher sysmon-consumer; do
+	st="$(in_ct systemctl is-enabled $unit || true) $(in_ct systemctl is-active $unit || true)"
+	[ "$st" = "disabled inactive" ] || fail "$unit after rpm -i: '$st', want 'disabled inactive' (Fedora presets)"
+done
+perm=$(in_ct stat -c '%a %U:%G' /etc/sysmon/publisher.env)
+[ "$perm" = "640 root:sysmon" ] || fail "publisher.env is $perm after rpm -i"
+ok "rpm -i: sysmon user created, env file $perm, units disabled and stopped as presets say"
+in_ct systemctl start sysmon-publisher sysmon-consumer || fail "systemctl start after rpm -i"
+in_ct sh -c "echo '$marker' >>/etc/sysmon/publisher.env"
+for unit in sysmon-publisher sysmon-consumer; do inv[$unit]=$(in_ct systemctl show -P InvocationID $unit); done
+rpmi -U /root/rpms-upgrade/*.rpm
+for unit in sysmon-publisher sysmon-consumer; do
+	[ "$(in_ct systemctl show -P InvocationID $unit)" != "${inv[$unit]}" ] || fail "$unit was not restarted by rpm -U"
+	[ "$(in_ct systemctl is-active $unit || true)" = active ] || fail "$unit is not active after rpm -U"
+done
+in_ct grep -qxF "$marker" /etc/sysmon/publisher.env || fail "rpm -U lost the edit of publisher.env"
+ok "rpm -U to $UPGRADE_VERSION: both services restarted, the edited env file kept"
+rpmi -e sysmon-publisher sysmon-consumer
+for unit in sysmon-publisher sysmon-consumer; do
+	[ "$(in_ct systemctl is-active $unit || true)" = inactive ] || fail "$unit still runs after rpm -e"
+	in_ct test ! -e /usr/bin/$unit -a ! -e /usr/lib/systemd/system/$unit.service || fail "rpm -e left $unit's files"
+done
+ok "rpm -e: services stopped, files gone; left as rpm does: $(in_ct sh -c 'ls /etc/sysmon/ 2>/dev/null | tr "\n" " "')"
 
 echo
 say "test-packages: all steps passed"

@@ -6,14 +6,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
+	"github.com/sysmon-dev/sysmon/internal/auth"
 	"github.com/sysmon-dev/sysmon/internal/consumer"
 	"github.com/sysmon-dev/sysmon/internal/daemon"
 	"github.com/sysmon-dev/sysmon/internal/fleet"
 	"github.com/sysmon-dev/sysmon/internal/logging"
+	"github.com/sysmon-dev/sysmon/internal/metrics"
 	"github.com/sysmon-dev/sysmon/internal/mq"
 	"github.com/sysmon-dev/sysmon/internal/sdnotify"
 	"github.com/sysmon-dev/sysmon/internal/server"
@@ -36,6 +40,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags, err := daemon.ParseFlags(name, consumer.DefaultConfigFile, args, stderr)
 	if err != nil {
 		return 2
+	}
+	if flags.HashPassword {
+		return daemon.HashPassword(os.Stdin, stdout, stderr)
 	}
 	if flags.Version {
 		fmt.Fprintf(stdout, "%s %s\n", name, version)
@@ -67,16 +74,43 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		StaleAfter: cfg.Fleet.StaleAfter, Offline: cfg.Fleet.OfflineAfter, Stats: func() any { return ingest.Stats() }},
 		hosts, status, log.With("component", "web"))
 
-	srv, err := server.Listen(cfg.HTTP.Addr(), site.Handler(), log)
+	reg := metrics.New("consumer", version, status)
+	ingest.OnDelay = metrics.Consumer(reg, metrics.ConsumerSources{
+		Received:   func() uint64 { return ingest.Stats().Received },
+		Invalid:    func() uint64 { return ingest.Stats().Invalid },
+		TooLarge:   func() uint64 { return ingest.Stats().TooLarge },
+		Duplicates: func() uint64 { return ingest.Stats().Duplicates },
+		Refused:    func() uint64 { return ingest.Stats().Refused },
+		HostsByState: func() (int, int, int) {
+			c := hosts.Counts(time.Now())
+			return c.Live, c.Stale, c.Offline
+		},
+		WSClients: site.WSClients, WSDropped: site.WSDropped,
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", reg)
+	mux.Handle("GET /metrics/fleet", metrics.FleetHandler(hosts))
+	mux.Handle("/", site.Handler())
+	guard := auth.NewGuard(cfg.HTTP.Auth, "/healthz", "/readyz")
+
+	srv, err := server.Listen(cfg.HTTP.Addr(), guard.Wrap(mux), log)
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
+	if cfg.HTTP.TLS() {
+		srv.UseTLS(cfg.HTTP.CertFile, cfg.HTTP.KeyFile)
+	}
 	srv.RegisterOnShutdown(site.Close)
-	log.Info("sysmon-consumer started", "version", version, "dashboard", "http://"+srv.Addr().String()+"/",
+	scheme := "http://"
+	if cfg.HTTP.TLS() {
+		scheme = "https://"
+	}
+	log.Info("sysmon-consumer started", "version", version, "dashboard", scheme+srv.Addr().String()+"/",
 		"queue", cfg.Queue.Name, "exchange", cfg.Broker.Exchange, "config", cfg.File)
-	if !cfg.HTTP.Loopback() {
-		log.Warn("the dashboard is reachable from the network without authentication", "listen", srv.Addr().String())
+	if !cfg.HTTP.Loopback() && !cfg.HTTP.Auth.Enabled() {
+		log.Warn("the dashboard is reachable from the network without authentication (set AUTH_BASIC or AUTH_BEARER_SHA256)",
+			"listen", srv.Addr().String())
 	}
 	notifier.Ready()
 	notifier.Status(status.Line())

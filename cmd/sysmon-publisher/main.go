@@ -6,14 +6,17 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/sysmon-dev/sysmon/internal/auth"
 	"github.com/sysmon-dev/sysmon/internal/collect"
 	"github.com/sysmon-dev/sysmon/internal/daemon"
 	"github.com/sysmon-dev/sysmon/internal/logging"
+	"github.com/sysmon-dev/sysmon/internal/metrics"
 	"github.com/sysmon-dev/sysmon/internal/mq"
 	"github.com/sysmon-dev/sysmon/internal/publisher"
 	"github.com/sysmon-dev/sysmon/internal/sdnotify"
@@ -36,6 +39,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags, err := daemon.ParseFlags(name, publisher.DefaultConfigFile, args, stderr)
 	if err != nil {
 		return 2
+	}
+	if flags.HashPassword {
+		return daemon.HashPassword(os.Stdin, stdout, stderr)
 	}
 	if flags.Version {
 		fmt.Fprintf(stdout, "%s %s\n", name, version)
@@ -65,16 +71,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	outbox := mq.NewOutbox(cfg.OutboxSize)
 	svc := publisher.New(cfg, sampler, outbox, status, log, version)
 
-	srv, err := server.Listen(cfg.HTTP.Addr(), svc.Handler(), log)
+	reg := metrics.New("publisher", version, status)
+	outbox.OnConfirm = metrics.Publisher(reg, metrics.PublisherSources{
+		Published: svc.Published, RateLimited: svc.RateLimited, Outbox: outbox.Len,
+		Confirmed: func() uint64 { return outbox.Counters().Confirmed },
+		Dropped:   func() uint64 { return outbox.Counters().Dropped },
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", reg)
+	mux.Handle("/", svc.Handler())
+	guard := auth.NewGuard(cfg.HTTP.Auth, "/healthz", "/readyz")
+
+	srv, err := server.Listen(cfg.HTTP.Addr(), guard.Wrap(mux), log)
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
+	if cfg.HTTP.TLS() {
+		srv.UseTLS(cfg.HTTP.CertFile, cfg.HTTP.KeyFile)
+	}
 	log.Info("sysmon-publisher started", "version", version, "listen", srv.Addr().String(),
 		"host", cfg.HostName, "instance_id", svc.Instance(), "interval", cfg.Interval,
 		"exchange", cfg.Broker.Exchange, "config", cfg.File)
-	if !cfg.HTTP.Loopback() {
-		log.Warn("/publish is reachable from the network: anyone who can connect may trigger publishes (rate-limited)",
+	if !cfg.HTTP.Loopback() && !cfg.HTTP.Auth.Enabled() {
+		log.Warn("/publish is reachable from the network without authentication (set AUTH_BASIC or AUTH_BEARER_SHA256): anyone who can connect may trigger publishes",
 			"listen", srv.Addr().String())
 	}
 	notifier.Ready()

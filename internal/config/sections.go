@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sysmon-dev/sysmon/internal/auth"
 )
 
 // Broker is how a daemon reaches RabbitMQ. URLs carry credentials: log only
@@ -155,11 +157,17 @@ func splitList(s string) []string {
 	return out
 }
 
-// HTTP is where a daemon listens.
+// HTTP is where a daemon listens and who may talk to it.
 type HTTP struct {
-	Host string
-	Port int
+	Host     string
+	Port     int
+	CertFile string // with KeyFile: serve HTTPS
+	KeyFile  string
+	Auth     auth.Config
 }
+
+// TLS tells whether the listener serves HTTPS.
+func (h HTTP) TLS() bool { return h.CertFile != "" }
 
 // Addr is host:port for net.Listen.
 func (h HTTP) Addr() string { return net.JoinHostPort(h.Host, strconv.Itoa(h.Port)) }
@@ -181,7 +189,47 @@ func LoadHTTP(l *Loader, defPort int) HTTP {
 		l.Fail("APP_HOST", "expected an IP address to listen on (0.0.0.0 for every IPv4 address, :: for every address), got %q", h.Host)
 	}
 	h.Host = strings.Trim(h.Host, "[]")
+	h.CertFile, h.KeyFile = l.String("TLS_CERT_FILE", ""), l.String("TLS_KEY_FILE", "")
+	if (h.CertFile == "") != (h.KeyFile == "") {
+		l.Fail("TLS_CERT_FILE", "HTTPS needs both TLS_CERT_FILE and TLS_KEY_FILE")
+	} else if h.CertFile != "" {
+		if _, err := tls.LoadX509KeyPair(h.CertFile, h.KeyFile); err != nil {
+			l.Fail("TLS_CERT_FILE", "cannot load the certificate and key: %v", err)
+		}
+	}
+	if v := l.String("AUTH_BASIC", ""); v != "" {
+		user, hash, err := auth.ParseBasic(v)
+		if err != nil {
+			l.Fail("AUTH_BASIC", "%v", err)
+		}
+		h.Auth.User, h.Auth.PasswordHash = user, hash
+	}
+	if v := l.String("AUTH_BEARER_SHA256", ""); v != "" {
+		sum, err := auth.ParseTokenSHA256(v)
+		if err != nil {
+			l.Fail("AUTH_BEARER_SHA256", "%v", err)
+		}
+		h.Auth.TokenSHA256 = sum
+	}
 	return h
+}
+
+// Describe summarises the listener for -check-config.
+func (h HTTP) Describe() string {
+	scheme := "http"
+	if h.TLS() {
+		scheme = "https"
+	}
+	a := "none"
+	switch {
+	case h.Auth.PasswordHash != nil && h.Auth.TokenSHA256 != nil:
+		a = "basic (" + h.Auth.User + ") and bearer token"
+	case h.Auth.PasswordHash != nil:
+		a = "basic (" + h.Auth.User + ")"
+	case h.Auth.TokenSHA256 != nil:
+		a = "bearer token"
+	}
+	return fmt.Sprintf("%s://%s, authentication: %s", scheme, h.Addr(), a)
 }
 
 // LoadLogLevel reads LOG_LEVEL.

@@ -123,7 +123,7 @@ func (c Config) Describe() string {
 		{"EXCHANGE_TYPE", c.Broker.ExchangeType},
 		{"RABBITMQ_HEARTBEAT", c.Broker.Heartbeat.String()},
 		{"RECONNECT_MAX_DELAY", c.Broker.ReconnectMax.String()},
-		{"listen", c.HTTP.Addr()},
+		{"listen", c.HTTP.Describe()},
 		{"QUEUE_NAME", c.Queue.Name},
 		{"QUEUE_EXCLUSIVE", fmt.Sprint(c.Queue.Exclusive)},
 		{"QUEUE_TYPE", queueTypeOf(c.Queue)},

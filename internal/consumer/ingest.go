@@ -25,8 +25,9 @@ type Ingest struct {
 	logEvery rate.Sometimes
 
 	received, invalid, tooLarge, duplicates, refused atomic.Uint64
-	// lastDelay is the latest publish-to-receipt delay in microseconds.
-	lastDelay atomic.Int64
+	// OnDelay, when set before use, receives each snapshot's time from
+	// sampling (the publisher's clock) to receipt.
+	OnDelay func(time.Duration)
 }
 
 // NewIngest returns an Ingest filing into f.
@@ -53,8 +54,10 @@ func (in *Ingest) Handle(d *amqp.Delivery) {
 		})
 		return
 	}
-	if !d.Timestamp.IsZero() {
-		in.lastDelay.Store(now.Sub(d.Timestamp).Microseconds())
+	// The AMQP timestamp has whole seconds only: the snapshot's own time
+	// is precise.
+	if s.Time != nil && in.OnDelay != nil {
+		in.OnDelay(now.Sub(*s.Time))
 	}
 	switch in.fleet.Apply(s, d.Body, d.RoutingKey, now) {
 	case fleet.Duplicate:

@@ -4,22 +4,25 @@
 package daemon
 
 import (
+	"bufio"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
+	"github.com/sysmon-dev/sysmon/internal/auth"
 	"github.com/sysmon-dev/sysmon/internal/config"
 	"github.com/sysmon-dev/sysmon/internal/logging"
 )
 
 // Flags are the command line of both daemons.
 type Flags struct {
-	Config      string
-	Explicit    bool // -config was given: a missing file is an error
-	CheckConfig bool
-	Version     bool
+	Config       string
+	Explicit     bool // -config was given: a missing file is an error
+	CheckConfig  bool
+	Version      bool
+	HashPassword bool
 }
 
 // ParseFlags parses args. It returns an error (already printed with usage)
@@ -31,8 +34,9 @@ func ParseFlags(name, defaultConfig string, args []string, stderr io.Writer) (Fl
 	fs.StringVar(&f.Config, "config", defaultConfig, "env `file` with the settings (the process environment overrides it)")
 	fs.BoolVar(&f.CheckConfig, "check-config", false, "validate the settings, print the effective ones and exit")
 	fs.BoolVar(&f.Version, "version", false, "print the version and exit")
+	fs.BoolVar(&f.HashPassword, "hash-password", false, "read a password on standard input, print its bcrypt hash for AUTH_BASIC and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: %s [-config FILE] [-check-config] [-version]\n", name)
+		fmt.Fprintf(stderr, "Usage: %s [-config FILE] [-check-config] [-version] [-hash-password]\n", name)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -72,6 +76,23 @@ func CheckConfig(stdout io.Writer, name string, warnings []config.Warning, descr
 		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}
 	fmt.Fprintf(stdout, "%s: configuration OK\n%s", name, describe)
+	return 0
+}
+
+// HashPassword reads one line from stdin and prints "USER:HASH" guidance.
+func HashPassword(stdin io.Reader, stdout, stderr io.Writer) int {
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		fmt.Fprintln(stderr, "no password on standard input:", err)
+		return 2
+	}
+	h, err := auth.HashPassword(line)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s\n", h)
 	return 0
 }
 

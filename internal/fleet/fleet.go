@@ -47,7 +47,8 @@ type host struct {
 	name     string
 	legacy   bool
 	hostID   string
-	snapJSON []byte // the latest snapshot, re-encoded (only known keys travel on)
+	latest   *snapshot.Snapshot
+	snapJSON []byte // the latest snapshot as published, compacted
 	lastSeen time.Time
 	interval float64
 	goodbye  bool
@@ -126,7 +127,7 @@ func (f *Fleet) Apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 	case h.interval == 0:
 		h.interval = 5
 	}
-	h.legacy, h.hostID, h.snapJSON, h.lastSeen, h.goodbye = legacy, s.HostID, snapJSON, now, s.Goodbye
+	h.legacy, h.hostID, h.latest, h.snapJSON, h.lastSeen, h.goodbye = legacy, s.HostID, s, snapJSON, now, s.Goodbye
 	if len(h.hist) > 0 {
 		h.hist[h.next] = p
 		h.next = (h.next + 1) % len(h.hist)
@@ -291,4 +292,26 @@ func (f *Fleet) Counts(now time.Time) Counts {
 		}
 	}
 	return c
+}
+
+// HostView is one host's latest state, for exporters.
+type HostView struct {
+	Name     string
+	Status   string
+	LastSeen time.Time
+	Snapshot *snapshot.Snapshot // never modified after Apply: safe to read
+}
+
+// Each calls fn for every host, sorted by name, outside the fleet's lock.
+func (f *Fleet) Each(now time.Time, fn func(HostView)) {
+	f.mu.Lock()
+	views := make([]HostView, 0, len(f.hosts))
+	for _, n := range f.names() {
+		h := f.hosts[n]
+		views = append(views, HostView{Name: n, Status: h.status(f.cfg, now), LastSeen: h.lastSeen, Snapshot: h.latest})
+	}
+	f.mu.Unlock()
+	for _, v := range views {
+		fn(v)
+	}
 }

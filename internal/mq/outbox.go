@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 )
@@ -13,15 +14,16 @@ var ErrDropped = errors.New("dropped from a full outbox")
 
 // Item is one message waiting for the broker's confirm.
 type Item struct {
-	Key  string // routing key
-	Msg  amqp.Publishing
-	done chan error
-	once sync.Once
+	Key    string // routing key
+	Msg    amqp.Publishing
+	done   chan error
+	once   sync.Once
+	queued time.Time
 }
 
 // NewItem wraps a message; Done reports its fate once.
 func NewItem(key string, msg amqp.Publishing) *Item {
-	return &Item{Key: key, Msg: msg, done: make(chan error, 1)}
+	return &Item{Key: key, Msg: msg, done: make(chan error, 1), queued: time.Now()}
 }
 
 // Done delivers nil once the broker confirmed the message, or ErrDropped.
@@ -41,6 +43,9 @@ type Outbox struct {
 	dropped  atomic.Uint64
 	pushed   atomic.Uint64
 	acked    atomic.Uint64
+	// OnConfirm, when set before use, receives each message's time from
+	// Push to the broker's confirm.
+	OnConfirm func(time.Duration)
 }
 
 // NewOutbox holds at most limit messages (at least 2).
@@ -91,6 +96,9 @@ func (o *Outbox) ack(it *Item) {
 	o.inflight = nil
 	o.mu.Unlock()
 	o.acked.Add(1)
+	if o.OnConfirm != nil {
+		o.OnConfirm(time.Since(it.queued))
+	}
 	it.finish(nil)
 }
 

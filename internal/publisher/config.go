@@ -68,7 +68,7 @@ func (c Config) Describe() string {
 		[2]string{"EXCHANGE_TYPE", c.Broker.ExchangeType},
 		[2]string{"RABBITMQ_HEARTBEAT", c.Broker.Heartbeat.String()},
 		[2]string{"RECONNECT_MAX_DELAY", c.Broker.ReconnectMax.String()},
-		[2]string{"listen", c.HTTP.Addr()},
+		[2]string{"listen", c.HTTP.Describe()},
 		[2]string{"PUBLISH_INTERVAL", intervalText(c.Interval)},
 		[2]string{"PUBLISH_TIMEOUT", c.PublishTimeout.String()},
 		[2]string{"PUBLISH_RATE_LIMIT", fmt.Sprintf("%g/s", c.RateLimit)},

@@ -50,6 +50,12 @@ func New(cfg Config, sampler Sampler, outbox *mq.Outbox, status *mq.Status, log 
 		instance: uuid.NewString(), limiter: rate.NewLimiter(rate.Limit(cfg.RateLimit), burst), started: time.Now()}
 }
 
+// Published counts the snapshots queued since start.
+func (s *Service) Published() uint64 { return s.seq.Load() }
+
+// RateLimited counts the /publish calls refused with 429.
+func (s *Service) RateLimited() uint64 { return s.rateLimited.Load() }
+
 // Instance is this process's id, carried by every snapshot.
 func (s *Service) Instance() string { return s.instance }
 

@@ -19,10 +19,14 @@ const MaxBody = 64 << 10
 
 // Server is a bound HTTP server.
 type Server struct {
-	srv *http.Server
-	ln  net.Listener
-	log *slog.Logger
+	srv               *http.Server
+	ln                net.Listener
+	log               *slog.Logger
+	certFile, keyFile string
 }
+
+// UseTLS makes Run serve HTTPS with the given PEM files.
+func (s *Server) UseTLS(certFile, keyFile string) { s.certFile, s.keyFile = certFile, keyFile }
 
 // Listen binds addr now, so that the caller can signal readiness.
 func Listen(addr string, h http.Handler, log *slog.Logger) (*Server, error) {
@@ -48,7 +52,13 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // Run serves until ctx ends, then shuts down within 5 seconds.
 func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(s.ln) }()
+	go func() {
+		if s.certFile != "" {
+			errc <- s.srv.ServeTLS(s.ln, s.certFile, s.keyFile)
+			return
+		}
+		errc <- s.srv.Serve(s.ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http server: %w", err)

@@ -98,6 +98,12 @@ func (w *Web) Handler() http.Handler {
 	return mux
 }
 
+// WSClients is the number of connected WebSocket clients.
+func (w *Web) WSClients() int64 { return w.wsStats.active.Load() }
+
+// WSDropped counts the WebSocket clients dropped as too slow.
+func (w *Web) WSDropped() uint64 { return w.wsStats.dropped.Load() }
+
 // Close ends every WebSocket with a "going away" close frame and waits for
 // their goroutines.
 func (w *Web) Close() {

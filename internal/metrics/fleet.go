@@ -1,0 +1,148 @@
+package metrics
+
+import (
+	"bufio"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sysmon-dev/sysmon/internal/fleet"
+)
+
+// fleetFamily is one metric of the fleet exposition.
+type fleetFamily struct {
+	name, help string
+	samples    []sample
+}
+
+// FleetHandler serves the latest figures of every host, labelled host=,
+// under node_exporter's names where its metric means the same thing
+// (node_load1, node_memory_MemAvailable_bytes, node_filesystem_avail_bytes…)
+// and sysmon_* names for the rates node_exporter leaves to PromQL. One
+// Prometheus scraping one consumer sees the whole fleet.
+func FleetHandler(f *fleet.Fleet) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fams := []*fleetFamily{
+			{name: "sysmon_host_up", help: "1 while the host's snapshots arrive on time (live), 0 when stale or offline."},
+			{name: "sysmon_host_last_seen_timestamp_seconds", help: "When the consumer last received a snapshot of the host."},
+			{name: "sysmon_host_info", help: "Always 1; static facts of the host as labels."},
+			{name: "sysmon_cpu_usage_ratio", help: "Share of CPU time busy over the publisher's sampling window, 0 to 1."},
+			{name: "sysmon_cpu_core_usage_ratio", help: "Share of one core's time busy, 0 to 1."},
+			{name: "sysmon_cpu_count", help: "Logical CPUs."},
+			{name: "node_load1", help: "1m load average."},
+			{name: "node_load5", help: "5m load average."},
+			{name: "node_load15", help: "15m load average."},
+			{name: "node_memory_MemTotal_bytes", help: "Total memory."},
+			{name: "node_memory_MemAvailable_bytes", help: "Memory available for new work."},
+			{name: "node_memory_SwapTotal_bytes", help: "Total swap."},
+			{name: "node_memory_SwapFree_bytes", help: "Free swap."},
+			{name: "node_boot_time_seconds", help: "Boot time, from the uptime the host reported."},
+			{name: "node_filesystem_size_bytes", help: "File system size."},
+			{name: "node_filesystem_avail_bytes", help: "File system space available to unprivileged users."},
+			{name: "sysmon_network_receive_bytes_per_second", help: "Bytes received per second."},
+			{name: "sysmon_network_transmit_bytes_per_second", help: "Bytes sent per second."},
+			{name: "sysmon_disk_read_bytes_per_second", help: "Bytes read per second, all disks."},
+			{name: "sysmon_disk_written_bytes_per_second", help: "Bytes written per second, all disks."},
+		}
+		byName := map[string]*fleetFamily{}
+		for _, fam := range fams {
+			byName[fam.name] = fam
+		}
+		add := func(name string, v float64, labels ...string) {
+			byName[name].samples = append(byName[name].samples, sample{labelString(labels), v})
+		}
+		f.Each(time.Now(), func(h fleet.HostView) {
+			s, host := h.Snapshot, h.Name
+			up := 0.0
+			if h.Status == fleet.Live {
+				up = 1
+			}
+			add("sysmon_host_up", up, "host", host)
+			add("sysmon_host_last_seen_timestamp_seconds", float64(h.LastSeen.UnixMilli())/1000, "host", host)
+			add("sysmon_host_info", 1, "host", host, "platform", s.Platform, "release", s.PlatformRelease,
+				"processor", s.Processor, "agent_version", s.AgentVersion)
+			add("sysmon_cpu_usage_ratio", s.CPUPercent/100, "host", host)
+			for i, v := range s.CPUPerCore {
+				add("sysmon_cpu_core_usage_ratio", v/100, "host", host, "cpu", strconv.Itoa(i))
+			}
+			if s.CPUCount > 0 {
+				add("sysmon_cpu_count", float64(s.CPUCount), "host", host)
+			}
+			if s.Load != nil {
+				add("node_load1", s.Load.Load1, "host", host)
+				add("node_load5", s.Load.Load5, "host", host)
+				add("node_load15", s.Load.Load15, "host", host)
+			}
+			add("node_memory_MemTotal_bytes", float64(s.Memory.Total), "host", host)
+			add("node_memory_MemAvailable_bytes", float64(s.Memory.Available), "host", host)
+			if s.Swap != nil {
+				add("node_memory_SwapTotal_bytes", float64(s.Swap.Total), "host", host)
+				add("node_memory_SwapFree_bytes", float64(s.Swap.Free), "host", host)
+			}
+			if s.UptimeSeconds > 0 {
+				at := h.LastSeen
+				if s.Time != nil {
+					at = *s.Time
+				}
+				add("node_boot_time_seconds", float64(at.Unix()-int64(s.UptimeSeconds)), "host", host)
+			}
+			if len(s.Filesystems) == 0 && s.Disk.Total > 0 { // a prototype message knows only "/"
+				add("node_filesystem_size_bytes", float64(s.Disk.Total), "host", host, "mountpoint", "/")
+				add("node_filesystem_avail_bytes", float64(s.Disk.Free), "host", host, "mountpoint", "/")
+			}
+			seen := map[string]bool{} // a publisher could list a mount twice: one series each
+			for _, fs := range s.Filesystems {
+				if seen[fs.Mountpoint] {
+					continue
+				}
+				seen[fs.Mountpoint] = true
+				l := []string{"host", host, "device", fs.Device, "fstype", fs.Fstype, "mountpoint", fs.Mountpoint}
+				add("node_filesystem_size_bytes", float64(fs.Total), l...)
+				add("node_filesystem_avail_bytes", float64(fs.Free), l...)
+			}
+			if s.Network != nil {
+				clear(seen)
+				for _, i := range s.Network.Interfaces {
+					if seen[i.Name] {
+						continue
+					}
+					seen[i.Name] = true
+					add("sysmon_network_receive_bytes_per_second", i.RxBytesPerSec, "host", host, "device", i.Name)
+					add("sysmon_network_transmit_bytes_per_second", i.TxBytesPerSec, "host", host, "device", i.Name)
+				}
+			}
+			if s.DiskIO != nil {
+				add("sysmon_disk_read_bytes_per_second", s.DiskIO.ReadBytesPerSec, "host", host)
+				add("sysmon_disk_written_bytes_per_second", s.DiskIO.WriteBytesPerSec, "host", host)
+			}
+		})
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		bw := bufio.NewWriterSize(w, 64<<10)
+		for _, fam := range fams {
+			writeFamily(bw, fam.name, fam.help, "gauge", fam.samples)
+		}
+		bw.Flush()
+	})
+}
+
+// labelString formats {k="v",…} with the exposition format's escaping.
+func labelString(kv []string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i := 0; i+1 < len(kv); i += 2 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(kv[i])
+		b.WriteString(`="`)
+		b.WriteString(escape(kv[i+1]))
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+var escaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
+func escape(s string) string { return escaper.Replace(s) }

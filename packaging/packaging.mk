@@ -17,15 +17,22 @@ PKG_TEST_CACHE  ?= /var/cache/sysmon-test
 # A newer version of the same code, only for the upgrade step of test-packages.
 PKG_UPGRADE_VERSION ?= $(VERSION)+upgradetest
 
-.PHONY: package package-check test-packages
+.PHONY: package package-check test-packages packaging-tools
+
+# Every Debian package the two checks use, installed in one go (one apt-get
+# update) when any is missing; the scripts check again for their own.
+packaging-tools:
+	@packaging/ensure-tools.sh lintian=lintian rpm=rpm rpmlint=rpmlint systemd-analyze=systemd \
+		debootstrap=debootstrap systemd-nspawn=systemd-container zstd=zstd ss=iproute2 ps=procps \
+		/usr/share/keyrings/debian-archive-keyring.gpg=debian-archive-keyring
 
 package:
 	VERSION=$(VERSION) GO=$(GO) OUT=$(PKG_OUT) packaging/build.sh all
 
-package-check: package
+package-check: package packaging-tools
 	VERSION=$(VERSION) OUT=$(PKG_OUT) packaging/check.sh
 
-test-packages: package ensure-broker
+test-packages: package packaging-tools ensure-broker
 	VERSION=$(PKG_UPGRADE_VERSION) GO=$(GO) OUT=$(PKG_OUT)/upgrade ARCHES=amd64 packaging/build.sh all
 	VERSION=$(VERSION) UPGRADE_VERSION=$(PKG_UPGRADE_VERSION) OUT=$(PKG_OUT) \
 		SYSMON_TEST_CACHE=$(PKG_TEST_CACHE) packaging/test-install.sh

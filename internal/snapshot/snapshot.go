@@ -264,3 +264,9 @@ func text(name, v string, limit int) error {
 // MessageID is the AMQP message id: stable across re-sends of the same
 // snapshot, so that a receiver can recognise duplicates.
 func (s *Snapshot) MessageID() string { return fmt.Sprintf("%s-%d", s.InstanceID, s.Seq) }
+
+// AppendJSON appends the message body to b.
+func AppendJSON(b []byte, s *Snapshot) ([]byte, error) {
+	j, err := json.Marshal(s)
+	return append(b, j...), err
+}

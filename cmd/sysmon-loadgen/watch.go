@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// WatchSummary is what watch prints when it ends.
+type WatchSummary struct {
+	Clients        int      `json:"clients"`
+	Connected      int      `json:"connected"`
+	ClosedEarly    int      `json:"closed_early"` // by the server or the network before the end
+	CloseReasons   []string `json:"close_reasons,omitempty"`
+	StateMillisP50 float64  `json:"state_ms_p50"`
+	StateMillisMax float64  `json:"state_ms_max"`
+	StateHosts     int      `json:"state_hosts"`
+	StateBytes     int      `json:"state_bytes"`
+	Frames         uint64   `json:"frames"`
+	Bytes          uint64   `json:"bytes"`
+	Measured       int      `json:"measured_updates"`
+	LatencyP50     float64  `json:"latency_ms_p50"`
+	LatencyP90     float64  `json:"latency_ms_p90"`
+	LatencyP99     float64  `json:"latency_ms_p99"`
+	LatencyMax     float64  `json:"latency_ms_max"`
+	Seconds        float64  `json:"seconds"`
+}
+
+func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (any, error) {
+	fs := newFlags("watch", `Connects -clients dashboard clients to a sysmon-consumer's WebSocket, as
+browsers do. Each one times its initial "state" frame (the whole fleet); the
+first -measure of them also take the latency of every update: the time it is
+received minus the publisher's "time" in the snapshot (run on the same
+machine as the publishers, or on hosts with synchronised clocks). The others
+read and discard, like an idle dashboard tab. -duration 0 only times the
+state and exits.`, stderr)
+	url := fs.String("url", "ws://127.0.0.1:8003/ws", "WebSocket `URL` of the consumer")
+	clients := fs.Int("clients", 1, "dashboard clients to connect")
+	measure := fs.Int("measure", 1, "clients that measure update latency (parsing costs CPU)")
+	duration := fs.Duration("duration", 30*time.Second, "how long to stay connected (0: state only)")
+	skip := fs.Duration("skip", 0, "ignore update latencies during this first part of -duration (warm-up)")
+	fs.Bool("json", false, "print the summary as one line of JSON")
+	if err := parse(fs, args); err != nil {
+		return nil, err
+	}
+	if *clients < 1 {
+		fmt.Fprintln(stderr, "-clients must be at least 1")
+		return nil, errUsage
+	}
+	return watch(ctx, *url, *clients, *measure, *duration, *skip)
+}
+
+type watcher struct {
+	mu          sync.Mutex
+	stateTimes  []float64
+	stateHosts  int
+	stateBytes  int
+	connected   int
+	closedEarly int
+	reasons     map[string]bool
+	frames      uint64
+	bytes       uint64
+	lat         []float64
+}
+
+func watch(ctx context.Context, url string, clients, measure int, duration, skip time.Duration) (*WatchSummary, error) {
+	w := &watcher{reasons: map[string]bool{}}
+	start := time.Now()
+	end := start.Add(duration)
+	measureFrom := start.Add(skip)
+	if duration == 0 {
+		end = start.Add(30 * time.Second) // state only: bound the wait for it
+	}
+	ctx, cancel := context.WithDeadline(ctx, end)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.client(ctx, url, i < measure, duration == 0, measureFrom); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	sum := &WatchSummary{Clients: clients, Connected: w.connected, ClosedEarly: w.closedEarly,
+		StateHosts: w.stateHosts, StateBytes: w.stateBytes, Frames: w.frames, Bytes: w.bytes,
+		Measured: len(w.lat), Seconds: time.Since(start).Seconds()}
+	for r := range w.reasons {
+		sum.CloseReasons = append(sum.CloseReasons, r)
+	}
+	slices.Sort(sum.CloseReasons)
+	sum.StateMillisP50, sum.StateMillisMax = percentile(w.stateTimes, 0.5), percentile(w.stateTimes, 1)
+	sum.LatencyP50, sum.LatencyP90 = percentile(w.lat, 0.5), percentile(w.lat, 0.9)
+	sum.LatencyP99, sum.LatencyMax = percentile(w.lat, 0.99), percentile(w.lat, 1)
+	var first error
+	for err := range errs {
+		if first == nil {
+			first = err
+		}
+	}
+	return sum, first
+}
+
+var timeKey = []byte(`"time":"`)
+
+func (w *watcher) client(ctx context.Context, url string, measure, stateOnly bool, measureFrom time.Time) error {
+	t0 := time.Now()
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 64 << 10}
+	conn, _, err := d.DialContext(ctx, url, nil)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("dial %s: %w", url, err)
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	conn.SetReadLimit(1 << 30)
+	_, state, err := conn.ReadMessage()
+	if err != nil {
+		return fmt.Errorf("read the state frame: %w", err)
+	}
+	ms := float64(time.Since(t0).Microseconds()) / 1000
+	w.mu.Lock()
+	w.connected++
+	w.stateTimes = append(w.stateTimes, ms)
+	w.stateHosts = bytes.Count(state, []byte(`{"host":`))
+	w.stateBytes = len(state)
+	w.mu.Unlock()
+	if stateOnly {
+		return nil
+	}
+	var lat []float64
+	var frames, n uint64
+	defer func() {
+		w.mu.Lock()
+		w.frames += frames
+		w.bytes += n
+		w.lat = append(w.lat, lat...)
+		w.mu.Unlock()
+	}()
+	for {
+		_, r, err := conn.NextReader()
+		if err != nil {
+			if ctx.Err() == nil {
+				w.mu.Lock()
+				w.closedEarly++
+				var ce *websocket.CloseError
+				if errors.As(err, &ce) {
+					w.reasons[fmt.Sprintf("%d %s", ce.Code, ce.Text)] = true
+				} else {
+					w.reasons[err.Error()] = true
+				}
+				w.mu.Unlock()
+			}
+			return nil
+		}
+		frames++
+		if !measure {
+			k, _ := io.Copy(io.Discard, r)
+			n += uint64(k)
+			continue
+		}
+		b, err := io.ReadAll(r)
+		now := time.Now()
+		n += uint64(len(b))
+		if err != nil || now.Before(measureFrom) {
+			continue
+		}
+		// Every entry's snapshot has one "time" key: the publisher's clock.
+		for rest := b; ; {
+			i := bytes.Index(rest, timeKey)
+			if i < 0 {
+				break
+			}
+			rest = rest[i+len(timeKey):]
+			j := bytes.IndexByte(rest, '"')
+			if j < 0 {
+				break
+			}
+			if t, err := time.Parse(time.RFC3339Nano, string(rest[:j])); err == nil {
+				lat = append(lat, float64(now.Sub(t).Microseconds())/1000)
+			}
+		}
+	}
+}
+
+// percentile of v (0 < p ≤ 1), nearest rank; v is sorted in place.
+func percentile(v []float64, p float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	i := int(p*float64(len(v))+0.5) - 1
+	return v[min(max(i, 0), len(v)-1)]
+}

@@ -8,7 +8,7 @@ GOFLAGS_BUILD := -trimpath -ldflags '-s -w -X main.version=$(VERSION)'
 # loaded 2-core machine.
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build test test-go test-faults lint run bench clean ensure-broker ensure-go
+.PHONY: all build test test-go test-faults lint run clean ensure-broker ensure-go ensure-promtool
 
 all: build
 
@@ -34,13 +34,19 @@ ensure-broker:
 	  echo "== starting RabbitMQ (rabbitmq-server -detached)"; rabbitmq-server -detached; sleep 2; \
 	  rabbitmqctl -q await_startup --timeout 120; echo "== RabbitMQ is running"; fi
 
+# ensure-promtool installs Debian's prometheus package, whose promtool checks
+# both daemons' /metrics output in the tests.
+ensure-promtool:
+	@command -v promtool >/dev/null 2>&1 || { echo "== installing prometheus (Debian package) for promtool"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
 # test is CI's command: lint, every Go test with the race detector (unit,
 # end-to-end against real brokers, fault injection, real Chromium), then the
 # packages on a booted systemd.
-test: ensure-broker ensure-browser lint test-go package-check test-packages
+test: ensure-broker ensure-browser ensure-promtool lint test-go package-check test-packages
 	@echo "== make test: all passed"
 
-test-go: ensure-broker ensure-browser
+test-go: ensure-broker ensure-browser ensure-promtool
 	@echo "== go test -race ./... (unit, e2e, faults, browser)"
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
 

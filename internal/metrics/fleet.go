@@ -29,7 +29,7 @@ func FleetHandler(f *fleet.Fleet) http.Handler {
 			{name: "sysmon_host_info", help: "Always 1; static facts of the host as labels."},
 			{name: "sysmon_cpu_usage_ratio", help: "Share of CPU time busy over the publisher's sampling window, 0 to 1."},
 			{name: "sysmon_cpu_core_usage_ratio", help: "Share of one core's time busy, 0 to 1."},
-			{name: "sysmon_cpu_count", help: "Logical CPUs."},
+			{name: "sysmon_cpus", help: "Logical CPUs."},
 			{name: "node_load1", help: "1m load average."},
 			{name: "node_load5", help: "5m load average."},
 			{name: "node_load15", help: "15m load average."},
@@ -67,7 +67,7 @@ func FleetHandler(f *fleet.Fleet) http.Handler {
 				add("sysmon_cpu_core_usage_ratio", v/100, "host", host, "cpu", strconv.Itoa(i))
 			}
 			if s.CPUCount > 0 {
-				add("sysmon_cpu_count", float64(s.CPUCount), "host", host)
+				add("sysmon_cpus", float64(s.CPUCount), "host", host)
 			}
 			if s.Load != nil {
 				add("node_load1", s.Load.Load1, "host", host)

@@ -308,6 +308,16 @@ func (l *Loader) Unknown() []Warning {
 	return ws
 }
 
+// Known lists, sorted, every key a getter has asked for.
+func (l *Loader) Known() []string {
+	out := make([]string, 0, len(l.known))
+	for k := range l.known {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Err returns every problem recorded so far, or nil.
 func (l *Loader) Err() error {
 	if len(l.errs) == 0 {

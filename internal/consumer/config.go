@@ -39,9 +39,18 @@ func LoadConfig(path string, explicit bool, lookupEnv func(string) (string, bool
 	if err != nil {
 		return Config{}, nil, err
 	}
+	c, err := load(l)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	return c, l.Unknown(), nil
+}
+
+// load reads every key of the daemon from l.
+func load(l *config.Loader) (Config, error) {
 	host, _ := os.Hostname()
 	c := Config{
-		File:        path,
+		File:        l.File(),
 		Broker:      config.LoadBroker(l),
 		HTTP:        config.LoadHTTP(l, 8003),
 		QueueMaxLen: l.Int("QUEUE_MAX_LENGTH", 100_000, 0, 100_000_000),
@@ -94,9 +103,9 @@ func LoadConfig(path string, explicit bool, lookupEnv func(string) (string, bool
 		"load":   thresholds(l, "THRESHOLD_LOAD", 1.5, 3, 1000),
 	}
 	if err := l.Err(); err != nil {
-		return Config{}, nil, err
+		return Config{}, err
 	}
-	return c, l.Unknown(), nil
+	return c, nil
 }
 
 // thresholds reads "WARN,CRIT".

@@ -33,9 +33,18 @@ func LoadConfig(path string, explicit bool, lookupEnv func(string) (string, bool
 	if err != nil {
 		return Config{}, nil, err
 	}
+	c, err := load(l)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	return c, l.Unknown(), nil
+}
+
+// load reads every key of the daemon from l.
+func load(l *config.Loader) (Config, error) {
 	host, _ := os.Hostname()
 	c := Config{
-		File:           path,
+		File:           l.File(),
 		Broker:         config.LoadBroker(l),
 		HTTP:           config.LoadHTTP(l, 8000),
 		Interval:       l.Duration("PUBLISH_INTERVAL", 2*time.Second, 0, 24*time.Hour),
@@ -53,9 +62,9 @@ func LoadConfig(path string, explicit bool, lookupEnv func(string) (string, bool
 		l.Fail("HOST_NAME", "expected a host name: the system has none, set one here")
 	}
 	if err := l.Err(); err != nil {
-		return Config{}, nil, err
+		return Config{}, err
 	}
-	return c, l.Unknown(), nil
+	return c, nil
 }
 
 // Describe lists the effective settings for -check-config (password masked).

@@ -155,8 +155,11 @@ func Decode(body []byte, maxBytes int) (*Snapshot, error) {
 	}
 	// NaN cannot be written in JSON, so a field still NaN after decoding was absent.
 	s := &Snapshot{CPUPercent: math.NaN(), Memory: Memory{Percent: math.NaN()}}
-	if err := json.Unmarshal(body, s); err != nil {
-		return nil, invalid("%v", err)
+	if !decodeFast(body, s) {
+		*s = Snapshot{CPUPercent: math.NaN(), Memory: Memory{Percent: math.NaN()}}
+		if err := json.Unmarshal(body, s); err != nil {
+			return nil, invalid("%v", err)
+		}
 	}
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -180,10 +183,11 @@ func (s *Snapshot) Validate() error {
 	if err := percent("memory.percent", s.Memory.Percent); err != nil {
 		return err
 	}
-	for name, v := range map[string]string{"timestamp": s.Timestamp, "platform": s.Platform,
-		"platform_release": s.PlatformRelease, "processor": s.Processor, "host_id": s.HostID,
-		"instance_id": s.InstanceID, "agent_version": s.AgentVersion} {
-		if err := text(name, v, MaxStringLen); err != nil {
+	// Arrays, not maps: Validate runs for every message the consumer takes.
+	for _, f := range [...]struct{ name, v string }{{"timestamp", s.Timestamp}, {"platform", s.Platform},
+		{"platform_release", s.PlatformRelease}, {"processor", s.Processor}, {"host_id", s.HostID},
+		{"instance_id", s.InstanceID}, {"agent_version", s.AgentVersion}} {
+		if err := text(f.name, f.v, MaxStringLen); err != nil {
 			return err
 		}
 	}
@@ -208,8 +212,9 @@ func (s *Snapshot) Validate() error {
 		return invalid("filesystems has %d entries, limit %d", len(s.Filesystems), MaxFilesystems)
 	}
 	for _, f := range s.Filesystems {
-		for name, v := range map[string]string{"mountpoint": f.Mountpoint, "device": f.Device, "fstype": f.Fstype} {
-			if err := text("filesystems."+name, v, MaxStringLen); err != nil {
+		for _, t := range [...]struct{ name, v string }{{"filesystems.mountpoint", f.Mountpoint},
+			{"filesystems.device", f.Device}, {"filesystems.fstype", f.Fstype}} {
+			if err := text(t.name, t.v, MaxStringLen); err != nil {
 				return err
 			}
 		}
@@ -249,6 +254,19 @@ func percent(name string, v float64) error {
 func text(name, v string, limit int) error {
 	if len(v) > limit {
 		return invalid("%s is %d bytes long, limit %d", name, len(v), limit)
+	}
+	ascii := true
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c == 0x7f {
+			ascii = false // let the slow loop below report it in order
+			break
+		} else if c >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return nil
 	}
 	if !utf8.ValidString(v) {
 		return invalid("%s is not valid UTF-8", name)

@@ -1,0 +1,91 @@
+package snapshot
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"reflect"
+	"testing"
+)
+
+// slowDecode is the reference: what encoding/json makes of body.
+func slowDecode(body []byte) (*Snapshot, error) {
+	s := &Snapshot{CPUPercent: math.NaN(), Memory: Memory{Percent: math.NaN()}}
+	err := json.Unmarshal(body, s)
+	return s, err
+}
+
+func sameSnapshot(a, b *Snapshot) bool {
+	x, y := *a, *b
+	for _, p := range []*Snapshot{&x, &y} {
+		if math.IsNaN(p.CPUPercent) {
+			p.CPUPercent = -1
+		}
+		if math.IsNaN(p.Memory.Percent) {
+			p.Memory.Percent = -1
+		}
+	}
+	if (x.Time == nil) != (y.Time == nil) || (x.Time != nil && !x.Time.Equal(*y.Time)) {
+		return false
+	}
+	x.Time, y.Time = nil, nil
+	return reflect.DeepEqual(x, y)
+}
+
+// checkFast: when the fast decoder accepts body, encoding/json must accept it
+// too and agree on every field.
+func checkFast(t *testing.T, body []byte) (accepted bool) {
+	t.Helper()
+	fast := &Snapshot{CPUPercent: math.NaN(), Memory: Memory{Percent: math.NaN()}}
+	if !decodeFast(body, fast) {
+		return false
+	}
+	ref, err := slowDecode(body)
+	if err != nil {
+		t.Fatalf("fast path accepted what encoding/json rejects (%v): %q", err, body)
+	}
+	if !sameSnapshot(fast, ref) {
+		t.Fatalf("fast path disagrees with encoding/json on %q:\nfast %+v\nref  %+v", body, fast, ref)
+	}
+	return true
+}
+
+func TestDecodeFastAgrees(t *testing.T) {
+	proto, err := os.ReadFile("testdata/prototype-snapshot.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden, err := os.ReadFile("testdata/golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := Encode(bigSample())
+	withMissing := sample()
+	withMissing.Missing, withMissing.Goodbye = []string{"disk_io", "filesystem:/mnt"}, true
+	wm, _ := Encode(withMissing)
+	for name, b := range map[string][]byte{"prototype": proto, "golden (indented)": golden, "big": body, "missing+goodbye": wm} {
+		if !checkFast(t, b) {
+			t.Errorf("%s: the fast path should take this common message", name)
+		}
+	}
+	// Each of these must go to the slow path (or fail in both).
+	for _, b := range []string{
+		`{"timestamp":"a\"b","cpu_percent":1}`, `{"Host":"x"}`, `{"host":null}`, `{"cpu_percent":01}`,
+		`{"cpu_percent":1e400}`, `{"seq":-1}`, `{"seq":1.5}`, `{"seq":18446744073709551616}`, `{"load":{"load1":1},"load":{"load5":2}}`,
+		`{"memory":{"total":1,"total":2}}`, `{"host":"\xff"}`, `{"extra":1}`, `{"time":"2026-11-27T03:12:27Z "}`, `{"schema":1e2}`,
+		`{"goodbye":tru}`, `{"cpu_per_core":[1,]}`, `{"a":1}x`, `{"timestamp":"x"} {}`,
+	} {
+		checkFast(t, []byte(b))
+	}
+}
+
+// FuzzDecodeFast: on any input the fast path accepts, it agrees with
+// encoding/json.
+func FuzzDecodeFast(f *testing.F) {
+	proto, _ := os.ReadFile("testdata/prototype-snapshot.json")
+	f.Add(proto)
+	body, _ := Encode(bigSample())
+	f.Add(body)
+	f.Add([]byte(`{"cpu_percent":-0.0e-0,"seq":0,"cpu_count":-3,"missing":[],"filesystems":[{}],"network":{"interfaces":[]}}`))
+	f.Fuzz(func(t *testing.T, b []byte) { checkFast(t, b) })
+}

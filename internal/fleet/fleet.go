@@ -95,12 +95,10 @@ func HostKey(s *snapshot.Snapshot, routingKey string) (name string, legacy bool)
 // keys a newer publisher adds included; Decode bounded its size.
 func (f *Fleet) Apply(s *snapshot.Snapshot, body []byte, routingKey string, now time.Time) Outcome {
 	name, legacy := HostKey(s, routingKey)
-	var buf bytes.Buffer
-	buf.Grow(len(body))
-	if err := json.Compact(&buf, body); err != nil {
+	snapJSON := compact(body)
+	if snapJSON == nil {
 		return Refused // cannot happen: body was decoded already
 	}
-	snapJSON := buf.Bytes()
 	p := pointFrom(s, now)
 
 	f.mu.Lock()
@@ -219,8 +217,48 @@ func appendBool(b []byte, v bool) []byte {
 }
 
 func appendString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s) // escapes <, >, & too: safe inside any page
-	return append(b, q...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // escapes <, >, & too: safe inside any page
+			return append(b, q...)
+		}
+	}
+	// Plain ASCII (host names, mount points) needs no escaping: skip the
+	// reflection of json.Marshal, which runs for every update.
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// compact returns a copy of the JSON body without insignificant whitespace,
+// or nil if it is not valid JSON. Publishers send compact JSON: a scan that
+// finds no whitespace outside strings saves json.Compact's state machine.
+func compact(body []byte) []byte {
+	inString := false
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case ' ', '\t', '\n', '\r':
+			var buf bytes.Buffer
+			buf.Grow(len(body))
+			if json.Compact(&buf, body) != nil {
+				return nil
+			}
+			return buf.Bytes()
+		}
+	}
+	return bytes.Clone(body)
 }
 
 // names returns the host names sorted, for stable output.

@@ -1,6 +1,8 @@
 package fleet
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -102,5 +104,24 @@ func BenchmarkState10000(b *testing.B) {
 		state, sub := f.Subscribe(16, now)
 		f.Unsubscribe(sub)
 		b.SetBytes(int64(len(state)))
+	}
+}
+
+func TestCompactAndAppendStringMatchEncodingJSON(t *testing.T) {
+	for _, in := range []string{`{"a":1}`, `{ "a" : [1, 2] ,"b":"x y\" z\\"}`, "{\"a\":\n\t\"\\u0041 <>\"}", `{"a":"é"}`} {
+		got := compact([]byte(in))
+		var want bytes.Buffer
+		if err := json.Compact(&want, []byte(in)); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("compact(%q) = %q, want %q", in, got, want.Bytes())
+		}
+	}
+	for _, in := range []string{"web-01", "/var/lib/docker", `<img src=x>`, "a\"b\\c", "é", "tab\there", ""} {
+		want, _ := json.Marshal(in)
+		if got := appendString(nil, in); !bytes.Equal(got, want) {
+			t.Errorf("appendString(%q) = %s, want %s", in, got, want)
+		}
 	}
 }

@@ -122,7 +122,7 @@ type Interface struct {
 }
 
 // Encode returns the message body.
-func Encode(s *Snapshot) ([]byte, error) { return json.Marshal(s) }
+func Encode(s *Snapshot) ([]byte, error) { return AppendJSON(make([]byte, 0, 2048), s) }
 
 // Limits bound what Decode accepts; anything beyond them is hostile or broken.
 const (
@@ -282,9 +282,3 @@ func text(name, v string, limit int) error {
 // MessageID is the AMQP message id: stable across re-sends of the same
 // snapshot, so that a receiver can recognise duplicates.
 func (s *Snapshot) MessageID() string { return fmt.Sprintf("%s-%d", s.InstanceID, s.Seq) }
-
-// AppendJSON appends the message body to b.
-func AppendJSON(b []byte, s *Snapshot) ([]byte, error) {
-	j, err := json.Marshal(s)
-	return append(b, j...), err
-}

@@ -67,6 +67,7 @@ func refused(t *testing.T, env Env, want string) *Daemon {
 // certificates made here: verified end to end, and refused with a clear
 // message for a wrong CA, a wrong host name or a missing client certificate.
 func TestProdTLS(t *testing.T) {
+	t.Parallel() // its own brokers only; overlaps their boot with other tests'
 	ca := brokertest.NewCA(t, "sysmon test CA")
 	otherCA := brokertest.NewCA(t, "some other CA")
 	serverCert, serverKey := ca.Server(t, "127.0.0.1", "localhost")

@@ -21,6 +21,7 @@ import (
 // $CREDENTIALS_DIRECTORY. The pipeline works end to end and no log, nor
 // -check-config, shows a password.
 func TestProdLeastPrivilegeUsers(t *testing.T) {
+	t.Parallel() // its own broker only; overlaps its boot with other tests'
 	node := brokertest.Start(t)
 	exchange := brokertest.Name(t, "ex")
 	queue := "sysmon-consumer." + strings.TrimPrefix(brokertest.Name(t, "host"), "host.")

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -52,6 +53,31 @@ func FreePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// nodePort returns a free port for a node's listeners below the kernel's
+// ephemeral range: a port from FreePort may be taken by an outgoing
+// connection (a client's, or Erlang distribution's) before a booting node
+// binds it, which kills the node ("dist_port_already_used").
+func nodePort(t testing.TB) int {
+	t.Helper()
+	hi := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if lo, err := strconv.Atoi(f[0]); err == nil && lo > 12000 {
+				hi = lo
+			}
+		}
+	}
+	for range 1000 {
+		p := 10000 + mrand.IntN(hi-10000)
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
+			l.Close()
+			return p
+		}
+	}
+	t.Fatal("no free port for a private broker")
+	return 0
 }
 
 // Node is a private RabbitMQ node.
@@ -102,8 +128,8 @@ func launch(t testing.TB, o Options) *Node {
 	if _, err := exec.LookPath("rabbitmq-server"); err != nil {
 		t.Fatal("rabbitmq-server is not installed (run `make ensure-broker`)")
 	}
-	port := FreePort(t)
-	dist := FreePort(t)
+	port := nodePort(t)
+	dist := nodePort(t)
 	dir, err := os.MkdirTemp("", "sysmon-rabbit-")
 	if err != nil {
 		t.Fatal(err)
@@ -179,12 +205,17 @@ func (n *Node) stop() {
 	})
 }
 
-// await waits until the node has booted.
+// await waits until the node has booted: until it accepts an AMQP
+// connection, which it does once its boot steps have run (a cluster join
+// among them). Polling with AMQP rather than rabbitmqctl matters on a small
+// machine: each rabbitmqctl run boots an Erlang VM for a second or two of CPU.
 func (n *Node) await(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		if _, err := n.ctl("await_startup", "--timeout", "5"); err == nil {
+		c, err := amqp.DialConfig(n.URL, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
+		if err == nil {
+			c.Close()
 			return
 		}
 		select {
@@ -195,9 +226,9 @@ func (n *Node) await(t testing.TB) {
 		}
 		if time.Now().After(deadline) {
 			out, _ := os.ReadFile(filepath.Join(n.dir, "server.out"))
-			t.Fatalf("private broker %s did not start within 90s:\n%s", n.Name, tail(out, 2000))
+			t.Fatalf("private broker %s did not start within 90s (%v):\n%s", n.Name, err, tail(out, 2000))
 		}
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -223,10 +254,12 @@ func (n *Node) StopApp(t testing.TB) {
 	n.Ctl(t, "stop_app")
 }
 
-// StartApp starts the broker application again.
+// StartApp starts the broker application again and waits until it accepts
+// connections.
 func (n *Node) StartApp(t testing.TB) {
 	t.Helper()
 	n.Ctl(t, "start_app")
+	n.await(t)
 }
 
 // CloseAll closes every client connection, as an operator would.

@@ -123,7 +123,7 @@ func (n *TLSNode) TLSURL(host string) string {
 // signed by that CA (mutual TLS).
 func StartTLS(t testing.TB, caPEM, certPEM, keyPEM []byte, requireClientCert bool) *TLSNode {
 	t.Helper()
-	port := FreePort(t)
+	port := nodePort(t)
 	conf := []string{
 		fmt.Sprintf("listeners.ssl.default = 127.0.0.1:%d", port),
 		"ssl_options.cacertfile = $DIR/ca.pem",

@@ -62,6 +62,8 @@ run: ensure-broker build
 	  bin/sysmon-consumer -config etc/sysmon/consumer.env & cpid=$$!; \
 	  sleep 0.5; bin/sysmon-publisher -config etc/sysmon/publisher.env & ppid=$$!; \
 	  sleep 1; \
+	  if ! kill -0 $$cpid 2>/dev/null || ! kill -0 $$ppid 2>/dev/null; then \
+	    echo "make run: a daemon did not start (see its error above)"; exit 1; fi; \
 	  echo; echo "   dashboard:  http://127.0.0.1:8003/"; \
 	  echo "   publish now: curl localhost:8000/publish"; echo; \
 	  wait

@@ -6,7 +6,8 @@
 #   packaging/build.sh [binaries|packages|all]     (default: all)
 #
 # Environment: VERSION (required), GO (go), OUT (dist), ARCHES ("amd64 arm64"),
-# FORMATS ("deb rpm"). Run from the top of the repository.
+# FORMATS ("deb rpm"), ETC (etc/sysmon: where the env files to ship are).
+# Run from the top of the repository.
 set -euo pipefail
 
 : "${VERSION:?VERSION must be set (the top Makefile sets it)}"
@@ -14,6 +15,7 @@ GO=${GO:-go}
 OUT=${OUT:-dist}
 ARCHES=${ARCHES:-amd64 arm64}
 FORMATS=${FORMATS:-deb rpm}
+ETC=${ETC:-etc/sysmon}
 BUILD=$OUT/build
 PACKAGES="sysmon-publisher sysmon-consumer"
 
@@ -30,7 +32,7 @@ binaries() {
 
 # render FILE: the tokens of nfpm.yaml and the scripts, for package $pkg.
 render() {
-	sed -e "s|@PKG@|$pkg|g" -e "s|@ROLE@|${pkg#sysmon-}|g" -e "s|@BUILD@|$BUILD|g" "$1"
+	sed -e "s|@PKG@|$pkg|g" -e "s|@ROLE@|${pkg#sysmon-}|g" -e "s|@BUILD@|$BUILD|g" -e "s|@ETC@|$ETC|g" "$1"
 }
 
 # changelog: nfpm writes it as changelog.Debian.gz and as the rpm %changelog.

@@ -32,7 +32,13 @@ package:
 package-check: package packaging-tools
 	VERSION=$(VERSION) OUT=$(PKG_OUT) packaging/check.sh
 
+# The upgrade packages also ship changed env files, the case where dpkg and rpm
+# must keep the administrator's edit and put the new file beside it.
 test-packages: package packaging-tools ensure-broker
-	VERSION=$(PKG_UPGRADE_VERSION) GO=$(GO) OUT=$(PKG_OUT)/upgrade ARCHES=amd64 packaging/build.sh all
+	@rm -rf $(PKG_OUT)/upgrade && mkdir -p $(PKG_OUT)/upgrade/etc
+	@for f in etc/sysmon/*.env; do \
+		{ cat $$f; echo "# (changed in the $(PKG_UPGRADE_VERSION) test package)"; } >$(PKG_OUT)/upgrade/etc/$${f##*/}; done
+	VERSION=$(PKG_UPGRADE_VERSION) GO=$(GO) OUT=$(PKG_OUT)/upgrade ETC=$(PKG_OUT)/upgrade/etc \
+		ARCHES=amd64 packaging/build.sh all
 	VERSION=$(VERSION) UPGRADE_VERSION=$(PKG_UPGRADE_VERSION) OUT=$(PKG_OUT) \
 		SYSMON_TEST_CACHE=$(PKG_TEST_CACHE) packaging/test-install.sh

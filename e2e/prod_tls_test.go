@@ -98,6 +98,13 @@ func TestProdTLS(t *testing.T) {
 				}
 			}
 		}
+		// RABBITMQ_TLS=true with the prototype's host keys: amqps, port 5671.
+		out, err := runBinary("sysmon-publisher", "-config", writeEnv(t, Env{"RABBITMQ_TLS": "true",
+			"RABBITMQ_HOST": "broker1.example.com,broker2.example.com", "RABBITMQ_CA_FILE": caFile}), "-check-config")
+		if err != nil || !strings.Contains(out, "amqps://guest:xxxxx@broker1.example.com:5671/%2F, amqps://guest:xxxxx@broker2.example.com:5671/%2F") ||
+			!strings.Contains(out, "on, CA file") {
+			t.Fatalf("-check-config with RABBITMQ_TLS=true: %v\n%s", err, out)
+		}
 	})
 
 	t.Run("server", func(t *testing.T) {

@@ -55,6 +55,7 @@ type host struct {
 	hist     []Point // ring
 	next     int
 	full     bool
+	mounts   []string           // the latest point's, shared with the next while unchanged
 	seen     map[string]*window // per publisher instance
 	seenLRU  []string
 }
@@ -126,6 +127,8 @@ func (f *Fleet) Apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 		h.interval = 5
 	}
 	h.legacy, h.hostID, h.latest, h.snapJSON, h.lastSeen, h.goodbye = legacy, s.HostID, s, snapJSON, now, s.Goodbye
+	p.Mounts = mounts(s, h.mounts)
+	h.mounts = p.Mounts
 	if len(h.hist) > 0 {
 		h.hist[h.next] = p
 		h.next = (h.next + 1) % len(h.hist)

@@ -96,6 +96,7 @@ func BenchmarkState10000(b *testing.B) {
 		h := f.hosts[s.Host]
 		for k := range h.hist {
 			h.hist[k] = pointFrom(s, now)
+			h.hist[k].Mounts = h.mounts
 		}
 		h.full, h.next = true, 0
 	}

@@ -14,14 +14,14 @@ type Point struct {
 	T                                    int64 // unix milliseconds, consumer receipt time
 	CPU, Mem, Swap, Load1, Load5, Load15 float32
 	Rx, Tx, Rd, Wr                       float32
-	Cores                                []float32
-	FS                                   []FSUse
-}
-
-// FSUse is one file system's use in percent.
-type FSUse struct {
-	Mount string
-	Pct   float32
+	// Vals holds the per-core values, then the file systems' use in
+	// percent, in one allocation: a 10,000-host fleet keeps 3 million
+	// points, and every allocation and pointer costs memory and GC time.
+	Vals   []float32
+	NCores int32
+	// Mounts names the file systems; points of a host share one slice for
+	// as long as its mounts do not change.
+	Mounts []string
 }
 
 var nan = float32(math.NaN())
@@ -41,22 +41,55 @@ func pointFrom(s *snapshot.Snapshot, at time.Time) Point {
 	if s.DiskIO != nil {
 		p.Rd, p.Wr = float32(s.DiskIO.ReadBytesPerSec), float32(s.DiskIO.WriteBytesPerSec)
 	}
-	if len(s.CPUPerCore) > 0 {
-		p.Cores = make([]float32, len(s.CPUPerCore))
-		for i, c := range s.CPUPerCore {
-			p.Cores[i] = float32(c)
-		}
+	nfs := len(s.Filesystems)
+	if nfs == 0 && s.Disk.Total > 0 {
+		nfs = 1 // a prototype message knows only its root file system
 	}
-	if len(s.Filesystems) > 0 {
-		p.FS = make([]FSUse, len(s.Filesystems))
-		for i, f := range s.Filesystems {
-			p.FS[i] = FSUse{Mount: f.Mountpoint, Pct: float32(f.Percent)}
+	if n := len(s.CPUPerCore) + nfs; n > 0 {
+		p.Vals = make([]float32, n)
+		p.NCores = int32(len(s.CPUPerCore))
+		for i, c := range s.CPUPerCore {
+			p.Vals[i] = float32(c)
 		}
-	} else if s.Disk.Total > 0 {
-		// A prototype message knows only its root file system.
-		p.FS = []FSUse{{Mount: "/", Pct: float32(float64(s.Disk.Used) / float64(s.Disk.Total) * 100)}}
+		fs := p.Vals[len(s.CPUPerCore):]
+		for i, f := range s.Filesystems {
+			fs[i] = float32(f.Percent)
+		}
+		if len(s.Filesystems) == 0 && nfs == 1 {
+			fs[0] = float32(float64(s.Disk.Used) / float64(s.Disk.Total) * 100)
+		}
 	}
 	return p
+}
+
+var rootOnly = []string{"/"}
+
+// mounts returns the mount point names of s, reusing prev when they are the
+// same.
+func mounts(s *snapshot.Snapshot, prev []string) []string {
+	if len(s.Filesystems) == 0 {
+		if s.Disk.Total > 0 {
+			return rootOnly
+		}
+		return nil
+	}
+	if len(prev) == len(s.Filesystems) {
+		same := true
+		for i, f := range s.Filesystems {
+			if prev[i] != f.Mountpoint {
+				same = false
+				break
+			}
+		}
+		if same {
+			return prev
+		}
+	}
+	out := make([]string, len(s.Filesystems))
+	for i, f := range s.Filesystems {
+		out[i] = f.Mountpoint
+	}
+	return out
 }
 
 // AppendJSON writes the point as the compact JSON object of the WebSocket
@@ -74,9 +107,9 @@ func (p *Point) AppendJSON(b []byte) []byte {
 		b = append(b, '"', ':')
 		b = appendFloat(b, f.v)
 	}
-	if p.Cores != nil {
+	if p.NCores > 0 {
 		b = append(b, `,"cores":[`...)
-		for i, c := range p.Cores {
+		for i, c := range p.Vals[:p.NCores] {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -84,15 +117,15 @@ func (p *Point) AppendJSON(b []byte) []byte {
 		}
 		b = append(b, ']')
 	}
-	if p.FS != nil {
+	if len(p.Mounts) > 0 {
 		b = append(b, `,"fs":{`...)
-		for i, f := range p.FS {
+		for i, m := range p.Mounts {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, f.Mount)
+			b = appendString(b, m)
 			b = append(b, ':')
-			b = appendFloat(b, f.Pct)
+			b = appendFloat(b, p.Vals[int(p.NCores)+i])
 		}
 		b = append(b, '}')
 	}

@@ -725,4 +725,3 @@ func logCount(out string, parts ...string) int {
 	}
 	return n
 }
-

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -12,14 +11,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sysmon-dev/sysmon/internal/auth"
 	"github.com/sysmon-dev/sysmon/internal/consumer"
 	"github.com/sysmon-dev/sysmon/internal/daemon"
 	"github.com/sysmon-dev/sysmon/internal/fleet"
-	"github.com/sysmon-dev/sysmon/internal/logging"
 	"github.com/sysmon-dev/sysmon/internal/metrics"
 	"github.com/sysmon-dev/sysmon/internal/mq"
-	"github.com/sysmon-dev/sysmon/internal/sdnotify"
 	"github.com/sysmon-dev/sysmon/internal/server"
 	"github.com/sysmon-dev/sysmon/internal/web"
 )
@@ -37,36 +33,11 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	flags, err := daemon.ParseFlags(name, consumer.DefaultConfigFile, args, stderr)
-	if err != nil {
-		return 2
+	cfg, proc, exit, ok := daemon.Start(name, version, consumer.DefaultConfigFile, args, stdout, stderr, consumer.LoadConfig)
+	if !ok {
+		return exit
 	}
-	if flags.HashPassword {
-		return daemon.HashPassword(os.Stdin, stdout, stderr)
-	}
-	if flags.Version {
-		fmt.Fprintf(stdout, "%s %s\n", name, version)
-		return 0
-	}
-	cfg, warnings, err := consumer.LoadConfig(flags.Config, flags.Explicit, os.LookupEnv)
-	if err != nil {
-		return daemon.ConfigError(stderr, name, err)
-	}
-	if flags.CheckConfig {
-		return daemon.CheckConfig(stdout, name, warnings, cfg.Describe())
-	}
-
-	log := logging.New(stderr, cfg.LogLevel, logging.UnderJournald())
-	for _, w := range warnings {
-		log.Warn(w.String())
-	}
-	if cfg.Broker.InsecureTLS {
-		log.Warn("RABBITMQ_TLS_INSECURE_SKIP_VERIFY is on: the broker's certificate is NOT verified, anyone on the network path can impersonate the broker and read the credentials")
-	}
-	notifier := sdnotify.New(log)
-	watchdog := sdnotify.NewWatchdog(notifier)
-	status := mq.NewStatus()
-	status.OnChange = notifier.Status
+	log, notifier, watchdog, status := proc.Log, proc.Notifier, proc.Watchdog, proc.Status
 
 	hosts := fleet.New(cfg.Fleet)
 	ingest := consumer.NewIngest(hosts, cfg.MaxMessage, log.With("component", "ingest"))
@@ -91,27 +62,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	mux.Handle("GET /metrics", reg)
 	mux.Handle("GET /metrics/fleet", metrics.FleetHandler(hosts))
 	mux.Handle("/", site.Handler())
-	guard := auth.NewGuard(cfg.HTTP.Auth, "/healthz", "/readyz")
 
-	srv, err := server.Listen(cfg.HTTP.Addr(), guard.Wrap(mux), log)
+	srv, err := server.Open(cfg.HTTP, mux, log, "the dashboard")
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	if cfg.HTTP.TLS() {
-		srv.UseTLS(cfg.HTTP.CertFile, cfg.HTTP.KeyFile)
-	}
 	srv.RegisterOnShutdown(site.Close)
-	scheme := "http://"
-	if cfg.HTTP.TLS() {
-		scheme = "https://"
-	}
-	log.Info("sysmon-consumer started", "version", version, "dashboard", scheme+srv.Addr().String()+"/",
+	log.Info("sysmon-consumer started", "version", version, "dashboard", srv.URL()+"/",
 		"queue", cfg.Queue.Name, "exchange", cfg.Broker.Exchange, "config", cfg.File)
-	if !cfg.HTTP.Loopback() && !cfg.HTTP.Auth.Enabled() {
-		log.Warn("the dashboard is reachable from the network without authentication (set AUTH_BASIC or AUTH_BEARER_SHA256)",
-			"listen", srv.Addr().String())
-	}
 	notifier.Ready()
 	notifier.Status(status.Line())
 

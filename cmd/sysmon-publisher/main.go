@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -12,14 +11,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sysmon-dev/sysmon/internal/auth"
 	"github.com/sysmon-dev/sysmon/internal/collect"
 	"github.com/sysmon-dev/sysmon/internal/daemon"
-	"github.com/sysmon-dev/sysmon/internal/logging"
 	"github.com/sysmon-dev/sysmon/internal/metrics"
 	"github.com/sysmon-dev/sysmon/internal/mq"
 	"github.com/sysmon-dev/sysmon/internal/publisher"
-	"github.com/sysmon-dev/sysmon/internal/sdnotify"
 	"github.com/sysmon-dev/sysmon/internal/server"
 )
 
@@ -36,36 +32,11 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	flags, err := daemon.ParseFlags(name, publisher.DefaultConfigFile, args, stderr)
-	if err != nil {
-		return 2
+	cfg, proc, exit, ok := daemon.Start(name, version, publisher.DefaultConfigFile, args, stdout, stderr, publisher.LoadConfig)
+	if !ok {
+		return exit
 	}
-	if flags.HashPassword {
-		return daemon.HashPassword(os.Stdin, stdout, stderr)
-	}
-	if flags.Version {
-		fmt.Fprintf(stdout, "%s %s\n", name, version)
-		return 0
-	}
-	cfg, warnings, err := publisher.LoadConfig(flags.Config, flags.Explicit, os.LookupEnv)
-	if err != nil {
-		return daemon.ConfigError(stderr, name, err)
-	}
-	if flags.CheckConfig {
-		return daemon.CheckConfig(stdout, name, warnings, cfg.Describe())
-	}
-
-	log := logging.New(stderr, cfg.LogLevel, logging.UnderJournald())
-	for _, w := range warnings {
-		log.Warn(w.String())
-	}
-	if cfg.Broker.InsecureTLS {
-		log.Warn("RABBITMQ_TLS_INSECURE_SKIP_VERIFY is on: the broker's certificate is NOT verified, anyone on the network path can impersonate the broker and read the credentials")
-	}
-	notifier := sdnotify.New(log)
-	watchdog := sdnotify.NewWatchdog(notifier)
-	status := mq.NewStatus()
-	status.OnChange = notifier.Status
+	log, notifier, watchdog, status := proc.Log, proc.Notifier, proc.Watchdog, proc.Status
 
 	sampler := collect.New(log.With("component", "collect"), cfg.CollectTimeout)
 	outbox := mq.NewOutbox(cfg.OutboxSize)
@@ -80,23 +51,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", reg)
 	mux.Handle("/", svc.Handler())
-	guard := auth.NewGuard(cfg.HTTP.Auth, "/healthz", "/readyz")
 
-	srv, err := server.Listen(cfg.HTTP.Addr(), guard.Wrap(mux), log)
+	srv, err := server.Open(cfg.HTTP, mux, log, "/publish")
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	if cfg.HTTP.TLS() {
-		srv.UseTLS(cfg.HTTP.CertFile, cfg.HTTP.KeyFile)
-	}
-	log.Info("sysmon-publisher started", "version", version, "listen", srv.Addr().String(),
+	log.Info("sysmon-publisher started", "version", version, "listen", srv.URL(),
 		"host", cfg.HostName, "instance_id", svc.Instance(), "interval", cfg.Interval,
 		"exchange", cfg.Broker.Exchange, "config", cfg.File)
-	if !cfg.HTTP.Loopback() && !cfg.HTTP.Auth.Enabled() {
-		log.Warn("/publish is reachable from the network without authentication (set AUTH_BASIC or AUTH_BEARER_SHA256): anyone who can connect may trigger publishes",
-			"listen", srv.Addr().String())
-	}
 	notifier.Ready()
 	notifier.Status(status.Line())
 

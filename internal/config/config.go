@@ -273,6 +273,21 @@ func (l *Loader) Enum(key, def string, allowed ...string) string {
 	return def
 }
 
+// Load opens path and reads a daemon's settings with read: the one way both
+// daemons load their env file. Warnings name keys that read never asked for.
+func Load[C any](path string, explicit bool, lookupEnv func(string) (string, bool), read func(*Loader) (C, error)) (C, []Warning, error) {
+	var zero C
+	l, err := Open(path, explicit, lookupEnv)
+	if err != nil {
+		return zero, nil, err
+	}
+	c, err := read(l)
+	if err != nil {
+		return zero, nil, err
+	}
+	return c, l.Unknown(), nil
+}
+
 // Warning is a key in the file that no getter asked for.
 type Warning struct {
 	File       string

@@ -8,12 +8,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
 	"github.com/sysmon-dev/sysmon/internal/auth"
 	"github.com/sysmon-dev/sysmon/internal/config"
 	"github.com/sysmon-dev/sysmon/internal/logging"
+	"github.com/sysmon-dev/sysmon/internal/mq"
+	"github.com/sysmon-dev/sysmon/internal/sdnotify"
 )
 
 // Flags are the command line of both daemons.
@@ -54,6 +57,62 @@ func ParseFlags(name, defaultConfig string, args []string, stderr io.Writer) (Fl
 		}
 	})
 	return f, nil
+}
+
+// Settings is what Start needs of a daemon's configuration.
+type Settings interface {
+	Describe() string
+	Level() slog.Level
+	BrokerConfig() config.Broker
+}
+
+// Loader reads a daemon's configuration (publisher.LoadConfig, consumer.LoadConfig).
+type Loader[C Settings] func(path string, explicit bool, lookupEnv func(string) (string, bool)) (C, []config.Warning, error)
+
+// Process is what every daemon has once its configuration is good: a
+// logger for its stderr, its line to systemd and its broker status (which
+// systemd's STATUS= follows).
+type Process struct {
+	Log      *slog.Logger
+	Notifier *sdnotify.Notifier
+	Watchdog *sdnotify.Watchdog
+	Status   *mq.Status
+}
+
+// Start handles the command line and the configuration, the same way for
+// both daemons. When the process is done already (-version, -check-config,
+// -hash-password, a bad command line or a configuration error) ok is false
+// and exit is its exit code.
+func Start[C Settings](name, version, defaultConfig string, args []string, stdout, stderr io.Writer, load Loader[C]) (cfg C, p Process, exit int, ok bool) {
+	flags, err := ParseFlags(name, defaultConfig, args, stderr)
+	switch {
+	case err != nil:
+		return cfg, p, 2, false
+	case flags.HashPassword:
+		return cfg, p, HashPassword(os.Stdin, stdout, stderr), false
+	case flags.Version:
+		fmt.Fprintf(stdout, "%s %s\n", name, version)
+		return cfg, p, 0, false
+	}
+	cfg, warnings, err := load(flags.Config, flags.Explicit, os.LookupEnv)
+	if err != nil {
+		return cfg, p, ConfigError(stderr, name, err), false
+	}
+	if flags.CheckConfig {
+		return cfg, p, CheckConfig(stdout, name, warnings, cfg.Describe()), false
+	}
+	p.Log = logging.New(stderr, cfg.Level(), logging.UnderJournald())
+	for _, w := range warnings {
+		p.Log.Warn(w.String())
+	}
+	if cfg.BrokerConfig().InsecureTLS {
+		p.Log.Warn("RABBITMQ_TLS_INSECURE_SKIP_VERIFY is on: the broker's certificate is NOT verified, anyone on the network path can impersonate the broker and read the credentials")
+	}
+	p.Notifier = sdnotify.New(p.Log)
+	p.Watchdog = sdnotify.NewWatchdog(p.Notifier)
+	p.Status = mq.NewStatus()
+	p.Status.OnChange = p.Notifier.Status
+	return cfg, p, 0, true
 }
 
 // ConfigError prints a configuration error and returns config.ExitConfig.

@@ -29,19 +29,11 @@ type Config struct {
 
 // LoadConfig reads the env file at path (the environment overrides it).
 func LoadConfig(path string, explicit bool, lookupEnv func(string) (string, bool)) (Config, []config.Warning, error) {
-	l, err := config.Open(path, explicit, lookupEnv)
-	if err != nil {
-		return Config{}, nil, err
-	}
-	c, err := load(l)
-	if err != nil {
-		return Config{}, nil, err
-	}
-	return c, l.Unknown(), nil
+	return config.Load(path, explicit, lookupEnv, Read)
 }
 
-// load reads every key of the daemon from l.
-func load(l *config.Loader) (Config, error) {
+// Read reads every key of the daemon from l.
+func Read(l *config.Loader) (Config, error) {
 	host, _ := os.Hostname()
 	c := Config{
 		File:           l.File(),
@@ -94,3 +86,9 @@ func intervalText(d time.Duration) string {
 	}
 	return d.String()
 }
+
+// Level is the configured log level.
+func (c Config) Level() slog.Level { return c.LogLevel }
+
+// BrokerConfig is the broker section.
+func (c Config) BrokerConfig() config.Broker { return c.Broker }

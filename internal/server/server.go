@@ -12,6 +12,9 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/sysmon-dev/sysmon/internal/auth"
+	"github.com/sysmon-dev/sysmon/internal/config"
 )
 
 // MaxBody is the largest request body any endpoint accepts.
@@ -44,6 +47,33 @@ func Listen(addr string, h http.Handler, log *slog.Logger) (*Server, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	return &Server{srv: srv, ln: ln, log: log}, nil
+}
+
+// Open binds the daemon's listener as hc says (address, HTTPS) and puts
+// credentials, when configured, in front of everything but the health
+// checks. Opening it to the network without credentials is allowed, and
+// warned about: what names what strangers could then reach.
+func Open(hc config.HTTP, h http.Handler, log *slog.Logger, what string) (*Server, error) {
+	s, err := Listen(hc.Addr(), auth.NewGuard(hc.Auth, "/healthz", "/readyz").Wrap(h), log)
+	if err != nil {
+		return nil, err
+	}
+	if hc.TLS() {
+		s.UseTLS(hc.CertFile, hc.KeyFile)
+	}
+	if !hc.Loopback() && !hc.Auth.Enabled() {
+		log.Warn(what+" is reachable from the network without authentication (set AUTH_BASIC or AUTH_BEARER_SHA256)",
+			"listen", s.Addr().String())
+	}
+	return s, nil
+}
+
+// URL is the server's base URL.
+func (s *Server) URL() string {
+	if s.certFile != "" {
+		return "https://" + s.Addr().String()
+	}
+	return "http://" + s.Addr().String()
 }
 
 // Addr is the bound address (useful with port 0).

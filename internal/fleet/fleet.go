@@ -27,10 +27,6 @@ type Config struct {
 	MaxHosts    int // new hosts beyond this are refused (a hostile publisher cannot exhaust memory)
 	// StaleAfter and OfflineAfter are in multiples of a host's own interval.
 	StaleAfter, OfflineAfter float64
-	// StateBudget caps the history points sent in one initial state: a
-	// small fleet's charts fill at once, a large fleet's state stays small
-	// (the dashboard fetches a host's whole history when it is opened).
-	StateBudget int
 }
 
 // Fleet is safe for concurrent use.
@@ -57,14 +53,16 @@ type host struct {
 	full     bool
 	mounts   []string           // the latest point's, shared with the next while unchanged
 	seen     map[string]*window // per publisher instance
-	seenLRU  []string
+	// entry is the latest update as sent to subscribers (a HostEntry with
+	// "point"); never modified once stored, so it can be read without the
+	// lock. entry[statusAt:statusEnd] is the status as it was then.
+	entry               []byte
+	statusAt, statusEnd int
+	seenLRU             []string
 }
 
 // New returns an empty fleet.
 func New(cfg Config) *Fleet {
-	if cfg.StateBudget <= 0 {
-		cfg.StateBudget = 3000
-	}
 	return &Fleet{cfg: cfg, hosts: map[string]*host{}, subs: map[*Sub]struct{}{}}
 }
 
@@ -135,11 +133,9 @@ func (f *Fleet) Apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 		h.full = h.full || h.next == 0
 	}
 	f.accepted.Add(1)
-	if len(f.subs) > 0 {
-		msg := h.appendEntry(nil, f.cfg, now, &p, -1)
-		for sub := range f.subs {
-			sub.send(msg)
-		}
+	h.entry, h.statusAt, h.statusEnd = h.appendEntryAt(make([]byte, 0, len(snapJSON)+512), f.cfg, now, &p, -1)
+	for sub := range f.subs {
+		sub.send(h.name, h.entry)
 	}
 	return Accepted
 }
@@ -177,6 +173,12 @@ func (h *host) history(n int) []Point {
 // appendEntry writes the host as a protocol HostEntry: with point when given,
 // else with up to histN points of history (none when histN < 0).
 func (h *host) appendEntry(b []byte, cfg Config, now time.Time, point *Point, histN int) []byte {
+	b, _, _ = h.appendEntryAt(b, cfg, now, point, histN)
+	return b
+}
+
+// appendEntryAt is appendEntry, also returning where the status value sits.
+func (h *host) appendEntryAt(b []byte, cfg Config, now time.Time, point *Point, histN int) (out []byte, statusAt, statusEnd int) {
 	b = append(b, `{"host":`...)
 	b = appendString(b, h.name)
 	if h.hostID != "" {
@@ -188,7 +190,9 @@ func (h *host) appendEntry(b []byte, cfg Config, now time.Time, point *Point, hi
 	b = append(b, `,"last_seen":"`...)
 	b = h.lastSeen.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","status":"`...)
+	statusAt = len(b)
 	b = append(b, h.status(cfg, now)...)
+	statusEnd = len(b)
 	b = append(b, `","interval_seconds":`...)
 	b = appendFloat(b, float32(h.interval))
 	b = append(b, `,"goodbye":`...)
@@ -209,7 +213,7 @@ func (h *host) appendEntry(b []byte, cfg Config, now time.Time, point *Point, hi
 		}
 		b = append(b, ']')
 	}
-	return append(b, '}')
+	return append(b, '}'), statusAt, statusEnd
 }
 
 func appendBool(b []byte, v bool) []byte {

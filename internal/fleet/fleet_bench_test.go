@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	subs := make([]*Sub, 20)
 	for i := range subs {
-		_, subs[i] = f.Subscribe(1<<20, time.Now())
+		_, subs[i] = f.Subscribe(1<<20, 1<<30, time.Now())
 	}
 	drain := make(chan struct{})
 	defer close(drain)
@@ -50,7 +51,8 @@ func BenchmarkIngest(b *testing.B) {
 		go func() {
 			for {
 				select {
-				case <-s.C():
+				case <-s.Ready():
+					s.Take(nil)
 				case <-drain:
 					return
 				}
@@ -102,9 +104,10 @@ func BenchmarkState10000(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		state, sub := f.Subscribe(16, now)
+		state, sub := f.Subscribe(16, 1<<30, now)
 		f.Unsubscribe(sub)
-		b.SetBytes(int64(len(state)))
+		n, _ := state.WriteTo(io.Discard)
+		b.SetBytes(n)
 	}
 }
 

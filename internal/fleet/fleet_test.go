@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -147,46 +148,101 @@ func TestPrototypeMessagesGetAName(t *testing.T) {
 
 // TestSubscribeSeesEverythingOnce: updates applied concurrently with a
 // subscription are either in the state or in the stream, never both, never
-// neither.
+// neither: the state holds the latest snapshot at subscription, the stream
+// every later one, in order.
 func TestSubscribeSeesEverythingOnce(t *testing.T) {
-	f := New(Config{HistorySize: 1000, StaleAfter: 3, OfflineAfter: 10})
+	f := New(Config{HistorySize: 10, StaleAfter: 3, OfflineAfter: 10})
 	const n = 500
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for i := uint64(1); i <= n; i++ {
-			f.Apply(snap("a", "i", i), body(snap("a", "i", i)), "", time.Now())
+			s := snap("a", "i", i)
+			f.Apply(s, body(s), "", time.Now())
 		}
 	}()
 	time.Sleep(time.Millisecond)
-	state, sub := f.Subscribe(n+1, time.Now())
+	state, sub := f.Subscribe(n+1, 1<<30, time.Now())
 	<-done
-	var hosts []struct {
-		History []map[string]any `json:"history"`
-	}
-	if err := json.Unmarshal(state, &hosts); err != nil {
+	var buf bytes.Buffer
+	if _, err := state.WriteTo(&buf); err != nil {
 		t.Fatal(err)
 	}
-	inState := 0
-	if len(hosts) == 1 {
-		inState = len(hosts[0].History)
+	var hosts []struct {
+		Snapshot struct{ Seq uint64 } `json:"snapshot"`
 	}
-	streamed := len(sub.C())
-	if inState+streamed != n {
-		t.Fatalf("state has %d points, stream %d: want %d in all", inState, streamed, n)
+	if err := json.Unmarshal(buf.Bytes(), &hosts); err != nil {
+		t.Fatalf("%v: %s", err, buf.Bytes())
+	}
+	next := uint64(1)
+	if len(hosts) == 1 {
+		next = hosts[0].Snapshot.Seq + 1
+	}
+	for _, u := range sub.Take(nil) {
+		var e struct {
+			Snapshot struct{ Seq uint64 } `json:"snapshot"`
+		}
+		if err := json.Unmarshal(u.JSON, &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.Snapshot.Seq != next {
+			t.Fatalf("stream has seq %d, want %d", e.Snapshot.Seq, next)
+		}
+		next++
+	}
+	if next != n+1 {
+		t.Fatalf("state and stream end at %d, want %d", next-1, n)
 	}
 }
 
-func TestSlowSubscriberIsDropped(t *testing.T) {
+// TestBehindSubscriberGetsNewestPerHost: past MergeAfter waiting updates, a
+// subscriber's queue keeps one update per host, the newest, in first-seen
+// order; memory stays bounded by the fleet, not by the stream.
+func TestBehindSubscriberGetsNewestPerHost(t *testing.T) {
 	f := testFleet()
-	_, sub := f.Subscribe(2, time.Now())
+	_, sub := f.Subscribe(2, 1<<30, time.Now())
+	for i := uint64(1); i <= 50; i++ {
+		for _, h := range []string{"a", "b", "c"} {
+			s := snap(h, "i", i)
+			f.Apply(s, body(s), "", time.Now())
+		}
+	}
+	got := sub.Take(nil)
+	var order []string
+	for _, u := range got {
+		var e struct {
+			Host     string
+			Snapshot struct{ Seq uint64 } `json:"snapshot"`
+		}
+		json.Unmarshal(u.JSON, &e)
+		order = append(order, fmt.Sprintf("%s%d", e.Host, e.Snapshot.Seq))
+	}
+	// One slot per host, the newest, in the order the hosts first waited.
+	want := []string{"a50", "b50", "c50"}
+	if fmt.Sprint(order) != fmt.Sprint(want) {
+		t.Fatalf("queue %v, want %v", order, want)
+	}
+	if sub.Merged() == 0 {
+		t.Fatal("no merge counted")
+	}
+	select {
+	case <-sub.Dropped():
+		t.Fatal("a subscriber merging per host was dropped")
+	default:
+	}
+}
+
+func TestSubscriberOverByteLimitIsDropped(t *testing.T) {
+	f := testFleet()
+	_, sub := f.Subscribe(1000, 600, time.Now())
 	for i := uint64(1); i <= 3; i++ {
-		f.Apply(snap("a", "i", i), body(snap("a", "i", i)), "", time.Now())
+		s := snap("a", "i", i)
+		f.Apply(s, body(s), "", time.Now())
 	}
 	select {
 	case <-sub.Dropped():
 	default:
-		t.Fatal("a subscriber 3 behind with a buffer of 2 was not dropped")
+		t.Fatal("a subscriber over its byte limit was not dropped")
 	}
 	f.Unsubscribe(sub) // must not panic after a drop
 }

@@ -1,12 +1,15 @@
 package web
 
 import (
-	"bytes"
+	"errors"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/sysmon-dev/sysmon/internal/fleet"
 )
 
 const (
@@ -14,13 +17,15 @@ const (
 	pongWait       = 30 * time.Second
 	pingPeriod     = pongWait / 2
 	maxClientFrame = 4 << 10 // the protocol has nothing to say to the server
-	maxBatchBytes  = 1 << 20 // one update frame carries at most this much
-	maxBatchItems  = 4096
+	maxFrameBytes  = 1 << 20 // one update frame carries about this much at most
+	// maxQueueBytes bounds what may wait for one client; with merging per
+	// host it is only reached by a fleet of very large snapshots.
+	maxQueueBytes = 64 << 20
 )
 
 type wsStats struct {
-	connected, dropped, refused atomic.Uint64
-	active                      atomic.Int64
+	connected, dropped atomic.Uint64
+	active             atomic.Int64
 }
 
 type wsStatsView struct {
@@ -33,7 +38,7 @@ func (s *wsStats) view() wsStatsView {
 	return wsStatsView{Clients: s.active.Load(), ConnectedTotal: s.connected.Load(), DroppedSlow: s.dropped.Load()}
 }
 
-// serveWS upgrades, sends the state, then every update: one reader and one
+// serveWS upgrades, sends the state, then the updates: one reader and one
 // writer goroutine per connection, as in gorilla's chat example.
 func (w *Web) serveWS(rw http.ResponseWriter, r *http.Request) {
 	if w.ctx.Err() != nil {
@@ -52,7 +57,7 @@ func (w *Web) serveWS(rw http.ResponseWriter, r *http.Request) {
 		w.clients.Done()
 	}()
 
-	state, sub := w.fleet.Subscribe(w.opts.SendBuffer, time.Now())
+	state, sub := w.fleet.Subscribe(w.opts.SendBuffer, maxQueueBytes, time.Now())
 	defer w.fleet.Unsubscribe(sub)
 
 	readerDone := make(chan struct{})
@@ -74,49 +79,76 @@ func (w *Web) serveWS(rw http.ResponseWriter, r *http.Request) {
 	<-readerDone
 }
 
-func (w *Web) writeLoop(conn *websocket.Conn, state []byte, sub interface {
-	C() <-chan []byte
-	Dropped() <-chan struct{}
-}, readerDone <-chan struct{}) {
-	write := func(b []byte) bool {
-		_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
-		return conn.WriteMessage(websocket.TextMessage, b) == nil
+// frame writes one text frame through fill, within the write deadline.
+func frame(conn *websocket.Conn, fill func(wr interface{ Write([]byte) (int, error) }) error) error {
+	_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
+	wr, err := conn.NextWriter(websocket.TextMessage)
+	if err != nil {
+		return err
 	}
-	var frame bytes.Buffer
-	frame.WriteString(`{"type":"state","server_time":"`)
-	frame.WriteString(time.Now().UTC().Format(time.RFC3339Nano))
-	frame.WriteString(`","config":`)
-	frame.Write(w.configJSON())
-	frame.WriteString(`,"hosts":`)
-	frame.Write(state)
-	frame.WriteByte('}')
-	if !write(frame.Bytes()) {
+	if err := fill(wr); err != nil {
+		wr.Close()
+		return err
+	}
+	return wr.Close()
+}
+
+func (w *Web) writeLoop(conn *websocket.Conn, state *fleet.State, sub *fleet.Sub, readerDone <-chan struct{}) {
+	// The state goes straight from the fleet's entries into the frame:
+	// at 10,000 hosts it is megabytes, not worth a copy.
+	err := frame(conn, func(wr interface{ Write([]byte) (int, error) }) error {
+		head := `{"type":"state","server_time":"` + time.Now().UTC().Format(time.RFC3339Nano) +
+			`","config":` + string(w.configJSON()) + `,"hosts":`
+		if _, err := wr.Write([]byte(head)); err != nil {
+			return err
+		}
+		if _, err := state.WriteTo(wr); err != nil {
+			return err
+		}
+		_, err := wr.Write([]byte{'}'})
+		return err
+	})
+	if err != nil {
+		w.writeFailed(err, readerDone)
 		return
 	}
+	state = nil // let the fleet's old entries go
+
 	ping := time.NewTicker(pingPeriod)
 	defer ping.Stop()
+	var pending []fleet.Update
 	for {
 		select {
-		case msg := <-sub.C():
-			// Coalesce whatever else is already waiting into one frame.
-			frame.Reset()
-			frame.WriteString(`{"type":"update","hosts":[`)
-			frame.Write(msg)
-		batch:
-			for n := 1; n < maxBatchItems && frame.Len() < maxBatchBytes; n++ {
-				select {
-				case more := <-sub.C():
-					frame.WriteByte(',')
-					frame.Write(more)
-				default:
-					break batch
+		case <-sub.Ready():
+			pending = sub.Take(pending)
+			for len(pending) > 0 {
+				n := 0
+				err := frame(conn, func(wr interface{ Write([]byte) (int, error) }) error {
+					if _, err := wr.Write([]byte(`{"type":"update","hosts":[`)); err != nil {
+						return err
+					}
+					size := 0
+					for ; n < len(pending) && (n == 0 || size < maxFrameBytes); n++ {
+						if n > 0 {
+							if _, err := wr.Write([]byte{','}); err != nil {
+								return err
+							}
+						}
+						if _, err := wr.Write(pending[n].JSON); err != nil {
+							return err
+						}
+						size += len(pending[n].JSON)
+					}
+					_, err := wr.Write([]byte("]}"))
+					return err
+				})
+				if err != nil {
+					w.writeFailed(err, readerDone)
+					return
 				}
+				pending = pending[n:]
 			}
-			frame.WriteString("]}")
-			if !write(frame.Bytes()) {
-				w.slowClient()
-				return
-			}
+			pending = pending[:0]
 		case <-sub.Dropped():
 			w.slowClient()
 			w.closeWith(conn, websocket.ClosePolicyViolation, "too slow: fell behind the update stream")
@@ -131,6 +163,20 @@ func (w *Web) writeLoop(conn *websocket.Conn, state []byte, sub interface {
 			w.closeWith(conn, websocket.CloseGoingAway, "server shutting down")
 			return
 		}
+	}
+}
+
+// writeFailed counts a client as too slow only when it could not take a
+// frame in time; one that went away is not slow.
+func (w *Web) writeFailed(err error, readerDone <-chan struct{}) {
+	select {
+	case <-readerDone:
+		return
+	default:
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		w.slowClient()
 	}
 }
 

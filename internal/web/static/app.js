@@ -251,13 +251,12 @@
     h.serverStatus = typeof e.status === 'string' ? e.status : 'live';
 
     if (withHistory) {
-      const hist = Array.isArray(e.history) ? e.history.filter(obj) : [];
-      if (hist.length > state.historyCap) state.historyCap = hist.length;
-      // Only the host on screen keeps its whole history: at a thousand hosts the
-      // histories are most of the page's memory. The others keep their last point
-      // and fetch the history again when they are opened.
-      h.historyFull = state.routeHost === h.key;
-      h.history = h.historyFull ? hist : hist.slice(-1);
+      // A state entry carries the host's latest point; the whole history is
+      // GET api/hosts/{host}, fetched for the host on screen (applyState).
+      const hist = Array.isArray(e.history) ? e.history.filter(obj) : obj(e.point) ? [e.point] : [];
+      h.historyFull = false;
+      h.historyLoading = false;
+      h.history = hist.slice(-1);
     } else if (obj(e.point)) {
       const hist = h.history;
       const last = hist.length ? hist[hist.length - 1] : null;
@@ -300,6 +299,7 @@
     }
     for (const e of entries) applyEntry(e, true);
     for (const h of state.hosts.values()) { derive(h); markDirty(h); }
+    if (state.routeHost != null) loadHistory(state.routeHost);
     layoutDirty = true;
     hostViewDirty = true;
     chartsNeedRebuild = true;

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -37,6 +38,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exit
 	}
 	log, notifier, watchdog, status := proc.Log, proc.Notifier, proc.Watchdog, proc.Status
+
+	// The publisher runs on every host: a soft heap limit stops the runtime
+	// from keeping garbage it could return (measured over a minute at a 1 s
+	// interval: 13.1 MiB RSS without it, 11.0 MiB with it, the same CPU).
+	// GOMEMLIMIT in the environment overrides it.
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(9 << 20)
+	}
 
 	sampler := collect.New(log.With("component", "collect"), cfg.CollectTimeout)
 	outbox := mq.NewOutbox(cfg.OutboxSize)

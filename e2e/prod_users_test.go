@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -75,6 +76,49 @@ func TestProdLeastPrivilegeUsers(t *testing.T) {
 	pub.WaitLog(t, "connected to broker", 2, 20*time.Second)
 	cons.WaitLog(t, "connected to broker", 2, 20*time.Second)
 	publishOne(t, pub, ws)
+
+	// Each of those permissions is needed: take one away and the broker
+	// refuses. (RabbitMQ 3.10 names the object refused, not the permission.)
+	ctlUser := func(name, configure, write, read string) string {
+		node.Ctl(t, "add_user", name, conPassword)
+		node.Ctl(t, "set_permissions", "-p", "/", name, configure, write, read)
+		return fmt.Sprintf("amqp://%s@127.0.0.1:%d/", name, node.Port)
+	}
+	conQ, conRead := `^sysmon-consumer\..*`, `^(sysmon-consumer\..*|`+ex+`)$`
+	for i, c := range []struct {
+		why                    string
+		configure, write, read string
+		refused                string // "queue" or "exchange"
+	}{
+		{"configure on the queue, to declare it", "^$", conQ, conRead, "queue"},
+		{"write on the queue, to bind it", conQ, "^$", conRead, "queue"},
+		{"read on the exchange, to bind the queue to it", conQ, conQ, conQ, "exchange"},
+		{"read on the queue, to consume", conQ, conQ, "^" + ex + "$", "queue"},
+	} {
+		q := fmt.Sprintf("%s.%d", queue, i)
+		url := ctlUser(fmt.Sprintf("sysmon-con-%d", i), c.configure, c.write, c.read)
+		d := Start(t, "sysmon-consumer", Env{"RABBITMQ_URL": url, "RABBITMQ_PASSWORD_FILE": conPasswordFile,
+			"EXCHANGE_NAME": exchange, "QUEUE_NAME": q})
+		object := "queue '" + q + "'"
+		if c.refused == "exchange" {
+			object = "exchange '" + exchange + "'"
+		}
+		d.WaitLog(t, "ACCESS_REFUSED - access to "+object, 1, 20*time.Second)
+		if code, _ := d.Get(t, "/readyz"); code != http.StatusServiceUnavailable {
+			t.Errorf("without %s the consumer's /readyz answers %d", c.why, code)
+		}
+		d.Stop(t)
+		if strings.Contains(d.Output(), conPassword) {
+			t.Fatalf("a password appears in the output:\n%s", d.Output())
+		}
+	}
+	url := ctlUser("sysmon-pub-readonly", "^$", "^$", "^"+ex+"$")
+	d := Start(t, "sysmon-publisher", Env{"RABBITMQ_URL": url, "RABBITMQ_PASSWORD_FILE": conPasswordFile,
+		"EXCHANGE_NAME": exchange, "PUBLISH_INTERVAL": "0"})
+	d.WaitReady(t, 20*time.Second) // connecting and finding the exchange need no permission
+	publish(t, d, http.MethodPost)
+	d.WaitLog(t, "ACCESS_REFUSED - access to exchange '"+exchange+"'", 1, 20*time.Second)
+	d.Stop(t)
 
 	if code, _ := pub.Stop(t); code != 0 {
 		t.Fatalf("publisher exit %d", code)

@@ -115,7 +115,9 @@ func (s *Service) Run(ctx context.Context, beat func()) error {
 			beat()
 		case <-tick:
 			beat()
-			if _, _, err := s.Publish(ctx); err != nil && ctx.Err() == nil {
+			// Not cancelled by shutdown: a sample cut short would lack its
+			// figures. Each source is bounded by COLLECT_TIMEOUT anyway.
+			if _, _, err := s.Publish(context.WithoutCancel(ctx)); err != nil {
 				s.log.Error("periodic publish failed", "err", err)
 			}
 		}

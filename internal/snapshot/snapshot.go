@@ -174,7 +174,9 @@ func (s *Snapshot) Validate() error {
 		return invalid("missing timestamp")
 	case math.IsNaN(s.CPUPercent):
 		return invalid("missing cpu_percent")
-	case math.IsNaN(s.Memory.Percent) || s.Memory.Total == 0:
+	case math.IsNaN(s.Memory.Percent) || (s.Memory.Total == 0 && !s.declaresMissing("memory")):
+		// A publisher whose memory source failed says so in "missing";
+		// anything else without memory is not a snapshot.
 		return invalid("missing memory")
 	}
 	if err := percent("cpu_percent", s.CPUPercent); err != nil {
@@ -277,6 +279,16 @@ func text(name, v string, limit int) error {
 		}
 	}
 	return nil
+}
+
+// declaresMissing tells whether the snapshot lists source as missing.
+func (s *Snapshot) declaresMissing(source string) bool {
+	for _, m := range s.Missing {
+		if m == source {
+			return true
+		}
+	}
+	return false
 }
 
 // MessageID is the AMQP message id: stable across re-sends of the same

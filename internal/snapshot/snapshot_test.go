@@ -174,6 +174,14 @@ func TestDecodeRejects(t *testing.T) {
 	if _, err := Decode([]byte(`{`+good+`}`), 1<<20); err != nil {
 		t.Fatalf("the good message was rejected: %v", err)
 	}
+	// A sample whose memory source failed says so, and is still a snapshot.
+	noMem := `{` + strings.Replace(good, `"memory":{"total":1,"available":1,"percent":1}`, `"memory":{"total":0,"available":0,"percent":0}`, 1)
+	if _, err := Decode([]byte(noMem+`}`), 1<<20); err == nil {
+		t.Fatal("memory of zero bytes accepted without a missing source")
+	}
+	if _, err := Decode([]byte(noMem+`,"missing":["memory"]}`), 1<<20); err != nil {
+		t.Fatalf("a snapshot declaring its memory source missing was rejected: %v", err)
+	}
 	if _, err := Decode(bytes.Repeat([]byte(" "), 2000), 1000); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("size limit: %v", err)
 	}

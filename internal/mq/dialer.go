@@ -195,28 +195,31 @@ func closeConn(conn *amqp.Connection) {
 	_ = conn.CloseDeadline(time.Now().Add(time.Second))
 }
 
-// Explain turns AMQP errors into what an operator should check. The error
-// texts carry no credentials.
+// Explain turns errors into what an operator should check: the error's own
+// text (which names the operation and the object) and, where we know it, a
+// hint. The texts carry no credentials.
 func Explain(err error) string {
 	if err == nil {
 		return ""
 	}
+	text := err.Error()
 	var ae *amqp.Error
 	if errors.As(err, &ae) {
-		switch ae.Code {
-		case amqp.AccessRefused:
-			if strings.Contains(ae.Reason, "Login was refused") || strings.Contains(ae.Reason, "PLAIN") {
-				return "the broker refused the user name or password (ACCESS_REFUSED)"
-			}
-			return fmt.Sprintf("the broker refused access: %s", ae.Reason)
-		case amqp.NotAllowed:
+		switch {
+		case ae.Code == amqp.AccessRefused && (ae == amqp.ErrCredentials ||
+			strings.Contains(ae.Reason, "Login was refused") || strings.Contains(ae.Reason, "username or password")):
+			return "the broker refused the user name or password (ACCESS_REFUSED)"
+		case ae.Code == amqp.AccessRefused:
+			return text + "; " + permissionHint(text)
+		case ae.Code == amqp.NotAllowed:
 			return fmt.Sprintf("the virtual host does not exist or the user may not use it (%s)", ae.Reason)
-		case amqp.PreconditionFailed:
-			return fmt.Sprintf("an exchange or queue already exists with other settings (%s); delete it or change the configuration", ae.Reason)
-		case amqp.NotFound:
-			return fmt.Sprintf("not found: %s", ae.Reason)
+		case ae.Code == amqp.PreconditionFailed:
+			return text + "; an exchange or queue already exists with other settings: delete it or change the configuration"
+		case strings.Contains(ae.Reason, "certificate required"):
+			return text + "; the broker requires a client certificate it trusts: set RABBITMQ_CERT_FILE and RABBITMQ_KEY_FILE"
+		case strings.Contains(ae.Reason, "first record does not look like a TLS handshake"):
+			return text + "; this port does not speak TLS (amqps:// to a plain AMQP port? TLS is usually 5671)"
 		}
-		return fmt.Sprintf("%s (code %d)", ae.Reason, ae.Code)
 	}
 	var unknownCA x509.UnknownAuthorityError
 	if errors.As(err, &unknownCA) {
@@ -232,7 +235,23 @@ func Explain(err error) string {
 	}
 	var oe *net.OpError
 	if errors.As(err, &oe) && errors.Is(err, os.ErrDeadlineExceeded) {
-		return "timed out: " + err.Error()
+		return "timed out: " + text
 	}
-	return err.Error()
+	return text
+}
+
+// permissionHint says which permission an ACCESS_REFUSED operation needs:
+// RabbitMQ names the object, not the permission.
+func permissionHint(text string) string {
+	switch {
+	case strings.Contains(text, "declare queue"):
+		return "the broker user needs the configure permission on the queue"
+	case strings.Contains(text, "bind queue"):
+		return "binding needs write permission on the queue and read permission on the exchange"
+	case strings.Contains(text, "consume from queue"):
+		return "consuming needs read permission on the queue"
+	case strings.Contains(text, "publish"):
+		return "publishing needs write permission on the exchange"
+	}
+	return "check the broker user's permissions (rabbitmqctl list_user_permissions USER)"
 }

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sysmon-dev/sysmon/internal/daemon"
 )
 
 // proc is a process the bench started: a daemon or a load generator.
@@ -56,7 +58,7 @@ func (b *bench) start(step, name string, args ...string) (*proc, error) {
 	p := &proc{name: name, out: &lockedBuffer{}, log: logPath, done: make(chan struct{})}
 	p.cmd = exec.Command(filepath.Join(b.bin, name), args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, f
-	p.cmd.Env = cleanEnv()
+	p.cmd.Env = daemon.CleanEnv(os.Environ())
 	if err := p.cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
@@ -69,21 +71,6 @@ func (b *bench) start(step, name string, args ...string) (*proc, error) {
 		b.untrack(p)
 	}()
 	return p, nil
-}
-
-// cleanEnv drops settings a daemon would read from the environment.
-func cleanEnv() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		switch {
-		case strings.HasPrefix(k, "RABBITMQ_"), strings.HasPrefix(k, "NOTIFY_"), strings.HasPrefix(k, "WATCHDOG_"),
-			k == "JOURNAL_STREAM", k == "APP_PORT", k == "APP_HOST", k == "LOG_LEVEL":
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
 }
 
 // startDaemon writes env to a file, starts the daemon on it and waits for

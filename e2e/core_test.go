@@ -92,22 +92,7 @@ func TestPublishReachesWebSocket(t *testing.T) {
 
 func TestMessagePropertiesAndPrototypeKeys(t *testing.T) {
 	url := brokertest.Shared(t)
-	exchange := brokertest.Name(t, "ex")
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, _ := conn.Channel()
-	if err := ch.ExchangeDeclare(exchange, "fanout", true, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	q, err := ch.QueueDeclare("", false, true, true, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = ch.QueueBind(q.Name, "", exchange, false, nil)
-	msgs, _ := ch.Consume(q.Name, "", true, true, false, false, nil)
+	exchange, msgs := Tap(t, url)
 
 	pub := Start(t, "sysmon-publisher", Env{"RABBITMQ_URL": url, "EXCHANGE_NAME": exchange, "HOST_NAME": "props-host", "PUBLISH_INTERVAL": "0"})
 	pub.WaitReady(t, 20*time.Second)

@@ -19,8 +19,10 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/sysmon-dev/sysmon/internal/brokertest"
+	"github.com/sysmon-dev/sysmon/internal/daemon"
 )
 
 // binDir holds the daemons built once for the whole package.
@@ -90,7 +92,7 @@ func Start(t testing.TB, name string, env Env, procEnv ...string) *Daemon {
 	d := &Daemon{Name: name, Base: "http://127.0.0.1:" + env["APP_PORT"], Config: writeEnv(t, env),
 		out: &syncBuffer{}, done: make(chan struct{})}
 	d.cmd = exec.Command(filepath.Join(binDir, name), "-config", d.Config)
-	d.cmd.Env = append(cleanEnv(), procEnv...)
+	d.cmd.Env = append(daemon.CleanEnv(os.Environ()), procEnv...)
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -107,22 +109,6 @@ func Start(t testing.TB, name string, env Env, procEnv ...string) *Daemon {
 		}
 	})
 	return d
-}
-
-// cleanEnv is the test's environment without anything a daemon would take
-// as a setting or as systemd's.
-func cleanEnv() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		switch {
-		case strings.HasPrefix(k, "RABBITMQ_"), strings.HasPrefix(k, "NOTIFY_"), strings.HasPrefix(k, "WATCHDOG_"),
-			k == "JOURNAL_STREAM", k == "APP_PORT", k == "APP_HOST", k == "LOG_LEVEL":
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
 }
 
 // Output is everything the daemon has written so far.
@@ -409,7 +395,39 @@ func (n *Notify) Wait(t testing.TB, prefix string, timeout time.Duration) int {
 // runBinary runs a built daemon to completion (for -version, -check-config).
 func runBinary(name string, args ...string) (string, error) {
 	cmd := exec.Command(filepath.Join(binDir, name), args...)
-	cmd.Env = cleanEnv()
+	cmd.Env = daemon.CleanEnv(os.Environ())
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// Tap declares a fresh fanout exchange on url and a private queue bound to
+// it, and returns the exchange's name and the queue's deliveries: a test's
+// own view of what reaches the broker.
+func Tap(t testing.TB, url string) (exchange string, msgs <-chan amqp.Delivery) {
+	t.Helper()
+	exchange = brokertest.Name(t, "ex")
+	conn, err := amqp.Dial(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.ExchangeDeclare(exchange, "fanout", true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	q, err := ch.QueueDeclare("", false, true, true, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.QueueBind(q.Name, "", exchange, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err = ch.Consume(q.Name, "", true, true, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exchange, msgs
 }

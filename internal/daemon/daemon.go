@@ -155,6 +155,23 @@ func HashPassword(stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// CleanEnv returns environ without what a daemon would take from it as a
+// setting or as systemd's: for tools and tests that start the daemons with
+// a config file of their own.
+func CleanEnv(environ []string) []string {
+	var out []string
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(k, "RABBITMQ_"), strings.HasPrefix(k, "NOTIFY_"), strings.HasPrefix(k, "WATCHDOG_"),
+			k == "JOURNAL_STREAM", k == "APP_PORT", k == "APP_HOST", k == "LOG_LEVEL", k == "GOMEMLIMIT":
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
 // Hostname is the system's host name, or "unknown".
 func Hostname() string {
 	h, err := os.Hostname()

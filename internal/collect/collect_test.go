@@ -193,3 +193,45 @@ func BenchmarkSample(b *testing.B) {
 		}
 	}
 }
+
+func TestSwapFrom(t *testing.T) {
+	if sw := swapFrom(0, 0); sw.Total != 0 || sw.Used != 0 || sw.Percent != 0 {
+		t.Errorf("no swap: %+v", sw)
+	}
+	if sw := swapFrom(1000, 250); sw.Used != 750 || sw.Free != 250 || sw.Percent != 75 {
+		t.Errorf("swap: %+v", sw)
+	}
+	if sw := swapFrom(100, 200); sw.Used != 0 || sw.Free != 100 {
+		t.Errorf("free over total must not underflow: %+v", sw)
+	}
+}
+
+func TestParseDiskstats(t *testing.T) {
+	const in = `   8       0 sda 1000 5 20000 300 400 7 8000 900 0 1200 1200 0 0 0 0 0 0
+   8       1 sda1 900 5 18000 280 390 7 7900 890 0 1100 1170
+ 254       0 vda 12 0 24 1 34 0 68 2 0 3 3
+short line
+`
+	m := parseDiskstats([]byte(in))
+	if len(m) != 3 {
+		t.Fatalf("parsed %d devices: %v", len(m), m)
+	}
+	if c := m["sda"]; c.ReadCount != 1000 || c.ReadBytes != 20000*512 || c.WriteCount != 400 || c.WriteBytes != 8000*512 {
+		t.Fatalf("sda %+v", c)
+	}
+	if c := m["vda"]; c.ReadBytes != 24*512 || c.WriteBytes != 68*512 {
+		t.Fatalf("vda %+v", c)
+	}
+	// Only whole disks count: sda1 repeats sda's bytes.
+	w := wholeDisks{"sda": true, "sda1": false, "vda": true}
+	if sum := w.sum(m); sum.ReadBytes != (20000+24)*512 || sum.WriteCount != 434 {
+		t.Fatalf("sum %+v", sum)
+	}
+}
+
+func TestSumTimes(t *testing.T) {
+	got := sumTimes([]cpu.TimesStat{{User: 1, Idle: 2, Steal: 3}, {User: 10, Idle: 20, Iowait: 5}})
+	if got.User != 11 || got.Idle != 22 || got.Steal != 3 || got.Iowait != 5 {
+		t.Fatalf("%+v", got)
+	}
+}

@@ -27,7 +27,14 @@ var pseudoFS = map[string]bool{
 type filesystems struct {
 	mu   sync.Mutex
 	busy map[string]*atomic.Bool
+	// The mount list is read again every mountsMaxAge: parsing mountinfo
+	// every second made a quarter of a sample's allocations, and mounts
+	// change rarely (a new one shows up within mountsMaxAge).
+	mounts   []disk.PartitionStat
+	mountsAt time.Time
 }
+
+const mountsMaxAge = 30 * time.Second
 
 // realMounts keeps mounts with data: no pseudo file systems (an overlay root
 // is kept, it is a container's disk), one entry per device (bind mounts
@@ -60,12 +67,11 @@ func realMounts(parts []disk.PartitionStat) []disk.PartitionStat {
 	return out
 }
 
-func (f *filesystems) fill(ctx context.Context, _ time.Time, s *snapshot.Snapshot) error {
-	parts, err := disk.PartitionsWithContext(ctx, true)
-	if err != nil && len(parts) == 0 {
+func (f *filesystems) fill(ctx context.Context, now time.Time, s *snapshot.Snapshot) error {
+	mounts, err := f.list(ctx, now)
+	if err != nil {
 		return err
 	}
-	mounts := realMounts(parts)
 	type result struct {
 		i int
 		u *disk.UsageStat
@@ -122,6 +128,20 @@ wait:
 		s.Missing = append(s.Missing[:snapshot.MaxMissing-9], "filesystem:…")
 	}
 	return nil
+}
+
+// list returns the real mounts, read at most mountsMaxAge ago. Only the
+// source's own goroutine calls it (the source is never run twice at once).
+func (f *filesystems) list(ctx context.Context, now time.Time) ([]disk.PartitionStat, error) {
+	if f.mounts != nil && now.Sub(f.mountsAt) < mountsMaxAge {
+		return f.mounts, nil
+	}
+	parts, err := disk.PartitionsWithContext(ctx, true)
+	if err != nil && len(parts) == 0 {
+		return nil, err
+	}
+	f.mounts, f.mountsAt = realMounts(parts), now
+	return f.mounts, nil
 }
 
 func (f *filesystems) flag(mount string) *atomic.Bool {

@@ -1,0 +1,67 @@
+package collect
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"strconv"
+
+	"github.com/shirou/gopsutil/v4/disk"
+)
+
+// readDiskstats reads the kernel's block device counters. gopsutil's
+// IOCounters also opens udev data, serial, model and device-mapper files
+// for every device, every sample: labels sysmon does not send, five file
+// opens per disk per second on a host that should barely notice sysmon.
+func readDiskstats() ([]byte, error) {
+	return os.ReadFile(hostPath("HOST_PROC", "/proc") + "/diskstats")
+}
+
+// parseDiskstats reads /proc/diskstats lines: major minor name, then reads
+// completed, reads merged, sectors read, ms reading, writes completed,
+// writes merged, sectors written, … (Documentation/admin-guide/iostats.rst).
+// A sector is 512 bytes there, whatever the device's own sector size.
+func parseDiskstats(data []byte) map[string]disk.IOCountersStat {
+	out := map[string]disk.IOCountersStat{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := bytes.Fields(sc.Bytes())
+		if len(f) < 10 {
+			continue
+		}
+		n := func(i int) uint64 {
+			v, _ := strconv.ParseUint(string(f[i]), 10, 64)
+			return v
+		}
+		name := string(f[2])
+		out[name] = disk.IOCountersStat{Name: name, ReadCount: n(3), ReadBytes: n(5) * 512,
+			WriteCount: n(7), WriteBytes: n(9) * 512}
+	}
+	return out
+}
+
+// wholeDisks remembers which block devices are whole, real disks (they have
+// a /sys/block/NAME/device link): partitions and device-mapper volumes would
+// count the same bytes twice. A device is looked up once.
+type wholeDisks map[string]bool
+
+func (w wholeDisks) sum(m map[string]disk.IOCountersStat) disk.IOCountersStat {
+	var sum disk.IOCountersStat
+	sysBlock := hostPath("HOST_SYS", "/sys") + "/block/"
+	for name, c := range m {
+		whole, known := w[name]
+		if !known {
+			_, err := os.Stat(sysBlock + name + "/device")
+			whole = err == nil
+			w[name] = whole
+		}
+		if !whole {
+			continue
+		}
+		sum.ReadBytes += c.ReadBytes
+		sum.WriteBytes += c.WriteBytes
+		sum.ReadCount += c.ReadCount
+		sum.WriteCount += c.WriteCount
+	}
+	return sum
+}

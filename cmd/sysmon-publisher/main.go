@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -45,6 +46,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// GOMEMLIMIT in the environment overrides it.
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
 		debug.SetMemoryLimit(9 << 20)
+	}
+	// Nor does it need parallelism: one P saves the wake-ups of a second
+	// thread on every sample and publish (measured: 1.22 -> 1.04 ms of CPU
+	// per second at a 1 s interval). A hung read still releases its P.
+	// GOMAXPROCS in the environment overrides it.
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+		runtime.GOMAXPROCS(1)
 	}
 
 	sampler := collect.New(log.With("component", "collect"), cfg.CollectTimeout)

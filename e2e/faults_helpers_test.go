@@ -677,7 +677,7 @@ type amqpPublisher struct {
 	ch   *amqp.Channel
 }
 
-func dialPublisher(t *testing.T, url, exchange string) *amqpPublisher {
+func dialPublisher(t testing.TB, url, exchange string) *amqpPublisher {
 	t.Helper()
 	conn, err := amqp.Dial(url)
 	if err != nil {

@@ -406,18 +406,7 @@ func runBinary(name string, args ...string) (string, error) {
 func Tap(t testing.TB, url string) (exchange string, msgs <-chan amqp.Delivery) {
 	t.Helper()
 	exchange = brokertest.Name(t, "ex")
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.ExchangeDeclare(exchange, "fanout", true, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
+	ch := dialPublisher(t, url, exchange).ch
 	q, err := ch.QueueDeclare("", false, true, true, false, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -76,7 +76,7 @@ packages() {
 			}
 			for fmt in $FORMATS; do
 				env -u GOOS -u GOARCH VERSION=$VERSION SYSMON_ARCH=$arch SYSMON_DESCRIPTION="$(cat "packaging/${pkg#sysmon-}.description")" \
-					"$GO" tool nfpm pkg --config "$dir/nfpm.yaml" --packager "$fmt" --target "$OUT/"
+					"$GO" tool -modfile=tools/go.mod nfpm pkg --config "$dir/nfpm.yaml" --packager "$fmt" --target "$OUT/"
 			done
 		done
 	done

@@ -249,7 +249,7 @@ func publishConn(ctx context.Context, o publishOpts, hosts []*simHost, st *pubSt
 
 	h := hostHeap(hosts)
 	heap.Init(&h)
-	var buf []byte
+	var body []byte
 	for k := 0; ctx.Err() == nil; k++ {
 		if o.count > 0 && budget.Add(-1) < 0 {
 			return nil
@@ -280,12 +280,12 @@ func publishConn(ctx context.Context, o publishOpts, hosts []*simHost, st *pubSt
 			heap.Fix(&h, 0)
 		}
 		s := host.next(now)
-		buf, err = snapshot.AppendJSON(buf[:0], s)
+		body, err = snapshot.Encode(s)
 		if err != nil {
 			return fmt.Errorf("encode: %w", err)
 		}
 		msg := amqp.Publishing{ContentType: "application/json", DeliveryMode: amqp.Persistent,
-			MessageId: s.MessageID(), Timestamp: now, AppId: "sysmon-loadgen", Type: snapshot.MessageType, Body: buf}
+			MessageId: s.MessageID(), Timestamp: now, AppId: "sysmon-loadgen", Type: snapshot.MessageType, Body: body}
 		if o.confirm {
 			if len(window) >= o.inflight {
 				if err := settle(window[0]); err != nil {
@@ -308,7 +308,7 @@ func publishConn(ctx context.Context, o publishOpts, hosts []*simHost, st *pubSt
 			return fmt.Errorf("publish: %w", err)
 		}
 		st.sent.Add(1)
-		st.size(len(buf))
+		st.size(len(body))
 	}
 	return nil
 }

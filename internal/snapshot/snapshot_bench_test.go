@@ -27,18 +27,6 @@ func BenchmarkEncode(b *testing.B) {
 	}
 }
 
-func BenchmarkAppendJSON(b *testing.B) {
-	s := bigSample()
-	buf := make([]byte, 0, 4096)
-	b.ReportAllocs()
-	for b.Loop() {
-		var err error
-		if buf, err = AppendJSON(buf[:0], s); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 func BenchmarkDecode(b *testing.B) {
 	body, _ := Encode(bigSample())
 	b.SetBytes(int64(len(body)))

@@ -8,7 +8,7 @@ GOFLAGS_BUILD := -trimpath -ldflags '-s -w -X main.version=$(VERSION)'
 # loaded 2-core machine.
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build test test-go test-faults lint run clean ensure-broker ensure-go ensure-promtool
+.PHONY: all build check test test-go test-faults lint run clean ensure-broker ensure-go ensure-promtool
 
 all: build
 
@@ -19,10 +19,19 @@ build: ensure-go
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/ ./cmd/...
 
+# lint: gofmt, go vet and staticcheck (pinned in tools/go.mod, built by the
+# Go toolchain on first use).
 lint: ensure-go
-	@echo "== gofmt, go vet"
-	@test -z "$$(gofmt -l cmd internal e2e)" || { gofmt -l cmd internal e2e; echo "gofmt: the files above need formatting"; exit 1; }
+	@echo "== gofmt, go vet, staticcheck"
+	@test -z "$$(gofmt -l cmd internal e2e bench)" || { gofmt -l cmd internal e2e bench; echo "gofmt: the files above need formatting"; exit 1; }
 	$(GO) vet ./...
+	$(GO) tool -modfile=tools/go.mod staticcheck ./...
+
+# check is the contributor's fast loop: lint and the unit tests, with no
+# broker, browser or root (tests that need them skip in -short mode).
+check: lint
+	@echo "== go test -short ./... (unit tests; make test runs everything)"
+	$(GO) test -short ./...
 
 # ensure-broker starts the local RabbitMQ (installing Debian's package first on
 # a fresh machine); tests and `make run` talk to the real broker on 127.0.0.1:5672.
@@ -48,11 +57,11 @@ test: ensure-broker ensure-browser ensure-promtool lint test-go package-check te
 
 test-go: ensure-broker ensure-browser ensure-promtool
 	@echo "== go test -race ./... (unit, e2e, faults, browser)"
-	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+	SYSMON_REQUIRE_SERVICES=1 $(GO) test -race -timeout $(TEST_TIMEOUT) ./...
 
 # test-faults runs only the fault-injection suite and prints its table.
 test-faults: ensure-broker
-	$(GO) test -race -timeout $(TEST_TIMEOUT) -count=1 -run 'TestFault' -v ./e2e | grep -E '^(--- |FAIL|ok|PASS|\|)|fault'
+	SYSMON_REQUIRE_SERVICES=1 $(GO) test -race -timeout $(TEST_TIMEOUT) -count=1 -run 'TestFault' -v ./e2e | grep -E '^(--- |FAIL|ok|PASS|\|)|fault'
 
 # run starts RabbitMQ if needed and both daemons with the shipped (all-default)
 # env files, prints the dashboard URL and stops both on Ctrl-C.

@@ -379,8 +379,7 @@ func wsURL(base string) string { return "ws" + strings.TrimPrefix(base, "http") 
 // with dashboards connected and a bare consumer on the same stream.
 type fleetRun struct {
 	hosts                   int
-	cpu, bareCPU, rssMiB    float64
-	peakMiB                 float64
+	cpu, bareCPU            float64
 	latP50, latP99, latMax  float64
 	bareP50, bareP99        float64
 	maxDepth, lastDepth     int

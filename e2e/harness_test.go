@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -29,6 +30,12 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		// Every test here runs the daemons against a real broker.
+		fmt.Println("e2e: skipped in -short mode (unit tests only); `make test` runs it")
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "sysmon-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

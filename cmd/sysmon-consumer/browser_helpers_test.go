@@ -23,6 +23,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/sysmon-dev/sysmon/internal/brokertest"
 )
 
 const (
@@ -33,23 +35,21 @@ const (
 // requireChromium skips (or fails, under CI) when Debian's chromium is missing.
 func requireChromium(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		brokertest.Unavailable(t, "Chromium")
+	}
 	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing: CI must run the browser tests (`make test` runs `make ensure-browser` first)", chromiumPath)
-		}
-		t.Skipf("%s is missing: run `make ensure-browser` to install Debian's chromium, then run the browser tests", chromiumPath)
+		brokertest.Unavailable(t, "%s is missing (make ensure-browser installs Debian's chromium)", chromiumPath)
 	}
 }
 
 // dialBroker connects to the local RabbitMQ, or skips (fails under CI).
 func dialBroker(t *testing.T) *amqp.Connection {
 	t.Helper()
+	brokertest.Shared(t)
 	conn, err := amqp.Dial(brokerURL)
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("RabbitMQ on 127.0.0.1:5672: %v", err)
-		}
-		t.Skipf("RabbitMQ on 127.0.0.1:5672 is not reachable (%v): run `make ensure-broker`", err)
+		t.Fatalf("RabbitMQ on 127.0.0.1:5672: %v", err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
 	return conn

@@ -25,13 +25,40 @@ import (
 // SharedURL is the broker every development and CI machine runs.
 const SharedURL = "amqp://guest:guest@127.0.0.1:5672/"
 
+// Required tells whether a missing outside service (broker, browser,
+// promtool, root) fails a test: under CI (.ci/run runs with CI=true) and
+// `make test` (SYSMON_REQUIRE_SERVICES=1). Elsewhere such a test is skipped,
+// so that `go test ./...` and `make check` run on any machine.
+func Required() bool {
+	return os.Getenv("CI") != "" || os.Getenv("SYSMON_REQUIRE_SERVICES") != ""
+}
+
+// Unavailable ends a test whose outside service is missing or not wanted:
+// a failure where services are required, a one-line skip naming `make test`
+// otherwise (and always in -short mode, which `make check` uses for the unit
+// tests alone).
+func Unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if testing.Short() {
+		t.Skipf("needs %s: -short runs unit tests only; `make test` runs this one", msg)
+	}
+	if Required() {
+		t.Fatalf("%s (make test installs and starts what the tests need)", msg)
+	}
+	t.Skipf("skipped, %s: `make test` installs and starts what it needs", msg)
+}
+
 // Shared returns SharedURL after checking the broker answers; a test that
-// needs it fails (it is not skipped) when it is down: `make ensure-broker`.
+// needs it is skipped or fails when it is down (see Unavailable).
 func Shared(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		Unavailable(t, "RabbitMQ")
+	}
 	c, err := amqp.Dial(SharedURL)
 	if err != nil {
-		t.Fatalf("RabbitMQ on 127.0.0.1:5672 is not answering (run `make ensure-broker`): %v", err)
+		Unavailable(t, "RabbitMQ on 127.0.0.1:5672 is not answering (%v)", err)
 	}
 	c.Close()
 	return SharedURL
@@ -125,8 +152,14 @@ func (n *Node) Dir() string { return n.dir }
 // several nodes can boot at once; the test's cleanup stops it.
 func launch(t testing.TB, o Options) *Node {
 	t.Helper()
+	if testing.Short() {
+		Unavailable(t, "a private RabbitMQ node")
+	}
 	if _, err := exec.LookPath("rabbitmq-server"); err != nil {
-		t.Fatal("rabbitmq-server is not installed (run `make ensure-broker`)")
+		Unavailable(t, "rabbitmq-server is not installed")
+	}
+	if os.Geteuid() != 0 {
+		Unavailable(t, "a private RabbitMQ node needs root (its files belong to the rabbitmq user)")
 	}
 	port := nodePort(t)
 	dist := nodePort(t)

@@ -11,7 +11,7 @@ import (
 func randomSnapshot(r *rand.Rand) *Snapshot {
 	strs := []string{"", "web-01", "<b>&\"\\", "tab\tnl\n\x01\x7f", "é\u2028\u2029", "\xff\xfe", "/var/lib/docker"}
 	str := func() string { return strs[r.IntN(len(strs))] }
-	floats := []float64{0, 1, -1, 1.5, 0.1, 1e-7, 1.234e-9, 1e21, 1e20, 123456789.125, math.MaxFloat64, 5e-324, -0.0}
+	floats := []float64{0, 1, -1, 1.5, 0.1, 1e-7, 1.234e-9, 1e21, 1e20, 123456789.125, math.MaxFloat64, 5e-324, math.Copysign(0, -1)}
 	fl := func() float64 {
 		if r.IntN(3) == 0 {
 			return r.NormFloat64() * math.Pow(10, float64(r.IntN(30)-10))

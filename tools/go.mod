@@ -1,6 +1,7 @@
 // The tools that `make package` runs, kept out of the main module so that
 // ../go.mod lists only what the daemons and their tests use. Run from the top
-// of the repository: go tool -modfile=tools/go.mod nfpm ...
+// of the repository: go tool -modfile=tools/go.mod nfpm ... (after changing
+// a tool line, run `go mod tidy` inside tools/, not with -modfile)
 module github.com/sysmon-dev/sysmon/tools
 
 go 1.26.8

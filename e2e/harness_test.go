@@ -96,6 +96,9 @@ func Start(t testing.TB, name string, env Env, procEnv ...string) *Daemon {
 	if env["LOG_LEVEL"] == "" {
 		env["LOG_LEVEL"] = "debug"
 	}
+	if name == "sysmon-consumer" {
+		leaveNoQueue(t, env)
+	}
 	d := &Daemon{Name: name, Base: "http://127.0.0.1:" + env["APP_PORT"], Config: writeEnv(t, env),
 		out: &syncBuffer{}, done: make(chan struct{})}
 	d.cmd = exec.Command(filepath.Join(binDir, name), "-config", d.Config)
@@ -116,6 +119,31 @@ func Start(t testing.TB, name string, env Env, procEnv ...string) *Daemon {
 		}
 	})
 	return d
+}
+
+// leaveNoQueue keeps a consumer's durable queue from outliving its test on
+// the shared broker: it expires 10 minutes after its last consumer unless the
+// test says otherwise, and is deleted when the test ends (this cleanup runs
+// after the daemon's, which is registered later).
+func leaveNoQueue(t testing.TB, env Env) {
+	t.Helper()
+	if env["QUEUE_EXPIRES"] == "" {
+		env["QUEUE_EXPIRES"] = "10m"
+	}
+	queue, url := env["QUEUE_NAME"], env["RABBITMQ_URL"]
+	if queue == "" || (url != "" && url != brokertest.SharedURL) {
+		return // a private node's queues go with the node
+	}
+	t.Cleanup(func() {
+		conn, err := amqp.Dial(brokertest.SharedURL)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		if ch, err := conn.Channel(); err == nil {
+			_, _ = ch.QueueDelete(queue, false, false, false)
+		}
+	})
 }
 
 // Output is everything the daemon has written so far.

@@ -83,7 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	dialer := mq.NewDialer(cfg.Broker, name+"@"+cfg.HostName, log.With("component", "mq"), status)
 	dialer.Beat = watchdog.Loop("broker")
 	pub := &mq.Publisher{Dialer: dialer, Exchange: cfg.Broker.Exchange, ExchangeType: cfg.Broker.ExchangeType,
-		Outbox: outbox, Log: log.With("component", "mq"), DrainTimeout: 2 * time.Second}
+		Outbox: outbox, Log: log.With("component", "mq"), DrainTimeout: 2 * time.Second,
+		UserID: cfg.UserID, NoUserID: cfg.NoUserID}
 
 	// The broker side outlives the rest by the drain timeout, so that the
 	// goodbye message queued at shutdown still goes out.

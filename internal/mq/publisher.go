@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -22,6 +23,13 @@ type Publisher struct {
 	// DrainTimeout bounds how long Run keeps publishing what is owed after
 	// its context ends (the goodbye message, typically).
 	DrainTimeout time.Duration
+	// UserID is stamped on every message as the AMQP user_id property,
+	// which the broker checks against the connection's user (a consumer
+	// with HOST_IDENTITY=broker-user relies on it). Empty: the user name
+	// the connection logged in with (none with EXTERNAL login, whose user
+	// the broker derives from the certificate). NoUserID: never set it.
+	UserID   string
+	NoUserID bool
 }
 
 // Run publishes until ctx ends, then drains for up to DrainTimeout.
@@ -43,6 +51,17 @@ func (p *Publisher) session(ctx context.Context, conn *amqp.Connection, ready fu
 	connClosed := conn.NotifyClose(make(chan *amqp.Error, 1))
 	chClosed := ch.NotifyClose(make(chan *amqp.Error, 1))
 	blocked := conn.NotifyBlocked(make(chan amqp.Blocking, 4))
+	userID := p.userID(conn)
+	// A channel closed by the broker: a refused user_id says how to fix it.
+	chErr := func(e *amqp.Error) error {
+		if e != nil && e.Code == amqp.PreconditionFailed && strings.Contains(e.Reason, "user_id") {
+			// Not wrapped: the generic PRECONDITION_FAILED hint (an
+			// exchange declared with other settings) would mislead.
+			return fmt.Errorf("the broker refused the snapshots' user_id %q (%s): set PUBLISH_USER_ID to the user the broker authenticates this host as, or PUBLISH_USER_ID=none",
+				userID, e.Reason)
+		}
+		return closedErr("channel", e)
+	}
 	ready()
 	defer func() {
 		// amqp091 blocks if a notification channel is not read: drain them
@@ -78,13 +97,14 @@ func (p *Publisher) session(ctx context.Context, conn *amqp.Connection, ready fu
 			case e := <-connClosed:
 				return closedErr("connection", e)
 			case e := <-chClosed:
-				return closedErr("channel", e)
+				return chErr(e)
 			case b := <-blocked:
 				p.onBlocked(status, b)
 			}
 			continue
 		}
 		it.Msg.Timestamp = time.Now()
+		it.Msg.UserId = userID
 		dc, err := ch.PublishWithDeferredConfirmWithContext(hard, p.Exchange, it.Key, false, false, it.Msg)
 		if err != nil {
 			if hard.Err() != nil {
@@ -99,6 +119,15 @@ func (p *Publisher) session(ctx context.Context, conn *amqp.Connection, ready fu
 				if dc.Acked() {
 					p.Outbox.ack(it)
 				} else {
+					// A channel closed by the broker nacks what was in
+					// flight: report why it closed, not a nack.
+					select {
+					case e := <-chClosed:
+						return chErr(e)
+					case e := <-connClosed:
+						return closedErr("connection", e)
+					default:
+					}
 					// A nack means the broker could not take it (an internal
 					// error): keep it and try again shortly.
 					p.Log.Warn("broker rejected a message; retrying", "key", it.Key)
@@ -114,7 +143,7 @@ func (p *Publisher) session(ctx context.Context, conn *amqp.Connection, ready fu
 			case e := <-connClosed:
 				return closedErr("connection", e)
 			case e := <-chClosed:
-				return closedErr("channel", e)
+				return chErr(e)
 			case b := <-blocked:
 				p.onBlocked(status, b)
 			case <-tick.C:
@@ -123,6 +152,26 @@ func (p *Publisher) session(ctx context.Context, conn *amqp.Connection, ready fu
 			}
 		}
 	}
+}
+
+// userID is the user_id to stamp on messages sent over conn.
+func (p *Publisher) userID(conn *amqp.Connection) string {
+	switch {
+	case p.NoUserID:
+		return ""
+	case p.UserID != "":
+		return p.UserID
+	}
+	// After the handshake SASL holds the one mechanism used.
+	for _, a := range conn.Config.SASL {
+		switch a := a.(type) {
+		case *amqp.PlainAuth:
+			return a.Username
+		case *amqp.AMQPlainAuth:
+			return a.Username
+		}
+	}
+	return ""
 }
 
 func (p *Publisher) beat() { p.Dialer.beat() }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/sysmon-dev/sysmon/internal/config"
 )
@@ -24,7 +25,11 @@ type Config struct {
 	OutboxSize     int
 	CollectTimeout time.Duration
 	HostName       string
-	LogLevel       slog.Level
+	// UserID is PUBLISH_USER_ID: "" stamps the broker login name as
+	// user_id; NoUserID (PUBLISH_USER_ID=none) stamps none.
+	UserID   string
+	NoUserID bool
+	LogLevel slog.Level
 }
 
 // LoadConfig reads the env file at path (the environment overrides it).
@@ -53,6 +58,19 @@ func Read(l *config.Loader) (Config, error) {
 	if c.HostName == "" {
 		l.Fail("HOST_NAME", "expected a host name: the system has none, set one here")
 	}
+	if l.IsSet("PUBLISH_USER_ID") {
+		switch v := strings.TrimSpace(l.String("PUBLISH_USER_ID", "")); {
+		case v == "":
+			l.Fail("PUBLISH_USER_ID", "expected the broker user name to stamp as user_id, or none; leave it unset for the user the publisher logs in as")
+		case v == "none":
+			c.NoUserID = true
+		case strings.ContainsFunc(v, unicode.IsControl) || len(v) > 255:
+			// user_id is an AMQP short string.
+			l.Fail("PUBLISH_USER_ID", "expected a broker user name of at most 255 bytes without control characters")
+		default:
+			c.UserID = v
+		}
+	}
 	if err := l.Err(); err != nil {
 		return Config{}, err
 	}
@@ -76,8 +94,19 @@ func (c Config) Describe() string {
 		[2]string{"OUTBOX_SIZE", fmt.Sprint(c.OutboxSize)},
 		[2]string{"COLLECT_TIMEOUT", c.CollectTimeout.String()},
 		[2]string{"HOST_NAME", c.HostName},
+		[2]string{"PUBLISH_USER_ID", userIDText(c)},
 		[2]string{"LOG_LEVEL", strings.ToLower(c.LogLevel.String())},
 	)
+}
+
+func userIDText(c Config) string {
+	switch {
+	case c.NoUserID:
+		return "none"
+	case c.UserID != "":
+		return c.UserID
+	}
+	return "(the broker user logged in as)"
 }
 
 func intervalText(d time.Duration) string {

@@ -41,17 +41,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	hosts := fleet.New(cfg.Fleet)
 	ingest := consumer.NewIngest(hosts, cfg.MaxMessage, log.With("component", "ingest"))
+	ingest.Identity = cfg.Identity
 	site := web.New(web.Options{Version: version, SendBuffer: cfg.SendBuffer, Thresholds: cfg.Thresholds,
 		StaleAfter: cfg.Fleet.StaleAfter, Offline: cfg.Fleet.OfflineAfter, Stats: func() any { return ingest.Stats() }},
 		hosts, status, log.With("component", "web"))
 
 	reg := metrics.New("consumer", version, status)
 	ingest.OnDelay = metrics.Consumer(reg, metrics.ConsumerSources{
-		Received:   func() uint64 { return ingest.Stats().Received },
-		Invalid:    func() uint64 { return ingest.Stats().Invalid },
-		TooLarge:   func() uint64 { return ingest.Stats().TooLarge },
-		Duplicates: func() uint64 { return ingest.Stats().Duplicates },
-		Refused:    func() uint64 { return ingest.Stats().Refused },
+		Received:        func() uint64 { return ingest.Stats().Received },
+		Invalid:         func() uint64 { return ingest.Stats().Invalid },
+		TooLarge:        func() uint64 { return ingest.Stats().TooLarge },
+		Duplicates:      func() uint64 { return ingest.Stats().Duplicates },
+		Refused:         func() uint64 { return ingest.Stats().Refused },
+		Unauthenticated: func() uint64 { return ingest.Stats().Unauthenticated },
 		HostsByState: func() (int, int, int) {
 			c := hosts.Counts(time.Now())
 			return c.Live, c.Stale, c.Offline

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -30,6 +31,7 @@ type Config struct {
 	Fleet       fleet.Config
 	SendBuffer  int
 	Thresholds  map[string]web.Thresholds
+	Identity    Identity
 	LogLevel    slog.Level
 }
 
@@ -87,6 +89,14 @@ func Read(l *config.Loader) (Config, error) {
 	if c.QueueExpiry > 0 && !exclusive {
 		c.Queue.Args["x-expires"] = c.QueueExpiry.Milliseconds()
 	}
+	c.Identity = Identity{Required: l.Enum("HOST_IDENTITY", "none", "none", "broker-user") == "broker-user",
+		UserPrefix: l.String("HOST_USER_PREFIX", DefaultUserPrefix)}
+	switch p := c.Identity.UserPrefix; {
+	case l.IsSet("HOST_USER_PREFIX") && !c.Identity.Required:
+		l.Fail("HOST_USER_PREFIX", "only applies with HOST_IDENTITY=broker-user: set that too, or remove this key")
+	case len(p) >= MaxUserID || strings.ContainsFunc(p, unicode.IsControl):
+		l.Fail("HOST_USER_PREFIX", "expected a prefix of broker user names, shorter than %d bytes, without control characters", MaxUserID)
+	}
 	c.Thresholds = map[string]web.Thresholds{
 		"cpu":    thresholds(l, "THRESHOLD_CPU", 80, 95, 100),
 		"memory": thresholds(l, "THRESHOLD_MEMORY", 85, 95, 100),
@@ -136,6 +146,7 @@ func (c Config) Describe() string {
 		{"HISTORY_SIZE", fmt.Sprint(c.Fleet.HistorySize)},
 		{"MAX_HOSTS", fmt.Sprint(c.Fleet.MaxHosts)},
 		{"WS_SEND_BUFFER", fmt.Sprint(c.SendBuffer)},
+		{"HOST_IDENTITY", identityText(c.Identity)},
 	}
 	for _, k := range []string{"cpu", "memory", "swap", "disk", "load"} {
 		t := c.Thresholds[k]
@@ -143,6 +154,13 @@ func (c Config) Describe() string {
 	}
 	pairs = append(pairs, [2]string{"LOG_LEVEL", strings.ToLower(c.LogLevel.String())})
 	return config.Describe(pairs...)
+}
+
+func identityText(id Identity) string {
+	if !id.Required {
+		return "none (any broker user may publish for any host)"
+	}
+	return fmt.Sprintf("broker-user (host H only from broker user %q)", id.User("H"))
 }
 
 func queueTypeOf(q mq.Queue) string {

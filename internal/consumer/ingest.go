@@ -25,6 +25,11 @@ type Ingest struct {
 	logEvery rate.Sometimes
 
 	received, invalid, tooLarge, duplicates, refused atomic.Uint64
+	// Identity, when set before use, says who may speak for a host;
+	// snapshots from anyone else are dropped and counted.
+	Identity        Identity
+	unauthenticated atomic.Uint64
+	refusedHosts    hostLog
 	// OnDelay, when set before use, receives each snapshot's time from
 	// sampling (the publisher's clock) to receipt.
 	OnDelay func(time.Duration)
@@ -54,6 +59,9 @@ func (in *Ingest) Handle(d *amqp.Delivery) {
 		})
 		return
 	}
+	if !in.authentic(s, d) {
+		return
+	}
 	// The AMQP timestamp has whole seconds only: the snapshot's own time
 	// is precise.
 	if s.Time != nil && in.OnDelay != nil {
@@ -76,12 +84,14 @@ type Stats struct {
 	TooLarge   uint64 `json:"too_large_total"`
 	Duplicates uint64 `json:"duplicates_total"`
 	Refused    uint64 `json:"refused_total"`
+	// Unauthenticated counts snapshots refused by HOST_IDENTITY.
+	Unauthenticated uint64 `json:"unauthenticated_total"`
 }
 
 // Stats returns the counters.
 func (in *Ingest) Stats() Stats {
 	return Stats{Received: in.received.Load(), Invalid: in.invalid.Load(), TooLarge: in.tooLarge.Load(),
-		Duplicates: in.duplicates.Load(), Refused: in.refused.Load()}
+		Duplicates: in.duplicates.Load(), Refused: in.refused.Load(), Unauthenticated: in.unauthenticated.Load()}
 }
 
 func truncate(s string, n int) string {

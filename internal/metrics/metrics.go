@@ -236,9 +236,11 @@ func Publisher(r *Registry, s PublisherSources) (observeConfirm func(time.Durati
 // ConsumerSources are the consumer's values.
 type ConsumerSources struct {
 	Received, Invalid, TooLarge, Duplicates, Refused func() uint64
-	HostsByState                                     func() (live, stale, offline int)
-	WSClients                                        func() int64
-	WSDropped                                        func() uint64
+	// Unauthenticated counts snapshots refused by HOST_IDENTITY.
+	Unauthenticated func() uint64
+	HostsByState    func() (live, stale, offline int)
+	WSClients       func() int64
+	WSDropped       func() uint64
 }
 
 // Consumer registers the consumer's metrics and returns the function that
@@ -251,6 +253,8 @@ func Consumer(r *Registry, s ConsumerSources) (observeDelay func(time.Duration))
 		})
 	r.counter("sysmon_consumer_snapshots_duplicate_total", "Snapshots dropped as already seen (same instance and sequence).", s.Duplicates)
 	r.counter("sysmon_consumer_snapshots_refused_total", "Snapshots of new hosts refused beyond MAX_HOSTS.", s.Refused)
+	r.counter("sysmon_consumer_snapshots_unauthenticated_total",
+		"Snapshots refused because they did not come from their host's broker user (HOST_IDENTITY=broker-user).", s.Unauthenticated)
 	r.add("sysmon_consumer_hosts", "gauge", "Hosts known to the consumer, by state.", func() []sample {
 		l, st, o := s.HostsByState()
 		return []sample{{`{state="live"}`, float64(l)}, {`{state="stale"}`, float64(st)}, {`{state="offline"}`, float64(o)}}

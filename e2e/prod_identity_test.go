@@ -82,6 +82,12 @@ func identitySnapshot(t *testing.T, host, platform string, seq uint64) []byte {
 // configured that way says so; prototype messages are refused.
 func TestProdAuthenticatedHosts(t *testing.T) {
 	brokertest.Shared(t)
+	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
+		brokertest.Unavailable(t, "rabbitmqctl is not installed")
+	}
+	if os.Geteuid() != 0 {
+		brokertest.Unavailable(t, "rabbitmqctl on the shared broker needs root (its Erlang cookie)")
+	}
 	suffix := fmt.Sprintf("%08x", rand.Uint32())
 	vhost := "sysmon-e2e-identity-" + suffix
 	hostA, hostB := "ida-"+suffix, "idb-"+suffix

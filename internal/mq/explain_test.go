@@ -38,3 +38,24 @@ func TestExplain(t *testing.T) {
 		t.Error("Explain(nil) is not empty")
 	}
 }
+
+// TestUserIDRefusal: the broker closing the channel over user_id is
+// explained with the key to fix, not as an exchange declared with other
+// settings; other channel closes keep the general explanation.
+func TestUserIDRefusal(t *testing.T) {
+	e := &amqp.Error{Code: amqp.PreconditionFailed,
+		Reason: "PRECONDITION_FAILED - user_id property set to 'sysmon-host-a' but authenticated user was 'sysmon-host-b'"}
+	got := Explain(channelClosedErr(e, "sysmon-host-a"))
+	for _, w := range []string{`refused the snapshots' user_id "sysmon-host-a"`, "authenticated user was 'sysmon-host-b'", "PUBLISH_USER_ID"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("explained as %q, lacks %q", got, w)
+		}
+	}
+	if strings.Contains(got, "other settings") {
+		t.Errorf("explained as %q: a user_id refusal is not a redeclaration", got)
+	}
+	other := &amqp.Error{Code: amqp.PreconditionFailed, Reason: "PRECONDITION_FAILED - inequivalent arg 'type'"}
+	if got := Explain(channelClosedErr(other, "u")); !strings.Contains(got, "other settings") || strings.Contains(got, "user_id") {
+		t.Errorf("another PRECONDITION_FAILED explained as %q", got)
+	}
+}

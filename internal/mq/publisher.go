@@ -52,16 +52,7 @@ func (p *Publisher) session(ctx context.Context, conn *amqp.Connection, ready fu
 	chClosed := ch.NotifyClose(make(chan *amqp.Error, 1))
 	blocked := conn.NotifyBlocked(make(chan amqp.Blocking, 4))
 	userID := p.userID(conn)
-	// A channel closed by the broker: a refused user_id says how to fix it.
-	chErr := func(e *amqp.Error) error {
-		if e != nil && e.Code == amqp.PreconditionFailed && strings.Contains(e.Reason, "user_id") {
-			// Not wrapped: the generic PRECONDITION_FAILED hint (an
-			// exchange declared with other settings) would mislead.
-			return fmt.Errorf("the broker refused the snapshots' user_id %q (%s): set PUBLISH_USER_ID to the user the broker authenticates this host as, or PUBLISH_USER_ID=none",
-				userID, e.Reason)
-		}
-		return closedErr("channel", e)
-	}
+	chErr := func(e *amqp.Error) error { return channelClosedErr(e, userID) }
 	ready()
 	defer func() {
 		// amqp091 blocks if a notification channel is not read: drain them
@@ -184,6 +175,18 @@ func (p *Publisher) onBlocked(s *Status, b amqp.Blocking) {
 	}
 	p.Log.Info("broker unblocked publishing")
 	s.set(Connected, "", "")
+}
+
+// channelClosedErr says why the broker closed the publishing channel; a
+// refused user_id says how to fix it.
+func channelClosedErr(e *amqp.Error, userID string) error {
+	if e != nil && e.Code == amqp.PreconditionFailed && strings.Contains(e.Reason, "user_id") {
+		// Not wrapped: Explain's generic PRECONDITION_FAILED hint (an
+		// exchange declared with other settings) would mislead.
+		return fmt.Errorf("the broker refused the snapshots' user_id %q (%s): set PUBLISH_USER_ID to the user the broker authenticates this host as, or PUBLISH_USER_ID=none",
+			userID, e.Reason)
+	}
+	return closedErr("channel", e)
 }
 
 func closedErr(what string, e *amqp.Error) error {

@@ -154,15 +154,22 @@ func (p *Publisher) userID(conn *amqp.Connection) string {
 		return p.UserID
 	}
 	// After the handshake SASL holds the one mechanism used.
+	var name string
 	for _, a := range conn.Config.SASL {
 		switch a := a.(type) {
 		case *amqp.PlainAuth:
-			return a.Username
+			name = a.Username
 		case *amqp.AMQPlainAuth:
-			return a.Username
+			name = a.Username
 		}
 	}
-	return ""
+	if len(name) > 255 {
+		// user_id is a short string: stamping it would make every publish
+		// fail; without it only a consumer that requires it refuses (and
+		// says so).
+		return ""
+	}
+	return name
 }
 
 func (p *Publisher) beat() { p.Dialer.beat() }

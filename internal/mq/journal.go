@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -31,9 +32,17 @@ import (
 // A message is pending when its put has no done. Appends are the only
 // writes while the file holds something pending; when nothing is, the file
 // is truncated to zero; when dead records outweigh live ones, it is
-// rewritten (temporary file, fsync, rename). Reading stops at the first
-// record that is short, too long or fails its CRC (a torn tail after a
-// crash): what follows is ignored and the file is rewritten without it.
+// rewritten (temporary file, fsync, rename, fsync of the directory).
+// Reading stops at the first record that is short, longer than the rest of
+// the file or fails its CRC (a torn tail after a crash): what follows is
+// ignored and the file is rewritten without it.
+//
+// Appends of puts are fsynced before the journal goroutine moves on, so a
+// message on disk stays there through a power cut; done records are not (a
+// lost one costs a duplicate on the wire, which the consumer drops).
+//
+// The directory is created 0700 and the file 0600 (a snapshot describes
+// the host); the directory is flock'ed so that two processes never share it.
 const JournalFile = "outbox.log"
 
 const (
@@ -59,8 +68,9 @@ type journal struct {
 	liveBytes int64
 	nextID    uint64
 	buf       []byte
-	// Written counts bytes and fsyncs since open, for the cost figures.
-	written, syncs uint64
+	// written and syncs count bytes and fsyncs since open, for the cost
+	// figures; read from other goroutines.
+	written, syncs atomic.Uint64
 }
 
 // stored is one pending message read back from the file.
@@ -75,7 +85,7 @@ type stored struct {
 // process left and rewrites the file with only the pending messages.
 // damage, when not empty, describes a tail that was ignored.
 func openJournal(dir string) (j *journal, pending []stored, damage string, err error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, "", err
 	}
 	lock, err := os.Open(dir)
@@ -113,6 +123,10 @@ func (j *journal) read() ([]stored, string, error) {
 		return nil, "", err
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, "", err
+	}
 	var (
 		order   []uint64
 		byID    = map[uint64]stored{}
@@ -130,7 +144,8 @@ func (j *journal) read() ([]stored, string, error) {
 			break
 		}
 		n := binary.LittleEndian.Uint32(hdr[:4])
-		if n == 0 || n > maxRecord {
+		// A damaged length must not make us allocate what is not there.
+		if n == 0 || n > maxRecord || int64(n) > st.Size()-off-8 {
 			damage = fmt.Sprintf("a record claims %d bytes", n)
 			break
 		}
@@ -176,7 +191,6 @@ func (j *journal) read() ([]stored, string, error) {
 		off += int64(n) + 8
 	}
 	if damage != "" {
-		st, _ := f.Stat()
 		damage = fmt.Sprintf("%s at byte %d: ignored the last %d bytes", damage, off, st.Size()-off)
 	}
 	var out []stored
@@ -200,14 +214,14 @@ func (j *journal) rewrite(live []stored) error {
 		j.liveBytes += int64(len(j.buf) - start)
 	}
 	tmp := j.path() + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
 	_, err = f.Write(j.buf)
 	if err == nil && len(j.buf) > 0 {
 		err = f.Sync()
-		j.syncs++
+		j.syncs.Add(1)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -217,6 +231,7 @@ func (j *journal) rewrite(live []stored) error {
 	}
 	if err == nil {
 		err = j.lock.Sync() // the rename itself
+		j.syncs.Add(1)
 	}
 	if err != nil {
 		os.Remove(tmp)
@@ -230,7 +245,7 @@ func (j *journal) rewrite(live []stored) error {
 		return err
 	}
 	j.size = int64(len(j.buf))
-	j.written += uint64(len(j.buf))
+	j.written.Add(uint64(len(j.buf)))
 	return nil
 }
 
@@ -264,9 +279,9 @@ func (j *journal) append(puts []stored, done []uint64) error {
 		return err
 	}
 	j.size += int64(len(j.buf))
-	j.written += uint64(len(j.buf))
+	j.written.Add(uint64(len(j.buf)))
 	if len(puts) > 0 {
-		j.syncs++
+		j.syncs.Add(1)
 		return j.f.Sync()
 	}
 	return nil
@@ -283,7 +298,7 @@ func (j *journal) tidy() (compact bool, err error) {
 			return false, err
 		}
 		j.size = 0
-		j.syncs++
+		j.syncs.Add(1)
 		return false, j.f.Sync()
 	}
 	return j.size > 2*j.liveBytes+compactSlack, nil

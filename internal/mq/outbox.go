@@ -3,6 +3,7 @@ package mq
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -59,6 +60,10 @@ type Outbox struct {
 	jdoneAt time.Time // when jdone became non-empty
 	stored  int       // messages of items that are on disk
 	jkick   chan struct{}
+	// jstat is the journal while persisting and after it was closed or
+	// abandoned (its byte and fsync counts); diskErr why it is not used.
+	jstat   *journal
+	diskErr string
 	// OnConfirm, when set before use, receives each message's time from
 	// Push to the broker's confirm.
 	OnConfirm func(time.Duration)
@@ -145,15 +150,29 @@ type Counters struct {
 	// this one took over; Stored is how many of those waiting are on disk.
 	Restored uint64 `json:"restored_total"`
 	Stored   int    `json:"stored"`
+	// Disk is the file the outbox is kept in, empty when it is kept in
+	// memory only; DiskError says why not, when it was asked to.
+	// DiskBytes and DiskSyncs count the writes and fsyncs since start.
+	Disk      string `json:"disk"`
+	DiskError string `json:"disk_error,omitempty"`
+	DiskBytes uint64 `json:"disk_bytes_total"`
+	DiskSyncs uint64 `json:"disk_fsyncs_total"`
 }
 
 // Counters returns the outbox totals.
 func (o *Outbox) Counters() Counters {
 	o.mu.Lock()
-	waiting, stored := len(o.items), o.stored
+	c := Counters{Waiting: len(o.items), Stored: o.stored, DiskError: o.diskErr}
+	if o.j != nil {
+		c.Disk = o.j.path()
+	}
+	js := o.jstat
 	o.mu.Unlock()
-	return Counters{Pushed: o.pushed.Load(), Confirmed: o.acked.Load(), Dropped: o.dropped.Load(), Waiting: waiting,
-		Restored: o.restored.Load(), Stored: stored}
+	c.Pushed, c.Confirmed, c.Dropped, c.Restored = o.pushed.Load(), o.acked.Load(), o.dropped.Load(), o.restored.Load()
+	if js != nil {
+		c.DiskBytes, c.DiskSyncs = js.written.Load(), js.syncs.Load()
+	}
+	return c
 }
 
 // ---- keeping the outbox on disk ----
@@ -172,7 +191,15 @@ const doneAfter = 200 * time.Millisecond
 // outbox's limit: older ones are dropped and counted) and returns how many.
 // Call it before the outbox is used, then run RunJournal. On an error
 // nothing is kept on disk and the outbox works in memory as before.
-func (o *Outbox) Persist(dir string, log *slog.Logger) (int, error) {
+func (o *Outbox) Persist(dir string, log *slog.Logger) (n int, err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("keep the outbox in %s: %w", dir, err)
+			o.mu.Lock()
+			o.diskErr = err.Error()
+			o.mu.Unlock()
+		}
+	}()
 	j, pending, damage, err := openJournal(dir)
 	if err != nil {
 		return 0, err
@@ -198,7 +225,7 @@ func (o *Outbox) Persist(dir string, log *slog.Logger) (int, error) {
 	o.mu.Lock()
 	o.items = append(items, o.items...)
 	o.stored += len(pending)
-	o.j, o.jlog = j, log
+	o.j, o.jlog, o.jstat = j, log, j
 	o.mu.Unlock()
 	o.restored.Add(uint64(len(pending)))
 	if len(pending) > 0 {
@@ -329,6 +356,7 @@ func (o *Outbox) flush(now time.Time, all bool) {
 			it.jid = 0
 		}
 		o.stored, o.jdone = 0, nil
+		o.diskErr = fmt.Sprintf("cannot write %s: %v (in memory only until restart)", j.path(), err)
 		o.mu.Unlock()
 		j.abandon()
 		o.jlog.Warn("cannot write the outbox to disk: keeping it in memory only until restart", "dir", j.dir, "err", err)

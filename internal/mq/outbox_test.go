@@ -386,3 +386,77 @@ func TestRunJournalPersistsAfterDelay(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestJournalCreatesPrivateDirectoryAndFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state", "sysmon-publisher") // missing: created
+	o, _, _ := persisted(t, dir, 10)
+	o.Push(msg(1))
+	o.flush(time.Now().Add(time.Hour), false)
+	for p, want := range map[string]os.FileMode{dir: 0o700 | os.ModeDir, filepath.Join(dir, JournalFile): 0o600} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode() != want {
+			t.Errorf("%s has mode %v, want %v", p, st.Mode(), want)
+		}
+	}
+	c := o.Counters()
+	if c.Disk != filepath.Join(dir, JournalFile) || c.DiskError != "" || c.DiskSyncs == 0 || c.DiskBytes < 1300 {
+		t.Fatalf("counters %+v: want the file, no error, its bytes and fsyncs", c)
+	}
+	closeJournal(t, o)
+}
+
+func TestJournalCountersSayWhyMemoryOnly(t *testing.T) {
+	o := NewOutbox(10)
+	if c := o.Counters(); c.Disk != "" || c.DiskError != "" {
+		t.Fatalf("not asked to persist: %+v", c)
+	}
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log, _ := testLog()
+	_, err := o.Persist(file, log)
+	if err == nil || !strings.Contains(err.Error(), file) {
+		t.Fatalf("Persist on a regular file: %v (want an error naming it)", err)
+	}
+	if c := o.Counters(); c.Disk != "" || c.DiskError != err.Error() {
+		t.Fatalf("counters %+v: want no file and the error %q", c, err)
+	}
+}
+
+// TestJournalWriteCost: while the broker is away, each snapshot costs its
+// own size plus a few bytes of framing and one fsync; confirming them costs
+// a done record per batch and, once none is left, a truncate.
+func TestJournalWriteCost(t *testing.T) {
+	dir := t.TempDir()
+	o, _, _ := persisted(t, dir, 100)
+	before := o.Counters()
+	const n = 20
+	var body int
+	for i := 1; i <= n; i++ {
+		it := msg(i)
+		body += len(it.Msg.Body)
+		o.Push(it)
+		o.flush(time.Now().Add(time.Hour), false) // each one waited past PersistAfter
+	}
+	mid := o.Counters()
+	perBytes := float64(mid.DiskBytes-before.DiskBytes) / n
+	perSyncs := float64(mid.DiskSyncs-before.DiskSyncs) / n
+	t.Logf("per snapshot while the broker is away: %.0f bytes (body %d), %.2f fsyncs", perBytes, body/n, perSyncs)
+	if perSyncs != 1 || perBytes < float64(body/n) || perBytes > float64(body/n)+200 {
+		t.Fatalf("per snapshot: %.1f bytes for a %d-byte body, %.2f fsyncs; want body + framing and 1 fsync", perBytes, body/n, perSyncs)
+	}
+	for range n {
+		confirm(t, o)
+	}
+	o.flush(time.Now().Add(time.Hour), false)
+	end := o.Counters()
+	t.Logf("confirming all %d: %d bytes, %d fsyncs", n, end.DiskBytes-mid.DiskBytes, end.DiskSyncs-mid.DiskSyncs)
+	if fileSize(t, dir) != 0 || end.DiskSyncs-mid.DiskSyncs != 1 {
+		t.Fatalf("after the confirms: file %d bytes, %d fsyncs (want 0 bytes, 1 fsync for the truncate)", fileSize(t, dir), end.DiskSyncs-mid.DiskSyncs)
+	}
+	closeJournal(t, o)
+}

@@ -160,8 +160,8 @@ func TestFaultOutboxSurvivesRestart(t *testing.T) {
 	record(t, faultRow{Fault: "5. publisher SIGTERM / SIGKILL while the broker is away, restarted",
 		Recovery: fmt.Sprintf("all delivered %s after start_app", secs(took)), Confirmed: 2 * n, Delivered: delivered,
 		Lost: len(missing), Dups: r.dups(t),
-		Note: fmt.Sprintf("outbox in $STATE_DIRECTORY: %d + %d snapshots taken over by the next process; written %.1fs after queueing, %.0f / %.0f bytes and %.0f fsync per snapshot; restart %s / %s",
-			n, n, mq.PersistAfter.Seconds(), rounds[0].bytes, rounds[1].bytes, rounds[0].syncs, secs(restarts[0]), secs(restarts[1]))})
+		Note: fmt.Sprintf("outbox in $STATE_DIRECTORY: %d + %d snapshots taken over by the next process; written %.1fs after queueing, %.0f / %.0f bytes and %.2f / %.2f fsyncs per snapshot (those of the same second share one); restart %s / %s",
+			n, n, mq.PersistAfter.Seconds(), rounds[0].bytes, rounds[1].bytes, rounds[0].syncs, rounds[1].syncs, secs(restarts[0]), secs(restarts[1]))})
 }
 
 // TestOutboxDirUnusable: a state directory that cannot be used (a regular

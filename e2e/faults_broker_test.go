@@ -65,7 +65,7 @@ func TestFaultBrokerStopStart(t *testing.T) {
 	}
 	record(t, faultRow{Fault: "5. SIGTERM while the broker is unreachable", Recovery: fmt.Sprintf("exit in %s / %s", secs(took), secs(ctook)),
 		Confirmed: -1, Delivered: -1, Lost: -1, Dups: -1,
-		Note: "publisher / consumer; TimeoutStopSec=10s; snapshots left in the outbox are lost with the process (logged)"})
+		Note: "publisher / consumer; TimeoutStopSec=10s; the outbox in memory only here (no OUTBOX_DIR): what is left is lost with the process (logged)"})
 }
 
 // TestFaultCloseAllConnections: the broker closes every connection 20 times

@@ -57,6 +57,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	sampler := collect.New(log.With("component", "collect"), cfg.CollectTimeout)
 	outbox := mq.NewOutbox(cfg.OutboxSize)
+	// On disk, snapshots the broker has not confirmed outlive this process.
+	// A directory that cannot be used is no reason to stop sampling: the
+	// outbox stays in memory, and the log and GET / say so.
+	if cfg.OutboxDir != "" {
+		n, err := outbox.Persist(cfg.OutboxDir, log.With("component", "outbox"))
+		switch {
+		case err != nil:
+			log.Warn("outbox kept in memory only: snapshots not yet confirmed are lost if the publisher stops", "err", err)
+		case n > 0:
+			log.Info("an earlier run left snapshots the broker had not confirmed: they are sent first", "snapshots", n, "file", outbox.Counters().Disk)
+		}
+	}
 	svc := publisher.New(cfg, sampler, outbox, status, log, version)
 
 	reg := metrics.New("publisher", version, status)
@@ -74,9 +86,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
+	outboxFile := outbox.Counters().Disk
+	if outboxFile == "" {
+		outboxFile = "(memory only)"
+	}
 	log.Info("sysmon-publisher started", "version", version, "listen", srv.URL(),
 		"host", cfg.HostName, "instance_id", svc.Instance(), "interval", cfg.Interval,
-		"exchange", cfg.Broker.Exchange, "config", cfg.File)
+		"exchange", cfg.Broker.Exchange, "config", cfg.File, "outbox", outboxFile)
 	notifier.Ready()
 	notifier.Status(status.Line())
 
@@ -92,6 +108,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer cancelMQ()
 	mqDone := make(chan error, 1)
 	go func() { mqDone <- pub.Run(mqCtx) }()
+	// The journal outlives the broker side: once that has stopped, it writes
+	// what is still owed.
+	journalCtx, cancelJournal := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJournal()
+	journalDone := make(chan error, 1)
+	go func() { journalDone <- outbox.RunJournal(journalCtx) }()
 	srvDone := make(chan error, 1)
 	go func() { srvDone <- srv.Run(ctx) }()
 	wdDone := make(chan error, 1)
@@ -116,9 +138,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	<-loopDone
 	cancelMQ()
 	<-mqDone
+	cancelJournal()
+	if err := <-journalDone; err != nil {
+		log.Warn("cannot close the outbox file", "err", err)
+	}
 	<-srvDone
 	<-wdDone
 	c := outbox.Counters()
-	log.Info("stopped", "confirmed_total", c.Confirmed, "left_in_outbox", c.Waiting, "dropped_total", c.Dropped)
+	log.Info("stopped", "confirmed_total", c.Confirmed, "left_in_outbox", c.Waiting, "dropped_total", c.Dropped,
+		"left_on_disk", c.Stored)
 	return code
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 	"unicode"
@@ -23,6 +24,7 @@ type Config struct {
 	PublishTimeout time.Duration // how long /publish waits for the broker's confirm
 	RateLimit      float64       // /publish calls per second
 	OutboxSize     int
+	OutboxDir      string // where the outbox is kept on disk; "": memory only
 	CollectTimeout time.Duration
 	HostName       string
 	// UserID is PUBLISH_USER_ID: "" stamps the broker login name as
@@ -48,12 +50,16 @@ func Read(l *config.Loader) (Config, error) {
 		PublishTimeout: l.Duration("PUBLISH_TIMEOUT", 2*time.Second, 10*time.Millisecond, time.Minute),
 		RateLimit:      l.Float("PUBLISH_RATE_LIMIT", 10, 0.01, 1e6),
 		OutboxSize:     l.Int("OUTBOX_SIZE", 1000, 2, 1_000_000),
+		OutboxDir:      strings.TrimSpace(l.String("OUTBOX_DIR", stateDirectory())),
 		CollectTimeout: l.Duration("COLLECT_TIMEOUT", time.Second, 10*time.Millisecond, time.Minute),
 		HostName:       strings.TrimSpace(l.String("HOST_NAME", host)),
 		LogLevel:       config.LoadLogLevel(l),
 	}
 	if c.Interval > 0 && c.Interval < 100*time.Millisecond {
 		l.Fail("PUBLISH_INTERVAL", "expected 0 (publish on demand only) or at least 100ms, got %v", c.Interval)
+	}
+	if c.OutboxDir != "" && !filepath.IsAbs(c.OutboxDir) {
+		l.Fail("OUTBOX_DIR", "expected an absolute directory, or nothing to keep the outbox in memory only, got %q", c.OutboxDir)
 	}
 	if c.HostName == "" {
 		l.Fail("HOST_NAME", "expected a host name: the system has none, set one here")
@@ -77,6 +83,13 @@ func Read(l *config.Loader) (Config, error) {
 	return c, nil
 }
 
+// stateDirectory is the first directory of systemd's StateDirectory=
+// ($STATE_DIRECTORY), or "" when the daemon does not run under it.
+func stateDirectory() string {
+	dir, _, _ := strings.Cut(os.Getenv("STATE_DIRECTORY"), ":")
+	return dir
+}
+
 // Describe lists the effective settings for -check-config (password masked).
 func (c Config) Describe() string {
 	return config.Describe(
@@ -92,6 +105,7 @@ func (c Config) Describe() string {
 		[2]string{"PUBLISH_TIMEOUT", c.PublishTimeout.String()},
 		[2]string{"PUBLISH_RATE_LIMIT", fmt.Sprintf("%g/s", c.RateLimit)},
 		[2]string{"OUTBOX_SIZE", fmt.Sprint(c.OutboxSize)},
+		[2]string{"OUTBOX_DIR", outboxDirText(c.OutboxDir)},
 		[2]string{"COLLECT_TIMEOUT", c.CollectTimeout.String()},
 		[2]string{"HOST_NAME", c.HostName},
 		[2]string{"PUBLISH_USER_ID", userIDText(c)},
@@ -107,6 +121,13 @@ func userIDText(c Config) string {
 		return c.UserID
 	}
 	return "(the broker user logged in as)"
+}
+
+func outboxDirText(dir string) string {
+	if dir == "" {
+		return "(none: the outbox is kept in memory only)"
+	}
+	return dir
 }
 
 func intervalText(d time.Duration) string {

@@ -240,6 +240,19 @@ func TestCheckHost(t *testing.T) {
 	}
 }
 
+func TestCheckText(t *testing.T) {
+	for _, ok := range []string{"", "/", "/mnt/données", strings.Repeat("é", MaxNameLen/2)} {
+		if err := CheckText("mountpoint", ok, MaxNameLen); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"/mnt/\xff", "/mnt/a\nb", strings.Repeat("m", MaxNameLen+1)} {
+		if err := CheckText("mountpoint", bad, MaxNameLen); err == nil || !strings.Contains(err.Error(), "mountpoint") {
+			t.Errorf("%q: %v, want an error naming the field", bad, err)
+		}
+	}
+}
+
 // TestShapeFollowsTheStruct: every key of the golden message is known at
 // its place, so that no key sysmon sends counts against MaxUnknownBytes.
 func TestShapeFollowsTheStruct(t *testing.T) {

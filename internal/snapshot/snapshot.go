@@ -295,6 +295,15 @@ func CheckHost(name string) error {
 	return c.err
 }
 
+// CheckText tells whether v may be a string field of at most limit bytes
+// (MaxNameLen, MaxStringLen…): valid UTF-8 without control characters.
+// A publisher uses it to leave out what a consumer would refuse.
+func CheckText(name, v string, limit int) error {
+	var c checker
+	c.text(name, v, limit)
+	return c.err
+}
+
 // checker keeps the first failure of a series of checks; the checks after
 // it do nothing, so that a valid message costs no allocation.
 type checker struct{ err error }

@@ -343,7 +343,9 @@ func (c *checker) part(obj, totalKey string, total uint64, aKey string, a uint64
 	}
 }
 
-// text checks a string: at most limit bytes of UTF-8, no control character.
+// text checks a string: at most limit bytes of UTF-8, no control character
+// (C0, DEL, C1, nor the bidirectional controls such as U+202E, which would
+// let a name such as a host's read as another on the dashboard).
 func (c *checker) text(name, v string, limit int) {
 	if c.err != nil {
 		return
@@ -366,7 +368,7 @@ func (c *checker) textSlow(name, v string) {
 		return
 	}
 	for _, r := range v {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
 			c.fail("%s contains control character %U", name, r)
 			return
 		}

@@ -388,3 +388,42 @@ func checkAccepted(t *testing.T, b []byte) {
 		t.Fatalf("accepted a lone surrogate escape: %q", b)
 	}
 }
+
+// TestWorstCaseMessage: a message at every limit at once is accepted, and
+// fits in the consumer's default MAX_MESSAGE_BYTES (1 MiB), so that the
+// limits, not the size cap, decide what one message can make a consumer
+// keep. Its size is what README and the fleet's memory bound build on.
+func TestWorstCaseMessage(t *testing.T) {
+	str := func(n int) string { return strings.Repeat("x", n) }
+	s := sample()
+	s.Timestamp, s.Platform, s.PlatformRelease, s.Processor = str(MaxStringLen), str(MaxStringLen), str(MaxStringLen), str(MaxStringLen)
+	s.HostID, s.InstanceID, s.AgentVersion, s.Host = str(MaxStringLen), str(MaxStringLen), str(MaxStringLen), str(MaxHostLen)
+	s.CPUCount, s.CPUPerCore = MaxCores, make([]float64, MaxCores)
+	for i := range s.CPUPerCore {
+		s.CPUPerCore[i] = 99.99
+	}
+	fs := Filesystem{Mountpoint: str(MaxNameLen), Device: str(MaxNameLen), Fstype: str(MaxNameLen),
+		Total: MaxByteCount, Used: MaxByteCount - 1, Free: MaxByteCount - 1, Percent: 99.99}
+	s.Filesystems = make([]Filesystem, MaxFilesystems)
+	for i := range s.Filesystems {
+		s.Filesystems[i] = fs
+	}
+	in := Interface{Name: str(MaxNameLen), RxBytesPerSec: MaxBytesPerSec - 0.01, TxBytesPerSec: MaxBytesPerSec - 0.01}
+	s.Network.Interfaces = make([]Interface, MaxInterfaces)
+	for i := range s.Network.Interfaces {
+		s.Network.Interfaces[i] = in
+	}
+	s.Missing = make([]string, MaxMissing)
+	for i := range s.Missing {
+		s.Missing[i] = str(MaxMissingLen)
+	}
+	body, err := Encode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body = append(body[:len(body)-1], `,"x":"`+str(MaxUnknownBytes-len(`"x":""`))+`"}`...)
+	if _, err := Decode(body, 1<<20); err != nil {
+		t.Fatalf("the worst-case message (%d bytes) is refused: %v", len(body), err)
+	}
+	t.Logf("worst-case message: %d bytes", len(body))
+}

@@ -33,6 +33,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/sysmon-dev/sysmon/internal/brokertest"
+	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
 
 // ---- the summary table ----
@@ -658,10 +659,11 @@ func testSnapshot(host, instance string, seq uint64, size int) []byte {
 		"schema": 1, "host": host, "instance_id": instance, "seq": seq, "interval_seconds": 1,
 	}
 	// Padding goes into interface names: they travel with the latest
-	// snapshot but not into the per-point history.
+	// snapshot but not into the per-point history. Names and their number
+	// stay within snapshot.MaxNameLen and MaxInterfaces (about 250 kB).
 	var ifs []map[string]any
-	for n := 0; n < size/1050 && n < 1000; n++ {
-		ifs = append(ifs, map[string]any{"name": fmt.Sprintf("if%d-%s", n, strings.Repeat("x", 1000)),
+	for n := 0; n < size/300 && n < snapshot.MaxInterfaces; n++ {
+		ifs = append(ifs, map[string]any{"name": fmt.Sprintf("if%d-%s", n, strings.Repeat("x", 240)),
 			"rx_bytes_per_sec": 1, "tx_bytes_per_sec": 1})
 	}
 	if ifs != nil {

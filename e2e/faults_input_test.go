@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
@@ -512,4 +513,126 @@ func TestFaultFuzz(t *testing.T) {
 	}
 	record(t, faultRow{Fault: "13. fuzzing (env file, decoder, WebSocket input)", Recovery: "ran " + secs(time.Since(start)),
 		Confirmed: -1, Delivered: -1, Lost: -1, Dups: -1, Note: strings.Join(notes, "; ") + "; no crasher"})
+}
+
+// TestFaultHostileText: the messages of issue 10 (items 1 and 6) that
+// passed validation and then blinded every dashboard or showed nonsense:
+// invalid UTF-8 in a string or in a prototype's routing key, repeated and
+// case-variant keys, figures out of range, nesting 9,990 deep, lists and
+// strings over the limits. Each is counted invalid; the dashboard's state
+// frame, /api/hosts and /metrics/fleet stay valid UTF-8, hold none of them,
+// and a good host sent after them still shows.
+func TestFaultHostileText(t *testing.T) {
+	faultTest(t)
+	url := brokertest.Shared(t)
+	exchange, queue := brokertest.Name(t, "ex"), brokertest.Name(t, "q")
+	cons := Start(t, "sysmon-consumer", Env{"RABBITMQ_URL": url, "EXCHANGE_NAME": exchange, "QUEUE_NAME": queue})
+	cons.WaitReady(t, 30*time.Second)
+	ws := DialWS(t, cons)
+	p := dialPublisher(t, url, exchange)
+	evil := brokertest.Name(t, "evil")
+	// Each hostile message is a valid snapshot of host evil with one thing
+	// changed, written as text: a JSON encoder would repair what matters.
+	base := string(testSnapshot(evil, uuid.NewString(), 1, 0))
+	obj := base[:len(base)-1]
+	set := func(key, value string) string { return obj + `,"` + key + `":` + value + `}` }
+	replace := func(old, new string) string {
+		if !strings.Contains(base, old) {
+			t.Fatalf("%s not in %s", old, base)
+		}
+		return strings.Replace(base, old, new, 1)
+	}
+	manyMounts := make([]string, 300)
+	for i := range manyMounts {
+		manyMounts[i] = fmt.Sprintf(`{"mountpoint":"/m%d","device":"d","fstype":"ext4","total":10,"used":1,"free":9,"percent":10}`, i)
+	}
+	proto := `{"timestamp":"2026-11-27T03:12:27.663874","cpu_percent":1.0,"memory":{"total":25276510208,"available":24783966208,"percent":1.9},"disk":{"total":270553174016,"used":12690640896,"free":85102653440},"platform":"Linux","platform_release":"6.18.44-fc-v657","processor":""}`
+	hostile := []struct{ name, key, body string }{
+		{"invalid UTF-8 in platform", "", replace(`"platform":"Linux"`, "\"platform\":\"PLAT\xff\xfe\"")},
+		{"invalid UTF-8 in an unknown key's value", "", set("note", "\"a\xc3\"")},
+		{"lone surrogate escape", "", replace(`"processor":""`, `"processor":"\ud800"`)},
+		{"prototype message, invalid UTF-8 routing key", "PLAT\xff\xfe", proto},
+		{"prototype message, routing key with ESC", "box\x1b[31m", proto},
+		{"CPU 5000, then 5 under a case-variant key", "", replace(`"cpu_percent":12.5`, `"cpu_percent":5000,"CPU_PERCENT":5`)},
+		{"repeated key", "", set("cpu_percent", "5")},
+		{"case-variant key", "", set("CPU_PERCENT", "5")},
+		{"memory -50 %", "", replace(`"percent":50`, `"percent":-50`)},
+		{"disk 777 %", "", replace(`"used":53687091200`, `"used":834626437120`)},
+		{"99,999 cores", "", set("cpu_count", "99999")},
+		{"load negative", "", set("load", `{"load1":-1,"load5":0,"load15":0}`)},
+		{"network 1e308 B/s", "", set("network", `{"rx_bytes_per_sec":1e308,"tx_bytes_per_sec":0}`)},
+		{"9,990-deep array under an unknown key", "", set("x", strings.Repeat("[", 9990)+strings.Repeat("]", 9990))},
+		{"300 mounts", "", set("filesystems", "["+strings.Join(manyMounts, ",")+"]")},
+		{"1,000-byte mount point", "", set("filesystems", `[{"mountpoint":"/`+strings.Repeat("m", 1000)+`","device":"d","fstype":"ext4","total":10,"used":1,"free":9,"percent":10}]`)},
+	}
+	for _, h := range hostile {
+		p.publish(t, exchange, h.key, []byte(h.body))
+	}
+	host, instance := brokertest.Name(t, "good"), uuid.NewString()
+	p.publish(t, exchange, host, testSnapshot(host, instance, 1, 0))
+	ws.WaitUpdate(t, 20*time.Second, "the good host after the hostile messages", func(e Entry) bool { return e.Instance == instance })
+	var st consStatus
+	waitFor(t, 20*time.Second, "the consumer to count every message", func() bool {
+		st = consInfo(t, cons)
+		return st.Messages.Received >= uint64(len(hostile)+1)
+	})
+	if st.Messages.Invalid != uint64(len(hostile)) {
+		t.Errorf("invalid_total %d, want %d (one per hostile message)", st.Messages.Invalid, len(hostile))
+	}
+	for _, u := range ws.Updates() {
+		if u.Instance != instance {
+			t.Errorf("forwarded a hostile message: host %q, %.200q", u.Host, u.Snapshot)
+		}
+	}
+
+	// A dashboard that connects now: its state frame is UTF-8 and has the
+	// good host only.
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(cons.Base, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	kind, state, err := c.ReadMessage()
+	if err != nil || kind != websocket.TextMessage {
+		t.Fatalf("state frame: %v (type %d)", err, kind)
+	}
+	var frame struct {
+		Type  string  `json:"type"`
+		Hosts []Entry `json:"hosts"`
+	}
+	if err := json.Unmarshal(state, &frame); err != nil || frame.Type != "state" {
+		t.Fatalf("state frame %.300q: %v", state, err)
+	}
+	var names []string
+	for _, e := range frame.Hosts {
+		names = append(names, e.Host)
+	}
+	if len(names) != 1 || names[0] != host {
+		t.Errorf("state frame hosts %q, want only %q", names, host)
+	}
+	checked := map[string][]byte{"the /ws state frame": state}
+	for _, path := range []string{"/api/hosts", "/metrics/fleet", "/api/hosts/" + host} {
+		code, body := cons.Get(t, path)
+		if code != http.StatusOK {
+			t.Errorf("%s answered %d", path, code)
+		}
+		checked[path] = body
+	}
+	for what, b := range checked {
+		if !utf8.Valid(b) {
+			t.Errorf("%s is not valid UTF-8: %.300q", what, b)
+		}
+		if !bytes.Contains(b, []byte(host)) {
+			t.Errorf("%s does not show the good host", what)
+		}
+		for _, bad := range []string{evil, "PLAT", "\x1b", "\ufffd"} {
+			if bytes.Contains(b, []byte(bad)) {
+				t.Errorf("%s holds %q from a hostile message: %.300q", what, bad, b)
+			}
+		}
+	}
+	record(t, faultRow{Fault: fmt.Sprintf("8. hostile text and figures (%d kinds: invalid UTF-8, bad routing key, repeated/case-variant keys, out-of-range figures, 9,990-deep nesting, oversized lists)", len(hostile)),
+		Recovery: "next good one delivered", Confirmed: 1, Delivered: len(ws.Seqs(instance)), Lost: 1 - len(ws.Seqs(instance)), Dups: 0,
+		Note: fmt.Sprintf("invalid_total=%d; /ws state, /api/hosts and /metrics/fleet valid UTF-8 with the good host only", st.Messages.Invalid)})
 }

@@ -75,6 +75,13 @@ fast as the broker takes them (give -count or -duration).`, stderr)
 		fmt.Fprintln(stderr, "-hosts and -connections must be at least 1, -interval not negative, -jitter in [0,1)")
 		return nil, errUsage
 	}
+	// Beyond the consumer's limits every message would be counted invalid.
+	if sh := o.shape; sh.cores < 0 || sh.cores > snapshot.MaxCores || sh.filesystems < 0 || sh.filesystems > snapshot.MaxFilesystems ||
+		sh.interfaces < 0 || sh.interfaces > snapshot.MaxInterfaces {
+		fmt.Fprintf(stderr, "-cores at most %d, -filesystems at most %d, -interfaces at most %d (what a consumer accepts)\n",
+			snapshot.MaxCores, snapshot.MaxFilesystems, snapshot.MaxInterfaces)
+		return nil, errUsage
+	}
 	if o.interval == 0 && o.count == 0 && o.duration == 0 {
 		fmt.Fprintln(stderr, "-interval 0 publishes as fast as possible: give -count or -duration")
 		return nil, errUsage

@@ -370,7 +370,11 @@ func fillNetwork(w *counterWindow[map[string]net.IOCountersStat], now time.Time,
 		}
 		s.Network.RxBytesPerSec = round2(s.Network.RxBytesPerSec + i.RxBytesPerSec)
 		s.Network.TxBytesPerSec = round2(s.Network.TxBytesPerSec + i.TxBytesPerSec)
-		s.Network.Interfaces = append(s.Network.Interfaces, i)
+		// The totals count every interface; the list stops at what a
+		// consumer takes (a container host may have thousands of veths).
+		if fitsName(n) && len(s.Network.Interfaces) < snapshot.MaxInterfaces {
+			s.Network.Interfaces = append(s.Network.Interfaces, i)
+		}
 	}
 }
 

@@ -2,15 +2,20 @@ package collect
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/shirou/gopsutil/v4/cpu"
 	"github.com/shirou/gopsutil/v4/disk"
+	"github.com/shirou/gopsutil/v4/net"
 
 	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
@@ -233,5 +238,67 @@ func TestSumTimes(t *testing.T) {
 	got := sumTimes([]cpu.TimesStat{{User: 1, Idle: 2, Steal: 3}, {User: 10, Idle: 20, Iowait: 5}})
 	if got.User != 11 || got.Idle != 22 || got.Steal != 3 || got.Iowait != 5 {
 		t.Fatalf("%+v", got)
+	}
+}
+
+// TestNetworkListFitsTheMessage: a host with more interfaces than a
+// consumer takes, or a name it would refuse, still sends a valid snapshot
+// whose totals count every interface.
+func TestNetworkListFitsTheMessage(t *testing.T) {
+	w := &counterWindow[map[string]net.IOCountersStat]{minWindow: time.Second}
+	at := func(bytes uint64) map[string]net.IOCountersStat {
+		m := map[string]net.IOCountersStat{"bad\xffname": {BytesRecv: bytes}}
+		for i := range snapshot.MaxInterfaces + 100 {
+			m[fmt.Sprintf("veth%05d", i)] = net.IOCountersStat{BytesRecv: bytes}
+		}
+		return m
+	}
+	t0 := time.Unix(1000, 0)
+	s := &snapshot.Snapshot{Timestamp: "x", Memory: snapshot.Memory{Total: 1}}
+	fillNetwork(w, t0, at(0), s)
+	fillNetwork(w, t0.Add(time.Second), at(10), s)
+	if n := len(s.Network.Interfaces); n != snapshot.MaxInterfaces {
+		t.Errorf("%d interfaces listed, want %d", n, snapshot.MaxInterfaces)
+	}
+	if want := float64(10 * (snapshot.MaxInterfaces + 101)); s.Network.RxBytesPerSec != want {
+		t.Errorf("rx total %v, want %v (every interface)", s.Network.RxBytesPerSec, want)
+	}
+	if err := s.Validate(); err != nil {
+		t.Errorf("the snapshot is refused: %v", err)
+	}
+}
+
+// TestFilesystemListFitsTheMessage: mount points a consumer would refuse
+// (not UTF-8, longer than snapshot.MaxNameLen) and those beyond
+// snapshot.MaxFilesystems are left out and marked, and the snapshot stays
+// valid: one of them used to make the whole message invalid.
+func TestFilesystemListFitsTheMessage(t *testing.T) {
+	dir := t.TempDir()
+	var parts []disk.PartitionStat
+	mount := func(p string) {
+		if err := os.MkdirAll(p, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, disk.PartitionStat{Device: "/dev/x" + fmt.Sprint(len(parts)), Mountpoint: p, Fstype: "ext4"})
+	}
+	mount(filepath.Join(dir, "bad\xffname"))
+	mount(filepath.Join(dir, strings.Repeat("d", 200), strings.Repeat("e", 100)))
+	for i := range snapshot.MaxFilesystems + 10 {
+		mount(filepath.Join(dir, fmt.Sprintf("m%04d", i)))
+	}
+	now := time.Now()
+	f := &filesystems{busy: map[string]*atomic.Bool{}, mounts: parts, mountsAt: now}
+	s := &snapshot.Snapshot{Timestamp: "x", Memory: snapshot.Memory{Total: 1}}
+	if err := f.fill(context.Background(), now, s); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.Filesystems); n != snapshot.MaxFilesystems {
+		t.Errorf("%d file systems listed, want %d", n, snapshot.MaxFilesystems)
+	}
+	if len(s.Missing) != 1 || s.Missing[0] != "filesystem:…" {
+		t.Errorf("missing %q, want the mark of mounts left out", s.Missing)
+	}
+	if err := s.Validate(); err != nil {
+		t.Errorf("the snapshot is refused: %v", err)
 	}
 }

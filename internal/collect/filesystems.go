@@ -106,23 +106,39 @@ wait:
 		}
 	}
 	s.Filesystems = []snapshot.Filesystem{}
+	left := false // mounts left out: names a consumer would refuse, or over MaxFilesystems
 	for i, p := range mounts {
 		u := usage[i]
 		if u == nil {
 			if !started[i] || ctx.Err() != nil {
-				s.Missing = append(s.Missing, "filesystem:"+p.Mountpoint)
+				if fitsName(p.Mountpoint) {
+					s.Missing = append(s.Missing, "filesystem:"+p.Mountpoint)
+				} else {
+					left = true
+				}
 			}
 			continue
 		}
 		if u.Total == 0 {
 			continue
 		}
-		fs := snapshot.Filesystem{Mountpoint: p.Mountpoint, Device: p.Device, Fstype: p.Fstype,
-			Total: u.Total, Used: u.Used, Free: u.Free, Percent: round2(u.UsedPercent)}
-		s.Filesystems = append(s.Filesystems, fs)
 		if p.Mountpoint == "/" {
 			s.Disk = snapshot.Disk{Total: u.Total, Used: u.Used, Free: u.Free}
 		}
+		// A mount point is any bytes up to PATH_MAX; the message takes
+		// UTF-8 names of at most snapshot.MaxNameLen bytes, and a message
+		// with one name over it would be refused whole.
+		if !fitsName(p.Mountpoint) || !fitsName(p.Device) || !fitsName(p.Fstype) ||
+			len(s.Filesystems) == snapshot.MaxFilesystems {
+			left = true
+			continue
+		}
+		fs := snapshot.Filesystem{Mountpoint: p.Mountpoint, Device: p.Device, Fstype: p.Fstype,
+			Total: u.Total, Used: u.Used, Free: u.Free, Percent: round2(u.UsedPercent)}
+		s.Filesystems = append(s.Filesystems, fs)
+	}
+	if left {
+		s.Missing = append(s.Missing, "filesystem:…")
 	}
 	if len(s.Missing) > snapshot.MaxMissing-8 {
 		s.Missing = append(s.Missing[:snapshot.MaxMissing-9], "filesystem:…")
@@ -154,3 +170,7 @@ func (f *filesystems) flag(mount string) *atomic.Bool {
 	}
 	return b
 }
+
+// fitsName tells whether a mount point, device, file system type or
+// interface name can travel in a message.
+func fitsName(v string) bool { return snapshot.CheckText("name", v, snapshot.MaxNameLen) == nil }

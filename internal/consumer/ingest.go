@@ -4,6 +4,7 @@ package consumer
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,14 @@ func (in *Ingest) Handle(d *amqp.Delivery) {
 	in.received.Add(1)
 	now := time.Now()
 	s, err := snapshot.Decode(d.Body, in.maxBytes)
+	if err == nil && s.Host == "" && d.RoutingKey != "" {
+		// A prototype message is filed under its routing key, which then
+		// reaches the dashboard and /metrics/fleet labels: it must be a
+		// host name like any other (an AMQP routing key is any 255 bytes).
+		if herr := snapshot.CheckHost(d.RoutingKey); herr != nil {
+			err = fmt.Errorf("routing key used as host name: %w", herr)
+		}
+	}
 	if err != nil {
 		if errors.Is(err, snapshot.ErrTooLarge) {
 			in.tooLarge.Add(1)

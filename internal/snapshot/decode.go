@@ -10,7 +10,7 @@ import (
 // decodeFast fills s from body for the common case: the keys sysmon and the
 // prototype write, each once, spelt exactly, with plain values. It reports
 // false for anything else (escapes in strings, null, unknown or repeated
-// keys, invalid JSON, out-of-range numbers…), and the caller then decodes
+// keys, invalid JSON, out-of-range or overlong numbers…), and the caller then decodes
 // with encoding/json, whose behaviour stays the reference: on every input
 // decodeFast accepts, it must give what json.Unmarshal gives (a fuzz test
 // checks it). It is several times faster and allocates only the strings and
@@ -177,7 +177,7 @@ func (d *decoder) number() ([]byte, bool) {
 
 func (d *decoder) float(dst *float64) bool {
 	n, ok := d.number()
-	if !ok {
+	if !ok || len(n) > MaxNumberLen {
 		return false
 	}
 	// Integers of up to 15 digits are exact in a float64: skip ParseFloat.

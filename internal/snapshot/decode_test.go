@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -33,12 +34,16 @@ func sameSnapshot(a, b *Snapshot) bool {
 }
 
 // checkFast: when the fast decoder accepts body, encoding/json must accept it
-// too and agree on every field.
+// too and agree on every field, and the checks of the encoding/json path
+// (checkText) must pass: the fast path takes no text they would refuse.
 func checkFast(t *testing.T, body []byte) (accepted bool) {
 	t.Helper()
 	fast := &Snapshot{CPUPercent: math.NaN(), Memory: Memory{Percent: math.NaN()}}
 	if !decodeFast(body, fast) {
 		return false
+	}
+	if err := checkText(body); err != nil {
+		t.Fatalf("fast path accepted what checkText rejects (%v): %q", err, body)
 	}
 	ref, err := slowDecode(body)
 	if err != nil {
@@ -74,6 +79,9 @@ func TestDecodeFastAgrees(t *testing.T) {
 		`{"cpu_percent":1e400}`, `{"seq":-1}`, `{"seq":1.5}`, `{"seq":18446744073709551616}`, `{"load":{"load1":1},"load":{"load5":2}}`,
 		`{"memory":{"total":1,"total":2}}`, `{"host":"\xff"}`, `{"extra":1}`, `{"time":"2026-11-27T03:12:27Z "}`, `{"schema":1e2}`,
 		`{"goodbye":tru}`, `{"cpu_per_core":[1,]}`, `{"a":1}x`, `{"timestamp":"x"} {}`,
+		`{"cpu_percent":5000,"CPU_PERCENT":5}`, `{"memory":{"percent":1,"Percent":2}}`, `{"platform":"\xff"}`,
+		`{"platform":"\ud800"}`, `{"cpu_percent":1.` + strings.Repeat("0", MaxNumberLen) + `}`,
+		`{"filesystems":[{"device":"a","device":"b"}]}`, `{"network":{"interfaces":[{"name":"a","NAME":"b"}]}}`,
 	} {
 		checkFast(t, []byte(b))
 	}
@@ -87,5 +95,7 @@ func FuzzDecodeFast(f *testing.F) {
 	body, _ := Encode(bigSample())
 	f.Add(body)
 	f.Add([]byte(`{"cpu_percent":-0.0e-0,"seq":0,"cpu_count":-3,"missing":[],"filesystems":[{}],"network":{"interfaces":[]}}`))
+	f.Add([]byte(`{"cpu_percent":5000,"cpu_percent":5,"memory":{"total":1,"total":2}}`))
+	f.Add([]byte(`{"platform":"PLAT\xff\xfe","cpu_percent":1.000000000000000000000000000000000000000000000000000000000000000001}`))
 	f.Fuzz(func(t *testing.T, b []byte) { checkFast(t, b) })
 }

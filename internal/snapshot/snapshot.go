@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -126,14 +127,35 @@ type Interface struct {
 // (testdata/golden.json pins the result).
 func Encode(s *Snapshot) ([]byte, error) { return json.Marshal(s) }
 
-// Limits bound what Decode accepts; anything beyond them is hostile or broken.
+// Limits bound what Decode accepts, so that the costliest message a consumer
+// can be made to keep is known in advance. README ("The message") lists them:
+// change both together.
 const (
-	MaxStringLen   = 1024
-	MaxHostLen     = 253
-	MaxCores       = 4096
-	MaxFilesystems = 1024
-	MaxInterfaces  = 1024
+	// Shape of the JSON text.
+	MaxDepth        = 32       // nesting of objects and arrays; the message itself is depth 1
+	MaxNumberLen    = 64       // characters of one JSON number
+	MaxUnknownBytes = 16 << 10 // keys sysmon does not know, with their values, all together
+
+	// Strings, in bytes of UTF-8 (control characters are refused in all).
+	MaxHostLen    = 253 // host, and a prototype's routing key used as its name
+	MaxNameLen    = 255 // mount point, device, file system type, interface name
+	MaxStringLen  = 255 // timestamp, platform, platform_release, processor, host_id, instance_id, agent_version
+	MaxMissingLen = 512 // one entry of missing ("filesystem:" and a mount point)
+
+	// Arrays.
+	MaxCores       = 4096 // cpu_count and the entries of cpu_per_core
+	MaxFilesystems = 256
+	MaxInterfaces  = 1024 // a container host has one veth per container
 	MaxMissing     = 32
+
+	// Figures.
+	MaxPercent         = 100.5   // a little over 100 happens with rounding and per-core accounting
+	MaxByteCount       = 1 << 60 // any size in bytes (1 EiB)
+	MaxLoad            = 1e6
+	MaxBytesPerSec     = 1e13 // disk and network rates (10 TB/s)
+	MaxOpsPerSec       = 1e9
+	MaxIntervalSeconds = 86400
+	MaxUptimeSeconds   = 100 * 366 * 86400
 )
 
 // ErrTooLarge is returned for a body over the size limit.
@@ -150,7 +172,9 @@ func invalid(format string, args ...any) error {
 
 // Decode parses and validates a message of at most maxBytes. It accepts
 // prototype messages (the first eight keys only) and sysmon messages, and
-// rejects wrong types, missing prototype keys and out-of-range values.
+// rejects wrong types, missing prototype keys, out-of-range values and any
+// text that JSON readers may read differently (see checkText): the consumer
+// forwards the body as published, so what it validated must be all there is.
 func Decode(body []byte, maxBytes int) (*Snapshot, error) {
 	if len(body) > maxBytes {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(body), maxBytes)
@@ -158,6 +182,12 @@ func Decode(body []byte, maxBytes int) (*Snapshot, error) {
 	// NaN cannot be written in JSON, so a field still NaN after decoding was absent.
 	s := &Snapshot{CPUPercent: math.NaN(), Memory: Memory{Percent: math.NaN()}}
 	if !decodeFast(body, s) {
+		// encoding/json replaces invalid UTF-8, lets the last of repeated
+		// keys win, matches keys case-insensitively and nests 10,000 deep:
+		// the text is checked for all of that first.
+		if err := checkText(body); err != nil {
+			return nil, err
+		}
 		*s = Snapshot{CPUPercent: math.NaN(), Memory: Memory{Percent: math.NaN()}}
 		if err := json.Unmarshal(body, s); err != nil {
 			return nil, invalid("%v", err)
@@ -169,7 +199,9 @@ func Decode(body []byte, maxBytes int) (*Snapshot, error) {
 	return s, nil
 }
 
-// Validate checks the keys every message must have and the bounds of the rest.
+// Validate checks the keys every message must have, and the range of every
+// figure and the length of every string and array the consumer keeps or
+// shows.
 func (s *Snapshot) Validate() error {
 	switch {
 	case s.Timestamp == "":
@@ -181,106 +213,166 @@ func (s *Snapshot) Validate() error {
 		// anything else without memory is not a snapshot.
 		return invalid("missing memory")
 	}
-	if err := percent("cpu_percent", s.CPUPercent); err != nil {
-		return err
-	}
-	if err := percent("memory.percent", s.Memory.Percent); err != nil {
-		return err
-	}
+	var c checker
+	c.percent("cpu_percent", s.CPUPercent)
+	c.part("memory", "total", s.Memory.Total, "available", s.Memory.Available, "used", s.Memory.Used)
+	c.percent("memory.percent", s.Memory.Percent)
+	c.part("disk", "total", s.Disk.Total, "used", s.Disk.Used, "free", s.Disk.Free)
 	// Arrays, not maps: Validate runs for every message the consumer takes.
 	for _, f := range [...]struct{ name, v string }{{"timestamp", s.Timestamp}, {"platform", s.Platform},
 		{"platform_release", s.PlatformRelease}, {"processor", s.Processor}, {"host_id", s.HostID},
 		{"instance_id", s.InstanceID}, {"agent_version", s.AgentVersion}} {
-		if err := text(f.name, f.v, MaxStringLen); err != nil {
-			return err
-		}
+		c.text(f.name, f.v, MaxStringLen)
 	}
-	if err := text("host", s.Host, MaxHostLen); err != nil {
-		return err
-	}
-	if s.IntervalSeconds < 0 || s.IntervalSeconds > 86400 {
-		return invalid("interval_seconds out of range: %g", s.IntervalSeconds)
-	}
-	if len(s.CPUPerCore) > MaxCores {
-		return invalid("cpu_per_core has %d entries, limit %d", len(s.CPUPerCore), MaxCores)
-	}
-	for _, c := range s.CPUPerCore {
-		if err := percent("cpu_per_core", c); err != nil {
-			return err
-		}
+	c.text("host", s.Host, MaxHostLen)
+	c.within("interval_seconds", s.IntervalSeconds, 0, MaxIntervalSeconds)
+	if s.UptimeSeconds > MaxUptimeSeconds {
+		c.fail("uptime_seconds out of range: %d, limit %d", s.UptimeSeconds, MaxUptimeSeconds)
 	}
 	if s.CPUCount < 0 || s.CPUCount > MaxCores {
-		return invalid("cpu_count out of range: %d", s.CPUCount)
+		c.fail("cpu_count out of range: %d, limit %d", s.CPUCount, MaxCores)
 	}
-	if len(s.Filesystems) > MaxFilesystems {
-		return invalid("filesystems has %d entries, limit %d", len(s.Filesystems), MaxFilesystems)
+	c.count("cpu_per_core", len(s.CPUPerCore), MaxCores)
+	for _, v := range s.CPUPerCore {
+		c.percent("cpu_per_core", v)
 	}
-	for _, f := range s.Filesystems {
-		for _, t := range [...]struct{ name, v string }{{"filesystems.mountpoint", f.Mountpoint},
-			{"filesystems.device", f.Device}, {"filesystems.fstype", f.Fstype}} {
-			if err := text(t.name, t.v, MaxStringLen); err != nil {
-				return err
-			}
-		}
-		if err := percent("filesystems.percent", f.Percent); err != nil {
-			return err
-		}
-	}
-	if s.Network != nil {
-		if len(s.Network.Interfaces) > MaxInterfaces {
-			return invalid("network.interfaces has %d entries, limit %d", len(s.Network.Interfaces), MaxInterfaces)
-		}
-		for _, i := range s.Network.Interfaces {
-			if err := text("network.interfaces.name", i.Name, MaxStringLen); err != nil {
-				return err
-			}
-		}
-	}
-	if len(s.Missing) > MaxMissing {
-		return invalid("missing has %d entries, limit %d", len(s.Missing), MaxMissing)
+	if s.Load != nil {
+		c.within("load.load1", s.Load.Load1, 0, MaxLoad)
+		c.within("load.load5", s.Load.Load5, 0, MaxLoad)
+		c.within("load.load15", s.Load.Load15, 0, MaxLoad)
 	}
 	if s.Swap != nil {
-		if err := percent("swap.percent", s.Swap.Percent); err != nil {
-			return err
+		c.part("swap", "total", s.Swap.Total, "used", s.Swap.Used, "free", s.Swap.Free)
+		c.percent("swap.percent", s.Swap.Percent)
+	}
+	c.count("filesystems", len(s.Filesystems), MaxFilesystems)
+	for i := range s.Filesystems {
+		f := &s.Filesystems[i]
+		c.text("filesystems.mountpoint", f.Mountpoint, MaxNameLen)
+		c.text("filesystems.device", f.Device, MaxNameLen)
+		c.text("filesystems.fstype", f.Fstype, MaxNameLen)
+		c.part("filesystems", "total", f.Total, "used", f.Used, "free", f.Free)
+		c.percent("filesystems.percent", f.Percent)
+		if c.err != nil {
+			break
 		}
 	}
-	return nil
-}
-
-func percent(name string, v float64) error {
-	// A little over 100 happens with rounding and per-core accounting.
-	if v < 0 || v > 100.5 {
-		return invalid("%s out of range 0–100: %g", name, v)
+	if d := s.DiskIO; d != nil {
+		c.within("disk_io.read_bytes_per_sec", d.ReadBytesPerSec, 0, MaxBytesPerSec)
+		c.within("disk_io.write_bytes_per_sec", d.WriteBytesPerSec, 0, MaxBytesPerSec)
+		c.within("disk_io.read_ops_per_sec", d.ReadOpsPerSec, 0, MaxOpsPerSec)
+		c.within("disk_io.write_ops_per_sec", d.WriteOpsPerSec, 0, MaxOpsPerSec)
 	}
-	return nil
+	if n := s.Network; n != nil {
+		c.within("network.rx_bytes_per_sec", n.RxBytesPerSec, 0, MaxBytesPerSec)
+		c.within("network.tx_bytes_per_sec", n.TxBytesPerSec, 0, MaxBytesPerSec)
+		c.count("network.interfaces", len(n.Interfaces), MaxInterfaces)
+		for i := range n.Interfaces {
+			in := &n.Interfaces[i]
+			c.text("network.interfaces.name", in.Name, MaxNameLen)
+			c.within("network.interfaces.rx_bytes_per_sec", in.RxBytesPerSec, 0, MaxBytesPerSec)
+			c.within("network.interfaces.tx_bytes_per_sec", in.TxBytesPerSec, 0, MaxBytesPerSec)
+			if c.err != nil {
+				break
+			}
+		}
+	}
+	c.count("missing", len(s.Missing), MaxMissing)
+	for _, m := range s.Missing {
+		c.text("missing", m, MaxMissingLen)
+	}
+	return c.err
 }
 
-func text(name, v string, limit int) error {
+// CheckHost tells whether name may be a host's name: the rules of the
+// host key, applied also to a prototype's routing key used as its name.
+func CheckHost(name string) error {
+	var c checker
+	if name == "" {
+		c.fail("empty host name")
+	}
+	c.text("host", name, MaxHostLen)
+	return c.err
+}
+
+// CheckText tells whether v may be a string field of at most limit bytes
+// (MaxNameLen, MaxStringLen…): valid UTF-8 without control characters.
+// A publisher uses it to leave out what a consumer would refuse.
+func CheckText(name, v string, limit int) error {
+	var c checker
+	c.text(name, v, limit)
+	return c.err
+}
+
+// checker keeps the first failure of a series of checks; the checks after
+// it do nothing, so that a valid message costs no allocation.
+type checker struct{ err error }
+
+func (c *checker) fail(format string, args ...any) {
+	if c.err == nil {
+		c.err = invalid(format, args...)
+	}
+}
+
+// within also refuses NaN, which Validate may see in a Snapshot that was
+// built rather than decoded.
+func (c *checker) within(name string, v, lo, hi float64) {
+	if c.err == nil && !(v >= lo && v <= hi) {
+		c.fail("%s out of range %g–%g: %g", name, lo, hi, v)
+	}
+}
+
+func (c *checker) percent(name string, v float64) { c.within(name, v, 0, MaxPercent) }
+
+func (c *checker) count(name string, n, limit int) {
+	if c.err == nil && n > limit {
+		c.fail("%s has %d entries, limit %d", name, n, limit)
+	}
+}
+
+// part checks a size in bytes and two parts of it.
+func (c *checker) part(obj, totalKey string, total uint64, aKey string, a uint64, bKey string, b uint64) {
+	switch {
+	case c.err != nil:
+	case total > MaxByteCount:
+		c.fail("%s.%s out of range: %d, limit %d", obj, totalKey, total, uint64(MaxByteCount))
+	case a > total:
+		c.fail("%s.%s %d exceeds %s.%s %d", obj, aKey, a, obj, totalKey, total)
+	case b > total:
+		c.fail("%s.%s %d exceeds %s.%s %d", obj, bKey, b, obj, totalKey, total)
+	}
+}
+
+// text checks a string: at most limit bytes of UTF-8, no control character
+// (C0, DEL, C1, nor the bidirectional controls such as U+202E, which would
+// let a name such as a host's read as another on the dashboard).
+func (c *checker) text(name, v string, limit int) {
+	if c.err != nil {
+		return
+	}
 	if len(v) > limit {
-		return invalid("%s is %d bytes long, limit %d", name, len(v), limit)
+		c.fail("%s is %d bytes long, limit %d", name, len(v), limit)
+		return
 	}
-	ascii := true
 	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < 0x20 || c == 0x7f {
-			ascii = false // let the slow loop below report it in order
-			break
-		} else if c >= 0x80 {
-			ascii = false
-			break
+		if b := v[i]; b < 0x20 || b >= 0x7f {
+			c.textSlow(name, v[i:])
+			return
 		}
 	}
-	if ascii {
-		return nil
-	}
+}
+
+func (c *checker) textSlow(name, v string) {
 	if !utf8.ValidString(v) {
-		return invalid("%s is not valid UTF-8", name)
+		c.fail("%s is not valid UTF-8", name)
+		return
 	}
 	for _, r := range v {
-		if r < 0x20 || r == 0x7f {
-			return invalid("%s contains control characters", name)
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			c.fail("%s contains control character %U", name, r)
+			return
 		}
 	}
-	return nil
 }
 
 // declaresMissing tells whether the snapshot lists source as missing.

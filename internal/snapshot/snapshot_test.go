@@ -209,11 +209,22 @@ func FuzzDecode(f *testing.F) {
 	f.Add(body)
 	f.Add([]byte(`{"timestamp":"x","cpu_percent":1e400}`))
 	f.Add([]byte(`{"memory":{"percent":null}}`))
+	// The rejection classes of issue 10, each on a message that is valid
+	// otherwise: the fuzzer mutates from there.
+	good := string(body[:len(body)-1])
+	for _, extra := range []string{",\"platform\":\"PLAT\xff\xfe\"", `,"CPU_PERCENT":5`, `,"x":"\ud800"`, `,"x":{"a":1,"A":2}`,
+		`,"x":` + strings.Repeat("[", 40) + strings.Repeat("]", 40), `,"x":"` + strings.Repeat("a", MaxUnknownBytes) + `"`,
+		`,"x":{"k":1,"\u212a":2}`, `,"x":"\ud83d\ude00"`} {
+		f.Add([]byte(good + extra + "}"))
+	}
+	f.Add([]byte(strings.Replace(string(body), `"cpu_percent":1.5`, `"cpu_percent":5000`, 1)))
+	f.Add([]byte(strings.Replace(string(body), `"rx_bytes_per_sec":1234.5`, `"rx_bytes_per_sec":1e308`, 1)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := Decode(b, 1<<16)
 		if err != nil {
 			return
 		}
+		checkAccepted(t, b)
 		again, err := Encode(s)
 		if err != nil {
 			t.Fatalf("accepted but cannot re-encode: %v", err)

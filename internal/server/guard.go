@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/sysmon-dev/sysmon/internal/auth"
 	"github.com/sysmon-dev/sysmon/internal/config"
@@ -29,6 +30,7 @@ type hostGuard struct {
 	suffixes []string // ".example.com" for "*.example.com"
 	public   map[string]bool
 	log      *slog.Logger
+	warned   atomic.Bool
 }
 
 func newHostGuard(hc config.HTTP, log *slog.Logger, public ...string) *hostGuard {
@@ -89,7 +91,14 @@ func (g *hostGuard) wrap(h http.Handler) http.Handler {
 				h.ServeHTTP(w, auth.Restrict(r))
 				return
 			}
-			g.log.Debug("refused a request for an unknown host name", "host", r.Host, "path", r.URL.Path)
+			if g.warned.CompareAndSwap(false, true) {
+				// A client that uses a real name of this server (a
+				// Prometheus target by its FQDN) shows up here once.
+				g.log.Warn("refused a request for a host name this server does not answer to (logged once): "+
+					"if it is one of this server's names, add it to APP_ALLOWED_HOSTS", "host", r.Host, "path", r.URL.Path)
+			} else {
+				g.log.Debug("refused a request for an unknown host name", "host", r.Host, "path", r.URL.Path)
+			}
 			http.Error(w, fmt.Sprintf("misdirected request: this server does not answer to the host name %q "+
 				"(a DNS rebinding attempt, or a name missing from APP_ALLOWED_HOSTS)", r.Host), http.StatusMisdirectedRequest)
 			return

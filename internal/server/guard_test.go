@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,13 +31,18 @@ type served struct {
 
 func serve(t *testing.T, hc config.HTTP, h http.Handler) *served {
 	t.Helper()
+	return serveLog(t, hc, h, slog.New(slog.DiscardHandler))
+}
+
+func serveLog(t *testing.T, hc config.HTTP, h http.Handler, log *slog.Logger) *served {
+	t.Helper()
 	hc.Host, hc.Port = "127.0.0.1", 0
 	s := &served{t: t}
 	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.hits++
 		h.ServeHTTP(w, r)
 	})
-	srv, err := Open(hc, counted, slog.New(slog.DiscardHandler), "the test server")
+	srv, err := Open(hc, counted, log, "the test server")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +108,36 @@ func TestRebindingHostIsRefused(t *testing.T) {
 			t.Errorf("Host %q: %d %q, want 200", host, code, body)
 		}
 	}
+}
+
+// TestFirstRefusedHostIsWarned: an operator whose clients use a name the
+// server does not know learns it from one warning, not a flood.
+func TestFirstRefusedHostIsWarned(t *testing.T) {
+	var logs lockedBuf
+	s := serveLog(t, config.HTTP{}, ok(), slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	for i := 0; i < 3; i++ {
+		s.do("GET", "/metrics", "mon-1.corp.example:8003")
+	}
+	if n := strings.Count(logs.String(), "APP_ALLOWED_HOSTS"); n != 1 || !strings.Contains(logs.String(), "mon-1.corp.example:8003") {
+		t.Fatalf("%d warnings, want 1 naming the host:\n%s", n, logs.String())
+	}
+}
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // TestAllowedHostsAreAccepted: APP_ALLOWED_HOSTS adds names (any port) and

@@ -33,6 +33,16 @@ func main() {
 	os.Exit(code)
 }
 
+// routes puts /metrics beside the service's endpoints. GET /publish changes
+// state too, so no method of it may come from a page of another site.
+func routes(svc, metrics http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	mux.Handle("/publish", server.SameOriginOnly(svc))
+	mux.Handle("/", svc)
+	return mux
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg, proc, exit, ok := daemon.Start(name, version, publisher.DefaultConfigFile, args, stdout, stderr, publisher.LoadConfig)
 	if !ok {
@@ -77,11 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Confirmed: func() uint64 { return outbox.Counters().Confirmed },
 		Dropped:   func() uint64 { return outbox.Counters().Dropped },
 	})
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", reg)
-	mux.Handle("/", svc.Handler())
-
-	srv, err := server.Open(cfg.HTTP, mux, log, "/publish")
+	srv, err := server.Open(cfg.HTTP, routes(svc.Handler(), reg), log, "/publish")
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1

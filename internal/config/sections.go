@@ -164,6 +164,12 @@ type HTTP struct {
 	CertFile string // with KeyFile: serve HTTPS
 	KeyFile  string
 	Auth     auth.Config
+	// AllowedHosts are the Host names (APP_ALLOWED_HOSTS) the server
+	// answers to besides loopback names, IP addresses and the system's host
+	// name: lower case, no port; "*.example.com" stands for its subdomains.
+	// AnyHost ("*") turns the check off.
+	AllowedHosts []string
+	AnyHost      bool
 }
 
 // TLS tells whether the listener serves HTTPS.
@@ -197,6 +203,7 @@ func LoadHTTP(l *Loader, defPort int) HTTP {
 			l.Fail("TLS_CERT_FILE", "cannot load the certificate and key: %v", err)
 		}
 	}
+	h.AllowedHosts, h.AnyHost = loadAllowedHosts(l)
 	if v := l.String("AUTH_BASIC", ""); v != "" {
 		user, hash, err := auth.ParseBasic(v)
 		if err != nil {
@@ -229,7 +236,61 @@ func (h HTTP) Describe() string {
 	case h.Auth.TokenSHA256 != nil:
 		a = "bearer token"
 	}
-	return fmt.Sprintf("%s://%s, authentication: %s", scheme, h.Addr(), a)
+	hosts := "loopback names, IP addresses, this host's name"
+	switch {
+	case h.AnyHost:
+		hosts = "any (no DNS rebinding protection)"
+	case len(h.AllowedHosts) > 0:
+		hosts += ", " + strings.Join(h.AllowedHosts, ", ")
+	}
+	return fmt.Sprintf("%s://%s, authentication: %s, host names: %s", scheme, h.Addr(), a, hosts)
+}
+
+// loadAllowedHosts reads APP_ALLOWED_HOSTS: comma-separated host names
+// (any port), "*.example.com" for every subdomain, or "*" for any name.
+func loadAllowedHosts(l *Loader) (names []string, any bool) {
+	raw := l.String("APP_ALLOWED_HOSTS", "")
+	for _, e := range splitList(raw) {
+		if e == "*" {
+			any = true
+			continue
+		}
+		name, err := allowedHostName(e)
+		if err != nil {
+			l.Fail("APP_ALLOWED_HOSTS", "%v in %q; expected host names separated by commas (such as dash.example.com,*.example.org), or * for any", err, raw)
+			return nil, false
+		}
+		names = append(names, name)
+	}
+	return names, any
+}
+
+// allowedHostName checks one APP_ALLOWED_HOSTS entry and returns it in the
+// form Host headers are compared with: lower case, without a final dot or
+// IPv6 brackets.
+func allowedHostName(e string) (string, error) {
+	if _, port, err := net.SplitHostPort(e); err == nil {
+		return "", fmt.Errorf("%q has a port (:%s): give the name alone, every port is accepted", e, port)
+	}
+	name := strings.TrimSuffix(strings.ToLower(e), ".")
+	if ip := net.ParseIP(strings.Trim(name, "[]")); ip != nil {
+		return ip.String(), nil
+	}
+	labels := strings.Split(strings.TrimPrefix(name, "*."), ".")
+	if len(name) > 253 {
+		return "", fmt.Errorf("%q is longer than 253 characters", e)
+	}
+	for _, lb := range labels {
+		if len(lb) == 0 || len(lb) > 63 || lb[0] == '-' || lb[len(lb)-1] == '-' {
+			return "", fmt.Errorf("%q is not a host name", e)
+		}
+		for _, c := range lb {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return "", fmt.Errorf("%q is not a host name (%q is not allowed)", e, c)
+			}
+		}
+	}
+	return name, nil
 }
 
 // LoadLogLevel reads LOG_LEVEL.

@@ -145,13 +145,7 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		server.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		code := http.StatusOK
-		if !s.status.Connected() {
-			code = http.StatusServiceUnavailable
-		}
-		server.JSON(w, code, map[string]any{"ready": code == http.StatusOK, "broker": s.status.Get()})
-	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { server.Ready(w, r, s.status) })
 	mux.HandleFunc("GET /{$}", s.info)
 	return mux
 }

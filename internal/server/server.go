@@ -15,6 +15,7 @@ import (
 
 	"github.com/sysmon-dev/sysmon/internal/auth"
 	"github.com/sysmon-dev/sysmon/internal/config"
+	"github.com/sysmon-dev/sysmon/internal/mq"
 )
 
 // MaxBody is the largest request body any endpoint accepts.
@@ -49,14 +50,21 @@ func Listen(addr string, h http.Handler, log *slog.Logger) (*Server, error) {
 	return &Server{srv: srv, ln: ln, log: log}, nil
 }
 
-// Open binds the daemon's listener as hc says (address, HTTPS) and puts
-// credentials, when configured, in front of everything but the health
-// checks. Opening it to the network without credentials is allowed, and
-// warned about: what names what strangers could then reach.
+// Open binds the daemon's listener as hc says (address, HTTPS), refuses
+// requests for host names it is not reachable under and cross-site browser
+// requests that change state (see hostGuard), and puts credentials, when
+// configured, in front of everything but the health checks. Opening it to
+// the network without credentials is allowed, and warned about: what names
+// what strangers could then reach.
 func Open(hc config.HTTP, h http.Handler, log *slog.Logger, what string) (*Server, error) {
-	s, err := Listen(hc.Addr(), auth.NewGuard(hc.Auth, "/healthz", "/readyz").Wrap(h), log)
+	public := []string{"/healthz", "/readyz"}
+	s, err := Listen(hc.Addr(), newHostGuard(hc, log, public...).wrap(auth.NewGuard(hc.Auth, public...).Wrap(h)), log)
 	if err != nil {
 		return nil, err
+	}
+	if hc.AnyHost {
+		log.Warn("APP_ALLOWED_HOSTS=* accepts any host name: a web page can read "+what+" through DNS rebinding; list the names instead",
+			"listen", s.Addr().String())
 	}
 	if hc.TLS() {
 		s.UseTLS(hc.CertFile, hc.KeyFile)
@@ -119,6 +127,22 @@ func limitBody(h http.Handler) http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		h.ServeHTTP(w, r)
 	})
+}
+
+// Ready answers /readyz: 200 when the broker connection is up, else 503,
+// with the broker's state. Its address, user and last error are shown only
+// to callers that may see them (auth.Restricted: credentials are configured
+// and none came, or the host name is unknown).
+func Ready(w http.ResponseWriter, r *http.Request, status *mq.Status) {
+	code := http.StatusOK
+	if !status.Connected() {
+		code = http.StatusServiceUnavailable
+	}
+	v := status.Get()
+	if auth.Restricted(r) {
+		v.Broker, v.LastError = "", ""
+	}
+	JSON(w, code, map[string]any{"ready": code == http.StatusOK, "broker": v})
 }
 
 // JSON writes v with status code.

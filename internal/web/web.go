@@ -64,8 +64,9 @@ func New(opts Options, f *fleet.Fleet, status *mq.Status, log *slog.Logger) *Web
 			HandshakeTimeout: 5 * time.Second,
 			ReadBufferSize:   1024,
 			WriteBufferSize:  16 << 10,
-			// CheckOrigin nil: gorilla refuses a handshake whose Origin
-			// is not this host (cross-site WebSocket hijacking).
+			// The server's rule against cross-site WebSocket hijacking
+			// (which refuses such a handshake before it gets here).
+			CheckOrigin: server.SameOrigin,
 		}}
 }
 
@@ -73,7 +74,7 @@ func New(opts Options, f *fleet.Fleet, status *mq.Status, log *slog.Logger) *Web
 func (w *Web) Handler() http.Handler {
 	mux := http.NewServeMux()
 	sub, _ := fs.Sub(static, "static")
-	files := http.FileServerFS(sub)
+	files := filesOnly(sub, http.FileServerFS(sub))
 	mux.Handle("GET /", http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		rw.Header().Set("Content-Security-Policy", csp)
 		rw.Header().Set("Referrer-Policy", "no-referrer")
@@ -87,14 +88,7 @@ func (w *Web) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, r *http.Request) {
 		server.JSON(rw, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, r *http.Request) {
-		v := w.status.Get()
-		code := http.StatusOK
-		if !w.status.Connected() {
-			code = http.StatusServiceUnavailable
-		}
-		server.JSON(rw, code, map[string]any{"ready": code == http.StatusOK, "broker": v})
-	})
+	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, r *http.Request) { server.Ready(rw, r, w.status) })
 	return mux
 }
 

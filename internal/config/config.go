@@ -10,11 +10,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-envparse"
 )
@@ -206,12 +210,99 @@ func (l *Loader) Float(key string, def, min, max float64) float64 {
 	if !ok {
 		return def
 	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	f, err := ParseNumber(v)
 	if err != nil || f < min || f > max {
 		l.Fail(key, "expected a number from %g to %g, got %q", min, max, v)
 		return def
 	}
 	return f
+}
+
+// FloatPair reads "A,B": two numbers in [min, max] with A ≤ B (a warning
+// and a critical level, say); def is also the example in the error.
+func (l *Loader) FloatPair(key string, def [2]float64, min, max float64) [2]float64 {
+	v, ok := l.raw(key)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def
+	}
+	a, b, found := strings.Cut(v, ",")
+	x, errA := ParseNumber(a)
+	y, errB := ParseNumber(b)
+	if !found || errA != nil || errB != nil || x < min || y > max || x > y {
+		l.Fail(key, "expected two numbers A,B with %g ≤ A ≤ B ≤ %g (e.g. %g,%g), got %q", min, max, def[0], def[1], v)
+		return def
+	}
+	return [2]float64{x, y}
+}
+
+// ParseNumber reads a finite decimal number ("5", "-0.5", "1e3"): every
+// number a getter reads goes through it, so none lets NaN, Inf, hex floats
+// or trailing text through. NaN in particular would pass any range check,
+// because every comparison with it is false.
+func ParseNumber(s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	if !decimal.MatchString(s) {
+		return 0, fmt.Errorf("not a decimal number: %q", s)
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, fmt.Errorf("out of range: %q", s)
+	}
+	return f, nil
+}
+
+var decimal = regexp.MustCompile(`^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+
+// MaxName is the longest name in bytes: exchange and queue names and
+// routing keys travel in AMQP short strings, which the broker limits to 255
+// bytes. The consumer applies the same limit to the host names it accepts.
+const MaxName = 255
+
+// Name reads a name that travels to the broker (an exchange, a queue, a
+// host name used as routing key), trimmed of surrounding spaces. def (such
+// as the system's host name) must pass the same rule as a value set here.
+func (l *Loader) Name(key, def string) string {
+	v, set := l.raw(key)
+	if !set {
+		v = def
+	}
+	v = strings.TrimSpace(v)
+	if err := CheckName(v); err != nil {
+		if set {
+			l.Fail(key, "expected a name of 1 to %d bytes of UTF-8 without control characters, got one that %v", MaxName, err)
+		} else {
+			l.Fail(key, "the default %q cannot be used (it %v): set %s", clip(def, 64), err, key)
+		}
+	}
+	return v
+}
+
+// CheckName tells what is wrong with a name, or nil: it must be 1 to
+// MaxName bytes of valid UTF-8 without control characters (which break
+// log lines, labels and the dashboard's frames).
+func CheckName(s string) error {
+	switch {
+	case s == "":
+		return errors.New("is empty")
+	case len(s) > MaxName:
+		return fmt.Errorf("is %d bytes long (%q)", len(s), clip(s, 64))
+	case !utf8.ValidString(s):
+		return fmt.Errorf("is not valid UTF-8 (%q)", clip(s, 64))
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("contains the control character %U (%q)", r, clip(s, 64))
+		}
+	}
+	return nil
+}
+
+// clip shortens s to about n bytes for an error message.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // Bool accepts true/false, yes/no, on/off and 1/0 in any case, as the
@@ -249,7 +340,7 @@ func (l *Loader) Duration(key string, def, min, max time.Duration) time.Duration
 // ParseDuration reads a Go duration or a number of seconds.
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
+	if f, err := ParseNumber(s); err == nil {
 		if f < 0 || f > float64(1<<62)/float64(time.Second) {
 			return 0, fmt.Errorf("out of range: %q", s)
 		}

@@ -53,13 +53,10 @@ var urlKeys = []string{"RABBITMQ_HOST", "RABBITMQ_PORT", "RABBITMQ_USER", "RABBI
 // Both may list several brokers separated by commas.
 func LoadBroker(l *Loader) Broker {
 	b := Broker{
-		Exchange:     l.String("EXCHANGE_NAME", "system_info"),
+		Exchange:     l.Name("EXCHANGE_NAME", "system_info"),
 		ExchangeType: l.Enum("EXCHANGE_TYPE", "fanout", "fanout", "topic", "direct", "headers"),
 		Heartbeat:    l.Duration("RABBITMQ_HEARTBEAT", 10*time.Second, time.Second, 10*time.Minute),
 		ReconnectMax: l.Duration("RECONNECT_MAX_DELAY", 15*time.Second, 100*time.Millisecond, 10*time.Minute),
-	}
-	if strings.TrimSpace(b.Exchange) == "" {
-		l.Fail("EXCHANGE_NAME", "expected an exchange name, got an empty value")
 	}
 	password, passwordSet := loadPassword(l)
 

@@ -64,10 +64,7 @@ func Read(l *config.Loader) (Config, error) {
 	if queueType == "quorum" && exclusive {
 		l.Fail("QUEUE_TYPE", "a quorum queue cannot be exclusive: remove QUEUE_EXCLUSIVE=true or use QUEUE_TYPE=classic")
 	}
-	name := l.String("QUEUE_NAME", "sysmon-consumer."+host)
-	if strings.TrimSpace(name) == "" {
-		l.Fail("QUEUE_NAME", "expected a queue name, got an empty value")
-	}
+	name := l.Name("QUEUE_NAME", "sysmon-consumer."+host)
 	c.Queue = mq.Queue{
 		Name:       name,
 		Exclusive:  exclusive,
@@ -110,18 +107,10 @@ func Read(l *config.Loader) (Config, error) {
 	return c, nil
 }
 
-// thresholds reads "WARN,CRIT".
+// thresholds reads "WARN,CRIT", both from 0 to limit.
 func thresholds(l *config.Loader, key string, warn, crit, limit float64) web.Thresholds {
-	v := l.String(key, "")
-	if v == "" {
-		return web.Thresholds{Warn: warn, Crit: crit}
-	}
-	var w, c float64
-	if n, err := fmt.Sscanf(strings.ReplaceAll(v, " ", ""), "%g,%g", &w, &c); err != nil || n != 2 || w < 0 || c < w || c > limit {
-		l.Fail(key, "expected WARN,CRIT with 0 ≤ WARN ≤ CRIT ≤ %g (e.g. %g,%g), got %q", limit, warn, crit, v)
-		return web.Thresholds{Warn: warn, Crit: crit}
-	}
-	return web.Thresholds{Warn: w, Crit: c}
+	p := l.FloatPair(key, [2]float64{warn, crit}, 0, limit)
+	return web.Thresholds{Warn: p[0], Crit: p[1]}
 }
 
 // Describe lists the effective settings for -check-config (password masked).

@@ -52,7 +52,7 @@ func Read(l *config.Loader) (Config, error) {
 		OutboxSize:     l.Int("OUTBOX_SIZE", 1000, 2, 1_000_000),
 		OutboxDir:      strings.TrimSpace(l.String("OUTBOX_DIR", stateDirectory())),
 		CollectTimeout: l.Duration("COLLECT_TIMEOUT", time.Second, 10*time.Millisecond, time.Minute),
-		HostName:       strings.TrimSpace(l.String("HOST_NAME", host)),
+		HostName:       l.Name("HOST_NAME", host),
 		LogLevel:       config.LoadLogLevel(l),
 	}
 	if c.Interval > 0 && c.Interval < 100*time.Millisecond {
@@ -60,9 +60,6 @@ func Read(l *config.Loader) (Config, error) {
 	}
 	if c.OutboxDir != "" && !filepath.IsAbs(c.OutboxDir) {
 		l.Fail("OUTBOX_DIR", "expected an absolute directory, or nothing to keep the outbox in memory only, got %q", c.OutboxDir)
-	}
-	if c.HostName == "" {
-		l.Fail("HOST_NAME", "expected a host name: the system has none, set one here")
 	}
 	if l.IsSet("PUBLISH_USER_ID") {
 		switch v := strings.TrimSpace(l.String("PUBLISH_USER_ID", "")); {

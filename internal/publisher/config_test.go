@@ -41,3 +41,61 @@ func TestPublishUserID(t *testing.T) {
 		}
 	}
 }
+
+func load(t *testing.T, content string, env map[string]string) (Config, error) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "publisher.env")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := LoadConfig(p, true, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	return c, err
+}
+
+// TestValuesThatWouldBreakPublishing: each of these used to be accepted and
+// then disable the rate limit, or make the broker refuse every publish (a
+// routing key over 255 bytes), or make every snapshot invalid (control
+// characters in the host name).
+func TestValuesThatWouldBreakPublishing(t *testing.T) {
+	cases := []struct {
+		content string
+		env     map[string]string
+		want    string
+	}{
+		{"PUBLISH_RATE_LIMIT=NaN\n", nil, ":1: PUBLISH_RATE_LIMIT: expected a number from 0.01 to 1e+06"},
+		{"PUBLISH_RATE_LIMIT=Inf\n", nil, ":1: PUBLISH_RATE_LIMIT: expected a number"},
+		{"PUBLISH_RATE_LIMIT=10junk\n", nil, ":1: PUBLISH_RATE_LIMIT: expected a number"},
+		{"PUBLISH_INTERVAL=NaN\n", nil, ":1: PUBLISH_INTERVAL: expected a duration"},
+		{"HOST_NAME=" + strings.Repeat("h", 256) + "\n", nil, ":1: HOST_NAME: expected a name of 1 to 255 bytes of UTF-8 without control characters, got one that is 256 bytes long"},
+		{"HOST_NAME=\"web\\t1\"\n", nil, ":1: HOST_NAME: expected a name of 1 to 255 bytes of UTF-8 without control characters, got one that contains the control character U+0009"},
+		{"", map[string]string{"HOST_NAME": "web\x01"}, "environment: HOST_NAME: expected a name"},
+		{"", map[string]string{"HOST_NAME": "PLAT\xff\xfe"}, "environment: HOST_NAME: expected a name of 1 to 255 bytes of UTF-8 without control characters, got one that is not valid UTF-8"},
+		{"HOST_NAME=  \n", nil, ":1: HOST_NAME: expected a name of 1 to 255 bytes of UTF-8 without control characters, got one that is empty"},
+	}
+	for _, c := range cases {
+		_, err := load(t, c.content, c.env)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q %v: got %v", c.content, c.env, err)
+		}
+	}
+	c, err := load(t, "HOST_NAME="+strings.Repeat("é", 127)+"x\nPUBLISH_RATE_LIMIT=0.5\n", nil)
+	if err != nil || len(c.HostName) != 255 || c.RateLimit != 0.5 {
+		t.Fatalf("255 bytes of UTF-8 and a rate of 0.5: %v %d %v", err, len(c.HostName), c.RateLimit)
+	}
+}
+
+// TestSystemHostNameFallback: without HOST_NAME the system's name is used,
+// and it passes the same rule (Linux keeps it to 64 bytes).
+func TestSystemHostNameFallback(t *testing.T) {
+	sys, err := os.Hostname()
+	if err != nil {
+		t.Skip("no system host name:", err)
+	}
+	c, err := load(t, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HostName != strings.TrimSpace(sys) {
+		t.Fatalf("host name %q, want the system's %q", c.HostName, sys)
+	}
+}

@@ -1,7 +1,8 @@
 // Package config owns reading sysmon's env files: the file is parsed with
-// hashicorp/go-envparse, the process environment overrides it key by key, and
-// every problem is reported with the file, the line, the key and what was
-// expected, so that an operator can fix it from the journal alone.
+// python-dotenv's grammar (the prototype's), the process environment
+// overrides it key by key, and every problem is reported with the file, the
+// line, the key and what was expected, so that an operator can fix it from
+// the journal alone.
 package config
 
 import (
@@ -19,8 +20,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/hashicorp/go-envparse"
 )
 
 // ExitConfig is the exit code for a configuration error (EX_CONFIG from
@@ -97,8 +96,8 @@ func Open(path string, explicit bool, lookupEnv func(string) (string, bool)) (*L
 	return l, nil
 }
 
-// parse hands each line to envparse on its own, which keeps envparse's
-// syntax (comments, export, quotes, escapes) and gives exact line numbers.
+// parse reads the file line by line with python-dotenv's grammar
+// (parseLine), which gives exact line numbers.
 func (l *Loader) parse(data []byte) error {
 	var errs Errors
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -106,26 +105,14 @@ func (l *Loader) parse(data []byte) error {
 	n := 0
 	for sc.Scan() {
 		n++
-		line := sc.Bytes()
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		kv, err := envparse.Parse(bytes.NewReader(line))
+		line := sc.Text()
+		k, v, err := parseLine(line)
 		if err != nil {
-			var pe *envparse.ParseError
-			msg := err.Error()
-			if errors.As(err, &pe) {
-				msg = pe.Err.Error()
-			}
-			key, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(string(line)), "export "), "=")
-			if !validKeyName(strings.TrimSpace(key)) {
-				key = ""
-			}
-			errs = append(errs, &Error{File: l.file, Line: n, Key: strings.TrimSpace(key),
-				Msg: fmt.Sprintf("cannot parse line (%s); expected KEY=value", msg)})
+			errs = append(errs, &Error{File: l.file, Line: n, Key: keyOf(strings.TrimSpace(line)),
+				Msg: fmt.Sprintf("cannot parse line (%v); expected KEY=value", err)})
 			continue
 		}
-		for k, v := range kv {
+		if k != "" {
 			l.entries[k] = entry{value: v, line: n}
 		}
 	}

@@ -37,15 +37,6 @@ func (b Broker) Redacted() []string {
 	return out
 }
 
-// RedactURL masks the password of an AMQP URL; an unparsable URL is hidden whole.
-func RedactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "<unparsable URL>"
-	}
-	return u.Redacted()
-}
-
 var urlKeys = []string{"RABBITMQ_HOST", "RABBITMQ_PORT", "RABBITMQ_USER", "RABBITMQ_PASSWORD", "RABBITMQ_VHOST"}
 
 // LoadBroker reads the prototype's RABBITMQ_HOST/RABBITMQ_PORT (and sysmon's
@@ -67,10 +58,15 @@ func LoadBroker(l *Loader) Broker {
 				return b
 			}
 		}
-		for _, s := range splitList(raw) {
-			u, err := url.Parse(s)
-			if err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") || u.Host == "" {
-				l.Fail("RABBITMQ_URL", "expected amqp://user:password@host:port/vhost or amqps://…, got %q", RedactURL(s))
+		list := splitList(raw)
+		for i, s := range list {
+			u, err := parseBrokerURL(s)
+			if err != nil {
+				which := ""
+				if len(list) > 1 {
+					which = fmt.Sprintf("URL %d of %d: ", i+1, len(list))
+				}
+				l.Fail("RABBITMQ_URL", "%s%v", which, err)
 				return b
 			}
 			if passwordSet {
@@ -106,6 +102,10 @@ func LoadBroker(l *Loader) Broker {
 		l.Fail("RABBITMQ_HOST", "expected a host name or address, got an empty value")
 	}
 	for _, h := range hosts {
+		if strings.ContainsAny(h, "@/?#") {
+			l.Fail("RABBITMQ_HOST", "expected host names or addresses (host or host:port), comma-separated; the user and password go in RABBITMQ_USER and RABBITMQ_PASSWORD")
+			return b
+		}
 		hostPort := h
 		if _, _, err := net.SplitHostPort(h); err != nil {
 			hostPort = net.JoinHostPort(strings.Trim(h, "[]"), strconv.Itoa(port))

@@ -1,0 +1,98 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestBadBrokerURLNeverShowsThePassword: every refused URL is reported with
+// the file, the line and the key, says how to write it, and holds no part
+// of the password, not even when the URL parser would read part of the
+// password as a port, a host or a path.
+func TestBadBrokerURLNeverShowsThePassword(t *testing.T) {
+	cases := []struct {
+		url  string
+		want string
+	}{
+		{"amqp://sysmon:2024/Winter@mq/", "%2F"},
+		{"amqp://sysmon:2024/Winter@mq:5672/vh", "%2F"},
+		{"amqp://sysmon:2024#Winter@mq/", "%23"},
+		{"amqp://sysmon:2024?Winter@mq/", "%3F"},
+		{"amqp://sysmon:2024@Winter@mq/", "%40"},
+		{"amqp://sysmon:2024%Winter@mq/", "%25"},
+		{"amqp://sysmon:2024 Winter@mq/", "%20"},
+		{"amqp://sysmon:2024Winter@mq:99999/", "1 to 65535"},
+		{"amqp://sysmon:2024Winter@mq/?heartbeat=abc", "heartbeat"},
+		{"http://sysmon:2024Winter@mq/", "amqp://"},
+		{"amqp://sysmon:2024Winter@/", "host is missing"},
+		{"amqp://ok@mq/,amqp://sysmon:2024/Winter@mq/", "URL 2 of 2"},
+	}
+	for i, c := range cases {
+		// Named by number: t.TempDir's path holds the subtest's name.
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			l, err := Open(write(t, "# broker\nRABBITMQ_URL="+c.url+"\n"), true, noEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := LoadBroker(l)
+			err = l.Err()
+			if err == nil {
+				t.Fatalf("%s accepted as %q", c.url, b.Redacted())
+			}
+			msg := err.Error()
+			for _, w := range []string{"x.env:2: RABBITMQ_URL: ", c.want} {
+				if !strings.Contains(msg, w) {
+					t.Errorf("%s: error %q does not contain %q", c.url, msg, w)
+				}
+			}
+			r := RedactURL(c.url)
+			for _, secret := range []string{"Winter", "2024"} {
+				if strings.Contains(msg, secret) {
+					t.Errorf("%s: error shows the password: %q", c.url, msg)
+				}
+				if strings.Contains(r, secret) {
+					t.Errorf("%s: RedactURL gives %q", c.url, r)
+				}
+			}
+		})
+	}
+}
+
+func TestPercentEncodedPasswordIsKeptAndMasked(t *testing.T) {
+	l, _ := Open(write(t, "RABBITMQ_URL=amqp://sysmon:2024%2FWinter%23x@mq:5673/prod\n"), true, noEnv)
+	b := LoadBroker(l)
+	if err := l.Err(); err != nil {
+		t.Fatal(err)
+	}
+	u, err := parseBrokerURL(b.URLs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pw, _ := u.User.Password(); pw != "2024/Winter#x" || u.Host != "mq:5673" {
+		t.Fatalf("password %q, host %q", pw, u.Host)
+	}
+	if got := b.Redacted()[0]; got != "amqp://sysmon:xxxxx@mq:5673/prod" {
+		t.Fatalf("redacted %q", got)
+	}
+}
+
+// TestPasswordKeyTakesAnyCharacter: RABBITMQ_PASSWORD needs no encoding,
+// the URL is built with it escaped.
+func TestPasswordKeyTakesAnyCharacter(t *testing.T) {
+	l, _ := Open(write(t, "RABBITMQ_USER=sysmon\nRABBITMQ_PASSWORD=2024/Winter@mq:1#x ?%\n"), true, noEnv)
+	b := LoadBroker(l)
+	if err := l.Err(); err != nil {
+		t.Fatal(err)
+	}
+	u, err := parseBrokerURL(b.URLs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pw, _ := u.User.Password(); pw != "2024/Winter@mq:1#x ?%" || u.Host != "localhost:5672" {
+		t.Fatalf("password %q, host %q", pw, u.Host)
+	}
+	if r := b.Redacted()[0]; strings.Contains(r, "Winter") {
+		t.Fatalf("redacted %q", r)
+	}
+}

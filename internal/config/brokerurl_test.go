@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -94,5 +95,58 @@ func TestPasswordKeyTakesAnyCharacter(t *testing.T) {
 	}
 	if r := b.Redacted()[0]; strings.Contains(r, "Winter") {
 		t.Fatalf("redacted %q", r)
+	}
+}
+
+// TestReadableSecrets: a file that holds the broker password and that
+// every user may read is reported (the daemons warn at start); one that
+// only its owner and group can read, or one whose password the environment
+// overrides, is not.
+func TestReadableSecrets(t *testing.T) {
+	chmod := func(t *testing.T, p string, mode os.FileMode) string {
+		t.Helper()
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	pwFile := chmod(t, write(t, "s3cret\n"), 0o644)
+	privateFile := chmod(t, write(t, "s3cret\n"), 0o640)
+	cases := []struct {
+		name    string
+		content string
+		mode    os.FileMode
+		env     map[string]string
+		want    string // "env" for the env file itself
+	}{
+		{"password in a world-readable env file", "RABBITMQ_PASSWORD=a#b\n", 0o644, nil, "env"},
+		{"password in a group-readable env file", "RABBITMQ_PASSWORD=a#b\n", 0o640, nil, ""},
+		{"URL with password in a world-readable env file", "RABBITMQ_URL=amqp://u:p@mq/\n", 0o604, nil, "env"},
+		{"URL without password", "RABBITMQ_URL=amqp://u@mq/\n", 0o644, nil, ""},
+		{"no password at all", "RABBITMQ_HOST=mq\n", 0o644, nil, ""},
+		{"password from the environment", "RABBITMQ_PASSWORD=a#b\n", 0o644, map[string]string{"RABBITMQ_PASSWORD": "x"}, ""},
+		{"world-readable password file", "RABBITMQ_PASSWORD_FILE=" + pwFile + "\n", 0o644, nil, pwFile},
+		{"private password file", "RABBITMQ_PASSWORD_FILE=" + privateFile + "\n", 0o644, nil, ""},
+	}
+	for i, c := range cases {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			p := chmod(t, write(t, c.content), c.mode)
+			l, err := Open(p, true, envOf(c.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := LoadBroker(l)
+			if err := l.Err(); err != nil {
+				t.Fatal(err)
+			}
+			want := c.want
+			if want == "env" {
+				want = p
+			}
+			got := strings.Join(b.ReadableSecrets, " ")
+			if got != want {
+				t.Errorf("%s: readable secrets %q, want %q", c.name, got, want)
+			}
+		})
 	}
 }

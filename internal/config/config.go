@@ -153,6 +153,16 @@ func (l *Loader) raw(key string) (value string, set bool) {
 	return "", false
 }
 
+// fromFile tells whether key's value comes from the file (it is set there
+// and the environment does not override it).
+func (l *Loader) fromFile(key string) bool {
+	if _, ok := l.lookupEnv(key); ok {
+		return false
+	}
+	_, ok := l.entries[key]
+	return ok
+}
+
 // IsSet tells whether the key was given in the file or the environment.
 func (l *Loader) IsSet(key string) bool {
 	_, ok := l.raw(key)

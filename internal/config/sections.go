@@ -26,6 +26,10 @@ type Broker struct {
 	TLS          *tls.Config   // for amqps:// brokers; nil when none uses TLS
 	// InsecureTLS is set when certificate checks are off; daemons warn at start.
 	InsecureTLS bool
+	// ReadableSecrets are the files holding the broker password or the
+	// client key that every user of the machine may read; daemons warn at
+	// start.
+	ReadableSecrets []string
 }
 
 // Redacted returns the broker URLs with the password masked.
@@ -49,7 +53,8 @@ func LoadBroker(l *Loader) Broker {
 		Heartbeat:    l.Duration("RABBITMQ_HEARTBEAT", 10*time.Second, time.Second, 10*time.Minute),
 		ReconnectMax: l.Duration("RECONNECT_MAX_DELAY", 15*time.Second, 100*time.Millisecond, 10*time.Minute),
 	}
-	password, passwordSet := loadPassword(l)
+	password, passwordSet, passwordFile := loadPassword(l)
+	b.ReadableSecrets = readableByOthers(passwordFile)
 
 	if raw, ok := l.raw("RABBITMQ_URL"); ok {
 		for _, k := range urlKeys {
@@ -69,6 +74,9 @@ func LoadBroker(l *Loader) Broker {
 				l.Fail("RABBITMQ_URL", "%s%v", which, err)
 				return b
 			}
+			if _, inURL := u.User.Password(); inURL && !passwordSet && l.fromFile("RABBITMQ_URL") && len(b.ReadableSecrets) == 0 {
+				b.ReadableSecrets = readableByOthers(l.file)
+			}
 			if passwordSet {
 				name := "guest"
 				if u.User != nil {
@@ -83,6 +91,7 @@ func LoadBroker(l *Loader) Broker {
 		}
 		l.IsSet("RABBITMQ_TLS") // known, but the URLs' scheme decides
 		b.TLS, b.InsecureTLS = loadTLS(l, b.URLs)
+		b.ReadableSecrets = append(b.ReadableSecrets, readableByOthers(l.String("RABBITMQ_KEY_FILE", ""))...)
 		return b
 	}
 
@@ -116,20 +125,25 @@ func LoadBroker(l *Loader) Broker {
 		b.URLs = append(b.URLs, u.String())
 	}
 	b.TLS, b.InsecureTLS = loadTLS(l, b.URLs)
+	b.ReadableSecrets = append(b.ReadableSecrets, readableByOthers(l.String("RABBITMQ_KEY_FILE", ""))...)
 	return b
 }
 
 // loadPassword reads RABBITMQ_PASSWORD or RABBITMQ_PASSWORD_FILE (a path,
-// relative ones resolved in systemd's $CREDENTIALS_DIRECTORY).
-func loadPassword(l *Loader) (string, bool) {
+// relative ones resolved in systemd's $CREDENTIALS_DIRECTORY). file is the
+// file the password was read from, "" when it came from the environment.
+func loadPassword(l *Loader) (password string, set bool, file string) {
 	file, fileSet := l.raw("RABBITMQ_PASSWORD_FILE")
 	pw, pwSet := l.raw("RABBITMQ_PASSWORD")
 	if fileSet && pwSet {
 		l.Fail("RABBITMQ_PASSWORD_FILE", "conflicts with RABBITMQ_PASSWORD: give one of them")
-		return "", false
+		return "", false, ""
 	}
 	if !fileSet {
-		return pw, pwSet
+		if pwSet && pw != "" && l.fromFile("RABBITMQ_PASSWORD") {
+			return pw, true, l.file
+		}
+		return pw, pwSet, ""
 	}
 	if !filepath.IsAbs(file) {
 		if dir, ok := l.lookupEnv("CREDENTIALS_DIRECTORY"); ok {
@@ -139,9 +153,22 @@ func loadPassword(l *Loader) (string, bool) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		l.Fail("RABBITMQ_PASSWORD_FILE", "cannot read the password file: %v", err)
-		return "", false
+		return "", false, ""
 	}
-	return strings.TrimRight(string(data), "\r\n"), true
+	return strings.TrimRight(string(data), "\r\n"), true, file
+}
+
+// readableByOthers returns path when every user of the machine may read it
+// (mode o+r), for a warning: it holds a credential.
+func readableByOthers(path string) []string {
+	if path == "" {
+		return nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm()&0o004 == 0 {
+		return nil
+	}
+	return []string{path}
 }
 
 func splitList(s string) []string {

@@ -99,11 +99,17 @@ func Start[C Settings](name, version, defaultConfig string, args []string, stdou
 		return cfg, p, ConfigError(stderr, name, err), false
 	}
 	if flags.CheckConfig {
+		for _, f := range cfg.BrokerConfig().ReadableSecrets {
+			fmt.Fprintf(stdout, "warning: %s: %s; fix: %s\n", f, readableSecret, chmodFix(f))
+		}
 		return cfg, p, CheckConfig(stdout, name, warnings, cfg.Describe()), false
 	}
 	p.Log = logging.New(stderr, cfg.Level(), logging.UnderJournald())
 	for _, w := range warnings {
 		p.Log.Warn(w.String())
+	}
+	for _, f := range cfg.BrokerConfig().ReadableSecrets {
+		p.Log.Warn(readableSecret, "file", f, "fix", chmodFix(f))
 	}
 	if cfg.BrokerConfig().InsecureTLS {
 		p.Log.Warn("RABBITMQ_TLS_INSECURE_SKIP_VERIFY is on: the broker's certificate is NOT verified, anyone on the network path can impersonate the broker and read the credentials")
@@ -114,6 +120,12 @@ func Start[C Settings](name, version, defaultConfig string, args []string, stdou
 	p.Status.OnChange = p.Notifier.Status
 	return cfg, p, 0, true
 }
+
+// readableSecret is the warning for a file that holds a credential (the
+// broker password, a client key) and that every user of the machine can read.
+const readableSecret = "this file holds a broker credential and every user of this machine can read it"
+
+func chmodFix(file string) string { return "chmod o-rwx " + file }
 
 // ConfigError prints a configuration error and returns config.ExitConfig.
 // Under journald each line carries the error priority.

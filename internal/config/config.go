@@ -341,9 +341,18 @@ func ParseDuration(s string) (time.Duration, error) {
 		if f < 0 || f > float64(1<<62)/float64(time.Second) {
 			return 0, fmt.Errorf("out of range: %q", s)
 		}
-		return time.Duration(f * float64(time.Second)), nil
+		d := time.Duration(f * float64(time.Second))
+		if d == 0 && f != 0 {
+			// 1e-12 must not turn into 0, which often means "off".
+			return 0, fmt.Errorf("shorter than a nanosecond: %q", s)
+		}
+		return d, nil
 	}
-	return time.ParseDuration(s)
+	d, err := time.ParseDuration(s)
+	if err == nil && d == 0 && strings.ContainsAny(s, "123456789") {
+		return 0, fmt.Errorf("shorter than a nanosecond: %q", s)
+	}
+	return d, err
 }
 
 // Enum returns one of allowed (compared case-insensitively, returned as listed).

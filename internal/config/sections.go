@@ -53,6 +53,7 @@ func LoadBroker(l *Loader) Broker {
 		Heartbeat:    l.Duration("RABBITMQ_HEARTBEAT", 10*time.Second, time.Second, 10*time.Minute),
 		ReconnectMax: l.Duration("RECONNECT_MAX_DELAY", 15*time.Second, 100*time.Millisecond, 10*time.Minute),
 	}
+	checkExchange(l, b.Exchange, b.ExchangeType)
 	password, passwordSet, passwordFile := loadPassword(l)
 	b.ReadableSecrets = readableByOthers(passwordFile)
 
@@ -106,6 +107,9 @@ func LoadBroker(l *Loader) Broker {
 		password = "guest"
 	}
 	vhost := l.String("RABBITMQ_VHOST", "/")
+	if err := CheckName(vhost); err != nil {
+		l.Fail("RABBITMQ_VHOST", "expected a virtual host name of 1 to %d bytes of UTF-8 without control characters, got one that %v", MaxName, err)
+	}
 	hosts := splitList(l.String("RABBITMQ_HOST", "localhost"))
 	if len(hosts) == 0 {
 		l.Fail("RABBITMQ_HOST", "expected a host name or address, got an empty value")
@@ -122,6 +126,10 @@ func LoadBroker(l *Loader) Broker {
 		u := url.URL{Scheme: scheme, User: url.UserPassword(user, password), Host: hostPort, Path: "/" + vhost}
 		// The path is the vhost, escaped whole: "/" becomes "%2F".
 		u.RawPath = "/" + url.PathEscape(vhost)
+		if _, err := parseBrokerURL(u.String()); err != nil {
+			l.Fail("RABBITMQ_HOST", "expected host names or addresses (host or host:port), comma-separated, got %q", clip(h, 64))
+			return b
+		}
 		b.URLs = append(b.URLs, u.String())
 	}
 	b.TLS, b.InsecureTLS = loadTLS(l, b.URLs)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -59,18 +60,29 @@ func Read(l *config.Loader) (Config, error) {
 		SendBuffer: l.Int("WS_SEND_BUFFER", 1024, 16, 1_000_000),
 		LogLevel:   config.LoadLogLevel(l),
 	}
+	if c.QueueExpiry > 0 && c.QueueExpiry < time.Second {
+		// x-expires is in whole milliseconds and must be positive.
+		l.Fail("QUEUE_EXPIRES", "expected 0 (never) or at least 1s, got %v", c.QueueExpiry)
+	}
 	exclusive := l.Bool("QUEUE_EXCLUSIVE", false)
 	queueType := l.Enum("QUEUE_TYPE", "classic", "classic", "quorum")
 	if queueType == "quorum" && exclusive {
 		l.Fail("QUEUE_TYPE", "a quorum queue cannot be exclusive: remove QUEUE_EXCLUSIVE=true or use QUEUE_TYPE=classic")
 	}
 	name := l.Name("QUEUE_NAME", "sysmon-consumer."+host)
+	if strings.HasPrefix(name, "amq.") {
+		l.Fail("QUEUE_NAME", "names starting with amq. are reserved by RabbitMQ (it refuses to declare such a queue): choose another name")
+	}
+	bindingKey := l.String("QUEUE_BINDING_KEY", "#")
+	if len(bindingKey) > config.MaxName || !utf8.ValidString(bindingKey) {
+		l.Fail("QUEUE_BINDING_KEY", "expected a binding key of at most %d bytes of UTF-8 (# for every host), got %d bytes", config.MaxName, len(bindingKey))
+	}
 	c.Queue = mq.Queue{
 		Name:       name,
 		Exclusive:  exclusive,
 		Durable:    !exclusive,
 		AutoDelete: exclusive,
-		BindingKey: l.String("QUEUE_BINDING_KEY", "#"),
+		BindingKey: bindingKey,
 		Prefetch:   l.Int("QUEUE_PREFETCH", 500, 1, 65535),
 		Args:       amqp.Table{},
 	}

@@ -21,6 +21,14 @@ func TestThresholdsRejectWhatBreaksTheDashboard(t *testing.T) {
 		{"THRESHOLD_DISK=50,101", "THRESHOLD_DISK: expected"},
 		{"THRESHOLD_LOAD=-1,3", "THRESHOLD_LOAD: expected two numbers A,B with 0 ≤ A ≤ B ≤ 1000 (e.g. 1.5,3)"},
 		{"THRESHOLD_LOAD=1.5,NaN", "THRESHOLD_LOAD: expected"},
+		{"QUEUE_EXPIRES=0.5", "QUEUE_EXPIRES: expected 0 (never) or at least 1s, got 500ms"},
+		{"QUEUE_EXPIRES=1e-12", "QUEUE_EXPIRES: expected a duration"},
+		{"QUEUE_NAME=amq.sysmon", "QUEUE_NAME: names starting with amq. are reserved"},
+		{"QUEUE_BINDING_KEY=" + strings.Repeat("k", 256), "QUEUE_BINDING_KEY: expected a binding key of at most 255 bytes"},
+		{"MAX_HOSTS=0", "MAX_HOSTS: expected a whole number from 1"},
+		{"MAX_HOSTS=-5", "MAX_HOSTS: expected a whole number from 1"},
+		{"HISTORY_SIZE=1e3", "HISTORY_SIZE: expected a whole number"},
+		{"QUEUE_PREFETCH=70000", "QUEUE_PREFETCH: expected a whole number from 1 to 65535"},
 	}
 	for _, c := range cases {
 		p := filepath.Join(t.TempDir(), "consumer.env")

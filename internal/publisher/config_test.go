@@ -71,6 +71,17 @@ func TestValuesThatWouldBreakPublishing(t *testing.T) {
 		{"", map[string]string{"HOST_NAME": "web\x01"}, "environment: HOST_NAME: expected a name"},
 		{"", map[string]string{"HOST_NAME": "PLAT\xff\xfe"}, "environment: HOST_NAME: expected a name of 1 to 255 bytes of UTF-8 without control characters, got one that is not valid UTF-8"},
 		{"HOST_NAME=  \n", nil, ":1: HOST_NAME: expected a name of 1 to 255 bytes of UTF-8 without control characters, got one that is empty"},
+		{"PUBLISH_INTERVAL=1e-12\n", nil, ":1: PUBLISH_INTERVAL: expected a duration"},
+		{"PUBLISH_INTERVAL=0.4ns\n", nil, ":1: PUBLISH_INTERVAL: expected a duration"},
+		{"PUBLISH_INTERVAL=-2s\n", nil, ":1: PUBLISH_INTERVAL: expected a duration"},
+		{"PUBLISH_INTERVAL=99999999h\n", nil, ":1: PUBLISH_INTERVAL: expected a duration"},
+		{"OUTBOX_SIZE=99999999999999999999\n", nil, ":1: OUTBOX_SIZE: expected a whole number from 2 to 1000000"},
+		{"OUTBOX_SIZE=1e3\n", nil, ":1: OUTBOX_SIZE: expected a whole number"},
+		{"PUBLISH_TIMEOUT=NaN\n", nil, ":1: PUBLISH_TIMEOUT: expected a duration"},
+		{"EXCHANGE_NAME=amq.sysmon\n", nil, ":1: EXCHANGE_NAME: names starting with amq. are reserved"},
+		{"EXCHANGE_NAME=amq.topic\n", nil, ":1: EXCHANGE_NAME: amq.topic is RabbitMQ's predeclared topic exchange: set EXCHANGE_TYPE=topic"},
+		{"RABBITMQ_HOST=mq one\n", nil, ":1: RABBITMQ_HOST: expected host names or addresses"},
+		{"", map[string]string{"RABBITMQ_VHOST": "prod\n"}, "environment: RABBITMQ_VHOST: expected a virtual host name of 1 to 255 bytes"},
 	}
 	for _, c := range cases {
 		_, err := load(t, c.content, c.env)

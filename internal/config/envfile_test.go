@@ -24,6 +24,9 @@ var dotenvCases = []struct{ line, key, value string }{
 	{"RABBITMQ_PASSWORD=2024/Winter#x", "RABBITMQ_PASSWORD", "2024/Winter#x"},
 	{"K=café#1", "K", "café#1"},
 	{"K=a\u00a0#b", "K", "a"},
+	{"RABBITMQ_URL=amqp://u:p#x@mq/", "RABBITMQ_URL", "amqp://u:p#x@mq/"},
+	{"RABBITMQ_PASSWORD=p@ss w#rd", "RABBITMQ_PASSWORD", "p@ss w#rd"},
+	{"RABBITMQ_PASSWORD=p@ss w #rd", "RABBITMQ_PASSWORD", "p@ss w"},
 	// Quotes keep everything.
 	{"K='a#b'", "K", "a#b"},
 	{`K="a # b"`, "K", "a # b"},
@@ -32,6 +35,7 @@ var dotenvCases = []struct{ line, key, value string }{
 	{`K="a#b"#c`, "K", "a#b"},
 	{"K='x'#c", "K", "x"},
 	{"K='a'   ", "K", "a"},
+	{"K=  'a#b'  # c", "K", "a#b"},
 	{"K=\"a\"\t#x", "K", "a"},
 	// Escapes: python-dotenv's, not JSON's.
 	{`K="a\nb"`, "K", "a\nb"},
@@ -148,7 +152,9 @@ json.dump(out, sys.stdout)`
 }
 
 func TestEnvFileKeepsPrototypePassword(t *testing.T) {
-	p := write(t, "RABBITMQ_USER=sysmon\nRABBITMQ_PASSWORD=a#b # the broker password\n")
+	// CRLF line ends, as an editor on Windows writes them: python-dotenv
+	// ignores the CR.
+	p := write(t, "RABBITMQ_USER=sysmon\r\nRABBITMQ_PASSWORD=a#b # the broker password\r\n")
 	l, err := Open(p, true, noEnv)
 	if err != nil {
 		t.Fatal(err)

@@ -150,3 +150,27 @@ func TestReadableSecrets(t *testing.T) {
 		})
 	}
 }
+
+// TestPasswordThatCannotLogIn: a NUL byte or a line break inside the
+// password would make every login fail (AMQP's PLAIN login separates the
+// user and the password with NUL): refused at start, without showing it.
+func TestPasswordThatCannotLogIn(t *testing.T) {
+	twoLines := write(t, "s3cret\nother\n")
+	for i, c := range []struct {
+		content string
+		env     map[string]string
+		want    string
+	}{
+		{"RABBITMQ_PASSWORD_FILE=" + twoLines + "\n", nil, "x.env:1: RABBITMQ_PASSWORD_FILE: expected the password on one line"},
+		{"", map[string]string{"RABBITMQ_PASSWORD": "s3cret\x00"}, "environment: RABBITMQ_PASSWORD: contains a NUL byte"},
+	} {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			l, _ := Open(write(t, c.content), true, envOf(c.env))
+			LoadBroker(l)
+			err := l.Err()
+			if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "s3cret") {
+				t.Fatalf("got %v, want %q", err, c.want)
+			}
+		})
+	}
+}

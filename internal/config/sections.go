@@ -148,6 +148,10 @@ func loadPassword(l *Loader) (password string, set bool, file string) {
 		return "", false, ""
 	}
 	if !fileSet {
+		if strings.ContainsRune(pw, 0) {
+			l.Fail("RABBITMQ_PASSWORD", "contains a NUL byte, which an AMQP login cannot carry")
+			return "", false, ""
+		}
 		if pwSet && pw != "" && l.fromFile("RABBITMQ_PASSWORD") {
 			return pw, true, l.file
 		}
@@ -163,7 +167,12 @@ func loadPassword(l *Loader) (password string, set bool, file string) {
 		l.Fail("RABBITMQ_PASSWORD_FILE", "cannot read the password file: %v", err)
 		return "", false, ""
 	}
-	return strings.TrimRight(string(data), "\r\n"), true, file
+	pw = strings.TrimRight(string(data), "\r\n")
+	if strings.ContainsAny(pw, "\x00\r\n") {
+		l.Fail("RABBITMQ_PASSWORD_FILE", "expected the password on one line (a final newline is ignored), found a line break or a NUL byte inside it in %s", file)
+		return "", false, ""
+	}
+	return pw, true, file
 }
 
 // readableByOthers returns path when every user of the machine may read it

@@ -6,9 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/sysmon-dev/sysmon/internal/brokertest"
 )
@@ -101,5 +104,48 @@ func TestReadableEnvFileWarns(t *testing.T) {
 	}
 	if !strings.Contains(out, "warning: "+p+": ") || !strings.Contains(out, "chmod o-rwx "+p) || strings.Contains(out, "a#b") {
 		t.Fatalf("-check-config output:\n%s", out)
+	}
+}
+
+// TestPrototypePasswordsLogIn: a prototype .env with an unquoted password
+// holding '/', '#' and '@' logs in with that password (python-dotenv keeps
+// a '#' that follows no space), and so does the same password
+// percent-encoded in RABBITMQ_URL; neither daemon log shows it.
+func TestPrototypePasswordsLogIn(t *testing.T) {
+	brokertest.Shared(t)
+	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
+		brokertest.Unavailable(t, "rabbitmqctl")
+	}
+	ctl := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("rabbitmqctl", args...).CombinedOutput(); err != nil {
+			t.Fatalf("rabbitmqctl %s: %v\n%s", args[0], err, out)
+		}
+	}
+	const password = "2024/Winter#x@y"
+	exchange := brokertest.Name(t, "ex")
+	user := strings.ReplaceAll(brokertest.Name(t, "sysmon-cfg"), "/", ".")
+	ctl("add_user", user, password)
+	t.Cleanup(func() { _ = exec.Command("rabbitmqctl", "delete_user", user).Run() })
+	ex := "^" + regexp.QuoteMeta(exchange) + "$"
+	ctl("set_permissions", "-p", "/", user, ex, ex, "^$")
+	t.Cleanup(func() {
+		if c, err := amqp.Dial(brokertest.SharedURL); err == nil {
+			if ch, err := c.Channel(); err == nil {
+				_ = ch.ExchangeDelete(exchange, false, false)
+			}
+			c.Close()
+		}
+	})
+
+	prototype := Start(t, "sysmon-publisher", Env{"RABBITMQ_HOST": "127.0.0.1", "RABBITMQ_PORT": "5672",
+		"RABBITMQ_USER": user, "RABBITMQ_PASSWORD": password, "EXCHANGE_NAME": exchange, "PUBLISH_INTERVAL": "0"})
+	encoded := Start(t, "sysmon-publisher", Env{"EXCHANGE_NAME": exchange, "PUBLISH_INTERVAL": "0",
+		"RABBITMQ_URL": "amqp://" + user + ":2024%2FWinter%23x%40y@127.0.0.1:5672/"})
+	for _, d := range []*Daemon{prototype, encoded} {
+		d.WaitReady(t, 20*time.Second)
+		if out := d.Output(); strings.Contains(out, "Winter") {
+			t.Fatalf("the log shows the password:\n%s", out)
+		}
 	}
 }

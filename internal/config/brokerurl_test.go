@@ -174,3 +174,29 @@ func TestPasswordThatCannotLogIn(t *testing.T) {
 		})
 	}
 }
+
+// FuzzBrokerURLNeverShowsPassword: whatever characters surround it in the
+// password of RABBITMQ_URL, neither the error, nor the redacted URL of an
+// accepted one, shows the password's marker.
+func FuzzBrokerURLNeverShowsPassword(f *testing.F) {
+	for _, s := range []string{"", "2024/", "a#", "?x", "@", ":", "%", "%2F", " ", ",", "[::1]", "x@mq:1/", "\x00", "é"} {
+		f.Add(s)
+	}
+	const marker = "Zq9Kx"
+	f.Fuzz(func(t *testing.T, s string) {
+		raw := "amqp://sysmon:" + s + marker + s + "@mq/"
+		if r := RedactURL(raw); strings.Contains(r, marker) {
+			t.Fatalf("RedactURL(%q) = %q", raw, r)
+		}
+		l := &Loader{file: "f.env", entries: map[string]entry{"RABBITMQ_URL": {raw, 1}}, lookupEnv: noEnv, known: map[string]bool{}}
+		b := LoadBroker(l)
+		if err := l.Err(); err != nil && strings.Contains(err.Error(), marker) {
+			t.Fatalf("%q: error %q", raw, err)
+		}
+		for _, r := range b.Redacted() {
+			if strings.Contains(r, marker) {
+				t.Fatalf("%q: redacted %q", raw, r)
+			}
+		}
+	})
+}

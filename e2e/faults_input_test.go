@@ -484,6 +484,7 @@ func TestFaultFuzz(t *testing.T) {
 	override := os.Getenv("SYSMON_FUZZTIME")
 	targets := []struct{ pkg, name, budget string }{
 		{"../internal/config", "FuzzEnvFile", "3000x"},
+		{"../internal/config", "FuzzBrokerURLNeverShowsPassword", "5000x"},
 		{"../internal/snapshot", "FuzzDecode", "60000x"},
 		{"../internal/web", "FuzzWSFrames", "1000x"},
 	}

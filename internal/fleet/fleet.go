@@ -4,12 +4,15 @@
 package fleet
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
@@ -25,8 +28,36 @@ const (
 type Config struct {
 	HistorySize int // points kept per host
 	MaxHosts    int // new hosts beyond this are refused (a hostile publisher cannot exhaust memory)
+	// MaxBytes bounds what the fleet's hosts take in memory together
+	// (snapshots, history, bookkeeping, as accounted by hostCost); 0 means
+	// DefaultBytesPerHost(HistorySize) × MaxHosts.
+	MaxBytes int64
+	// Expire forgets a host offline for longer than this; 0 never does.
+	Expire time.Duration
 	// StaleAfter and OfflineAfter are in multiples of a host's own interval.
 	StaleAfter, OfflineAfter float64
+}
+
+// MaxInterval caps the interval a host is judged by: a message that claims
+// interval_seconds 86400 would otherwise keep its host "live" for three days
+// after its last snapshot.
+const MaxInterval = 300.0
+
+// DefaultBytesPerHost is the memory budget per MAX_HOSTS slot: a typical host
+// (8 cores, a few file systems, a 2 KB snapshot) takes about 45 KB with a
+// 300-point history. The budget bounds the whole fleet, so a few hosts may
+// take much more (a 1 MiB snapshot, thousands of cores) while the rest are
+// small.
+func DefaultBytesPerHost(historySize int) int64 { return 16<<10 + 160*int64(historySize) }
+
+func (c Config) maxBytes() int64 {
+	switch {
+	case c.MaxBytes > 0:
+		return c.MaxBytes
+	case c.MaxHosts > 0:
+		return int64(c.MaxHosts) * DefaultBytesPerHost(c.HistorySize)
+	}
+	return 1 << 62
 }
 
 // Fleet is safe for concurrent use.
@@ -35,8 +66,12 @@ type Fleet struct {
 	mu    sync.Mutex
 	hosts map[string]*host
 	subs  map[*Sub]struct{}
+	bytes int64 // Σ host.cost
 
-	accepted, duplicates, refused atomic.Uint64
+	nextSweep   time.Time // of expired hosts
+	noEvictTill time.Time // a scan found no offline host: do not scan again before
+
+	accepted, duplicates, refused, evicted, expired atomic.Uint64
 }
 
 type host struct {
@@ -44,22 +79,23 @@ type host struct {
 	legacy   bool
 	hostID   string
 	latest   *snapshot.Snapshot
-	snapJSON []byte // the latest snapshot as published, compacted
 	lastSeen time.Time
 	interval float64
 	goodbye  bool
-	hist     []Point // ring
-	next     int
-	full     bool
-	mounts   []string           // the latest point's, shared with the next while unchanged
+	hist     history
 	seen     map[string]*window // per publisher instance
 	// entry is the latest update as sent to subscribers (a HostEntry with
 	// "point"); never modified once stored, so it can be read without the
-	// lock. entry[statusAt:statusEnd] is the status as it was then.
-	entry               []byte
-	statusAt, statusEnd int
-	seenLRU             []string
+	// lock. entry[statusAt:statusEnd] is the status as it was then, and
+	// entry[snapAt:snapEnd] the snapshot as published, compacted.
+	entry                              []byte
+	statusAt, statusEnd, snapAt, snapEnd int
+	seenLRU                            []string
+	latestCost, cost                   int64
 }
+
+// snapJSON is the latest snapshot as published, compacted.
+func (h *host) snapJSON() []byte { return h.entry[h.snapAt:h.snapEnd] }
 
 // New returns an empty fleet.
 func New(cfg Config) *Fleet {
@@ -73,7 +109,7 @@ type Outcome int
 const (
 	Accepted Outcome = iota
 	Duplicate
-	Refused // too many hosts
+	Refused // too many hosts, or no memory left for them, and none offline to make room
 )
 
 // HostKey is the name a snapshot is filed under: its host name, else (a
@@ -86,6 +122,30 @@ func HostKey(s *snapshot.Snapshot, routingKey string) (name string, legacy bool)
 		return routingKey, true
 	}
 	return "prototype", true
+}
+
+// hostFixed is what a host costs besides its snapshot and history: the
+// struct, its map entries, subscribers' indexes.
+const hostFixed = 1024
+
+// snapshotCost is what the decoded snapshot of a body of n bytes takes: its
+// strings are at most the body's bytes, plus the slices' elements.
+func snapshotCost(s *snapshot.Snapshot, n int) int64 {
+	c := int64(n) + 512 + 8*int64(len(s.CPUPerCore)) + int64(unsafe.Sizeof(snapshot.Filesystem{}))*int64(len(s.Filesystems)) + 16*int64(len(s.Missing))
+	if s.Network != nil {
+		c += int64(unsafe.Sizeof(snapshot.Interface{})) * int64(len(s.Network.Interfaces))
+	}
+	return c
+}
+
+// recost updates the host's accounted size and the fleet's total.
+func (f *Fleet) recost(h *host) {
+	c := hostFixed + int64(len(h.name)) + int64(cap(h.entry)) + h.latestCost + h.hist.bytes()
+	for inst := range h.seen {
+		c += 256 + int64(len(inst))
+	}
+	f.bytes += c - h.cost
+	h.cost = c
 }
 
 // Apply files a snapshot received at now: s is the validated decoding of
@@ -102,13 +162,17 @@ func (f *Fleet) Apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.sweepLocked(now)
 	h := f.hosts[name]
 	if h == nil {
-		if f.cfg.MaxHosts > 0 && len(f.hosts) >= f.cfg.MaxHosts {
-			f.refused.Add(1)
-			return Refused
+		need := hostFixed + 3*int64(len(snapJSON)) // entry, decoded snapshot, first point: about
+		for (f.cfg.MaxHosts > 0 && len(f.hosts) >= f.cfg.MaxHosts) || f.bytes+need > f.cfg.maxBytes() {
+			if !f.evictLocked(now, nil) {
+				f.refused.Add(1)
+				return Refused
+			}
 		}
-		h = &host{name: name, hist: make([]Point, f.cfg.HistorySize), seen: map[string]*window{}}
+		h = &host{name: name, seen: map[string]*window{}}
 		f.hosts[name] = h
 	}
 	if s.InstanceID != "" && s.Seq > 0 && h.duplicate(s.InstanceID, s.Seq) {
@@ -117,27 +181,93 @@ func (f *Fleet) Apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 	}
 	switch {
 	case s.IntervalSeconds > 0:
-		h.interval = s.IntervalSeconds
+		h.interval = min(s.IntervalSeconds, MaxInterval)
 	case !h.lastSeen.IsZero():
 		// Prototype publishers do not say their interval: estimate it.
-		h.interval = min(max(now.Sub(h.lastSeen).Seconds(), 1), 3600)
+		h.interval = min(max(now.Sub(h.lastSeen).Seconds(), 1), MaxInterval)
 	case h.interval == 0:
 		h.interval = 5
 	}
-	h.legacy, h.hostID, h.latest, h.snapJSON, h.lastSeen, h.goodbye = legacy, s.HostID, s, snapJSON, now, s.Goodbye
-	p.Mounts = mounts(s, h.mounts)
-	h.mounts = p.Mounts
-	if len(h.hist) > 0 {
-		h.hist[h.next] = p
-		h.next = (h.next + 1) % len(h.hist)
-		h.full = h.full || h.next == 0
+	h.legacy, h.hostID, h.latest, h.lastSeen, h.goodbye = legacy, s.HostID, s, now, s.Goodbye
+	h.latestCost = snapshotCost(s, len(snapJSON))
+	p.mounts = h.hist.mountsFor(s)
+	h.hist.push(p, f.cfg.HistorySize)
+	h.entry, h.statusAt, h.statusEnd, h.snapAt, h.snapEnd = h.appendEntry(make([]byte, 0, len(snapJSON)+512), f.cfg, now, snapJSON, &p)
+	f.recost(h)
+	// Over budget: make room from hosts that are offline, then from this
+	// host's own history; its latest snapshot is always kept.
+	for f.bytes > f.cfg.maxBytes() && (f.evictLocked(now, h) || h.hist.dropOldest()) {
+		f.recost(h)
 	}
 	f.accepted.Add(1)
-	h.entry, h.statusAt, h.statusEnd = h.appendEntryAt(make([]byte, 0, len(snapJSON)+512), f.cfg, now, &p, -1)
 	for sub := range f.subs {
 		sub.send(h.name, h.entry)
 	}
 	return Accepted
+}
+
+// offlineSince is when the host went offline, or false if it is not.
+func (h *host) offlineSince(cfg Config, now time.Time) (time.Time, bool) {
+	if h.goodbye {
+		return h.lastSeen, true
+	}
+	at := h.lastSeen.Add(time.Duration(cfg.OfflineAfter * h.interval * float64(time.Second)))
+	return at, now.After(at)
+}
+
+// evictLocked forgets the host that has been offline longest (never keep);
+// false if no host is offline.
+func (f *Fleet) evictLocked(now time.Time, keep *host) bool {
+	if now.Before(f.noEvictTill) {
+		return false
+	}
+	var oldest *host
+	var since time.Time
+	for _, h := range f.hosts {
+		if at, off := h.offlineSince(f.cfg, now); off && h != keep && (oldest == nil || at.Before(since)) {
+			oldest, since = h, at
+		}
+	}
+	if oldest == nil {
+		// The scan is O(hosts): a flood of new names at a full table
+		// repeats it at most once a second.
+		f.noEvictTill = now.Add(time.Second)
+		return false
+	}
+	f.evicted.Add(1)
+	f.removeLocked(oldest)
+	return true
+}
+
+// sweepLocked forgets the hosts offline for longer than Expire, at most a
+// few times per Expire (and at least once a minute).
+func (f *Fleet) sweepLocked(now time.Time) {
+	if f.cfg.Expire <= 0 || now.Before(f.nextSweep) {
+		return
+	}
+	f.nextSweep = now.Add(min(f.cfg.Expire/4, time.Minute))
+	for _, h := range f.hosts {
+		if at, off := h.offlineSince(f.cfg, now); off && now.Sub(at) >= f.cfg.Expire {
+			f.expired.Add(1)
+			f.removeLocked(h)
+		}
+	}
+}
+
+// removeLocked forgets a host and tells the subscribers: an update entry
+// {"host":…,"removed":true}.
+func (f *Fleet) removeLocked(h *host) {
+	delete(f.hosts, h.name)
+	f.bytes -= h.cost
+	f.noEvictTill = time.Time{}
+	if len(f.subs) == 0 {
+		return
+	}
+	msg := appendString([]byte(`{"host":`), h.name)
+	msg = append(msg, `,"removed":true}`...)
+	for sub := range f.subs {
+		sub.send(h.name, msg)
+	}
 }
 
 // status is the host's state at now.
@@ -152,33 +282,9 @@ func (h *host) status(cfg Config, now time.Time) string {
 	return Live
 }
 
-// history returns up to n points, oldest first.
-func (h *host) history(n int) []Point {
-	size := h.next
-	if h.full {
-		size = len(h.hist)
-	}
-	n = min(n, size)
-	out := make([]Point, 0, n)
-	for i := size - n; i < size; i++ {
-		idx := i
-		if h.full {
-			idx = (h.next + i) % len(h.hist)
-		}
-		out = append(out, h.hist[idx])
-	}
-	return out
-}
-
-// appendEntry writes the host as a protocol HostEntry: with point when given,
-// else with up to histN points of history (none when histN < 0).
-func (h *host) appendEntry(b []byte, cfg Config, now time.Time, point *Point, histN int) []byte {
-	b, _, _ = h.appendEntryAt(b, cfg, now, point, histN)
-	return b
-}
-
-// appendEntryAt is appendEntry, also returning where the status value sits.
-func (h *host) appendEntryAt(b []byte, cfg Config, now time.Time, point *Point, histN int) (out []byte, statusAt, statusEnd int) {
+// appendHead writes a HostEntry up to its snapshot: `{"host":…,"snapshot":`,
+// returning where the status value sits.
+func (h *host) appendHead(b []byte, cfg Config, now time.Time) (out []byte, statusAt, statusEnd int) {
 	b = append(b, `{"host":`...)
 	b = appendString(b, h.name)
 	if h.hostID != "" {
@@ -198,22 +304,19 @@ func (h *host) appendEntryAt(b []byte, cfg Config, now time.Time, point *Point, 
 	b = append(b, `,"goodbye":`...)
 	b = appendBool(b, h.goodbye)
 	b = append(b, `,"snapshot":`...)
-	b = append(b, h.snapJSON...)
-	switch {
-	case point != nil:
-		b = append(b, `,"point":`...)
-		b = point.AppendJSON(b)
-	case histN >= 0:
-		b = append(b, `,"history":[`...)
-		for i, p := range h.history(histN) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = p.AppendJSON(b)
-		}
-		b = append(b, ']')
-	}
-	return append(b, '}'), statusAt, statusEnd
+	return b, statusAt, statusEnd
+}
+
+// appendEntry writes the host as the HostEntry of an update: its snapshot
+// and point.
+func (h *host) appendEntry(b []byte, cfg Config, now time.Time, snapJSON []byte, point *Point) (out []byte, statusAt, statusEnd, snapAt, snapEnd int) {
+	b, statusAt, statusEnd = h.appendHead(b, cfg, now)
+	snapAt = len(b)
+	b = append(b, snapJSON...)
+	snapEnd = len(b)
+	b = append(b, `,"point":`...)
+	b = point.AppendJSON(b)
+	return append(b, '}'), statusAt, statusEnd, snapAt, snapEnd
 }
 
 func appendBool(b []byte, v bool) []byte {
@@ -278,34 +381,84 @@ func (f *Fleet) names() []string {
 	return names
 }
 
-// AppendHosts writes a JSON array of every host, each with up to histN points
-// of history (none when histN < 0).
-func (f *Fleet) AppendHosts(b []byte, now time.Time, histN int) []byte {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.appendHostsLocked(b, now, histN)
+// apiEntry is one host as the JSON API writes it, copied under the lock and
+// written outside it: the head, the snapshot (shared, never modified) and
+// copies of the history points.
+type apiEntry struct {
+	head, snap []byte
+	hist       []Point
 }
 
-func (f *Fleet) appendHostsLocked(b []byte, now time.Time, histN int) []byte {
-	b = append(b, '[')
-	for i, n := range f.names() {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = f.hosts[n].appendEntry(b, f.cfg, now, nil, histN)
+// writeEntries writes entries through a buffer: a response is never built
+// whole in memory, however many hosts or points it holds.
+func writeEntries(w io.Writer, entries []apiEntry, array bool) error {
+	bw := bufio.NewWriterSize(w, 32<<10)
+	var b []byte
+	if array {
+		bw.WriteByte('[')
 	}
-	return append(b, ']')
+	for i, e := range entries {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.Write(e.head)
+		bw.Write(e.snap)
+		if e.hist != nil {
+			bw.WriteString(`,"history":[`)
+			for k := range e.hist {
+				b = b[:0]
+				if k > 0 {
+					b = append(b, ',')
+				}
+				b = e.hist[k].AppendJSON(b)
+				if _, err := bw.Write(b); err != nil {
+					return err
+				}
+			}
+			bw.WriteByte(']')
+		}
+		if err := bw.WriteByte('}'); err != nil {
+			return err
+		}
+	}
+	if array {
+		bw.WriteByte(']')
+	}
+	return bw.Flush()
 }
 
-// AppendHost writes one host with its whole history; ok is false if unknown.
-func (f *Fleet) AppendHost(b []byte, name string, now time.Time) ([]byte, bool) {
+// WriteHosts writes a JSON array of every host, sorted by name, without
+// history. The fleet's lock is held only to copy each host's head.
+func (f *Fleet) WriteHosts(w io.Writer, now time.Time) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.sweepLocked(now)
+	entries := make([]apiEntry, 0, len(f.hosts))
+	for _, n := range f.names() {
+		h := f.hosts[n]
+		head, _, _ := h.appendHead(nil, f.cfg, now)
+		entries = append(entries, apiEntry{head: head, snap: h.snapJSON()})
+	}
+	f.mu.Unlock()
+	return writeEntries(w, entries, true)
+}
+
+// WriteHost writes one host with up to maxPoints points of its history,
+// oldest first (all when maxPoints < 0); found is false if it is unknown.
+func (f *Fleet) WriteHost(w io.Writer, name string, now time.Time, maxPoints int) (found bool, err error) {
+	f.mu.Lock()
+	f.sweepLocked(now)
 	h := f.hosts[name]
 	if h == nil {
-		return b, false
+		f.mu.Unlock()
+		return false, nil
 	}
-	return h.appendEntry(b, f.cfg, now, nil, len(h.hist)), true
+	if maxPoints < 0 {
+		maxPoints = h.hist.n
+	}
+	head, _, _ := h.appendHead(nil, f.cfg, now)
+	e := apiEntry{head: head, snap: h.snapJSON(), hist: h.hist.last(maxPoints)}
+	f.mu.Unlock()
+	return true, writeEntries(w, []apiEntry{e}, false)
 }
 
 // Counts are the fleet's totals.
@@ -317,6 +470,10 @@ type Counts struct {
 	Accepted   uint64 `json:"accepted_total"`
 	Duplicates uint64 `json:"duplicates_total"`
 	Refused    uint64 `json:"refused_hosts_total"`
+	Evicted    uint64 `json:"evicted_hosts_total"` // offline hosts forgotten to make room
+	Expired    uint64 `json:"expired_hosts_total"` // offline longer than HOST_EXPIRE
+	Bytes      int64  `json:"bytes"`               // memory the hosts take, as accounted
+	MaxBytes   int64  `json:"max_bytes"`
 	Clients    int    `json:"clients"`
 }
 
@@ -324,8 +481,10 @@ type Counts struct {
 func (f *Fleet) Counts(now time.Time) Counts {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.sweepLocked(now)
 	c := Counts{Hosts: len(f.hosts), Accepted: f.accepted.Load(), Duplicates: f.duplicates.Load(),
-		Refused: f.refused.Load(), Clients: len(f.subs)}
+		Refused: f.refused.Load(), Evicted: f.evicted.Load(), Expired: f.expired.Load(),
+		Bytes: f.bytes, MaxBytes: f.cfg.maxBytes(), Clients: len(f.subs)}
 	for _, h := range f.hosts {
 		switch h.status(f.cfg, now) {
 		case Live:
@@ -350,6 +509,7 @@ type HostView struct {
 // Each calls fn for every host, sorted by name, outside the fleet's lock.
 func (f *Fleet) Each(now time.Time, fn func(HostView)) {
 	f.mu.Lock()
+	f.sweepLocked(now)
 	views := make([]HostView, 0, len(f.hosts))
 	for _, n := range f.names() {
 		h := f.hosts[n]

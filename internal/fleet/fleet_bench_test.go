@@ -96,11 +96,11 @@ func BenchmarkState10000(b *testing.B) {
 		f.Apply(s, body, "", now)
 		// Fill the history as 300 samples would (the same point each time).
 		h := f.hosts[s.Host]
-		for k := range h.hist {
-			h.hist[k] = pointFrom(s, now)
-			h.hist[k].Mounts = h.mounts
+		for range 299 {
+			p := pointFrom(s, now)
+			p.mounts = h.hist.mountsFor(s)
+			h.hist.push(p, 300)
 		}
-		h.full, h.next = true, 0
 	}
 	b.ReportAllocs()
 	for b.Loop() {

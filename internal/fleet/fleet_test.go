@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -28,12 +29,52 @@ func TestWindow(t *testing.T) {
 	if !w.seen(4) {
 		t.Fatal("second 4 not detected")
 	}
-	if w.seen(200) || !w.seen(100) {
-		t.Fatal("far jump: old numbers must count as seen")
+	if w.seen(200) || w.seen(100) || !w.seen(100) {
+		t.Fatal("a number skipped inside the window must be accepted once")
 	}
 	var w2 window
 	if w2.seen(70) || w2.seen(69) {
-		t.Fatal("a first number > 64 must not mark others")
+		t.Fatal("a first number must not mark others")
+	}
+}
+
+// TestForgedSeqCannotSilenceAHost: one message with the host's instance id
+// and a sequence number far from the genuine ones (2^64-1, or far behind)
+// must not make the genuine snapshots that follow duplicates.
+func TestForgedSeqCannotSilenceAHost(t *testing.T) {
+	for _, forged := range []uint64{math.MaxUint64, 5000, 1 << 40, 3, 1100} {
+		var w window
+		for s := uint64(100); s < 110; s++ {
+			w.seen(s)
+		}
+		w.seen(forged)
+		for s := uint64(110); s < 2000; s++ {
+			if w.seen(s) && s != forged {
+				t.Fatalf("forged seq %d: genuine seq %d dropped as a duplicate", forged, s)
+			}
+		}
+		if !w.seen(1999) {
+			t.Fatalf("forged seq %d: dedupe no longer works afterwards", forged)
+		}
+	}
+	// Through the fleet: the forged message, then genuine ones, all accepted.
+	f := testFleet()
+	now := time.Unix(1000, 0)
+	for _, seq := range []uint64{1, 2, math.MaxUint64, 3, 4, 5} {
+		s := snap("a", "i1", seq)
+		if got := f.Apply(s, body(s), "", now); got != Accepted {
+			t.Fatalf("seq %d: %v, want accepted", seq, got)
+		}
+	}
+	// Re-sends after a reconnect (up to an outbox behind) are still caught.
+	var w window
+	for s := uint64(1); s <= 1000; s++ {
+		w.seen(s)
+	}
+	for s := uint64(1); s <= 1000; s++ {
+		if !w.seen(s) {
+			t.Fatalf("re-sent seq %d not detected", s)
+		}
 	}
 }
 
@@ -49,6 +90,17 @@ func body(s *snapshot.Snapshot) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// hostJSON is GET /api/hosts/{name}'s body.
+func hostJSON(t *testing.T, f *Fleet, name string, now time.Time) ([]byte, bool) {
+	t.Helper()
+	var buf bytes.Buffer
+	ok, err := f.WriteHost(&buf, name, now, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), ok
 }
 
 func testFleet() *Fleet {
@@ -70,7 +122,7 @@ func TestApplyDedupesAndKeepsHistory(t *testing.T) {
 	if f.Apply(snap("a", "i2", 1), body(snap("a", "i2", 1)), "", now) != Accepted {
 		t.Fatal("a new instance's first snapshot was dropped")
 	}
-	b, ok := f.AppendHost(nil, "a", now)
+	b, ok := hostJSON(t, f, "a", now)
 	if !ok {
 		t.Fatal("host a unknown")
 	}
@@ -133,10 +185,10 @@ func TestPrototypeMessagesGetAName(t *testing.T) {
 	f.Apply(p, body(p), "", time.Now())
 	f.Apply(p, body(p), "", time.Now()) // no instance/seq: nothing to dedupe on, both count
 	f.Apply(p, body(p), "legacy-box", time.Now())
-	if _, ok := f.AppendHost(nil, "prototype", time.Now()); !ok {
+	if _, ok := hostJSON(t, f, "prototype", time.Now()); !ok {
 		t.Fatal("no host named prototype")
 	}
-	b, ok := f.AppendHost(nil, "legacy-box", time.Now())
+	b, ok := hostJSON(t, f, "legacy-box", time.Now())
 	if !ok {
 		t.Fatal("routing key not used as host name")
 	}
@@ -252,7 +304,13 @@ func TestEntryJSONIsValid(t *testing.T) {
 	s := snap(`<img src=x onerror=alert(1)>`, "i", 1)
 	s.Network = &snapshot.Network{RxBytesPerSec: 1.5}
 	f.Apply(s, body(s), "", time.Now())
-	b := f.AppendHosts(nil, time.Now(), 5)
+	var buf bytes.Buffer
+	if err := f.WriteHosts(&buf, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := hostJSON(t, f, `<img src=x onerror=alert(1)>`, time.Now())
+	b = append(append(append(buf.Bytes(), ','), b...), ']')
+	b = append([]byte{'['}, b...)
 	var v any
 	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatalf("invalid JSON %v: %s", err, b)

@@ -19,9 +19,9 @@ type Point struct {
 	// points, and every allocation and pointer costs memory and GC time.
 	Vals   []float32
 	NCores int32
-	// Mounts names the file systems; points of a host share one slice for
-	// as long as its mounts do not change.
-	Mounts []string
+	// mounts names the file systems; points of a host share one list for
+	// as long as its mounts do not change (see history).
+	mounts *mountSet
 }
 
 var nan = float32(math.NaN())
@@ -62,36 +62,6 @@ func pointFrom(s *snapshot.Snapshot, at time.Time) Point {
 	return p
 }
 
-var rootOnly = []string{"/"}
-
-// mounts returns the mount point names of s, reusing prev when they are the
-// same.
-func mounts(s *snapshot.Snapshot, prev []string) []string {
-	if len(s.Filesystems) == 0 {
-		if s.Disk.Total > 0 {
-			return rootOnly
-		}
-		return nil
-	}
-	if len(prev) == len(s.Filesystems) {
-		same := true
-		for i, f := range s.Filesystems {
-			if prev[i] != f.Mountpoint {
-				same = false
-				break
-			}
-		}
-		if same {
-			return prev
-		}
-	}
-	out := make([]string, len(s.Filesystems))
-	for i, f := range s.Filesystems {
-		out[i] = f.Mountpoint
-	}
-	return out
-}
-
 // AppendJSON writes the point as the compact JSON object of the WebSocket
 // protocol: {"t":…,"cpu":…,…,"cores":[…],"fs":{"/":…}}; NaN becomes null.
 func (p *Point) AppendJSON(b []byte) []byte {
@@ -117,9 +87,9 @@ func (p *Point) AppendJSON(b []byte) []byte {
 		}
 		b = append(b, ']')
 	}
-	if len(p.Mounts) > 0 {
+	if p.mounts != nil && len(p.mounts.names) > 0 {
 		b = append(b, `,"fs":{`...)
-		for i, m := range p.Mounts {
+		for i, m := range p.mounts.names {
 			if i > 0 {
 				b = append(b, ',')
 			}

@@ -7,7 +7,7 @@ import (
 )
 
 // Sub is one dashboard's stream of updates (encoded HostEntry objects with
-// "point"). While the dashboard keeps up it receives every update, in
+// "point", or {"host":…,"removed":true} when the fleet forgets a host). While the dashboard keeps up it receives every update, in
 // order. Once more than MergeAfter updates wait, further updates replace the
 // waiting one of the same host: a dashboard that falls behind gets each
 // host's newest state (skipping intermediate history points) and costs at
@@ -149,6 +149,7 @@ func (f *Fleet) Subscribe(mergeAfter, maxBytes int, now time.Time) (*State, *Sub
 		ready: make(chan struct{}, 1), dropped: make(chan struct{})}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.sweepLocked(now)
 	st := &State{entries: make([]stateEntry, 0, len(f.hosts))}
 	for _, h := range f.hosts {
 		if h.entry != nil {

@@ -1,41 +1,53 @@
 package fleet
 
+// windowSize is how far behind the highest sequence number a re-sent
+// snapshot is still recognised: a publisher re-sends at most its outbox
+// (OUTBOX_SIZE, 1,000 by default) after a reconnect.
+const windowSize = 1024
+
 // window remembers which sequence numbers of one publisher instance were
-// seen: the highest, and a bitmap of the 64 below it. Re-sends after a
-// reconnect and redeliveries after a consumer restart fall inside it.
+// seen: the highest, and whether each of the windowSize numbers below it
+// was (bit seq%windowSize).
+//
+// A sequence number is not trusted blindly: anyone who can publish can send
+// a host's (public) instance id with any seq. A number further than the
+// window from the highest, ahead or behind, restarts the window at it and is
+// accepted rather than moving the window past every genuine number (seq
+// 2^64-1 would otherwise make each later snapshot a "duplicate"); the next
+// genuine snapshot is then as far from the forged number and restarts it
+// back. A forged number inside the window costs at most the one genuine
+// snapshot that carries the same number. A genuine jump (snapshots dropped
+// from a full outbox or queue) restarts the window too, which is all it needs.
 type window struct {
+	started bool
 	highest uint64
-	bits    uint64 // bit i set: highest-1-i was seen
+	bits    [windowSize / 64]uint64
 }
 
-// seen marks seq and reports whether it had been seen before. A sequence
-// number more than 64 behind the highest is treated as seen: it cannot be
-// told apart, and its data is older than what is shown.
+func (w *window) bit(seq uint64) (word int, mask uint64) {
+	i := seq % windowSize
+	return int(i / 64), 1 << (i % 64)
+}
+
+// seen marks seq and reports whether it had been seen before.
 func (w *window) seen(seq uint64) bool {
 	switch {
+	case !w.started || (seq > w.highest && seq-w.highest >= windowSize) || (seq < w.highest && w.highest-seq >= windowSize):
+		w.started, w.highest, w.bits = true, seq, [windowSize / 64]uint64{}
 	case seq > w.highest:
-		shift := seq - w.highest
-		if shift > 64 {
-			w.bits = 0
-		} else {
-			w.bits = w.bits<<shift | 1<<(shift-1)
-			if w.highest == 0 {
-				w.bits &^= 1 << (shift - 1)
-			}
+		for s := w.highest + 1; s != seq; s++ { // numbers skipped: not seen
+			i, m := w.bit(s)
+			w.bits[i] &^= m
 		}
 		w.highest = seq
-		return false
-	case seq == w.highest:
-		return true
+	default:
+		i, m := w.bit(seq)
+		if w.bits[i]&m != 0 {
+			return true
+		}
 	}
-	d := w.highest - seq - 1
-	if d >= 64 {
-		return true
-	}
-	if w.bits&(1<<d) != 0 {
-		return true
-	}
-	w.bits |= 1 << d
+	i, m := w.bit(seq)
+	w.bits[i] |= m
 	return false
 }
 

@@ -5,6 +5,7 @@ package web
 import (
 	"context"
 	"embed"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -105,18 +106,48 @@ func (w *Web) Close() {
 	w.clients.Wait()
 }
 
+// hosts streams every host: the body is written entry by entry, never built
+// whole (10,000 hosts of large snapshots would be hundreds of megabytes).
 func (w *Web) hosts(rw http.ResponseWriter, r *http.Request) {
-	b := append([]byte(`{"hosts":`), w.fleet.AppendHosts(nil, time.Now(), -1)...)
-	writeRaw(rw, http.StatusOK, append(b, '}', '\n'))
-}
-
-func (w *Web) host(rw http.ResponseWriter, r *http.Request) {
-	b, ok := w.fleet.AppendHost(nil, r.PathValue("host"), time.Now())
-	if !ok {
-		server.JSON(rw, http.StatusNotFound, map[string]string{"error": "unknown host"})
+	jsonHeaders(rw)
+	rw.WriteHeader(http.StatusOK)
+	if _, err := io.WriteString(rw, `{"hosts":`); err != nil {
 		return
 	}
-	writeRaw(rw, http.StatusOK, append(b, '\n'))
+	if w.fleet.WriteHosts(rw, time.Now()) != nil {
+		return // the client went away; the status is sent already
+	}
+	_, _ = io.WriteString(rw, "}\n")
+}
+
+// host streams one host with its history. {host} is matched on the escaped
+// path and unescaped, so every accepted name is reachable percent-encoded:
+// "a/b" as a%2Fb, "." and ".." as %2E and %2E%2E (clients remove literal
+// dot segments before sending).
+func (w *Web) host(rw http.ResponseWriter, r *http.Request) {
+	out := &okWriter{rw: rw}
+	found, err := w.fleet.WriteHost(out, r.PathValue("host"), time.Now(), -1)
+	switch {
+	case !found:
+		server.JSON(rw, http.StatusNotFound, map[string]string{"error": "unknown host"})
+	case err == nil:
+		_, _ = out.Write([]byte{'\n'})
+	}
+}
+
+// okWriter answers 200 with JSON headers at its first write.
+type okWriter struct {
+	rw      http.ResponseWriter
+	started bool
+}
+
+func (o *okWriter) Write(b []byte) (int, error) {
+	if !o.started {
+		o.started = true
+		jsonHeaders(o.rw)
+		o.rw.WriteHeader(http.StatusOK)
+	}
+	return o.rw.Write(b)
 }
 
 func (w *Web) apiStatus(rw http.ResponseWriter, r *http.Request) {
@@ -133,9 +164,7 @@ func (w *Web) apiStatus(rw http.ResponseWriter, r *http.Request) {
 	server.JSON(rw, http.StatusOK, out)
 }
 
-func writeRaw(rw http.ResponseWriter, code int, b []byte) {
+func jsonHeaders(rw http.ResponseWriter) {
 	rw.Header().Set("Content-Type", "application/json")
 	rw.Header().Set("Cache-Control", "no-store")
-	rw.WriteHeader(code)
-	_, _ = rw.Write(b)
 }

@@ -88,10 +88,10 @@ type host struct {
 	// "point"); never modified once stored, so it can be read without the
 	// lock. entry[statusAt:statusEnd] is the status as it was then, and
 	// entry[snapAt:snapEnd] the snapshot as published, compacted.
-	entry                              []byte
+	entry                                []byte
 	statusAt, statusEnd, snapAt, snapEnd int
-	seenLRU                            []string
-	latestCost, cost                   int64
+	seenLRU                              []string
+	latestCost, cost                     int64
 }
 
 // snapJSON is the latest snapshot as published, compacted.

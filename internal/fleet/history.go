@@ -26,7 +26,7 @@ var pointSize = int64(unsafe.Sizeof(Point{}))
 type history struct {
 	pts     []Point // ring
 	head, n int
-	sets    []*mountSet    // distinct mount lists referenced by pts, oldest first
+	sets    []*mountSet // distinct mount lists referenced by pts, oldest first
 	names   map[string]*interned
 	// valsBytes and setBytes are what the points' values and the mount lists
 	// (names included) take; the ring itself is cap(pts) points.

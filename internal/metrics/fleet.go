@@ -16,7 +16,7 @@ type fleetFamily struct {
 	samples    []sample
 }
 
-// FleetHandler serves the latest figures of every host, labelled host=,
+// FleetHandler serves the latest figures of every live host, labelled host=,
 // under node_exporter's names where its metric means the same thing
 // (node_load1, node_memory_MemAvailable_bytes, node_filesystem_avail_bytes…)
 // and sysmon_* names for the rates node_exporter leaves to PromQL. One
@@ -60,6 +60,12 @@ func FleetHandler(f *fleet.Fleet) http.Handler {
 			}
 			add("sysmon_host_up", up, "host", host)
 			add("sysmon_host_last_seen_timestamp_seconds", float64(h.LastSeen.UnixMilli())/1000, "host", host)
+			if up == 0 {
+				// A stale or offline host's last figures are not its
+				// state now: exporting them would keep alerts firing
+				// (or silent) on a dead host's values.
+				return
+			}
 			add("sysmon_host_info", 1, "host", host, "platform", s.Platform, "release", s.PlatformRelease,
 				"processor", s.Processor, "agent_version", s.AgentVersion)
 			add("sysmon_cpu_usage_ratio", s.CPUPercent/100, "host", host)

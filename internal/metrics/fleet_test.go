@@ -1,0 +1,51 @@
+package metrics
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/snapshot"
+)
+
+// TestFleetExportsFiguresOfLiveHostsOnly: a host that stopped reporting keeps
+// sysmon_host_up 0 and its last-seen time, and none of its last figures, so
+// that an alert on its CPU or disk neither fires nor holds on stale values.
+func TestFleetExportsFiguresOfLiveHostsOnly(t *testing.T) {
+	f := fleet.New(fleet.Config{HistorySize: 5, MaxHosts: 10, StaleAfter: 3, OfflineAfter: 10})
+	for _, c := range []struct {
+		host string
+		at   time.Time
+	}{{"alive", time.Now()}, {"dead", time.Now().Add(-time.Hour)}} {
+		s := &snapshot.Snapshot{Timestamp: "t", CPUPercent: 97, Memory: snapshot.Memory{Total: 100, Available: 10, Percent: 90},
+			Host: c.host, IntervalSeconds: 1, CPUPerCore: []float64{97}, Load: &snapshot.Load{Load1: 9},
+			Filesystems: []snapshot.Filesystem{{Mountpoint: "/", Device: "sda", Fstype: "ext4", Total: 10, Free: 1, Percent: 90}}}
+		b, err := snapshot.Encode(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Apply(s, b, "", c.at) != fleet.Accepted {
+			t.Fatal("not accepted")
+		}
+	}
+	rec := httptest.NewRecorder()
+	FleetHandler(f).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics/fleet", nil))
+	var dead []string
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if strings.Contains(line, `host="dead"`) {
+			dead = append(dead, line)
+		}
+	}
+	if len(dead) != 2 || !strings.HasPrefix(dead[0], `sysmon_host_up{host="dead"} 0`) ||
+		!strings.HasPrefix(dead[1], `sysmon_host_last_seen_timestamp_seconds{host="dead"} `) {
+		t.Fatalf("offline host exported %q, want only up 0 and last seen", dead)
+	}
+	for _, want := range []string{`sysmon_host_up{host="alive"} 1`, `sysmon_cpu_usage_ratio{host="alive"} 0.97`,
+		`node_load1{host="alive"} 9`, `node_filesystem_avail_bytes{host="alive",device="sda",fstype="ext4",mountpoint="/"} 1`} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("live host: no %q in\n%s", want, rec.Body.String())
+		}
+	}
+}

@@ -54,6 +54,7 @@ func Read(l *config.Loader) (Config, error) {
 		Fleet: fleet.Config{
 			HistorySize:  l.Int("HISTORY_SIZE", 300, 0, 100_000),
 			MaxHosts:     l.Int("MAX_HOSTS", 20_000, 1, 10_000_000),
+			Expire:       l.Duration("HOST_EXPIRE", 7*24*time.Hour, 0, 10*365*24*time.Hour),
 			StaleAfter:   3,
 			OfflineAfter: 10,
 		},
@@ -146,6 +147,7 @@ func (c Config) Describe() string {
 		{"MAX_MESSAGE_BYTES", fmt.Sprint(c.MaxMessage)},
 		{"HISTORY_SIZE", fmt.Sprint(c.Fleet.HistorySize)},
 		{"MAX_HOSTS", fmt.Sprint(c.Fleet.MaxHosts)},
+		{"HOST_EXPIRE", c.Fleet.Expire.String()},
 		{"WS_SEND_BUFFER", fmt.Sprint(c.SendBuffer)},
 		{"HOST_IDENTITY", identityText(c.Identity)},
 	}

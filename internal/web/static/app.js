@@ -290,13 +290,7 @@
     const keep = new Set();
     for (const e of entries) if (obj(e) && typeof e.host === 'string') keep.add(e.host);
     // A fresh state replaces everything: hosts the server no longer knows go.
-    for (const [key, h] of state.hosts) {
-      if (!keep.has(key)) {
-        if (h.tile) { h.tile.el.remove(); unobserve(h); }
-        dirty.delete(h);
-        state.hosts.delete(key);
-      }
-    }
+    for (const key of state.hosts.keys()) if (!keep.has(key)) removeHost(key);
     for (const e of entries) applyEntry(e, true);
     for (const h of state.hosts.values()) { derive(h); markDirty(h); }
     if (state.routeHost != null) loadHistory(state.routeHost);
@@ -308,9 +302,24 @@
     schedule();
   }
 
+  // removeHost forgets a host the consumer no longer knows (expired or
+  // evicted: an update entry {"host":…,"removed":true}).
+  function removeHost(key) {
+    const h = state.hosts.get(key);
+    if (!h) return;
+    if (h.tile) { h.tile.el.remove(); unobserve(h); }
+    dirty.delete(h);
+    state.hosts.delete(key);
+    layoutDirty = true;
+    if (state.routeHost === key) hostViewDirty = true;
+  }
+
   function applyUpdate(msg) {
     if (!Array.isArray(msg.hosts)) return;
-    for (const e of msg.hosts) applyEntry(e, false);
+    for (const e of msg.hosts) {
+      if (obj(e) && e.removed === true && typeof e.host === 'string') removeHost(e.host);
+      else applyEntry(e, false);
+    }
     schedule();
   }
 
@@ -1064,7 +1073,9 @@
     const h = state.hosts.get(key);
     if (!h || h.historyFull || h.historyLoading) return;
     h.historyLoading = true;
-    fetch('api/hosts/' + encodeURIComponent(key), { headers: { Accept: 'application/json' }, cache: 'no-store' })
+    // Dots too: a host named "." or ".." would otherwise be a dot segment,
+    // which the browser removes from the URL.
+    fetch('api/hosts/' + encodeURIComponent(key).replace(/\./g, '%2E'), { headers: { Accept: 'application/json' }, cache: 'no-store' })
       .then((r) => (r.ok ? r.json() : Promise.reject(new Error('HTTP ' + r.status))))
       .then((entry) => {
         const cur = state.hosts.get(key);

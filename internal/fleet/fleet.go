@@ -29,8 +29,8 @@ type Config struct {
 	HistorySize int // points kept per host
 	MaxHosts    int // new hosts beyond this are refused (a hostile publisher cannot exhaust memory)
 	// MaxBytes bounds what the fleet's hosts take in memory together
-	// (snapshots, history, bookkeeping, as accounted by hostCost); 0 means
-	// DefaultBytesPerHost(HistorySize) × MaxHosts.
+	// (snapshots, history, bookkeeping, as accounted by recost); 0 means
+	// DefaultBytesPerHost(HistorySize) × MaxHosts, and at least 64 MiB.
 	MaxBytes int64
 	// Expire forgets a host offline for longer than this; 0 never does.
 	Expire time.Duration
@@ -38,10 +38,27 @@ type Config struct {
 	StaleAfter, OfflineAfter float64
 }
 
-// MaxInterval caps the interval a host is judged by: a message that claims
-// interval_seconds 86400 would otherwise keep its host "live" for three days
-// after its last snapshot.
+// MaxInterval is the longest interval a host is believed on its word: a
+// message that claims interval_seconds 86400 would otherwise keep its host
+// "live" for three days after its last snapshot. A longer claimed interval
+// (PUBLISH_INTERVAL allows up to 24 h) is believed only as far as the host's
+// own gap between its last two snapshots bears it out.
 const MaxInterval = 300.0
+
+// plausibleInterval is the claimed interval, believed up to MaxInterval, or
+// up to the gap since the host's previous snapshot (received at last) when
+// that is longer.
+func plausibleInterval(claimed float64, last, now time.Time) float64 {
+	limit := MaxInterval
+	if !last.IsZero() {
+		limit = max(limit, now.Sub(last).Seconds())
+	}
+	return min(claimed, limit)
+}
+
+// minBudget is the least memory budget: a small MAX_HOSTS must still take a
+// few hosts with large snapshots (a node with hundreds of container mounts).
+const minBudget = 64 << 20
 
 // DefaultBytesPerHost is the memory budget per MAX_HOSTS slot: a typical host
 // (8 cores, a few file systems, a 2 KB snapshot) takes about 45 KB with a
@@ -55,7 +72,7 @@ func (c Config) maxBytes() int64 {
 	case c.MaxBytes > 0:
 		return c.MaxBytes
 	case c.MaxHosts > 0:
-		return int64(c.MaxHosts) * DefaultBytesPerHost(c.HistorySize)
+		return max(int64(c.MaxHosts)*DefaultBytesPerHost(c.HistorySize), minBudget)
 	}
 	return 1 << 62
 }
@@ -181,10 +198,10 @@ func (f *Fleet) Apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 	}
 	switch {
 	case s.IntervalSeconds > 0:
-		h.interval = min(s.IntervalSeconds, MaxInterval)
+		h.interval = plausibleInterval(s.IntervalSeconds, h.lastSeen, now)
 	case !h.lastSeen.IsZero():
 		// Prototype publishers do not say their interval: estimate it.
-		h.interval = min(max(now.Sub(h.lastSeen).Seconds(), 1), MaxInterval)
+		h.interval = min(max(now.Sub(h.lastSeen).Seconds(), 1), 3600)
 	case h.interval == 0:
 		h.interval = 5
 	}

@@ -7,8 +7,8 @@ import (
 )
 
 // Sub is one dashboard's stream of updates (encoded HostEntry objects with
-// "point", or {"host":…,"removed":true} when the fleet forgets a host). While the dashboard keeps up it receives every update, in
-// order. Once more than MergeAfter updates wait, further updates replace the
+// "point", or {"host":…,"removed":true} when the fleet forgets a host).
+// While the dashboard keeps up it receives every update, in order. Once more than MergeAfter updates wait, further updates replace the
 // waiting one of the same host: a dashboard that falls behind gets each
 // host's newest state (skipping intermediate history points) and costs at
 // most one waiting update per host, and the fleet never waits for it. A

@@ -108,7 +108,13 @@ func (w *Web) Close() {
 
 // hosts streams every host: the body is written entry by entry, never built
 // whole (10,000 hosts of large snapshots would be hundreds of megabytes).
+// With ?host=NAME it is /api/hosts/{host}: a query parameter reaches every
+// name even through a proxy that decodes and cleans paths ("..", "a/b").
 func (w *Web) hosts(rw http.ResponseWriter, r *http.Request) {
+	if q := r.URL.Query(); q.Has("host") {
+		w.writeHost(rw, q.Get("host"))
+		return
+	}
 	jsonHeaders(rw)
 	rw.WriteHeader(http.StatusOK)
 	if _, err := io.WriteString(rw, `{"hosts":`); err != nil {
@@ -125,8 +131,12 @@ func (w *Web) hosts(rw http.ResponseWriter, r *http.Request) {
 // "a/b" as a%2Fb, "." and ".." as %2E and %2E%2E (clients remove literal
 // dot segments before sending).
 func (w *Web) host(rw http.ResponseWriter, r *http.Request) {
+	w.writeHost(rw, r.PathValue("host"))
+}
+
+func (w *Web) writeHost(rw http.ResponseWriter, name string) {
 	out := &okWriter{rw: rw}
-	found, err := w.fleet.WriteHost(out, r.PathValue("host"), time.Now(), -1)
+	found, err := w.fleet.WriteHost(out, name, time.Now(), -1)
 	switch {
 	case !found:
 		server.JSON(rw, http.StatusNotFound, map[string]string{"error": "unknown host"})

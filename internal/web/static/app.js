@@ -252,7 +252,7 @@
 
     if (withHistory) {
       // A state entry carries the host's latest point; the whole history is
-      // GET api/hosts/{host}, fetched for the host on screen (applyState).
+      // GET api/hosts?host=NAME, fetched for the host on screen (applyState).
       const hist = Array.isArray(e.history) ? e.history.filter(obj) : obj(e.point) ? [e.point] : [];
       h.historyFull = false;
       h.historyLoading = false;
@@ -1073,9 +1073,10 @@
     const h = state.hosts.get(key);
     if (!h || h.historyFull || h.historyLoading) return;
     h.historyLoading = true;
-    // Dots too: a host named "." or ".." would otherwise be a dot segment,
-    // which the browser removes from the URL.
-    fetch('api/hosts/' + encodeURIComponent(key).replace(/\./g, '%2E'), { headers: { Accept: 'application/json' }, cache: 'no-store' })
+    // A query parameter, not a path segment: a host named "." or ".." would
+    // be a dot segment (removed by the browser, or by a proxy that decodes
+    // %2E), and "a/b" two segments behind a proxy that decodes %2F.
+    fetch('api/hosts?host=' + encodeURIComponent(key), { headers: { Accept: 'application/json' }, cache: 'no-store' })
       .then((r) => (r.ok ? r.json() : Promise.reject(new Error('HTTP ' + r.status))))
       .then((entry) => {
         const cur = state.hosts.get(key);

@@ -1,0 +1,144 @@
+package consumer
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/snapshot"
+)
+
+const maxMessage = 1 << 20 // MAX_MESSAGE_BYTES default
+
+// heapInUse is the live heap after a full collection.
+func heapInUse() int64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
+
+// worstCase is a valid message as large as MAX_MESSAGE_BYTES allows, made
+// of what costs the consumer most: every core and file system the
+// validation allows and, with longNames, 700-byte mount names that differ
+// from message to message (each one a string to keep).
+func worstCase(t *testing.T, host string, msg int, longNames bool) []byte {
+	t.Helper()
+	s := &snapshot.Snapshot{Timestamp: "2026-01-01T00:00:00Z", CPUPercent: 50, Memory: snapshot.Memory{Total: 1 << 30, Available: 1 << 29, Percent: 50},
+		Disk: snapshot.Disk{Total: 100, Used: 50, Free: 50}, Platform: strings.Repeat("p", 1000),
+		Host: host, IntervalSeconds: 2, CPUCount: snapshot.MaxCores,
+		CPUPerCore: make([]float64, snapshot.MaxCores)}
+	for k := 0; k < snapshot.MaxFilesystems; k++ {
+		m := fmt.Sprintf("/%d", k)
+		if longNames {
+			m = fmt.Sprintf("/%d/%d/", max(msg, 0), k)
+			m += strings.Repeat("m", 700-len(m))
+		}
+		s.Filesystems = append(s.Filesystems, snapshot.Filesystem{Mountpoint: m,
+			Device: "d", Fstype: "x", Total: 100, Used: 50, Free: 50, Percent: 50})
+	}
+	b, err := snapshot.Encode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > maxMessage {
+		t.Fatalf("worst case is %d bytes, over MAX_MESSAGE_BYTES", len(b))
+	}
+	return b
+}
+
+// TestMemoryStaysUnderTheStatedBound feeds worst-case messages through the
+// consumer's real path (Ingest: decode, validate, file into the fleet) and
+// checks that the heap the hosts take stays under the figure README states:
+// 1.25 × the budget, max(64 MiB, MAX_HOSTS × (16 KiB + 160 B ×
+// HISTORY_SIZE)), plus 4 × MAX_MESSAGE_BYTES (the one host over budget may
+// keep its latest snapshot).
+func TestMemoryStaysUnderTheStatedBound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("feeds about 190 MB of messages")
+	}
+	for _, c := range []struct {
+		name              string
+		maxHosts, history int
+		hosts, msgs       int
+		longNames, churn  bool
+		maxBytes          int64 // the budget, when not the default
+		bound             int64 // the figure README states for this case
+	}{
+		// One host at its worst: a full 300-point history of 4096 cores
+		// and 1024 file systems, then a 1 MiB message of 700-byte mount
+		// names as its latest.
+		{name: "one host", maxHosts: 20000, history: 300, hosts: 1, msgs: 300, longNames: true, bound: 10 << 20},
+		// 1 MiB snapshots, each of new mount names: the budget binds.
+		{name: "large snapshots", maxHosts: 1000, history: 100, hosts: 45, msgs: 1, longNames: true, churn: true},
+		// Most history values per point, full histories: the budget
+		// (8 MiB here, to keep the test short) binds, and hosts give up
+		// their oldest points to take new ones.
+		{name: "long history", maxHosts: 1000, history: 100, hosts: 10, msgs: 100, maxBytes: 8 << 20},
+		// MAX_HOSTS small hosts: the fixed cost per host.
+		{name: "many hosts", maxHosts: 3000, history: 300, hosts: 3000, msgs: 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := fleet.Config{HistorySize: c.history, MaxHosts: c.maxHosts, MaxBytes: c.maxBytes, StaleAfter: 3, OfflineAfter: 10}
+			budget := max(int64(c.maxHosts)*fleet.DefaultBytesPerHost(c.history), 64<<20)
+			if c.maxBytes > 0 {
+				budget = c.maxBytes
+			}
+			bound := c.bound
+			if bound == 0 {
+				bound = budget*5/4 + 4*maxMessage
+			}
+			// Bodies are made once per host (no seq: nothing is a
+			// duplicate) unless their mount names change every message.
+			bodies := make([][]byte, c.hosts)
+			for h := range bodies {
+				name := fmt.Sprintf("host-%05d", h)
+				if c.name == "many hosts" {
+					s := &snapshot.Snapshot{Timestamp: "2026-01-01T00:00:00Z", Memory: snapshot.Memory{Total: 1, Percent: 1},
+						Host: name, IntervalSeconds: 2, CPUPerCore: make([]float64, 8),
+						Filesystems: []snapshot.Filesystem{{Mountpoint: "/"}, {Mountpoint: "/boot"}}}
+					b, err := snapshot.Encode(s)
+					if err != nil {
+						t.Fatal(err)
+					}
+					bodies[h] = b
+				} else if !c.churn {
+					bodies[h] = worstCase(t, name, -1, false)
+				}
+			}
+			before := heapInUse()
+			f := fleet.New(cfg)
+			in := NewIngest(f, maxMessage, slog.New(slog.DiscardHandler))
+			for m := 0; m < c.msgs; m++ {
+				for h := 0; h < c.hosts; h++ {
+					body := bodies[h]
+					if c.churn || (c.longNames && m == c.msgs-1) {
+						body = worstCase(t, fmt.Sprintf("host-%05d", h), m, c.longNames)
+					}
+					in.Handle(&amqp.Delivery{Body: body})
+				}
+			}
+			bodies = nil
+			used := heapInUse() - before
+			st, counts := in.Stats(), f.Counts(time.Now())
+			t.Logf("%s: heap %.1f MiB for %d hosts (accounted %.1f MiB, budget %.1f MiB, bound %.1f MiB); received %d, refused %d",
+				c.name, mib(used), counts.Hosts, mib(counts.Bytes), mib(budget), mib(bound), st.Received, st.Refused)
+			if st.Invalid != 0 || st.TooLarge != 0 || st.Duplicates != 0 {
+				t.Fatalf("worst-case messages were not all taken: %+v", st)
+			}
+			if used > bound {
+				t.Fatalf("the hosts take %.1f MiB of heap, over the stated %.1f MiB", mib(used), mib(bound))
+			}
+			runtime.KeepAlive(f)
+		})
+	}
+}
+
+func mib(n int64) float64 { return float64(n) / (1 << 20) }

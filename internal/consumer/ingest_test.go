@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
 	"strings"
@@ -54,7 +55,11 @@ func TestIngestRefusesRoutingKeysThatAreNoHostName(t *testing.T) {
 	if st := in.Stats(); st.Invalid != 0 {
 		t.Errorf("%+v: a good message counted invalid", st)
 	}
-	hosts := f.AppendHosts(nil, time.Now(), 0)
+	var buf bytes.Buffer
+	if err := f.WriteHosts(&buf, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	hosts := buf.Bytes()
 	if !utf8.Valid(hosts) {
 		t.Errorf("/api/hosts is not UTF-8: %q", hosts)
 	}

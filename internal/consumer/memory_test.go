@@ -25,24 +25,42 @@ func heapInUse() int64 {
 	return int64(m.HeapAlloc)
 }
 
-// worstCase is a valid message as large as MAX_MESSAGE_BYTES allows, made
-// of what costs the consumer most: every core and file system the
-// validation allows and, with longNames, 700-byte mount names that differ
-// from message to message (each one a string to keep).
+// worstCase is a valid message of what costs the consumer most: every
+// core, file system and interface the validation allows, every string at
+// its longest, numbers written out in full. msg >= 0 gives the file systems
+// mount names of their own (each one a string to keep); msg < 0 the same
+// names in every message. longNames false keeps the names short (the same
+// history values per point, a tenth of the bytes to decode).
 func worstCase(t *testing.T, host string, msg int, longNames bool) []byte {
 	t.Helper()
-	s := &snapshot.Snapshot{Timestamp: "2026-01-01T00:00:00Z", CPUPercent: 50, Memory: snapshot.Memory{Total: 1 << 30, Available: 1 << 29, Percent: 50},
-		Disk: snapshot.Disk{Total: 100, Used: 50, Free: 50}, Platform: strings.Repeat("p", 1000),
-		Host: host, IntervalSeconds: 2, CPUCount: snapshot.MaxCores,
-		CPUPerCore: make([]float64, snapshot.MaxCores)}
+	long := func(prefix string, n int) string {
+		if !longNames {
+			return prefix
+		}
+		return prefix + strings.Repeat("x", n-len(prefix))
+	}
+	s := &snapshot.Snapshot{Timestamp: "2026-01-01T00:00:00Z", CPUPercent: 50.123456789012345,
+		Memory: snapshot.Memory{Total: 1 << 59, Available: 1 << 58, Percent: 50.123456789012345},
+		Disk:   snapshot.Disk{Total: 1 << 59, Used: 1 << 58, Free: 1 << 58}, Platform: long("p", snapshot.MaxStringLen),
+		PlatformRelease: long("r", snapshot.MaxStringLen), Processor: long("c", snapshot.MaxStringLen),
+		HostID: long("h", snapshot.MaxStringLen), AgentVersion: long("a", snapshot.MaxStringLen),
+		Host: host, IntervalSeconds: 2, CPUCount: snapshot.MaxCores, CPUPerCore: make([]float64, snapshot.MaxCores),
+		Network: &snapshot.Network{RxBytesPerSec: 1.123456789012345, TxBytesPerSec: 1.123456789012345}}
+	for i := range s.CPUPerCore {
+		s.CPUPerCore[i] = 12.345678901234567
+	}
 	for k := 0; k < snapshot.MaxFilesystems; k++ {
 		m := fmt.Sprintf("/%d", k)
-		if longNames {
-			m = fmt.Sprintf("/%d/%d/", max(msg, 0), k)
-			m += strings.Repeat("m", 700-len(m))
+		if msg >= 0 {
+			m = fmt.Sprintf("/%d/%d/", msg, k)
 		}
-		s.Filesystems = append(s.Filesystems, snapshot.Filesystem{Mountpoint: m,
-			Device: "d", Fstype: "x", Total: 100, Used: 50, Free: 50, Percent: 50})
+		s.Filesystems = append(s.Filesystems, snapshot.Filesystem{Mountpoint: long(m, snapshot.MaxNameLen),
+			Device: long(fmt.Sprint("d", k), snapshot.MaxNameLen), Fstype: long("x", snapshot.MaxNameLen),
+			Total: 1 << 59, Used: 1 << 58, Free: 1 << 58, Percent: 50.123456789012345})
+	}
+	for k := 0; k < snapshot.MaxInterfaces; k++ {
+		s.Network.Interfaces = append(s.Network.Interfaces, snapshot.Interface{Name: long(fmt.Sprint("i", k), snapshot.MaxNameLen),
+			RxBytesPerSec: 1.123456789012345, TxBytesPerSec: 1.123456789012345})
 	}
 	b, err := snapshot.Encode(s)
 	if err != nil {
@@ -50,6 +68,9 @@ func worstCase(t *testing.T, host string, msg int, longNames bool) []byte {
 	}
 	if len(b) > maxMessage {
 		t.Fatalf("worst case is %d bytes, over MAX_MESSAGE_BYTES", len(b))
+	}
+	if _, err := snapshot.Decode(b, maxMessage); err != nil {
+		t.Fatalf("the worst case is not valid: %v", err)
 	}
 	return b
 }
@@ -62,7 +83,7 @@ func worstCase(t *testing.T, host string, msg int, longNames bool) []byte {
 // keep its latest snapshot).
 func TestMemoryStaysUnderTheStatedBound(t *testing.T) {
 	if testing.Short() {
-		t.Skip("feeds about 190 MB of messages")
+		t.Skip("feeds about 300 MB of messages")
 	}
 	for _, c := range []struct {
 		name              string
@@ -73,15 +94,16 @@ func TestMemoryStaysUnderTheStatedBound(t *testing.T) {
 		bound             int64 // the figure README states for this case
 	}{
 		// One host at its worst: a full 300-point history of 4096 cores
-		// and 1024 file systems, then a 1 MiB message of 700-byte mount
-		// names as its latest.
-		{name: "one host", maxHosts: 20000, history: 300, hosts: 1, msgs: 300, longNames: true, bound: 10 << 20},
-		// 1 MiB snapshots, each of new mount names: the budget binds.
-		{name: "large snapshots", maxHosts: 1000, history: 100, hosts: 45, msgs: 1, longNames: true, churn: true},
+		// and 256 file systems, then the largest valid message (648 KiB)
+		// as its latest.
+		{name: "one host", maxHosts: 20000, history: 300, hosts: 1, msgs: 300, longNames: true, bound: 7 << 20},
+		// The largest valid messages, each of new mount names: the budget
+		// binds.
+		{name: "large snapshots", maxHosts: 1000, history: 100, hosts: 70, msgs: 1, longNames: true, churn: true},
 		// Most history values per point, full histories: the budget
-		// (8 MiB here, to keep the test short) binds, and hosts give up
+		// (4 MiB here, to keep the test short) binds, and hosts give up
 		// their oldest points to take new ones.
-		{name: "long history", maxHosts: 1000, history: 100, hosts: 10, msgs: 100, maxBytes: 8 << 20},
+		{name: "long history", maxHosts: 1000, history: 100, hosts: 6, msgs: 100, maxBytes: 4 << 20},
 		// MAX_HOSTS small hosts: the fixed cost per host.
 		{name: "many hosts", maxHosts: 3000, history: 300, hosts: 3000, msgs: 1},
 	} {

@@ -58,7 +58,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			c := hosts.Counts(time.Now())
 			return c.Live, c.Stale, c.Offline
 		},
-		WSClients: site.WSClients, WSDropped: site.WSDropped,
+		HostsRemoved: func() (uint64, uint64) { c := hosts.Counts(time.Now()); return c.Evicted, c.Expired },
+		HostsMemory:  func() (int64, int64) { c := hosts.Counts(time.Now()); return c.Bytes, c.MaxBytes },
+		WSClients:    site.WSClients, WSDropped: site.WSDropped,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", reg)

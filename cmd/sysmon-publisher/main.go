@@ -86,6 +86,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Published: svc.Published, RateLimited: svc.RateLimited, Outbox: outbox.Len,
 		Confirmed: func() uint64 { return outbox.Counters().Confirmed },
 		Dropped:   func() uint64 { return outbox.Counters().Dropped },
+		OutboxDisk: func() (bool, uint64, uint64) {
+			c := outbox.Counters()
+			return c.Disk != "", c.DiskBytes, c.DiskSyncs
+		},
 	})
 	srv, err := server.Open(cfg.HTTP, routes(svc.Handler(), reg), log, "/publish")
 	if err != nil {

@@ -219,6 +219,9 @@ func formatValue(v float64) string {
 type PublisherSources struct {
 	Published, Confirmed, Dropped, RateLimited func() uint64
 	Outbox                                     func() int
+	// OutboxDisk tells whether the outbox is kept on disk, and the bytes
+	// and fsyncs written there since start.
+	OutboxDisk func() (onDisk bool, bytes, fsyncs uint64)
 }
 
 // Publisher registers the publisher's metrics and returns the function that
@@ -230,6 +233,17 @@ func Publisher(r *Registry, s PublisherSources) (observeConfirm func(time.Durati
 	r.counter("sysmon_publisher_publish_rate_limited_total", "Calls of /publish refused with 429.", s.RateLimited)
 	r.gauge("sysmon_publisher_outbox_snapshots", "Snapshots waiting in the outbox for the broker's confirm.",
 		func() float64 { return float64(s.Outbox()) })
+	r.gauge("sysmon_publisher_outbox_on_disk", "1 when the outbox is kept on disk (OUTBOX_DIR), 0 when in memory only.",
+		func() float64 {
+			if on, _, _ := s.OutboxDisk(); on {
+				return 1
+			}
+			return 0
+		})
+	r.counter("sysmon_publisher_outbox_disk_written_bytes_total", "Bytes written to the outbox file.",
+		func() uint64 { _, b, _ := s.OutboxDisk(); return b })
+	r.counter("sysmon_publisher_outbox_disk_fsyncs_total", "fsyncs of the outbox file.",
+		func() uint64 { _, _, n := s.OutboxDisk(); return n })
 	return r.histogram("sysmon_publisher_confirm_latency_seconds", "Time from queueing a snapshot to the broker's confirm.")
 }
 
@@ -239,8 +253,13 @@ type ConsumerSources struct {
 	// Unauthenticated counts snapshots refused by HOST_IDENTITY.
 	Unauthenticated func() uint64
 	HostsByState    func() (live, stale, offline int)
-	WSClients       func() int64
-	WSDropped       func() uint64
+	// HostsRemoved counts hosts forgotten: evicted to make room in a full
+	// table, and expired after HOST_EXPIRE offline.
+	HostsRemoved func() (evicted, expired uint64)
+	// HostsMemory is the memory the hosts take, as accounted, and its budget.
+	HostsMemory func() (bytes, max int64)
+	WSClients   func() int64
+	WSDropped   func() uint64
 }
 
 // Consumer registers the consumer's metrics and returns the function that
@@ -259,6 +278,15 @@ func Consumer(r *Registry, s ConsumerSources) (observeDelay func(time.Duration))
 		l, st, o := s.HostsByState()
 		return []sample{{`{state="live"}`, float64(l)}, {`{state="stale"}`, float64(st)}, {`{state="offline"}`, float64(o)}}
 	})
+	r.add("sysmon_consumer_hosts_removed_total", "counter", "Hosts forgotten, by reason: evicted (offline longest, to make room) or expired (offline longer than HOST_EXPIRE).",
+		func() []sample {
+			ev, ex := s.HostsRemoved()
+			return []sample{{`{reason="evicted"}`, float64(ev)}, {`{reason="expired"}`, float64(ex)}}
+		})
+	r.gauge("sysmon_consumer_hosts_memory_bytes", "Memory the hosts' latest snapshots and history take, as accounted.",
+		func() float64 { b, _ := s.HostsMemory(); return float64(b) })
+	r.gauge("sysmon_consumer_hosts_memory_max_bytes", "The hosts' memory budget; over it, offline hosts are evicted and history trimmed.",
+		func() float64 { _, m := s.HostsMemory(); return float64(m) })
 	r.gauge("sysmon_consumer_websocket_clients", "Dashboards connected to /ws.", func() float64 { return float64(s.WSClients()) })
 	r.counter("sysmon_consumer_websocket_dropped_slow_total", "Dashboards disconnected for falling behind.", s.WSDropped)
 	return r.histogram("sysmon_consumer_delay_seconds",

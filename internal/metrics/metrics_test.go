@@ -39,6 +39,7 @@ func TestExposition(t *testing.T) {
 	observe := Publisher(r, PublisherSources{
 		Published: func() uint64 { return 7 }, Confirmed: func() uint64 { return 6 },
 		Dropped: func() uint64 { return 1 }, RateLimited: func() uint64 { return 0 }, Outbox: func() int { return 1 },
+		OutboxDisk: func() (bool, uint64, uint64) { return true, 1370, 2 },
 	})
 	observe(3 * time.Millisecond)
 	w := httptest.NewRecorder()
@@ -51,6 +52,9 @@ func TestExposition(t *testing.T) {
 		`sysmon_publisher_confirm_latency_seconds_bucket{le="0.005"} 1`,
 		"sysmon_publisher_confirm_latency_seconds_count 1\n",
 		"# TYPE process_resident_memory_bytes gauge\n",
+		"sysmon_publisher_outbox_on_disk 1\n",
+		"# TYPE sysmon_publisher_outbox_disk_written_bytes_total counter\nsysmon_publisher_outbox_disk_written_bytes_total 1370\n",
+		"sysmon_publisher_outbox_disk_fsyncs_total 2\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("exposition lacks %q", want)

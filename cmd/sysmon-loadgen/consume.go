@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"time"
-
-	amqp "github.com/rabbitmq/amqp091-go"
 )
 
 // ConsumeSummary is what consume prints when it ends.
@@ -53,9 +51,9 @@ Without -queue it declares a private queue bound to -exchange.`, stderr)
 		ctx, cancel = context.WithTimeout(ctx, *duration)
 		defer cancel()
 	}
-	conn, err := amqp.DialConfig(*url, amqp.Config{Properties: amqp.Table{"connection_name": "sysmon-loadgen consume"}})
+	conn, err := dialBroker(*url, "sysmon-loadgen consume")
 	if err != nil {
-		return nil, fmt.Errorf("connect: %w", err)
+		return nil, err
 	}
 	defer conn.Close()
 	ch, err := conn.Channel()

@@ -15,6 +15,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/sysmon-dev/sysmon/internal/config"
 )
 
 const usage = `Usage: sysmon-loadgen COMMAND [flags]
@@ -129,4 +133,17 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return errUsage
 	}
 	return nil
+}
+
+// dialBroker connects to url without ever showing its password: the AMQP
+// client's parse errors may quote the URL, so config checks it first.
+func dialBroker(url, name string) (*amqp.Connection, error) {
+	if err := config.CheckBrokerURL(url); err != nil {
+		return nil, fmt.Errorf("-url: %w", err)
+	}
+	conn, err := amqp.DialConfig(url, amqp.Config{Properties: amqp.Table{"connection_name": name}})
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", config.RedactURL(url), err)
+	}
+	return conn, nil
 }

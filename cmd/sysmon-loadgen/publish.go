@@ -214,9 +214,9 @@ func publishConn(ctx context.Context, o publishOpts, hosts []*simHost, st *pubSt
 	if len(hosts) == 0 {
 		return nil
 	}
-	conn, err := amqp.DialConfig(o.url, amqp.Config{Properties: amqp.Table{"connection_name": "sysmon-loadgen"}})
+	conn, err := dialBroker(o.url, "sysmon-loadgen")
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return err
 	}
 	defer conn.Close()
 	ch, err := conn.Channel()

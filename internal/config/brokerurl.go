@@ -68,6 +68,13 @@ func parseBrokerURL(s string) (*url.URL, error) {
 	return u, nil
 }
 
+// CheckBrokerURL tells why s is not a usable broker URL, in words that
+// never quote it (for tools that take a URL on the command line).
+func CheckBrokerURL(s string) error {
+	_, err := parseBrokerURL(s)
+	return err
+}
+
 // credentials are the URL's user name and password, as far as they are set.
 func credentials(u *url.URL) []string {
 	var out []string

@@ -34,6 +34,11 @@ type Dialer struct {
 	next     int // index of the next URL to try
 	failures int
 	lastLog  string
+	// announced: "connected" was logged at info since the last new
+	// failure, so a session that keeps failing the same way right after
+	// connecting (a refused user_id, say) costs one warning, not two lines
+	// per retry.
+	announced bool
 }
 
 // NewDialer spreads first connections across the list: each process starts
@@ -65,20 +70,28 @@ func (d *Dialer) Run(ctx context.Context, session Session) error {
 		start := time.Now()
 		err = session(ctx, conn, func() {
 			d.Status.setConnected(config.RedactURL(url))
-			d.Log.Info("connected to broker", "broker", config.RedactURL(url))
-			d.lastLog = ""
+			if d.announced {
+				d.Log.Debug("connected to broker", "broker", config.RedactURL(url))
+			} else {
+				d.Log.Info("connected to broker", "broker", config.RedactURL(url))
+				d.announced = true
+			}
 		})
 		closeConn(conn)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if time.Since(start) >= healthyAfter {
+		healthy := time.Since(start) >= healthyAfter
+		if healthy {
 			d.failures = 0
+			d.lastLog = "" // a new episode: its failure is news even if it reads the same
 		} else {
 			d.failures++
 		}
 		d.Status.set(Disconnected, "", Explain(err))
-		d.logFailure("broker connection ended", config.RedactURL(url), err)
+		// After a session that failed at once, the next "connected" is no
+		// news: the warning stays the last word until something changes.
+		d.logFailure("broker connection ended", config.RedactURL(url), err, healthy)
 		d.next++ // fail over to the next broker of the list
 	}
 }
@@ -105,7 +118,7 @@ func (d *Dialer) connect(ctx context.Context) (*amqp.Connection, string, error) 
 		d.failures++
 		d.next++
 		d.Status.set(Disconnected, "", Explain(err))
-		d.logFailure("cannot connect to broker", config.RedactURL(url), err)
+		d.logFailure("cannot connect to broker", config.RedactURL(url), err, true)
 	}
 }
 
@@ -179,14 +192,18 @@ func (d *Dialer) backoff() time.Duration {
 }
 
 // logFailure logs a failure once while it stays the same, so that a broker
-// down for an hour costs one warning line, not one per retry.
-func (d *Dialer) logFailure(msg, url string, err error) {
+// down for an hour costs one warning line, not one per retry. reannounce:
+// the next successful connection is logged at info again.
+func (d *Dialer) logFailure(msg, url string, err error, reannounce bool) {
 	text := Explain(err)
 	if text == d.lastLog {
 		d.Log.Debug(msg, "broker", url, "err", text, "attempt", d.failures)
 		return
 	}
 	d.lastLog = text
+	if reannounce {
+		d.announced = false
+	}
 	d.Log.Warn(msg+"; retrying with backoff", "broker", url, "err", text, "max_delay", d.MaxDelay)
 }
 

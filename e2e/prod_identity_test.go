@@ -88,6 +88,8 @@ func TestProdAuthenticatedHosts(t *testing.T) {
 	if os.Geteuid() != 0 {
 		brokertest.Unavailable(t, "rabbitmqctl on the shared broker needs root (its Erlang cookie)")
 	}
+	faultTest(t)
+	start := time.Now()
 	suffix := fmt.Sprintf("%08x", rand.Uint32())
 	vhost := "sysmon-e2e-identity-" + suffix
 	hostA, hostB := "ida-"+suffix, "idb-"+suffix
@@ -206,4 +208,8 @@ func TestProdAuthenticatedHosts(t *testing.T) {
 	if code, _ := cons.Stop(t); code != 0 {
 		t.Fatalf("consumer exit %d", code)
 	}
+	record(t, faultRow{Fault: "16. HOST_IDENTITY=broker-user: broker user B speaks for host A, forges user_id, sends a prototype message",
+		Recovery: "refused at once", Confirmed: -1, Delivered: -1, Lost: -1, Dups: -1,
+		Note: fmt.Sprintf("unauthenticated_total=%d (B as A with its own user_id and with none, the prototype message), 1 log line naming the user expected; forged user_id: channel closed by the broker (PRECONDITION_FAILED), the publisher explains it in its log and GET /; A's entry never changed; %s in all",
+			st.Messages.Unauthenticated, secs(time.Since(start)))})
 }

@@ -61,7 +61,7 @@ test-go: ensure-broker ensure-browser ensure-promtool
 
 # test-faults runs only the fault-injection suite and prints its table.
 test-faults: ensure-broker
-	SYSMON_REQUIRE_SERVICES=1 $(GO) test -race -timeout $(TEST_TIMEOUT) -count=1 -run 'TestFault' -v ./e2e | grep -E '^(--- |FAIL|ok|PASS|\|)|fault'
+	SYSMON_REQUIRE_SERVICES=1 $(GO) test -race -timeout $(TEST_TIMEOUT) -count=1 -run 'TestFault|TestProdAuthenticatedHosts' -v ./e2e | grep -E '^(--- |FAIL|ok|PASS|\|)|fault'
 
 # run starts RabbitMQ if needed and both daemons with the shipped (all-default)
 # env files, prints the dashboard URL and stops both on Ctrl-C.

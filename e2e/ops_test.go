@@ -137,12 +137,66 @@ func TestMetricsPassPromtoolAndFeedTheGrafanaDashboard(t *testing.T) {
 	if queried < 10 {
 		t.Fatalf("only %d metric references found in the dashboard: the parser is broken", queried)
 	}
+	// So does every metric the shipped alerting rules use.
+	rules, err := os.ReadFile("../packaging/monitoring/sysmon-alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inRules := 0
+	for _, line := range strings.Split(string(rules), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") || strings.Contains(line, "summary:") || strings.Contains(line, "description:") {
+			continue
+		}
+		for _, m := range name.FindAllString(line, -1) {
+			inRules++
+			if !exposed[m] {
+				t.Errorf("the alerting rules use %s, which no sysmon endpoint exposes", m)
+			}
+		}
+	}
+	if inRules < 6 {
+		t.Fatalf("only %d metric references found in the alerting rules: the parser is broken", inRules)
+	}
 	// The scrape snippet's paths are served.
 	snippet, _ := os.ReadFile("../packaging/monitoring/prometheus-scrape.yml")
 	for _, m := range regexp.MustCompile(`metrics_path: (\S+)`).FindAllStringSubmatch(string(snippet), -1) {
 		if code, _ := cons.Get(t, m[1]); code != http.StatusOK {
 			t.Errorf("the scrape snippet's path %s answers %d", m[1], code)
 		}
+	}
+}
+
+// TestPrometheusRulesAndScrapeConfig: the shipped alerting rules pass
+// promtool's checks and their unit tests (each alert fires when it should and
+// not on its neighbours), and the scrape snippet with the rules is a valid
+// Prometheus configuration.
+func TestPrometheusRulesAndScrapeConfig(t *testing.T) {
+	tool := promtool(t)
+	dir, err := filepath.Abs("../packaging/monitoring")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"check", "rules", "sysmon-alerts.yml"},
+		{"test", "rules", "sysmon-alerts.test.yml"},
+	} {
+		cmd := exec.Command(tool, args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	snippet, err := os.ReadFile(filepath.Join(dir, "prometheus-scrape.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "prometheus.yml")
+	full := string(snippet) + "rule_files:\n  - " + filepath.Join(dir, "sysmon-alerts.yml") + "\n"
+	if err := os.WriteFile(cfg, []byte(full), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(tool, "check", "config", cfg).CombinedOutput(); err != nil {
+		t.Errorf("promtool check config on the scrape snippet with the rules: %v\n%s", err, out)
 	}
 }
 

@@ -121,9 +121,12 @@ func (c *Collector) Sample(ctx context.Context) (*snapshot.Snapshot, error) {
 		}
 		started++
 		go func() {
-			defer g.busy.Store(false)
 			var part snapshot.Snapshot
 			err := g.Fill(ctx, now, &part)
+			// Free before answering: a Sample right after this one (two
+			// quick /publish calls) must not find a source that has
+			// answered still busy.
+			g.busy.Store(false)
 			results <- result{g: g, part: part, err: err}
 		}()
 	}

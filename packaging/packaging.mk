@@ -21,9 +21,10 @@ PKG_TEST_CACHE  ?= /var/cache/sysmon-test
 PKG_UPGRADE_VERSION ?= $(VERSION)+upgradetest
 
 # The repository directory that `make repo` adds to (keep it: older versions
-# stay in it), and the address it will be served from.
+# stay in it), and the address it will be served from (empty: the one it was
+# made for, else https://packages.example.org/sysmon).
 REPO            ?= $(PKG_OUT)/repo
-REPO_URL        ?= https://packages.example.org/sysmon
+REPO_URL        ?=
 
 .PHONY: package package-check test-packages packaging-tools repo
 

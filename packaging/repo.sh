@@ -22,13 +22,13 @@
 #   GNUPGHOME           a GnuPG home holding it (SYSMON_SIGNING_KEY_ID picks one
 #                       key there; the default is its first secret key)
 #   REPO_URL            where the directory will be published, written into
-#                       sysmon.sources and sysmon.repo (https://packages.example.org/sysmon)
+#                       sysmon.sources and sysmon.repo (default: the one already
+#                       in REPO_DIR/sysmon.sources, else https://packages.example.org/sysmon)
 #   SUITE               the APT suite (stable)
 set -euo pipefail
 
 SUITE=${SUITE:-stable}
-REPO_URL=${REPO_URL:-https://packages.example.org/sysmon}
-REPO_URL=${REPO_URL%/}
+DEFAULT_URL=https://packages.example.org/sysmon
 
 die() { echo "repo.sh: $*" >&2; exit 1; }
 
@@ -130,6 +130,12 @@ add() {
 	[ $# -gt 0 ] || die "no package to add"
 	tools
 	signing_key
+	# The address the repository was made for stays unless REPO_URL changes it.
+	if [ -z "${REPO_URL:-}" ] && [ -f "$repo/sysmon.sources" ]; then
+		REPO_URL=$(sed -n 's|^URIs: *\(.*\)/deb$|\1|p' "$repo/sysmon.sources")
+	fi
+	REPO_URL=${REPO_URL:-$DEFAULT_URL}
+	REPO_URL=${REPO_URL%/}
 	mkdir -p "$repo/deb/pool/main" "$repo/rpm/x86_64" "$repo/rpm/aarch64"
 	declare -A rpmdirs=()
 	for f in "$@"; do
@@ -160,8 +166,9 @@ add() {
 		cp "$f" "$dst.tmp"
 		if [ "${name%.rpm}" != "$name" ]; then
 			rpmsign --addsign --define "_gpg_name $KEYID" --define "_gpg_path $GNUPGHOME" \
-				--define "__gpg $(command -v gpg)" "$dst.tmp" >/dev/null ||
-				die "rpmsign $name failed"
+				--define "__gpg $(command -v gpg)" "$dst.tmp" >"$dst.log" 2>&1 ||
+				die "rpmsign $name failed: $(cat "$dst.log")"
+			rm -f "$dst.log"
 		fi
 		mv "$dst.tmp" "$dst"
 		echo "   added $name"

@@ -44,6 +44,7 @@ genkey() {
 	gpg --homedir "$home" --batch --quiet --passphrase '' \
 		--quick-gen-key "sysmon test repository (throwaway) <sysmon-test@invalid>" rsa3072 sign 1d
 	gpg --homedir "$home" --batch --armor --export-secret-keys >"$file"
+	gpgconf --homedir "$home" --kill all >/dev/null 2>&1 || true
 	rm -rf "$home"
 }
 

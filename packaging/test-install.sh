@@ -133,6 +133,7 @@ done
 gpgv --keyring "$WWW/sysmon/sysmon.gpg" "$WWW/sysmon/rpm/x86_64/repodata/repomd.xml.asc" \
 	"$WWW/sysmon/rpm/x86_64/repodata/repomd.xml" 2>/dev/null || fail "repomd.xml.asc does not verify with sysmon.gpg"
 rpmdb=$CACHE/run/rpmdb
+mkdir -p "$rpmdb"
 rpmkeys --dbpath "$rpmdb" --import "$WWW/sysmon/sysmon.asc"
 sigs=$(rpmkeys --dbpath "$rpmdb" -K "$WWW"/sysmon/rpm/*/*.rpm) || fail "rpm signatures: $sigs"
 [ "$(grep -c 'digests signatures OK$' <<<"$sigs")" = 4 ] || fail "rpm signatures: $sigs"
@@ -150,6 +151,8 @@ gpgconf --homedir "$forged" --kill all 2>/dev/null || true
 rm -rf "$forged"
 python3 -m http.server --bind 127.0.0.1 --directory "$WWW" "$port" >"$CACHE/run/http.log" 2>&1 &
 HTTP_PID=$!
+# Until the container's trap takes over (it stops the server too).
+trap 'kill "$HTTP_PID" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -fsS -o /dev/null "$REPO_URL/sysmon.sources" 2>/dev/null && break; sleep 0.1; done
 curl -fsS -o /dev/null "$REPO_URL/sysmon.sources" || fail "python3 -m http.server does not serve $REPO_URL"
 ok "served at $REPO_URL (python3 -m http.server, PID $HTTP_PID); a copy signed with another key at /forged"

@@ -169,14 +169,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // printFlag takes -print, the publisher's own flag, out of the command line
 // that both daemons share (-config, -check-config, -version, -hash-password).
 // Flags end at "--" or at the first argument that is not one.
-func printFlag(args []string) (rest []string, print bool) {
+func printFlag(args []string) (rest []string, found bool) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
 		case a == "--" || !strings.HasPrefix(a, "-"):
-			return append(rest, args[i:]...), print
+			return append(rest, args[i:]...), found
 		case a == "-print" || a == "--print" || a == "-print=true" || a == "--print=true":
-			print = true
+			found = true
 			continue
 		case a == "-print=false" || a == "--print=false":
 			continue
@@ -190,7 +190,7 @@ func printFlag(args []string) (rest []string, print bool) {
 		}
 		rest = append(rest, a)
 	}
-	return rest, print
+	return rest, found
 }
 
 // printSnapshot is -print: one sample over a second, written to stdout as

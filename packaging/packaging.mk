@@ -3,10 +3,12 @@
 #
 #   make package         static binaries for amd64 and arm64, then sysmon-publisher
 #                        and sysmon-consumer as .deb and .rpm for both (nfpm.yaml)
-#   make package-check   lintian, rpmlint, systemd-analyze verify/security, and
-#                        dpkg-deb / rpm -qp checks of files, modes, scripts, dependencies
+#   make package-check   lintian, rpmlint, systemd-analyze verify/security,
+#                        dpkg-deb / rpm -qp checks of files, modes, scripts, dependencies,
+#                        man pages, and the arm64 binaries under qemu-aarch64-static
 #   make test-packages   installs the .debs on a booted Debian bookworm (systemd-nspawn)
-#                        against this host's RabbitMQ, upgrades, breaks, removes, purges
+#                        against this host's RabbitMQ from a signed repository served
+#                        over HTTP (apt install, apt upgrade), breaks, removes, purges
 #   make repo            adds this version's packages to $(REPO), a signed APT and
 #                        DNF/YUM repository to publish as it is (packaging/repo.sh);
 #                        the key: SYSMON_SIGNING_KEY=armored-secret-key-file or GNUPGHOME
@@ -33,7 +35,8 @@ REPO_URL        ?=
 packaging-tools:
 	@packaging/ensure-tools.sh lintian=lintian rpm=rpm rpmlint=rpmlint systemd-analyze=systemd \
 		debootstrap=debootstrap systemd-nspawn=systemd-container zstd=zstd ss=iproute2 ps=procps \
-		/usr/share/keyrings/debian-archive-keyring.gpg=debian-archive-keyring
+		/usr/share/keyrings/debian-archive-keyring.gpg=debian-archive-keyring \
+		qemu-aarch64-static=qemu-user-static gpg=gnupg apt-ftparchive=apt-utils createrepo_c=createrepo-c
 
 package:
 	VERSION=$(VERSION) GO=$(GO) OUT=$(PKG_OUT) packaging/build.sh all

@@ -8,7 +8,7 @@ GOFLAGS_BUILD := -trimpath -ldflags '-s -w -X main.version=$(VERSION)'
 # loaded 2-core machine.
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all build check test test-go test-faults lint run clean ensure-broker ensure-go ensure-promtool
+.PHONY: all build check test test-go test-faults lint run clean install ensure-broker ensure-go ensure-promtool
 
 all: build
 
@@ -76,6 +76,20 @@ run: ensure-broker build
 	  echo; echo "   dashboard:  http://127.0.0.1:8003/"; \
 	  echo "   publish now: curl localhost:8000/publish"; echo; \
 	  wait
+
+# install is for people who build from source (packages: make package). The
+# version is git describe's in a git checkout (v-prefix dropped; VERSION-g<commit>
+# before the first tag), VERSION above otherwise.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+INSTALL_VERSION := $(shell d=$$(git describe --tags --always --dirty 2>/dev/null) || d=; \
+	case $$d in ("") echo $(VERSION);; (v[0-9]*|[0-9]*) echo $${d\#v};; (*) echo $(VERSION)-g$$d;; esac)
+
+install: ensure-go
+	@mkdir -p bin/install
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(INSTALL_VERSION)' \
+		-o bin/install/ ./cmd/sysmon-publisher ./cmd/sysmon-consumer
+	VERSION=$(INSTALL_VERSION) BIN=bin/install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) packaging/install.sh
 
 clean:
 	rm -rf bin dist out

@@ -68,7 +68,7 @@ packages() {
 		done
 		chmod 0755 "$dir"/deb/*
 		render packaging/lintian-overrides >"$dir/lintian-overrides"
-		gzip -9n <"packaging/man/$pkg.1" >"$dir/$pkg.1.gz"
+		VERSION=$VERSION packaging/man.sh "packaging/man/$pkg.1" "$ETC/${pkg#sysmon-}.env" | gzip -9n >"$dir/$pkg.1.gz"
 		for arch in $ARCHES; do
 			test -x "$BUILD/linux-$arch/$pkg" || {
 				echo "missing $BUILD/linux-$arch/$pkg: run 'packaging/build.sh binaries' first" >&2

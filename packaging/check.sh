@@ -16,7 +16,7 @@ RELEASE=$(sed -n 's/^release: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' nfpm.yaml)
 MAX_EXPOSURE=25 # systemd-analyze --threshold is in tenths: 25 is 2.5, "OK"
 
 packaging/ensure-tools.sh lintian=lintian rpm=rpm rpmlint=rpmlint \
-	systemd-analyze=systemd dpkg-deb=dpkg
+	systemd-analyze=systemd dpkg-deb=dpkg qemu-aarch64-static=qemu-user-static python3=python3
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 tmp=$(mktemp -d)
@@ -58,7 +58,8 @@ cp -rn /usr/lib/systemd/system/. "$root/usr/lib/systemd/system/"
 
 echo "== systemd-analyze verify"
 for pkg in $PACKAGES; do
-	out=$(systemd-analyze verify --root="$root" "$pkg.service" 2>&1) || fail "verify $pkg.service: $out"
+	# verify also runs man for each Documentation=man: page: the packaged one.
+	out=$(MANPATH=$root/usr/share/man systemd-analyze verify --root="$root" "$pkg.service" 2>&1) || fail "verify $pkg.service: $out"
 	[ -z "$out" ] || fail "verify $pkg.service: $out"
 	echo "$pkg.service: ok"
 done
@@ -79,6 +80,36 @@ for pkg in $PACKAGES; do
 	case $v in *"$VERSION"*) echo "$pkg -version: $v" ;; *) fail "$pkg -version printed '$v', want $VERSION" ;; esac
 done
 
+# The arm64 packages' binaries, run by qemu-user-static on this host: each
+# prints its version and checks the env file it ships, and the publisher takes
+# one real sample (of this host: /proc and /sys are the same under qemu-user).
+echo "== arm64 binaries under qemu-aarch64-static"
+root64=$tmp/root-arm64
+for pkg in $PACKAGES; do dpkg-deb -x "$OUT/${pkg}_$VERSION-${RELEASE}_arm64.deb" "$root64"; done
+for pkg in $PACKAGES; do
+	bin=$root64/usr/bin/$pkg role=${pkg#sysmon-}
+	file -b "$bin" 2>/dev/null | grep -q 'ARM aarch64' || [ "$(od -An -tx1 -j18 -N2 "$bin" | tr -d ' ')" = b700 ] ||
+		fail "$bin is not an arm64 executable"
+	v=$(qemu-aarch64-static "$bin" -version 2>&1) || fail "arm64 $pkg -version: $v"
+	case $v in *"$VERSION"*) ;; *) fail "arm64 $pkg -version printed '$v', want $VERSION" ;; esac
+	out=$(env -i PATH=/usr/bin:/bin qemu-aarch64-static "$bin" -config "$root64/etc/sysmon/$role.env" -check-config 2>&1) ||
+		fail "arm64 $pkg -check-config of the shipped $role.env: $out"
+	grep -q "configuration OK" <<<"$out" || fail "arm64 $pkg -check-config: $out"
+	echo "$pkg (arm64): $v; -check-config of the shipped $role.env: OK"
+done
+snap=$(env -i PATH=/usr/bin:/bin qemu-aarch64-static "$root64/usr/bin/sysmon-publisher" \
+	-config "$root64/etc/sysmon/publisher.env" -print 2>"$tmp/print.err") ||
+	fail "arm64 sysmon-publisher -print: $(cat "$tmp/print.err")"
+python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])
+want = {"host": str, "cpu_count": int, "cpu_percent": (int, float), "agent_version": str}
+for k, t in want.items():
+    assert isinstance(s.get(k), t), f"{k} is {s.get(k)!r}"
+assert s["memory"]["total"] > 0 and s["agent_version"] == sys.argv[2], s
+print("sysmon-publisher (arm64) -print: host %s, %d CPUs at %s%%, memory %d bytes" % (s["host"], s["cpu_count"], s["cpu_percent"], s["memory"]["total"]))
+' "$snap" "$VERSION" || fail "arm64 sysmon-publisher -print printed: $snap"
+
 # expect WHAT GOT WANT...: every WANT line must be in GOT.
 expect() {
 	local what=$1 got=$2 line
@@ -98,10 +129,28 @@ for f in "${debs[@]}"; do
 		"-rw-r--r-- root/root ./usr/lib/systemd/system/$pkg.service" \
 		"-rw-r----- root/sysmon ./etc/sysmon/$role.env" \
 		"-rw-r--r-- root/root ./usr/share/doc/$pkg/copyright" \
-		"-rw-r--r-- root/root ./usr/share/man/man1/$pkg.1.gz"
+		"-rw-r--r-- root/root ./usr/share/man/man1/$pkg.1.gz" \
+		"-rw-r--r-- root/root ./usr/lib/sysusers.d/$pkg.conf"
+	grep -q " ./usr/share/doc/$pkg/changelog.Debian.gz$" <<<"$contents" || fail "$f has no changelog.Debian.gz"
+	dpkg-deb --fsys-tarfile "$f" >"$tmp/data.tar"
+	tar -xOf "$tmp/data.tar" ./usr/share/man/man1/$pkg.1.gz | zcat >"$tmp/$pkg.1"
+	grep -q "^\.TH .* \"sysmon $VERSION\"" "$tmp/$pkg.1" || fail "$f: the man page's .TH has no version $VERSION"
+	tok=$(grep -v '^\.\\"' "$tmp/$pkg.1" | grep -o '@[A-Z]*@' || true)
+	[ -z "$tok" ] || fail "$f: the man page has unfilled tokens: $tok"
+	# Every flag of the shared command line (internal/daemon), and -print.
+	flags=$(sed -n 's/.*fs\.[A-Za-z]*Var(&f\.[A-Za-z]*, "\([a-z-]*\)".*/\1/p' internal/daemon/daemon.go)
+	[ "$pkg" = sysmon-publisher ] && flags="$flags print"
+	for fl in $flags; do
+		esc=${fl//-/\\-}
+		grep -qF -- "\\-$esc" "$tmp/$pkg.1" || fail "$f: the man page does not document -$fl"
+	done
+	for key in $(sed -n 's/^#\{0,1\}\([A-Z][A-Z0-9_]*\)=.*/\1/p' "etc/sysmon/$role.env"); do
+		grep -qx "\.B $key" "$tmp/$pkg.1" || fail "$f: the man page does not list $key"
+	done
 	dpkg-deb --ctrl-tarfile "$f" | tar -x -C "$tmp" ./conffiles ./postinst ./prerm ./postrm
 	expect "$f conffiles" "$(cat "$tmp/conffiles")" "/etc/sysmon/$role.env"
 	grep -q "adduser --system" "$tmp/postinst" || fail "$f postinst creates no user"
+	grep -q "systemd-sysusers .*$pkg.conf" "$tmp/postinst" || fail "$f postinst does not run systemd-sysusers"
 	grep -q "deb-systemd-invoke \"\$_action\" \"\$UNIT\"" "$tmp/postinst" || fail "$f postinst starts nothing"
 	grep -q "^UNIT=$pkg.service$" "$tmp/prerm" || fail "$f prerm is not for $pkg"
 	expect "$f fields" "$(dpkg-deb -f "$f" Package Version Depends Suggests Homepage)" \
@@ -119,9 +168,11 @@ for f in "${rpms[@]}"; do
 		"-rw-r--r-- root:root /usr/lib/systemd/system/$pkg.service" \
 		"-rw-r----- root:sysmon /etc/sysmon/$role.env cn" \
 		"-rw-r--r-- root:root /usr/share/licenses/$pkg/copyright l" \
-		"-rw-r--r-- root:root /usr/share/man/man1/$pkg.1.gz d"
+		"-rw-r--r-- root:root /usr/share/man/man1/$pkg.1.gz d" \
+		"-rw-r--r-- root:root /usr/lib/sysusers.d/$pkg.conf"
 	scripts=$(rpm -qp --scripts "$f")
-	for want in "groupadd -r sysmon" "useradd -r -g sysmon" "install-system-units $pkg.service" \
+	for want in "groupadd -r sysmon" "useradd -r -g sysmon" "$(grep '^u ' packaging/sysusers.d/sysmon.conf)" \
+		"systemd-sysusers --replace=/usr/lib/sysusers.d/$pkg.conf -" "install-system-units $pkg.service" \
 		"remove-system-units $pkg.service" "mark-restart-system-units $pkg.service"; do
 		grep -qF -- "$want" <<<"$scripts" || fail "$f scripts: no '$want'"
 	done

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # test-install.sh: the body of `make test-packages`. Installs the amd64 .deb
 # packages on a booted systemd (Debian bookworm in systemd-nspawn, sharing the
-# host's network and so its RabbitMQ on 127.0.0.1:5672) and checks what issue #3
-# asks, step by step. The container is always powered off at the end.
+# host's network and so its RabbitMQ on 127.0.0.1:5672) and checks what issues
+# #3 and #15 ask, step by step. The container is always powered off at the end.
+#
+# The packages come as a user gets them: from a signed repository (`make repo`,
+# with a throwaway key) served over HTTP from the host, added with the three
+# commands of README, then `apt install`; the upgrade is `apt upgrade` after
+# the newer version was added to the same repository. A repository signed with
+# another key must be refused.
 #
 # A last step runs the RPMs' scriptlets there too, with Debian's rpm and
 # Fedora's preset policy (no Fedora mirror is reachable from here).
@@ -38,7 +44,8 @@ fail() {
 
 [ "$(id -u)" = 0 ] || fail "needs root (debootstrap, systemd-nspawn, nsenter)"
 packaging/ensure-tools.sh debootstrap=debootstrap systemd-nspawn=systemd-container \
-	zstd=zstd ss=iproute2 ps=procps curl=curl /usr/share/keyrings/debian-archive-keyring.gpg=debian-archive-keyring
+	zstd=zstd ss=iproute2 ps=procps curl=curl /usr/share/keyrings/debian-archive-keyring.gpg=debian-archive-keyring \
+	gpg=gnupg apt-ftparchive=apt-utils createrepo_c=createrepo-c rpmsign=rpm python3=python3
 
 step "0. prerequisites"
 debs=("$OUT/sysmon-consumer_$VERSION-${RELEASE}_amd64.deb" "$OUT/sysmon-publisher_$VERSION-${RELEASE}_amd64.deb")
@@ -95,12 +102,60 @@ tar -C "$ROOT" -I 'zstd -T0 -q' -xf "$tarball"
 # (the daemons' Go resolver does not ask nss-myhostname).
 echo "$MACHINE" >"$ROOT/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' "$MACHINE" >"$ROOT/etc/hosts"
-mkdir -p "$ROOT/root/debs" "$ROOT/root/debs-upgrade" "$ROOT/root/rpms" "$ROOT/root/rpms-upgrade"
+mkdir -p "$ROOT/root/debs" "$ROOT/root/rpms" "$ROOT/root/rpms-upgrade"
 cp "${debs[@]}" "$ROOT/root/debs/"
-cp "${updebs[@]}" "$ROOT/root/debs-upgrade/"
 cp "${rpms[@]}" "$ROOT/root/rpms/"
 cp "${uprpms[@]}" "$ROOT/root/rpms-upgrade/"
+# The packages come from the sysmon repository only: without the Debian
+# mirror, `apt update` downloads nothing else (the root has all else needed).
+mv "$ROOT/etc/apt/sources.list" "$ROOT/root/debian.sources.list"
 ok "fresh container root in $ROOT"
+
+step "1r. a signed repository (make repo, throwaway key), served over HTTP from the host"
+WWW=$CACHE/run/www
+mkdir -p "$WWW"
+packaging/repo.sh genkey "$CACHE/run/signing-key.asc"
+packaging/repo.sh genkey "$CACHE/run/other-key.asc"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+REPO_URL=http://127.0.0.1:$port/sysmon
+SYSMON_SIGNING_KEY=$CACHE/run/signing-key.asc REPO_URL=$REPO_URL packaging/repo.sh add "$WWW/sysmon" \
+	"$OUT"/sysmon-*_"$VERSION-${RELEASE}"_*.deb "$OUT"/sysmon-*-"$VERSION-$RELEASE".*.rpm >"$CACHE/run/repo.log" 2>&1 ||
+	{ cat "$CACHE/run/repo.log"; fail "packaging/repo.sh add"; }
+for f in sysmon.gpg sysmon.asc sysmon.sources sysmon.repo deb/dists/stable/InRelease deb/dists/stable/Release.gpg \
+	deb/dists/stable/main/binary-amd64/Packages deb/dists/stable/main/binary-arm64/Packages \
+	rpm/x86_64/repodata/repomd.xml.asc rpm/aarch64/repodata/repomd.xml.asc; do
+	[ -s "$WWW/sysmon/$f" ] || fail "make repo wrote no $f"
+done
+for arch in amd64 arm64; do
+	n=$(grep -c '^Package: sysmon-' "$WWW/sysmon/deb/dists/stable/main/binary-$arch/Packages")
+	[ "$n" = 2 ] || fail "binary-$arch/Packages lists $n sysmon packages, want 2"
+done
+gpgv --keyring "$WWW/sysmon/sysmon.gpg" "$WWW/sysmon/rpm/x86_64/repodata/repomd.xml.asc" \
+	"$WWW/sysmon/rpm/x86_64/repodata/repomd.xml" 2>/dev/null || fail "repomd.xml.asc does not verify with sysmon.gpg"
+rpmdb=$CACHE/run/rpmdb
+mkdir -p "$rpmdb"
+rpmkeys --dbpath "$rpmdb" --import "$WWW/sysmon/sysmon.asc"
+sigs=$(rpmkeys --dbpath "$rpmdb" -K "$WWW"/sysmon/rpm/*/*.rpm) || fail "rpm signatures: $sigs"
+[ "$(grep -c 'digests signatures OK$' <<<"$sigs")" = 4 ] || fail "rpm signatures: $sigs"
+ok "APT (amd64, arm64) and DNF (x86_64, aarch64) indexes signed; the 4 rpms signed (rpmkeys -K)"
+# The same repository re-signed with another key: apt must refuse it.
+cp -r "$WWW/sysmon" "$WWW/forged"
+forged=$(mktemp -d)
+GNUPGHOME=$forged gpg --batch --quiet --import "$CACHE/run/other-key.asc"
+for sig in InRelease Release.gpg; do
+	rm "$WWW/forged/deb/dists/stable/$sig"
+done
+GNUPGHOME=$forged gpg --batch --clearsign -o "$WWW/forged/deb/dists/stable/InRelease" "$WWW/forged/deb/dists/stable/Release"
+GNUPGHOME=$forged gpg --batch --armor --detach-sign -o "$WWW/forged/deb/dists/stable/Release.gpg" "$WWW/forged/deb/dists/stable/Release"
+gpgconf --homedir "$forged" --kill all 2>/dev/null || true
+rm -rf "$forged"
+python3 -m http.server --bind 127.0.0.1 --directory "$WWW" "$port" >"$CACHE/run/http.log" 2>&1 &
+HTTP_PID=$!
+# Until the container's trap takes over (it stops the server too).
+trap 'kill "$HTTP_PID" 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -fsS -o /dev/null "$REPO_URL/sysmon.sources" 2>/dev/null && break; sleep 0.1; done
+curl -fsS -o /dev/null "$REPO_URL/sysmon.sources" || fail "python3 -m http.server does not serve $REPO_URL"
+ok "served at $REPO_URL (python3 -m http.server, PID $HTTP_PID); a copy signed with another key at /forged"
 
 step "1b. install in a chroot, without systemd running (an image build)"
 chroot "$ROOT" sh -c 'cd /root/debs && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ./sysmon-consumer_*.deb ./sysmon-publisher_*.deb' \
@@ -122,6 +177,7 @@ NSPAWN_PID= CPID=
 in_ct() { nsenter -t "$CPID" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
 poweroff() {
 	local rc=$? i
+	[ -z "${HTTP_PID:-}" ] || kill "$HTTP_PID" 2>/dev/null || true
 	if [ -n "$NSPAWN_PID" ] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
 		echo
 		say "== powering the container off"
@@ -162,10 +218,38 @@ for _ in $(seq 120); do
 done
 case $state in running | degraded) ok "booted: $state (container init is host PID $CPID)" ;; *) fail "system state '$state'" ;; esac
 
-step "1. apt-get install ./sysmon-consumer_*.deb ./sysmon-publisher_*.deb"
-in_ct sh -c 'cd /root/debs && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ./sysmon-consumer_*.deb ./sysmon-publisher_*.deb' \
-	>"$CACHE/run/install.log" 2>&1 || { cat "$CACHE/run/install.log"; fail "apt-get install"; }
-ok "installed $(in_ct dpkg-query -W -f '${Package} ${Version}  ' sysmon-publisher sysmon-consumer)"
+step "1f. a repository signed with another key is refused by apt"
+in_ct mkdir -p /etc/apt/keyrings /root/forged.d
+in_ct curl -fsSL -o /etc/apt/keyrings/sysmon.gpg "$REPO_URL/sysmon.gpg"
+in_ct sh -c "curl -fsSL '$REPO_URL/sysmon.sources' | sed 's|/sysmon/deb|/forged/deb|' >/root/forged.d/forged.sources"
+if out=$(in_ct apt-get update -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=/root/forged.d 2>&1); then
+	fail "apt-get update accepted the forged repository:
+$out"
+fi
+grep -q "signatures couldn't be verified\|NO_PUBKEY\|is not signed" <<<"$out" || fail "apt-get update failed, but not on the signature:
+$out"
+in_ct sh -c '! apt-cache show sysmon-publisher >/dev/null 2>&1' ||
+	fail "the forged repository's packages are known to apt: $(in_ct apt-cache policy sysmon-publisher)"
+ok "apt-get update refuses it: $(grep -m1 -o "The repository .* is not signed\.\|NO_PUBKEY [0-9A-F]*" <<<"$out" || grep -m1 GPG <<<"$out")"
+in_ct rm -rf /root/forged.d
+
+step "1. the user's commands: key, source, apt update, apt install sysmon-publisher sysmon-consumer"
+in_ct curl -fsSL -o /etc/apt/keyrings/sysmon.gpg "$REPO_URL/sysmon.gpg"
+in_ct curl -fsSL -o /etc/apt/sources.list.d/sysmon.sources "$REPO_URL/sysmon.sources"
+in_ct sh -c 'apt update && DEBIAN_FRONTEND=noninteractive apt install -y sysmon-publisher sysmon-consumer' \
+	>"$CACHE/run/install.log" 2>&1 || { cat "$CACHE/run/install.log"; fail "apt install from the repository"; }
+! grep -q '^W: \|^E: ' "$CACHE/run/install.log" || fail "apt warned: $(grep '^W: \|^E: ' "$CACHE/run/install.log")"
+for pkg in sysmon-publisher sysmon-consumer; do
+	v=$(in_ct dpkg-query -W -f '${Version}' $pkg)
+	[ "$v" = "$VERSION-$RELEASE" ] || fail "$pkg is at '$v', want $VERSION-$RELEASE"
+	in_ct sh -c "zcat /usr/share/doc/$pkg/changelog.Debian.gz | head -1 | grep -qF '($VERSION-$RELEASE)'" ||
+		fail "$pkg's changelog.Debian.gz does not start with $VERSION-$RELEASE"
+	in_ct test -s /usr/lib/sysusers.d/$pkg.conf || fail "no /usr/lib/sysusers.d/$pkg.conf"
+	in_ct man -w $pkg >/dev/null 2>&1 || in_ct test -s /usr/share/man/man1/$pkg.1.gz || fail "no man page for $pkg"
+done
+ok "installed from $REPO_URL: $(in_ct dpkg-query -W -f '${Package} ${Version}  ' sysmon-publisher sysmon-consumer)(changelog, sysusers.d and man page in place)"
+pw=$(in_ct getent passwd sysmon)
+case $pw in sysmon:x:*:*:sysmon\ daemons:/nonexistent:/usr/sbin/nologin) ok "sysmon user: $pw" ;; *) fail "sysmon user is '$pw'" ;; esac
 for unit in sysmon-publisher sysmon-consumer; do
 	state=$(in_ct systemctl is-active $unit || true)
 	[ "$state" = active ] || fail "$unit is '$state', want active (READY=1 sent)"
@@ -265,21 +349,32 @@ $sec"
 	ok "$(grep -o 'Overall exposure.*' <<<"$sec")"
 done
 
-step "4. an edited env file survives the upgrade to $UPGRADE_VERSION-$RELEASE, which restarts the services"
+step "4. $UPGRADE_VERSION-$RELEASE added to the repository; apt upgrade keeps an edited env file and restarts the services"
 marker="# edited by the install test $(date -u +%FT%TZ)"
 in_ct sh -c "echo '$marker' >>/etc/sysmon/publisher.env"
 declare -A inv
 for unit in sysmon-publisher sysmon-consumer; do inv[$unit]=$(in_ct systemctl show -P InvocationID $unit); done
+SYSMON_SIGNING_KEY=$CACHE/run/signing-key.asc packaging/repo.sh add "$WWW/sysmon" "${updebs[@]}" "${uprpms[@]}" \
+	>>"$CACHE/run/repo.log" 2>&1 || { cat "$CACHE/run/repo.log"; fail "packaging/repo.sh add (upgrade)"; }
 # As an unattended upgrade does it: when the shipped env file changed too, keep
 # the administrator's (dpkg puts the new one beside it as .dpkg-dist) instead
 # of asking on a terminal there is none of.
-in_ct sh -c 'cd /root/debs-upgrade && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold ./sysmon-consumer_*.deb ./sysmon-publisher_*.deb' \
-	>"$CACHE/run/upgrade.log" 2>&1 || { cat "$CACHE/run/upgrade.log"; fail "apt-get install (upgrade)"; }
-v=$(in_ct dpkg-query -W -f '${Version}' sysmon-publisher)
-[ "$v" = "$UPGRADE_VERSION-$RELEASE" ] || fail "sysmon-publisher is at $v after the upgrade"
-bv=$(in_ct sysmon-publisher -version)
-case $bv in *"$UPGRADE_VERSION"*) ok "upgraded: dpkg says $v, sysmon-publisher -version says '$bv'" ;; *) fail "-version says '$bv'" ;; esac
+in_ct sh -c 'apt update && DEBIAN_FRONTEND=noninteractive apt upgrade -y \
+	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold' \
+	>"$CACHE/run/upgrade.log" 2>&1 || { cat "$CACHE/run/upgrade.log"; fail "apt upgrade"; }
+for pkg in sysmon-publisher sysmon-consumer; do
+	v=$(in_ct dpkg-query -W -f '${Version}' $pkg)
+	[ "$v" = "$UPGRADE_VERSION-$RELEASE" ] || fail "$pkg is at $v after apt upgrade"
+	bv=$(in_ct $pkg -version)
+	case $bv in *"$UPGRADE_VERSION"*) ok "upgraded: dpkg says $pkg $v, $pkg -version says '$bv'" ;; *) fail "$pkg -version says '$bv'" ;; esac
+	pid=$(in_ct systemctl show -P MainPID $pkg)
+	run=$(in_ct sh -c "readlink /proc/$pid/exe; /proc/$pid/exe -version" 2>&1) || true
+	case $run in *"$UPGRADE_VERSION"*) ok "the running $pkg (PID $pid) is the new binary" ;; *) fail "the running $pkg is not the new version: $run" ;; esac
+done
+# The older version stays in the repository, installable by version.
+old=$(in_ct apt-cache madison sysmon-publisher | grep -c "$VERSION-$RELEASE\|$UPGRADE_VERSION-$RELEASE")
+[ "$old" = 2 ] || fail "apt-cache madison sysmon-publisher: $(in_ct apt-cache madison sysmon-publisher)"
+ok "both versions are offered: $(in_ct apt-cache madison sysmon-publisher | awk '{print $3}' | tr '\n' ' ')"
 in_ct grep -qxF "$marker" /etc/sysmon/publisher.env || fail "the edit of publisher.env was lost"
 perm=$(in_ct stat -c '%a %U:%G' /etc/sysmon/publisher.env)
 [ "$perm" = "640 root:sysmon" ] || fail "publisher.env is $perm after the upgrade"

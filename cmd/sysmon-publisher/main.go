@@ -5,11 +5,13 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -44,11 +46,15 @@ func routes(svc, metrics http.Handler) *http.ServeMux {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	args, printOnce := printFlag(args)
 	cfg, proc, exit, ok := daemon.Start(name, version, publisher.DefaultConfigFile, args, stdout, stderr, publisher.LoadConfig)
 	if !ok {
 		return exit
 	}
 	log, notifier, watchdog, status := proc.Log, proc.Notifier, proc.Watchdog, proc.Status
+	if printOnce {
+		return printSnapshot(ctx, cfg, log, stdout)
+	}
 
 	// The publisher runs on every host: a soft heap limit stops the runtime
 	// from keeping garbage it could return (measured over a minute at a 1 s
@@ -158,4 +164,50 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log.Info("stopped", "confirmed_total", c.Confirmed, "left_in_outbox", c.Waiting, "dropped_total", c.Dropped,
 		"left_on_disk", c.Stored)
 	return code
+}
+
+// printFlag takes -print, the publisher's own flag, out of the command line
+// that both daemons share (-config, -check-config, -version, -hash-password).
+// Flags end at "--" or at the first argument that is not one.
+func printFlag(args []string) (rest []string, found bool) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--" || !strings.HasPrefix(a, "-"):
+			return append(rest, args[i:]...), found
+		case a == "-print" || a == "--print" || a == "-print=true" || a == "--print=true":
+			found = true
+			continue
+		case a == "-print=false" || a == "--print=false":
+			continue
+		case a == "-config" || a == "--config":
+			// Its value may start with "-": keep the pair together.
+			if i+1 < len(args) {
+				rest = append(rest, a)
+				i++
+				a = args[i]
+			}
+		}
+		rest = append(rest, a)
+	}
+	return rest, found
+}
+
+// printSnapshot is -print: one sample over a second, written to stdout as
+// the JSON that would be published; nothing goes to the broker.
+func printSnapshot(ctx context.Context, cfg publisher.Config, log *slog.Logger, stdout io.Writer) int {
+	sampler := collect.New(log.With("component", "collect"), cfg.CollectTimeout)
+	svc := publisher.New(cfg, sampler, mq.NewOutbox(1), mq.NewStatus(), log, version)
+	// Rates (CPU, network, disk) are measured from the collector's first
+	// reading: give them a second to mean something.
+	select {
+	case <-ctx.Done():
+		return 1
+	case <-time.After(time.Second):
+	}
+	if err := svc.Print(ctx, stdout); err != nil {
+		log.Error("cannot print a snapshot", "err", err)
+		return 1
+	}
+	return 0
 }

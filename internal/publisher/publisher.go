@@ -70,14 +70,7 @@ func (s *Service) Publish(ctx context.Context) (*snapshot.Snapshot, *mq.Item, er
 }
 
 func (s *Service) enqueue(snap *snapshot.Snapshot) (*snapshot.Snapshot, *mq.Item, error) {
-	now := time.Now()
-	snap.Schema = snapshot.Schema
-	snap.Host = s.cfg.HostName
-	snap.InstanceID = s.instance
-	snap.Seq = s.seq.Add(1)
-	snap.Time = &now
-	snap.IntervalSeconds = s.cfg.Interval.Seconds()
-	snap.AgentVersion = s.version
+	now := s.stamp(snap)
 	body, err := snapshot.Encode(snap)
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode snapshot: %w", err)
@@ -93,6 +86,19 @@ func (s *Service) enqueue(snap *snapshot.Snapshot) (*snapshot.Snapshot, *mq.Item
 	})
 	s.outbox.Push(it)
 	return snap, it, nil
+}
+
+// stamp fills in what the publisher adds to a sample, and returns its time.
+func (s *Service) stamp(snap *snapshot.Snapshot) time.Time {
+	now := time.Now()
+	snap.Schema = snapshot.Schema
+	snap.Host = s.cfg.HostName
+	snap.InstanceID = s.instance
+	snap.Seq = s.seq.Add(1)
+	snap.Time = &now
+	snap.IntervalSeconds = s.cfg.Interval.Seconds()
+	snap.AgentVersion = s.version
+	return now
 }
 
 // Run publishes every interval until ctx ends, then queues a goodbye

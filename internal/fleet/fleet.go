@@ -96,6 +96,7 @@ type host struct {
 	legacy   bool
 	hostID   string
 	latest   *snapshot.Snapshot
+	figures  Figures // of latest
 	lastSeen time.Time
 	interval float64
 	goodbye  bool
@@ -175,7 +176,8 @@ func (f *Fleet) Apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 	if snapJSON == nil {
 		return Refused // cannot happen: body was decoded already
 	}
-	p := pointFrom(s, now)
+	fig := Derive(s)
+	p := pointFrom(&fig, now)
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -205,9 +207,9 @@ func (f *Fleet) Apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 	case h.interval == 0:
 		h.interval = 5
 	}
-	h.legacy, h.hostID, h.latest, h.lastSeen, h.goodbye = legacy, s.HostID, s, now, s.Goodbye
+	h.legacy, h.hostID, h.latest, h.figures, h.lastSeen, h.goodbye = legacy, s.HostID, s, fig, now, s.Goodbye
 	h.latestCost = snapshotCost(s, len(snapJSON))
-	p.mounts = h.hist.mountsFor(s)
+	p.mounts = h.hist.mountsFor(&fig)
 	h.hist.push(p, f.cfg.HistorySize)
 	h.entry, h.statusAt, h.statusEnd, h.snapAt, h.snapEnd = h.appendEntry(make([]byte, 0, len(snapJSON)+512), f.cfg, now, snapJSON, &p)
 	f.recost(h)
@@ -521,6 +523,7 @@ type HostView struct {
 	Status   string
 	LastSeen time.Time
 	Snapshot *snapshot.Snapshot // never modified after Apply: safe to read
+	Figures  Figures            // derived from Snapshot
 }
 
 // Each calls fn for every host, sorted by name, outside the fleet's lock.
@@ -530,7 +533,7 @@ func (f *Fleet) Each(now time.Time, fn func(HostView)) {
 	views := make([]HostView, 0, len(f.hosts))
 	for _, n := range f.names() {
 		h := f.hosts[n]
-		views = append(views, HostView{Name: n, Status: h.status(f.cfg, now), LastSeen: h.lastSeen, Snapshot: h.latest})
+		views = append(views, HostView{Name: n, Status: h.status(f.cfg, now), LastSeen: h.lastSeen, Snapshot: h.latest, Figures: h.figures})
 	}
 	f.mu.Unlock()
 	for _, v := range views {

@@ -97,8 +97,9 @@ func BenchmarkState10000(b *testing.B) {
 		// Fill the history as 300 samples would (the same point each time).
 		h := f.hosts[s.Host]
 		for range 299 {
-			p := pointFrom(s, now)
-			p.mounts = h.hist.mountsFor(s)
+			fig := Derive(s)
+			p := pointFrom(&fig, now)
+			p.mounts = h.hist.mountsFor(&fig)
 			h.hist.push(p, 300)
 		}
 	}

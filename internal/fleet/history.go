@@ -55,25 +55,20 @@ func (hs *history) bytes() int64 {
 	return int64(cap(hs.pts))*pointSize + hs.valsBytes + hs.setBytes
 }
 
-// mountsFor returns the mount list of s, shared with earlier points when it
+// mountsFor returns the mount list of f, shared with earlier points when it
 // is one the history already holds.
-func (hs *history) mountsFor(s *snapshot.Snapshot) *mountSet {
-	var want []string
-	switch {
-	case len(s.Filesystems) > 0:
-		want = make([]string, 0, len(s.Filesystems))
-		for _, f := range s.Filesystems {
-			want = append(want, f.Mountpoint)
-		}
-	case s.Disk.Total > 0:
-		want = []string{"/"} // a prototype message knows only its root file system
-	default:
+func (hs *history) mountsFor(f *Figures) *mountSet {
+	if len(f.Filesystems) == 0 {
 		return nil
 	}
 	for i := len(hs.sets) - 1; i >= 0; i-- {
-		if slices.Equal(hs.sets[i].names, want) {
+		if sameMounts(hs.sets[i].names, f.Filesystems) {
 			return hs.sets[i]
 		}
+	}
+	want := make([]string, 0, len(f.Filesystems))
+	for _, fs := range f.Filesystems {
+		want = append(want, fs.Mountpoint)
 	}
 	if hs.names == nil {
 		hs.names = map[string]*interned{}
@@ -95,6 +90,18 @@ func (hs *history) mountsFor(s *snapshot.Snapshot) *mountSet {
 		hs.dropSet(hs.sets[0])
 	}
 	return set
+}
+
+func sameMounts(names []string, fss []snapshot.Filesystem) bool {
+	if len(names) != len(fss) {
+		return false
+	}
+	for i, fs := range fss {
+		if names[i] != fs.Mountpoint {
+			return false
+		}
+	}
+	return true
 }
 
 // dropSet forgets a mount list; points still referring to it lose their file

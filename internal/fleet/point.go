@@ -4,8 +4,6 @@ import (
 	"math"
 	"strconv"
 	"time"
-
-	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
 
 // Point is one compact history sample. Values are float32 (charts need no
@@ -24,39 +22,39 @@ type Point struct {
 	mounts *mountSet
 }
 
-var nan = float32(math.NaN())
+// Cores is each core's percent busy.
+func (p *Point) Cores() []float32 { return p.Vals[:p.NCores] }
 
-func pointFrom(s *snapshot.Snapshot, at time.Time) Point {
-	p := Point{T: at.UnixMilli(), CPU: float32(s.CPUPercent), Mem: float32(s.Memory.Percent),
-		Swap: nan, Load1: nan, Load5: nan, Load15: nan, Rx: nan, Tx: nan, Rd: nan, Wr: nan}
-	if s.Swap != nil {
-		p.Swap = float32(s.Swap.Percent)
+// Mounts names the file systems whose use FS holds, in the same order.
+func (p *Point) Mounts() []string {
+	if p.mounts == nil {
+		return nil
 	}
-	if s.Load != nil {
-		p.Load1, p.Load5, p.Load15 = float32(s.Load.Load1), float32(s.Load.Load5), float32(s.Load.Load15)
+	return p.mounts.names
+}
+
+// FS is each file system's use in percent, in the order of Mounts.
+func (p *Point) FS() []float32 {
+	if p.mounts == nil {
+		return nil
 	}
-	if s.Network != nil {
-		p.Rx, p.Tx = float32(s.Network.RxBytesPerSec), float32(s.Network.TxBytesPerSec)
-	}
-	if s.DiskIO != nil {
-		p.Rd, p.Wr = float32(s.DiskIO.ReadBytesPerSec), float32(s.DiskIO.WriteBytesPerSec)
-	}
-	nfs := len(s.Filesystems)
-	if nfs == 0 && s.Disk.Total > 0 {
-		nfs = 1 // a prototype message knows only its root file system
-	}
-	if n := len(s.CPUPerCore) + nfs; n > 0 {
+	return p.Vals[p.NCores:]
+}
+
+// pointFrom is the history sample of a snapshot's figures received at at.
+func pointFrom(f *Figures, at time.Time) Point {
+	p := Point{T: at.UnixMilli(), CPU: float32(f.CPU), Mem: float32(f.Mem), Swap: float32(f.Swap),
+		Load1: float32(f.Load1), Load5: float32(f.Load5), Load15: float32(f.Load15),
+		Rx: float32(f.Rx), Tx: float32(f.Tx), Rd: float32(f.Rd), Wr: float32(f.Wr)}
+	if n := len(f.PerCore) + len(f.Filesystems); n > 0 {
 		p.Vals = make([]float32, n)
-		p.NCores = int32(len(s.CPUPerCore))
-		for i, c := range s.CPUPerCore {
+		p.NCores = int32(len(f.PerCore))
+		for i, c := range f.PerCore {
 			p.Vals[i] = float32(c)
 		}
-		fs := p.Vals[len(s.CPUPerCore):]
-		for i, f := range s.Filesystems {
-			fs[i] = float32(f.Percent)
-		}
-		if len(s.Filesystems) == 0 && nfs == 1 {
-			fs[0] = float32(float64(s.Disk.Used) / float64(s.Disk.Total) * 100)
+		fs := p.Vals[len(f.PerCore):]
+		for i, m := range f.Filesystems {
+			fs[i] = float32(m.Percent)
 		}
 	}
 	return p

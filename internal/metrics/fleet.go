@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"bufio"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -68,42 +69,42 @@ func FleetHandler(f *fleet.Fleet) http.Handler {
 			}
 			add("sysmon_host_info", 1, "host", host, "platform", s.Platform, "release", s.PlatformRelease,
 				"processor", s.Processor, "agent_version", s.AgentVersion)
-			add("sysmon_cpu_usage_ratio", s.CPUPercent/100, "host", host)
-			for i, v := range s.CPUPerCore {
+			fig := h.Figures
+			add("sysmon_cpu_usage_ratio", fig.CPU/100, "host", host)
+			for i, v := range fig.PerCore {
 				add("sysmon_cpu_core_usage_ratio", v/100, "host", host, "cpu", strconv.Itoa(i))
 			}
-			if s.CPUCount > 0 {
-				add("sysmon_cpus", float64(s.CPUCount), "host", host)
+			if fig.Cores > 0 {
+				add("sysmon_cpus", float64(fig.Cores), "host", host)
 			}
-			if s.Load != nil {
-				add("node_load1", s.Load.Load1, "host", host)
-				add("node_load5", s.Load.Load5, "host", host)
-				add("node_load15", s.Load.Load15, "host", host)
+			if !math.IsNaN(fig.Load1) {
+				add("node_load1", fig.Load1, "host", host)
+				add("node_load5", fig.Load5, "host", host)
+				add("node_load15", fig.Load15, "host", host)
 			}
-			add("node_memory_MemTotal_bytes", float64(s.Memory.Total), "host", host)
+			add("node_memory_MemTotal_bytes", fig.MemTotal, "host", host)
 			add("node_memory_MemAvailable_bytes", float64(s.Memory.Available), "host", host)
 			if s.Swap != nil {
 				add("node_memory_SwapTotal_bytes", float64(s.Swap.Total), "host", host)
 				add("node_memory_SwapFree_bytes", float64(s.Swap.Free), "host", host)
 			}
-			if s.UptimeSeconds > 0 {
+			if !math.IsNaN(fig.Uptime) {
 				at := h.LastSeen
 				if s.Time != nil {
 					at = *s.Time
 				}
-				add("node_boot_time_seconds", float64(at.Unix()-int64(s.UptimeSeconds)), "host", host)
+				add("node_boot_time_seconds", float64(at.Unix())-fig.Uptime, "host", host)
 			}
-			if len(s.Filesystems) == 0 && s.Disk.Total > 0 { // a prototype message knows only "/"
-				add("node_filesystem_size_bytes", float64(s.Disk.Total), "host", host, "mountpoint", "/")
-				add("node_filesystem_avail_bytes", float64(s.Disk.Free), "host", host, "mountpoint", "/")
-			}
-			seen := map[string]bool{} // a publisher could list a mount twice: one series each
-			for _, fs := range s.Filesystems {
+			seen := map[string]bool{}            // a publisher could list a mount twice: one series each
+			for _, fs := range fig.Filesystems { // a prototype message's root included
 				if seen[fs.Mountpoint] {
 					continue
 				}
 				seen[fs.Mountpoint] = true
 				l := []string{"host", host, "device", fs.Device, "fstype", fs.Fstype, "mountpoint", fs.Mountpoint}
+				if fs.Device == "" && fs.Fstype == "" {
+					l = []string{"host", host, "mountpoint", fs.Mountpoint}
+				}
 				add("node_filesystem_size_bytes", float64(fs.Total), l...)
 				add("node_filesystem_avail_bytes", float64(fs.Free), l...)
 			}
@@ -118,9 +119,9 @@ func FleetHandler(f *fleet.Fleet) http.Handler {
 					add("sysmon_network_transmit_bytes_per_second", i.TxBytesPerSec, "host", host, "device", i.Name)
 				}
 			}
-			if s.DiskIO != nil {
-				add("sysmon_disk_read_bytes_per_second", s.DiskIO.ReadBytesPerSec, "host", host)
-				add("sysmon_disk_written_bytes_per_second", s.DiskIO.WriteBytesPerSec, "host", host)
+			if !math.IsNaN(fig.Rd) {
+				add("sysmon_disk_read_bytes_per_second", fig.Rd, "host", host)
+				add("sysmon_disk_written_bytes_per_second", fig.Wr, "host", host)
 			}
 		})
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")

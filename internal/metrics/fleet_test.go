@@ -49,3 +49,30 @@ func TestFleetExportsFiguresOfLiveHostsOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetExportsThePrototypeRoot: a prototype message has only its "disk"
+// object; its root file system is exported from the fleet's figures, as the
+// dashboard shows it.
+func TestFleetExportsThePrototypeRoot(t *testing.T) {
+	f := fleet.New(fleet.Config{HistorySize: 5, MaxHosts: 10, StaleAfter: 3, OfflineAfter: 10})
+	s := &snapshot.Snapshot{Timestamp: "t", CPUPercent: 50, Memory: snapshot.Memory{Total: 100, Available: 10, Percent: 90},
+		Disk: snapshot.Disk{Total: 200, Used: 50, Free: 150}}
+	b, err := snapshot.Encode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Apply(s, b, "proto", time.Now()) != fleet.Accepted {
+		t.Fatal("not accepted")
+	}
+	rec := httptest.NewRecorder()
+	FleetHandler(f).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics/fleet", nil))
+	for _, want := range []string{`node_filesystem_size_bytes{host="proto",mountpoint="/"} 200`,
+		`node_filesystem_avail_bytes{host="proto",mountpoint="/"} 150`, `sysmon_cpu_usage_ratio{host="proto"} 0.5`} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("no %q in\n%s", want, rec.Body.String())
+		}
+	}
+	if strings.Contains(rec.Body.String(), `node_load1{host="proto"}`) || strings.Contains(rec.Body.String(), `sysmon_cpus{host="proto"}`) {
+		t.Errorf("figures a prototype message does not have were exported:\n%s", rec.Body.String())
+	}
+}

@@ -1,0 +1,83 @@
+package fleet
+
+import (
+	"math"
+
+	"github.com/sysmon-dev/sysmon/internal/snapshot"
+)
+
+// Figures are what a snapshot says about its host, derived once at ingest
+// from the validated snapshot: the dashboard's tiles and charts, the host
+// view's tables, /metrics/fleet and everything built later read these and
+// never interpret the snapshot again. A figure the snapshot does not have is
+// NaN.
+type Figures struct {
+	CPU      float64 // percent busy
+	Mem      float64 // percent used
+	MemTotal float64 // bytes
+	// Swap is the percent used, NaN when the host has no swap (none
+	// reported, or a total of 0: nothing to warn about).
+	Swap, SwapTotal      float64
+	Load1, Load5, Load15 float64
+	Cores                int     // logical CPUs: cpu_count, else the per-core figures
+	LoadPerCore          float64 // Load1 / Cores
+	Rx, Tx               float64 // network bytes per second, all interfaces
+	Rd, Wr               float64 // disk bytes per second, all disks
+	Uptime               float64 // seconds
+	Seq                  uint64  // 0: none (a prototype message)
+	// Disk is the use in percent of the fullest file system, DiskMount its
+	// mount point.
+	Disk      float64
+	DiskMount string
+	// Filesystems are the host's file systems; a prototype message, which
+	// knows only its root, gets one at "/" from its "disk" object. Shared
+	// with the snapshot: never modify.
+	Filesystems []snapshot.Filesystem
+	// PerCore is each core's percent busy (the snapshot's; never modify).
+	PerCore []float64
+}
+
+// Derive computes a validated snapshot's figures.
+func Derive(s *snapshot.Snapshot) Figures {
+	nan := math.NaN()
+	f := Figures{CPU: s.CPUPercent, Mem: s.Memory.Percent, MemTotal: float64(s.Memory.Total),
+		Swap: nan, SwapTotal: nan, Load1: nan, Load5: nan, Load15: nan, LoadPerCore: nan,
+		Rx: nan, Tx: nan, Rd: nan, Wr: nan, Uptime: nan, Seq: s.Seq, Disk: nan,
+		Filesystems: s.Filesystems, PerCore: s.CPUPerCore}
+	if s.Swap != nil {
+		f.SwapTotal = float64(s.Swap.Total)
+		if s.Swap.Total > 0 {
+			f.Swap = s.Swap.Percent
+		}
+	}
+	if s.Load != nil {
+		f.Load1, f.Load5, f.Load15 = s.Load.Load1, s.Load.Load5, s.Load.Load15
+	}
+	f.Cores = s.CPUCount
+	if f.Cores <= 0 {
+		f.Cores = len(s.CPUPerCore)
+	}
+	if f.Cores > 0 && s.Load != nil {
+		f.LoadPerCore = f.Load1 / float64(f.Cores)
+	}
+	if s.Network != nil {
+		f.Rx, f.Tx = s.Network.RxBytesPerSec, s.Network.TxBytesPerSec
+	}
+	if s.DiskIO != nil {
+		f.Rd, f.Wr = s.DiskIO.ReadBytesPerSec, s.DiskIO.WriteBytesPerSec
+	}
+	if s.UptimeSeconds > 0 {
+		f.Uptime = float64(s.UptimeSeconds)
+	}
+	if len(f.Filesystems) == 0 && s.Disk.Total > 0 {
+		// The prototype's "disk" is the root file system.
+		f.Filesystems = []snapshot.Filesystem{{Mountpoint: "/", Total: s.Disk.Total, Used: s.Disk.Used, Free: s.Disk.Free,
+			Percent: float64(s.Disk.Used) / float64(s.Disk.Total) * 100}}
+	}
+	for _, fs := range f.Filesystems {
+		if math.IsNaN(f.Disk) || fs.Percent > f.Disk {
+			f.Disk, f.DiskMount = fs.Percent, fs.Mountpoint
+		}
+	}
+	return f
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/sysmon-dev/sysmon/internal/consumer"
 	"github.com/sysmon-dev/sysmon/internal/daemon"
 	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/hub"
 	"github.com/sysmon-dev/sysmon/internal/metrics"
 	"github.com/sysmon-dev/sysmon/internal/mq"
 	"github.com/sysmon-dev/sysmon/internal/server"
@@ -42,9 +43,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	hosts := fleet.New(cfg.Fleet)
 	ingest := consumer.NewIngest(hosts, cfg.MaxMessage, log.With("component", "ingest"))
 	ingest.Identity = cfg.Identity
-	site := web.New(web.Options{Version: version, SendBuffer: cfg.SendBuffer, Thresholds: cfg.Thresholds,
+	dashboards := hub.New(hosts, hub.Options{SendBuffer: cfg.SendBuffer}, log.With("component", "hub"))
+	site := web.New(web.Options{Version: version, Thresholds: cfg.Thresholds,
 		StaleAfter: cfg.Fleet.StaleAfter, Offline: cfg.Fleet.OfflineAfter, Stats: func() any { return ingest.Stats() }},
-		hosts, status, log.With("component", "web"))
+		hosts, dashboards, status, log.With("component", "web"))
 
 	reg := metrics.New("consumer", version, status)
 	ingest.OnDelay = metrics.Consumer(reg, metrics.ConsumerSources{
@@ -60,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		},
 		HostsRemoved: func() (uint64, uint64) { c := hosts.Counts(time.Now()); return c.Evicted, c.Expired },
 		HostsMemory:  func() (int64, int64) { c := hosts.Counts(time.Now()); return c.Bytes, c.MaxBytes },
-		WSClients:    site.WSClients, WSDropped: site.WSDropped,
+		WSClients:    dashboards.Clients, WSDropped: dashboards.Dropped,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", reg)

@@ -12,6 +12,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/hub"
 	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
 
@@ -56,7 +57,7 @@ func TestIngestRefusesRoutingKeysThatAreNoHostName(t *testing.T) {
 		t.Errorf("%+v: a good message counted invalid", st)
 	}
 	var buf bytes.Buffer
-	if err := f.WriteHosts(&buf, time.Now()); err != nil {
+	if err := hub.New(f, hub.Options{}, slog.New(slog.DiscardHandler)).WriteHosts(&buf, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	hosts := buf.Bytes()

@@ -1,13 +1,12 @@
-// Package fleet owns the consumer's picture of the fleet: the latest snapshot
-// and a bounded history per host, duplicate detection, host states, and the
-// subscriptions through which every accepted update reaches dashboards.
+// Package fleet owns the consumer's picture of the fleet: the latest snapshot,
+// its figures and a bounded history per host, duplicate detection and host
+// states. It says what changed (Changes) and leaves telling dashboards to
+// the hub.
 package fleet
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"io"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -82,8 +81,12 @@ type Fleet struct {
 	cfg   Config
 	mu    sync.Mutex
 	hosts map[string]*host
-	subs  map[*Sub]struct{}
 	bytes int64 // Σ host.cost
+
+	// With a watcher, every change is logged until Changes takes it, and
+	// notify is called, outside the lock, after each call that logged one.
+	notify func()
+	log    []Change
 
 	nextSweep   time.Time // of expired hosts
 	noEvictTill time.Time // a scan found no offline host: do not scan again before
@@ -102,22 +105,91 @@ type host struct {
 	goodbye  bool
 	hist     history
 	seen     map[string]*window // per publisher instance
-	// entry is the latest update as sent to subscribers (a HostEntry with
-	// "point"); never modified once stored, so it can be read without the
-	// lock. entry[statusAt:statusEnd] is the status as it was then, and
-	// entry[snapAt:snapEnd] the snapshot as published, compacted.
-	entry                                []byte
-	statusAt, statusEnd, snapAt, snapEnd int
-	seenLRU                              []string
-	latestCost, cost                     int64
+	// snap is the latest snapshot as published, compacted; never modified
+	// once stored, so it can be read without the lock.
+	snap             []byte
+	seenLRU          []string
+	latestCost, cost int64
 }
-
-// snapJSON is the latest snapshot as published, compacted.
-func (h *host) snapJSON() []byte { return h.entry[h.snapAt:h.snapEnd] }
 
 // New returns an empty fleet.
 func New(cfg Config) *Fleet {
-	return &Fleet{cfg: cfg, hosts: map[string]*host{}, subs: map[*Sub]struct{}{}}
+	return &Fleet{cfg: cfg, hosts: map[string]*host{}}
+}
+
+// Entry is one host's latest state.
+type Entry struct {
+	Host, HostID    string
+	Legacy, Goodbye bool
+	LastSeen        time.Time
+	Interval        float64 // seconds, as believed
+	Status          string  // when the entry was taken
+	Snapshot        []byte  // as published, compacted; never modified
+	Figures         Figures
+}
+
+func (h *host) entryAt(cfg Config, now time.Time) Entry {
+	return Entry{Host: h.name, HostID: h.hostID, Legacy: h.legacy, Goodbye: h.goodbye, LastSeen: h.lastSeen,
+		Interval: h.interval, Status: h.status(cfg, now), Snapshot: h.snap, Figures: h.figures}
+}
+
+// Change is one change of the fleet, in the order they happened: a host's
+// new entry and history point, or (Removed) a host forgotten.
+type Change struct {
+	Entry   Entry // Entry.Host only, when Removed
+	Point   Point // the point the update added to the host's history
+	Removed bool
+}
+
+// Watch makes the fleet log its changes for Changes and call notify after
+// each call that logged one, outside the fleet's lock: a watcher that takes
+// them there sees every change once, in order, and keeps the fleet from
+// waiting on dashboards. The log starts with a change for every host the
+// fleet holds already, with its latest history point (if any).
+func (f *Fleet) Watch(notify func()) {
+	f.mu.Lock()
+	f.notify = notify
+	now := time.Now()
+	for _, n := range f.names() {
+		h := f.hosts[n]
+		c := Change{Entry: h.entryAt(f.cfg, now)}
+		if last := h.hist.last(1); len(last) == 1 {
+			c.Point = last[0]
+		}
+		f.log = append(f.log, c)
+	}
+	f.mu.Unlock()
+}
+
+// Changes returns the changes logged since the last call, oldest first,
+// reusing buf; with a time, it forgets the hosts expired by then first.
+func (f *Fleet) Changes(now time.Time, buf []Change) []Change {
+	f.mu.Lock()
+	if !now.IsZero() {
+		f.sweepLocked(now)
+	}
+	buf = append(buf[:0], f.log...)
+	clear(f.log)
+	f.log = f.log[:0]
+	f.mu.Unlock()
+	return buf
+}
+
+// unlock releases the lock and tells the watcher when changes wait.
+func (f *Fleet) unlock() {
+	notify := f.notify
+	if notify == nil || len(f.log) == 0 {
+		notify = nil
+	}
+	f.mu.Unlock()
+	if notify != nil {
+		notify()
+	}
+}
+
+// StatusAt is the state at now of a host last seen at lastSeen.
+func (f *Fleet) StatusAt(e *Entry, now time.Time) string {
+	return status(f.cfg, e.LastSeen, e.Interval, e.Goodbye, now)
 }
 
 // Outcome is what Apply did with a snapshot.
@@ -142,6 +214,12 @@ func HostKey(s *snapshot.Snapshot, routingKey string) (name string, legacy bool)
 	return "prototype", true
 }
 
+// entryCost is what the hub's copy of a host's latest entry (without the
+// snapshot, which it shares) takes: head, figures and point.
+func entryCost(f *Figures) int64 {
+	return 512 + 24*int64(len(f.PerCore)) + 160*int64(len(f.Filesystems))
+}
+
 // hostFixed is what a host costs besides its snapshot and history: the
 // struct, its map entries, subscribers' indexes.
 const hostFixed = 1024
@@ -158,7 +236,7 @@ func snapshotCost(s *snapshot.Snapshot, n int) int64 {
 
 // recost updates the host's accounted size and the fleet's total.
 func (f *Fleet) recost(h *host) {
-	c := hostFixed + int64(len(h.name)) + int64(cap(h.entry)) + h.latestCost + h.hist.bytes()
+	c := hostFixed + entryCost(&h.figures) + int64(len(h.name)) + int64(cap(h.snap)) + h.latestCost + h.hist.bytes()
 	for inst := range h.seen {
 		c += 256 + int64(len(inst))
 	}
@@ -180,7 +258,7 @@ func (f *Fleet) Apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 	p := pointFrom(&fig, now)
 
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	f.sweepLocked(now)
 	h := f.hosts[name]
 	if h == nil {
@@ -211,7 +289,7 @@ func (f *Fleet) Apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 	h.latestCost = snapshotCost(s, len(snapJSON))
 	p.mounts = h.hist.mountsFor(&fig)
 	h.hist.push(p, f.cfg.HistorySize)
-	h.entry, h.statusAt, h.statusEnd, h.snapAt, h.snapEnd = h.appendEntry(make([]byte, 0, len(snapJSON)+512), f.cfg, now, snapJSON, &p)
+	h.snap = snapJSON
 	f.recost(h)
 	// Over budget: make room from hosts that are offline, then from this
 	// host's own history; its latest snapshot is always kept.
@@ -219,8 +297,8 @@ func (f *Fleet) Apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 		f.recost(h)
 	}
 	f.accepted.Add(1)
-	for sub := range f.subs {
-		sub.send(h.name, h.entry)
+	if f.notify != nil {
+		f.log = append(f.log, Change{Entry: h.entryAt(f.cfg, now), Point: p})
 	}
 	return Accepted
 }
@@ -273,90 +351,30 @@ func (f *Fleet) sweepLocked(now time.Time) {
 	}
 }
 
-// removeLocked forgets a host and tells the subscribers: an update entry
-// {"host":…,"removed":true}.
+// removeLocked forgets a host and logs its removal.
 func (f *Fleet) removeLocked(h *host) {
 	delete(f.hosts, h.name)
 	f.bytes -= h.cost
 	f.noEvictTill = time.Time{}
-	if len(f.subs) == 0 {
-		return
-	}
-	msg := appendString([]byte(`{"host":`), h.name)
-	msg = append(msg, `,"removed":true}`...)
-	for sub := range f.subs {
-		sub.send(h.name, msg)
+	if f.notify != nil {
+		f.log = append(f.log, Change{Entry: Entry{Host: h.name}, Removed: true})
 	}
 }
 
 // status is the host's state at now.
 func (h *host) status(cfg Config, now time.Time) string {
-	age := now.Sub(h.lastSeen).Seconds()
+	return status(cfg, h.lastSeen, h.interval, h.goodbye, now)
+}
+
+func status(cfg Config, lastSeen time.Time, interval float64, goodbye bool, now time.Time) string {
+	age := now.Sub(lastSeen).Seconds()
 	switch {
-	case h.goodbye || age > cfg.OfflineAfter*h.interval:
+	case goodbye || age > cfg.OfflineAfter*interval:
 		return Offline
-	case age > cfg.StaleAfter*h.interval:
+	case age > cfg.StaleAfter*interval:
 		return Stale
 	}
 	return Live
-}
-
-// appendHead writes a HostEntry up to its snapshot: `{"host":…,"snapshot":`,
-// returning where the status value sits.
-func (h *host) appendHead(b []byte, cfg Config, now time.Time) (out []byte, statusAt, statusEnd int) {
-	b = append(b, `{"host":`...)
-	b = appendString(b, h.name)
-	if h.hostID != "" {
-		b = append(b, `,"host_id":`...)
-		b = appendString(b, h.hostID)
-	}
-	b = append(b, `,"legacy":`...)
-	b = appendBool(b, h.legacy)
-	b = append(b, `,"last_seen":"`...)
-	b = h.lastSeen.UTC().AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","status":"`...)
-	statusAt = len(b)
-	b = append(b, h.status(cfg, now)...)
-	statusEnd = len(b)
-	b = append(b, `","interval_seconds":`...)
-	b = appendFloat(b, float32(h.interval))
-	b = append(b, `,"goodbye":`...)
-	b = appendBool(b, h.goodbye)
-	b = append(b, `,"snapshot":`...)
-	return b, statusAt, statusEnd
-}
-
-// appendEntry writes the host as the HostEntry of an update: its snapshot
-// and point.
-func (h *host) appendEntry(b []byte, cfg Config, now time.Time, snapJSON []byte, point *Point) (out []byte, statusAt, statusEnd, snapAt, snapEnd int) {
-	b, statusAt, statusEnd = h.appendHead(b, cfg, now)
-	snapAt = len(b)
-	b = append(b, snapJSON...)
-	snapEnd = len(b)
-	b = append(b, `,"point":`...)
-	b = point.AppendJSON(b)
-	return append(b, '}'), statusAt, statusEnd, snapAt, snapEnd
-}
-
-func appendBool(b []byte, v bool) []byte {
-	if v {
-		return append(b, "true"...)
-	}
-	return append(b, "false"...)
-}
-
-func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // escapes <, >, & too: safe inside any page
-			return append(b, q...)
-		}
-	}
-	// Plain ASCII (host names, mount points) needs no escaping: skip the
-	// reflection of json.Marshal, which runs for every update.
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 // compact returns a copy of the JSON body without insignificant whitespace,
@@ -400,84 +418,33 @@ func (f *Fleet) names() []string {
 	return names
 }
 
-// apiEntry is one host as the JSON API writes it, copied under the lock and
-// written outside it: the head, the snapshot (shared, never modified) and
-// copies of the history points.
-type apiEntry struct {
-	head, snap []byte
-	hist       []Point
-}
-
-// writeEntries writes entries through a buffer: a response is never built
-// whole in memory, however many hosts or points it holds.
-func writeEntries(w io.Writer, entries []apiEntry, array bool) error {
-	bw := bufio.NewWriterSize(w, 32<<10)
-	var b []byte
-	if array {
-		bw.WriteByte('[')
-	}
-	for i, e := range entries {
-		if i > 0 {
-			bw.WriteByte(',')
-		}
-		bw.Write(e.head)
-		bw.Write(e.snap)
-		if e.hist != nil {
-			bw.WriteString(`,"history":[`)
-			for k := range e.hist {
-				b = b[:0]
-				if k > 0 {
-					b = append(b, ',')
-				}
-				b = e.hist[k].AppendJSON(b)
-				if _, err := bw.Write(b); err != nil {
-					return err
-				}
-			}
-			bw.WriteByte(']')
-		}
-		if err := bw.WriteByte('}'); err != nil {
-			return err
-		}
-	}
-	if array {
-		bw.WriteByte(']')
-	}
-	return bw.Flush()
-}
-
-// WriteHosts writes a JSON array of every host, sorted by name, without
-// history. The fleet's lock is held only to copy each host's head.
-func (f *Fleet) WriteHosts(w io.Writer, now time.Time) error {
+// Hosts returns every host's entry at now, sorted by name.
+func (f *Fleet) Hosts(now time.Time) []Entry {
 	f.mu.Lock()
+	defer f.unlock()
 	f.sweepLocked(now)
-	entries := make([]apiEntry, 0, len(f.hosts))
+	entries := make([]Entry, 0, len(f.hosts))
 	for _, n := range f.names() {
-		h := f.hosts[n]
-		head, _, _ := h.appendHead(nil, f.cfg, now)
-		entries = append(entries, apiEntry{head: head, snap: h.snapJSON()})
+		entries = append(entries, f.hosts[n].entryAt(f.cfg, now))
 	}
-	f.mu.Unlock()
-	return writeEntries(w, entries, true)
+	return entries
 }
 
-// WriteHost writes one host with up to maxPoints points of its history,
-// oldest first (all when maxPoints < 0); found is false if it is unknown.
-func (f *Fleet) WriteHost(w io.Writer, name string, now time.Time, maxPoints int) (found bool, err error) {
+// Host returns one host's entry at now and up to maxPoints points of its
+// history, oldest first (all when maxPoints < 0); found is false if it is
+// unknown. The points stay valid outside the lock.
+func (f *Fleet) Host(name string, now time.Time, maxPoints int) (e Entry, history []Point, found bool) {
 	f.mu.Lock()
+	defer f.unlock()
 	f.sweepLocked(now)
 	h := f.hosts[name]
 	if h == nil {
-		f.mu.Unlock()
-		return false, nil
+		return Entry{}, nil, false
 	}
 	if maxPoints < 0 {
 		maxPoints = h.hist.n
 	}
-	head, _, _ := h.appendHead(nil, f.cfg, now)
-	e := apiEntry{head: head, snap: h.snapJSON(), hist: h.hist.last(maxPoints)}
-	f.mu.Unlock()
-	return true, writeEntries(w, []apiEntry{e}, false)
+	return h.entryAt(f.cfg, now), h.hist.last(maxPoints), true
 }
 
 // Counts are the fleet's totals.
@@ -493,17 +460,17 @@ type Counts struct {
 	Expired    uint64 `json:"expired_hosts_total"` // offline longer than HOST_EXPIRE
 	Bytes      int64  `json:"bytes"`               // memory the hosts take, as accounted
 	MaxBytes   int64  `json:"max_bytes"`
-	Clients    int    `json:"clients"`
+	Clients    int    `json:"clients"` // dashboards: filled in by the hub, which keeps them
 }
 
 // Counts returns host states at now and the totals.
 func (f *Fleet) Counts(now time.Time) Counts {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	f.sweepLocked(now)
 	c := Counts{Hosts: len(f.hosts), Accepted: f.accepted.Load(), Duplicates: f.duplicates.Load(),
 		Refused: f.refused.Load(), Evicted: f.evicted.Load(), Expired: f.expired.Load(),
-		Bytes: f.bytes, MaxBytes: f.cfg.maxBytes(), Clients: len(f.subs)}
+		Bytes: f.bytes, MaxBytes: f.cfg.maxBytes()}
 	for _, h := range f.hosts {
 		switch h.status(f.cfg, now) {
 		case Live:
@@ -535,7 +502,7 @@ func (f *Fleet) Each(now time.Time, fn func(HostView)) {
 		h := f.hosts[n]
 		views = append(views, HostView{Name: n, Status: h.status(f.cfg, now), LastSeen: h.lastSeen, Snapshot: h.latest, Figures: h.figures})
 	}
-	f.mu.Unlock()
+	f.unlock()
 	for _, v := range views {
 		fn(v)
 	}

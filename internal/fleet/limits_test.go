@@ -21,7 +21,8 @@ func TestHostExpire(t *testing.T) {
 	t0 := time.Unix(100_000, 0)
 	apply(t, f, snap("old", "i", 1), t0)
 	apply(t, f, snap("recent", "i", 1), t0.Add(30*time.Minute))
-	_, sub := f.Subscribe(100, 1<<20, t0.Add(30*time.Minute))
+	f.Watch(func() {})
+	f.Changes(t0, nil)
 	// "old" went offline 10 s after t0 (interval 1 s): expired at t0+1h10s.
 	if c := f.Counts(t0.Add(time.Hour)); c.Hosts != 2 {
 		t.Fatalf("a host offline for less than HOST_EXPIRE was forgotten: %+v", c)
@@ -30,12 +31,12 @@ func TestHostExpire(t *testing.T) {
 	if c.Hosts != 1 || c.Expired != 1 {
 		t.Fatalf("counts %+v, want old expired and recent kept", c)
 	}
-	if _, ok := hostJSON(t, f, "old", t0.Add(time.Hour+time.Minute)); ok {
+	if _, _, ok := hostEntry(f, "old", t0.Add(time.Hour+time.Minute)); ok {
 		t.Fatal("an expired host is still served")
 	}
-	ups := sub.Take(nil)
-	if len(ups) != 1 || ups[0].Host != "old" || string(ups[0].JSON) != `{"host":"old","removed":true}` {
-		t.Fatalf("dashboards told %q, want old removed", ups)
+	ups := f.Changes(t0.Add(time.Hour+time.Minute), nil)
+	if len(ups) != 1 || ups[0].Entry.Host != "old" || !ups[0].Removed {
+		t.Fatalf("changes %+v, want old removed", ups)
 	}
 	// Expire 0: never.
 	f = New(Config{HistorySize: 5, MaxHosts: 10, StaleAfter: 3, OfflineAfter: 10})
@@ -58,11 +59,11 @@ func TestFullTableEvictsLongestOffline(t *testing.T) {
 	if got := apply(t, f, snap("real", "i", 1), now); got != Accepted {
 		t.Fatalf("a live host was %v while offline hosts filled the table", got)
 	}
-	if _, ok := hostJSON(t, f, "junk1", now); ok {
+	if _, _, ok := hostEntry(f, "junk1", now); ok {
 		t.Fatal("junk1 (offline longest) was not the one evicted")
 	}
 	for _, n := range []string{"junk0", "junk2", "real"} {
-		if _, ok := hostJSON(t, f, n, now); !ok {
+		if _, _, ok := hostEntry(f, n, now); !ok {
 			t.Fatalf("%s evicted", n)
 		}
 	}

@@ -1,10 +1,6 @@
 package fleet
 
-import (
-	"math"
-	"strconv"
-	"time"
-)
+import "time"
 
 // Point is one compact history sample. Values are float32 (charts need no
 // more) and NaN marks a value the snapshot did not have.
@@ -58,51 +54,4 @@ func pointFrom(f *Figures, at time.Time) Point {
 		}
 	}
 	return p
-}
-
-// AppendJSON writes the point as the compact JSON object of the WebSocket
-// protocol: {"t":…,"cpu":…,…,"cores":[…],"fs":{"/":…}}; NaN becomes null.
-func (p *Point) AppendJSON(b []byte) []byte {
-	b = append(b, `{"t":`...)
-	b = strconv.AppendInt(b, p.T, 10)
-	for _, f := range [...]struct {
-		k string
-		v float32
-	}{{"cpu", p.CPU}, {"mem", p.Mem}, {"swap", p.Swap}, {"load1", p.Load1}, {"load5", p.Load5},
-		{"load15", p.Load15}, {"rx", p.Rx}, {"tx", p.Tx}, {"rd", p.Rd}, {"wr", p.Wr}} {
-		b = append(b, ',', '"')
-		b = append(b, f.k...)
-		b = append(b, '"', ':')
-		b = appendFloat(b, f.v)
-	}
-	if p.NCores > 0 {
-		b = append(b, `,"cores":[`...)
-		for i, c := range p.Vals[:p.NCores] {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendFloat(b, c)
-		}
-		b = append(b, ']')
-	}
-	if p.mounts != nil && len(p.mounts.names) > 0 {
-		b = append(b, `,"fs":{`...)
-		for i, m := range p.mounts.names {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, m)
-			b = append(b, ':')
-			b = appendFloat(b, p.Vals[int(p.NCores)+i])
-		}
-		b = append(b, '}')
-	}
-	return append(b, '}')
-}
-
-func appendFloat(b []byte, f float32) []byte {
-	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
-		return append(b, "null"...)
-	}
-	return strconv.AppendFloat(b, float64(f), 'f', -1, 32)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/hub"
 	"github.com/sysmon-dev/sysmon/internal/mq"
 	"github.com/sysmon-dev/sysmon/internal/snapshot"
 	"github.com/sysmon-dev/sysmon/internal/web"
@@ -37,7 +38,8 @@ func apiServer(t *testing.T, names ...string) string {
 			t.Fatalf("%q not accepted", n)
 		}
 	}
-	w := web.New(web.Options{Version: "test", SendBuffer: 16}, f, mq.NewStatus(), slog.New(slog.DiscardHandler))
+	w := web.New(web.Options{Version: "test"}, f, hub.New(f, hub.Options{SendBuffer: 16}, slog.New(slog.DiscardHandler)),
+		mq.NewStatus(), slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(func() { srv.Close(); w.Close() })
 	return srv.URL

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sysmon-dev/sysmon/internal/config"
 	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/hub"
 	"github.com/sysmon-dev/sysmon/internal/mq"
 	"github.com/sysmon-dev/sysmon/internal/server"
 	"github.com/sysmon-dev/sysmon/internal/web"
@@ -23,8 +24,8 @@ import (
 // (server.Open on a real listener) and returns its base URL.
 func dashboard(t *testing.T, hc config.HTTP) string {
 	t.Helper()
-	w := web.New(web.Options{Version: "test", SendBuffer: 16},
-		fleet.New(fleet.Config{HistorySize: 4, MaxHosts: 4, StaleAfter: 3, OfflineAfter: 10}),
+	fl := fleet.New(fleet.Config{HistorySize: 4, MaxHosts: 4, StaleAfter: 3, OfflineAfter: 10})
+	w := web.New(web.Options{Version: "test"}, fl, hub.New(fl, hub.Options{SendBuffer: 16}, slog.New(slog.DiscardHandler)),
 		mq.NewStatus(), slog.New(slog.DiscardHandler))
 	hc.Host, hc.Port = "127.0.0.1", 0
 	srv, err := server.Open(hc, w.Handler(), slog.New(slog.DiscardHandler), "the dashboard")

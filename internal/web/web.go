@@ -1,20 +1,17 @@
-// Package web owns the consumer's HTTP surface: the embedded dashboard, the
-// JSON API, health endpoints and the WebSocket that pushes fleet updates.
+// Package web owns the consumer's HTTP routes: the embedded dashboard, the
+// JSON API, health endpoints and the WebSocket's route (the hub serves it).
 package web
 
 import (
-	"context"
 	"embed"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/hub"
 	"github.com/sysmon-dev/sysmon/internal/mq"
 	"github.com/sysmon-dev/sysmon/internal/server"
 )
@@ -35,7 +32,6 @@ type Thresholds struct {
 // Options configure the web surface.
 type Options struct {
 	Version    string
-	SendBuffer int // updates queued per WebSocket client before it is dropped
 	Thresholds map[string]Thresholds
 	StaleAfter float64
 	Offline    float64
@@ -47,28 +43,18 @@ type Options struct {
 type Web struct {
 	opts   Options
 	fleet  *fleet.Fleet
+	hub    *hub.Hub
 	status *mq.Status
 	log    *slog.Logger
-
-	upgrader websocket.Upgrader
-	ctx      context.Context // ends when the server shuts down
-	cancel   context.CancelFunc
-	clients  sync.WaitGroup
-	wsStats  wsStats
+	config []byte // the state frame's "config"
 }
 
-// New returns the consumer's web surface.
-func New(opts Options, f *fleet.Fleet, status *mq.Status, log *slog.Logger) *Web {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Web{opts: opts, fleet: f, status: status, log: log, ctx: ctx, cancel: cancel,
-		upgrader: websocket.Upgrader{
-			HandshakeTimeout: 5 * time.Second,
-			ReadBufferSize:   1024,
-			WriteBufferSize:  16 << 10,
-			// The server's rule against cross-site WebSocket hijacking
-			// (which refuses such a handshake before it gets here).
-			CheckOrigin: server.SameOrigin,
-		}}
+// New returns the consumer's web surface for the fleet f and its dashboards'
+// hub.
+func New(opts Options, f *fleet.Fleet, h *hub.Hub, status *mq.Status, log *slog.Logger) *Web {
+	w := &Web{opts: opts, fleet: f, hub: h, status: status, log: log}
+	w.config = w.configJSON()
+	return w
 }
 
 // Handler routes every endpoint.
@@ -82,7 +68,7 @@ func (w *Web) Handler() http.Handler {
 		rw.Header().Set("X-Frame-Options", "DENY")
 		files.ServeHTTP(rw, r)
 	}))
-	mux.HandleFunc("GET /ws", w.serveWS)
+	mux.HandleFunc("GET /ws", func(rw http.ResponseWriter, r *http.Request) { w.hub.ServeWS(rw, r, w.config) })
 	mux.HandleFunc("GET /api/hosts", w.hosts)
 	mux.HandleFunc("GET /api/hosts/{host}", w.host)
 	mux.HandleFunc("GET /api/status", w.apiStatus)
@@ -93,18 +79,9 @@ func (w *Web) Handler() http.Handler {
 	return mux
 }
 
-// WSClients is the number of connected WebSocket clients.
-func (w *Web) WSClients() int64 { return w.wsStats.active.Load() }
-
-// WSDropped counts the WebSocket clients dropped as too slow.
-func (w *Web) WSDropped() uint64 { return w.wsStats.dropped.Load() }
-
 // Close ends every WebSocket with a "going away" close frame and waits for
 // their goroutines.
-func (w *Web) Close() {
-	w.cancel()
-	w.clients.Wait()
-}
+func (w *Web) Close() { w.hub.Close() }
 
 // hosts streams every host: the body is written entry by entry, never built
 // whole (10,000 hosts of large snapshots would be hundreds of megabytes).
@@ -120,7 +97,7 @@ func (w *Web) hosts(rw http.ResponseWriter, r *http.Request) {
 	if _, err := io.WriteString(rw, `{"hosts":`); err != nil {
 		return
 	}
-	if w.fleet.WriteHosts(rw, time.Now()) != nil {
+	if w.hub.WriteHosts(rw, time.Now()) != nil {
 		return // the client went away; the status is sent already
 	}
 	_, _ = io.WriteString(rw, "}\n")
@@ -136,7 +113,7 @@ func (w *Web) host(rw http.ResponseWriter, r *http.Request) {
 
 func (w *Web) writeHost(rw http.ResponseWriter, name string) {
 	out := &okWriter{rw: rw}
-	found, err := w.fleet.WriteHost(out, name, time.Now(), -1)
+	found, err := w.hub.WriteHost(out, name, time.Now(), -1)
 	switch {
 	case !found:
 		server.JSON(rw, http.StatusNotFound, map[string]string{"error": "unknown host"})
@@ -161,12 +138,14 @@ func (o *okWriter) Write(b []byte) (int, error) {
 }
 
 func (w *Web) apiStatus(rw http.ResponseWriter, r *http.Request) {
+	counts := w.fleet.Counts(time.Now())
+	counts.Clients = w.hub.Subscribers()
 	out := map[string]any{
 		"service":   "sysmon-consumer",
 		"version":   w.opts.Version,
 		"broker":    w.status.Get(),
-		"fleet":     w.fleet.Counts(time.Now()),
-		"websocket": w.wsStats.view(),
+		"fleet":     counts,
+		"websocket": w.hub.Stats(),
 	}
 	if w.opts.Stats != nil {
 		out["messages"] = w.opts.Stats()

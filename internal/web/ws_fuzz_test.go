@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/hub"
 	"github.com/sysmon-dev/sysmon/internal/mq"
 	"github.com/sysmon-dev/sysmon/internal/web"
 )
@@ -31,8 +32,8 @@ func FuzzWSFrames(f *testing.F) {
 	f.Add(true, byte(0), []byte{0x01, 0x81, 0, 0, 0, 0, 'a', 0x89, 0x80, 0, 0, 0, 0})                    // fragment + ping
 	f.Add(true, byte(0), []byte{0x8f, 0x80, 1, 2, 3, 4})                                                 // reserved opcode
 
-	w := web.New(web.Options{Version: "fuzz", SendBuffer: 16},
-		fleet.New(fleet.Config{HistorySize: 4, MaxHosts: 4, StaleAfter: 3, OfflineAfter: 10}),
+	fl := fleet.New(fleet.Config{HistorySize: 4, MaxHosts: 4, StaleAfter: 3, OfflineAfter: 10})
+	w := web.New(web.Options{Version: "fuzz"}, fl, hub.New(fl, hub.Options{SendBuffer: 16}, slog.New(slog.DiscardHandler)),
 		mq.NewStatus(), slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(w.Handler())
 	f.Cleanup(func() {

@@ -1,4 +1,4 @@
-package web
+package hub
 
 import (
 	"errors"
@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/sysmon-dev/sysmon/internal/fleet"
 )
 
 const (
@@ -28,19 +26,35 @@ type wsStats struct {
 	active             atomic.Int64
 }
 
-type wsStatsView struct {
+// Stats are the WebSocket counters for /api/status.
+type Stats struct {
 	Clients        int64  `json:"clients"`
 	ConnectedTotal uint64 `json:"connected_total"`
 	DroppedSlow    uint64 `json:"dropped_slow_total"`
 }
 
-func (s *wsStats) view() wsStatsView {
-	return wsStatsView{Clients: s.active.Load(), ConnectedTotal: s.connected.Load(), DroppedSlow: s.dropped.Load()}
+// Stats returns the WebSocket counters.
+func (w *Hub) Stats() Stats {
+	return Stats{Clients: w.stats.active.Load(), ConnectedTotal: w.stats.connected.Load(), DroppedSlow: w.stats.dropped.Load()}
 }
 
-// serveWS upgrades, sends the state, then the updates: one reader and one
-// writer goroutine per connection, as in gorilla's chat example.
-func (w *Web) serveWS(rw http.ResponseWriter, r *http.Request) {
+// Clients is the number of connected WebSocket clients.
+func (w *Hub) Clients() int64 { return w.stats.active.Load() }
+
+// Dropped counts the WebSocket clients dropped as too slow.
+func (w *Hub) Dropped() uint64 { return w.stats.dropped.Load() }
+
+// Close ends every WebSocket with a "going away" close frame and waits for
+// their goroutines.
+func (w *Hub) Close() {
+	w.cancel()
+	w.clients.Wait()
+}
+
+// ServeWS upgrades, sends the state frame with config as its "config", then
+// the updates: one reader and one writer goroutine per connection, as in
+// gorilla's chat example.
+func (w *Hub) ServeWS(rw http.ResponseWriter, r *http.Request, config []byte) {
 	if w.ctx.Err() != nil {
 		http.Error(rw, "shutting down", http.StatusServiceUnavailable)
 		return
@@ -50,15 +64,15 @@ func (w *Web) serveWS(rw http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered (403 for a foreign origin)
 	}
 	w.clients.Add(1)
-	w.wsStats.connected.Add(1)
-	w.wsStats.active.Add(1)
+	w.stats.connected.Add(1)
+	w.stats.active.Add(1)
 	defer func() {
-		w.wsStats.active.Add(-1)
+		w.stats.active.Add(-1)
 		w.clients.Done()
 	}()
 
-	state, sub := w.fleet.Subscribe(w.opts.SendBuffer, maxQueueBytes, time.Now())
-	defer w.fleet.Unsubscribe(sub)
+	state, sub := w.Subscribe(w.opts.SendBuffer, maxQueueBytes, time.Now())
+	defer w.Unsubscribe(sub)
 
 	readerDone := make(chan struct{})
 	go func() {
@@ -74,7 +88,7 @@ func (w *Web) serveWS(rw http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}()
-	w.writeLoop(conn, state, sub, readerDone)
+	w.writeLoop(conn, config, state, sub, readerDone)
 	conn.Close()
 	<-readerDone
 }
@@ -93,12 +107,12 @@ func frame(conn *websocket.Conn, fill func(wr interface{ Write([]byte) (int, err
 	return wr.Close()
 }
 
-func (w *Web) writeLoop(conn *websocket.Conn, state *fleet.State, sub *fleet.Sub, readerDone <-chan struct{}) {
-	// The state goes straight from the fleet's entries into the frame:
+func (w *Hub) writeLoop(conn *websocket.Conn, config []byte, state *State, sub *Sub, readerDone <-chan struct{}) {
+	// The state goes straight from the kept entries into the frame:
 	// at 10,000 hosts it is megabytes, not worth a copy.
 	err := frame(conn, func(wr interface{ Write([]byte) (int, error) }) error {
 		head := `{"type":"state","server_time":"` + time.Now().UTC().Format(time.RFC3339Nano) +
-			`","config":` + string(w.configJSON()) + `,"hosts":`
+			`","config":` + string(config) + `,"hosts":`
 		if _, err := wr.Write([]byte(head)); err != nil {
 			return err
 		}
@@ -112,11 +126,11 @@ func (w *Web) writeLoop(conn *websocket.Conn, state *fleet.State, sub *fleet.Sub
 		w.writeFailed(err, readerDone)
 		return
 	}
-	state = nil // let the fleet's old entries go
+	state = nil // let the old entries go
 
 	ping := time.NewTicker(pingPeriod)
 	defer ping.Stop()
-	var pending []fleet.Update
+	var pending []Update
 	for {
 		select {
 		case <-sub.Ready():
@@ -134,10 +148,13 @@ func (w *Web) writeLoop(conn *websocket.Conn, state *fleet.State, sub *fleet.Sub
 								return err
 							}
 						}
-						if _, err := wr.Write(pending[n].JSON); err != nil {
-							return err
+						u := &pending[n]
+						for _, part := range [...][]byte{u.Head, u.Snap, u.Tail} {
+							if _, err := wr.Write(part); err != nil {
+								return err
+							}
 						}
-						size += len(pending[n].JSON)
+						size += u.size()
 					}
 					_, err := wr.Write([]byte("]}"))
 					return err
@@ -148,6 +165,7 @@ func (w *Web) writeLoop(conn *websocket.Conn, state *fleet.State, sub *fleet.Sub
 				}
 				pending = pending[n:]
 			}
+			clear(pending)
 			pending = pending[:0]
 		case <-sub.Dropped():
 			w.slowClient()
@@ -168,7 +186,7 @@ func (w *Web) writeLoop(conn *websocket.Conn, state *fleet.State, sub *fleet.Sub
 
 // writeFailed counts a client as too slow only when it could not take a
 // frame in time; one that went away is not slow.
-func (w *Web) writeFailed(err error, readerDone <-chan struct{}) {
+func (w *Hub) writeFailed(err error, readerDone <-chan struct{}) {
 	select {
 	case <-readerDone:
 		return
@@ -180,12 +198,12 @@ func (w *Web) writeFailed(err error, readerDone <-chan struct{}) {
 	}
 }
 
-func (w *Web) slowClient() {
-	if w.wsStats.dropped.Add(1) == 1 {
+func (w *Hub) slowClient() {
+	if w.stats.dropped.Add(1) == 1 {
 		w.log.Warn("dropped a slow WebSocket client (logged once; see /api/status for the count)")
 	}
 }
 
-func (w *Web) closeWith(conn *websocket.Conn, code int, text string) {
+func (w *Hub) closeWith(conn *websocket.Conn, code int, text string) {
 	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
 }

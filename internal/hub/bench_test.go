@@ -1,13 +1,12 @@
-package fleet
+package hub
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"testing"
 	"time"
 
+	"github.com/sysmon-dev/sysmon/internal/fleet"
 	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
 
@@ -33,9 +32,11 @@ func realistic(host string) *snapshot.Snapshot {
 
 // BenchmarkIngest is the consumer's work per message outside the AMQP and
 // WebSocket libraries: decode and validate the body, file it into a fleet of
-// 1,000 hosts, and fan the update out to 20 dashboards.
+// 1,000 hosts, derive its figures, encode the update and fan it out to 20
+// dashboards.
 func BenchmarkIngest(b *testing.B) {
-	f := New(Config{HistorySize: 300, StaleAfter: 3, OfflineAfter: 10})
+	f := fleet.New(fleet.Config{HistorySize: 300, StaleAfter: 3, OfflineAfter: 10})
+	h := New(f, Options{}, discard)
 	bodies := make([][]byte, 1000)
 	snaps := make([]*snapshot.Snapshot, 1000)
 	for i := range bodies {
@@ -43,7 +44,7 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	subs := make([]*Sub, 20)
 	for i := range subs {
-		_, subs[i] = f.Subscribe(1<<20, 1<<30, time.Now())
+		_, subs[i] = h.Subscribe(1<<20, 1<<30, time.Now())
 	}
 	drain := make(chan struct{})
 	defer close(drain)
@@ -77,7 +78,7 @@ func BenchmarkIngest(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if f.Apply(s, body, "", time.Now()) != Accepted {
+		if f.Apply(s, body, "", time.Now()) != fleet.Accepted {
 			b.Fatal("not accepted")
 		}
 		i++
@@ -87,46 +88,22 @@ func BenchmarkIngest(b *testing.B) {
 // BenchmarkState10000 is what a new dashboard costs the consumer with
 // 10,000 hosts and full histories: the initial state.
 func BenchmarkState10000(b *testing.B) {
-	f := New(Config{HistorySize: 300, StaleAfter: 3, OfflineAfter: 10})
+	f := fleet.New(fleet.Config{HistorySize: 300, StaleAfter: 3, OfflineAfter: 10})
+	h := New(f, Options{}, discard)
 	now := time.Now()
 	for i := range 10000 {
 		s := realistic(fmt.Sprintf("host-%05d", i))
-		s.Seq = 1
+		s.InstanceID = "" // no sequence: the same body 300 times fills the history
 		body, _ := snapshot.Encode(s)
-		f.Apply(s, body, "", now)
-		// Fill the history as 300 samples would (the same point each time).
-		h := f.hosts[s.Host]
-		for range 299 {
-			fig := Derive(s)
-			p := pointFrom(&fig, now)
-			p.mounts = h.hist.mountsFor(&fig)
-			h.hist.push(p, 300)
+		for range 300 {
+			f.Apply(s, body, "", now)
 		}
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		state, sub := f.Subscribe(16, 1<<30, now)
-		f.Unsubscribe(sub)
+		state, sub := h.Subscribe(16, 1<<30, now)
+		h.Unsubscribe(sub)
 		n, _ := state.WriteTo(io.Discard)
 		b.SetBytes(n)
-	}
-}
-
-func TestCompactAndAppendStringMatchEncodingJSON(t *testing.T) {
-	for _, in := range []string{`{"a":1}`, `{ "a" : [1, 2] ,"b":"x y\" z\\"}`, "{\"a\":\n\t\"\\u0041 <>\"}", `{"a":"é"}`} {
-		got := compact([]byte(in))
-		var want bytes.Buffer
-		if err := json.Compact(&want, []byte(in)); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want.Bytes()) {
-			t.Errorf("compact(%q) = %q, want %q", in, got, want.Bytes())
-		}
-	}
-	for _, in := range []string{"web-01", "/var/lib/docker", `<img src=x>`, "a\"b\\c", "é", "tab\there", ""} {
-		want, _ := json.Marshal(in)
-		if got := appendString(nil, in); !bytes.Equal(got, want) {
-			t.Errorf("appendString(%q) = %s, want %s", in, got, want)
-		}
 	}
 }

@@ -1,0 +1,230 @@
+package hub
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/sysmon-dev/sysmon/internal/fleet"
+)
+
+// The encoders of protocol.go's objects. They write by hand what
+// encoding/json would (TestEncodersMatchProtocol holds them to it): one
+// update is encoded once per change and sent to every dashboard, and a state
+// frame of 10,000 hosts is written from the entries kept encoded.
+
+// appendHead writes a HostEntry up to its snapshot: `{"host":…,"snapshot":`,
+// returning where the status value sits.
+func appendHead(b []byte, e *fleet.Entry) (out []byte, statusAt, statusEnd int) {
+	b = append(b, `{"host":`...)
+	b = appendString(b, e.Host)
+	if e.HostID != "" {
+		b = append(b, `,"host_id":`...)
+		b = appendString(b, e.HostID)
+	}
+	b = append(b, `,"legacy":`...)
+	b = strconv.AppendBool(b, e.Legacy)
+	b = append(b, `,"last_seen":"`...)
+	b = e.LastSeen.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","status":"`...)
+	statusAt = len(b)
+	b = append(b, e.Status...)
+	statusEnd = len(b)
+	b = append(b, `","interval_seconds":`...)
+	b = appendFloat32(b, float32(e.Interval))
+	b = append(b, `,"goodbye":`...)
+	b = strconv.AppendBool(b, e.Goodbye)
+	b = append(b, `,"figures":`...)
+	b = appendFigures(b, &e.Figures)
+	b = append(b, `,"snapshot":`...)
+	return b, statusAt, statusEnd
+}
+
+// appendFigures writes a Figures object.
+func appendFigures(b []byte, f *fleet.Figures) []byte {
+	for i, v := range [...]struct {
+		k string
+		v float64
+	}{{"cpu", f.CPU}, {"mem", f.Mem}, {"mem_total", f.MemTotal}, {"swap", f.Swap}, {"swap_total", f.SwapTotal},
+		{"load1", f.Load1}, {"load5", f.Load5}, {"load15", f.Load15}} {
+		if i == 0 {
+			b = append(b, `{"`...)
+		} else {
+			b = append(b, ',', '"')
+		}
+		b = append(b, v.k...)
+		b = append(b, '"', ':')
+		b = appendFloat64(b, v.v)
+	}
+	b = append(b, `,"cores":`...)
+	if f.Cores > 0 {
+		b = strconv.AppendInt(b, int64(f.Cores), 10)
+	} else {
+		b = append(b, "null"...)
+	}
+	for _, v := range [...]struct {
+		k string
+		v float64
+	}{{"load_per_core", f.LoadPerCore}, {"rx", f.Rx}, {"tx", f.Tx}, {"rd", f.Rd}, {"wr", f.Wr}, {"uptime", f.Uptime}} {
+		b = append(b, ',', '"')
+		b = append(b, v.k...)
+		b = append(b, '"', ':')
+		b = appendFloat64(b, v.v)
+	}
+	b = append(b, `,"seq":`...)
+	if f.Seq > 0 {
+		b = strconv.AppendUint(b, f.Seq, 10)
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"disk":`...)
+	b = appendFloat64(b, f.Disk)
+	b = append(b, `,"disk_mount":`...)
+	b = appendString(b, f.DiskMount)
+	b = append(b, `,"fs":[`...)
+	for i := range f.Filesystems {
+		fs := &f.Filesystems[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"mountpoint":`...)
+		b = appendString(b, fs.Mountpoint)
+		b = append(b, `,"device":`...)
+		b = appendString(b, fs.Device)
+		b = append(b, `,"fstype":`...)
+		b = appendString(b, fs.Fstype)
+		b = append(b, `,"total":`...)
+		b = strconv.AppendUint(b, fs.Total, 10)
+		b = append(b, `,"used":`...)
+		b = strconv.AppendUint(b, fs.Used, 10)
+		b = append(b, `,"free":`...)
+		b = strconv.AppendUint(b, fs.Free, 10)
+		b = append(b, `,"percent":`...)
+		b = appendFloat64(b, fs.Percent)
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
+}
+
+// appendPoint writes a Point object: {"t":…,"cpu":…,…,"cores":[…],"fs":{"/":…}}.
+func appendPoint(b []byte, p *fleet.Point) []byte {
+	b = append(b, `{"t":`...)
+	b = strconv.AppendInt(b, p.T, 10)
+	for _, f := range [...]struct {
+		k string
+		v float32
+	}{{"cpu", p.CPU}, {"mem", p.Mem}, {"swap", p.Swap}, {"load1", p.Load1}, {"load5", p.Load5},
+		{"load15", p.Load15}, {"rx", p.Rx}, {"tx", p.Tx}, {"rd", p.Rd}, {"wr", p.Wr}} {
+		b = append(b, ',', '"')
+		b = append(b, f.k...)
+		b = append(b, '"', ':')
+		b = appendFloat32(b, f.v)
+	}
+	if cores := p.Cores(); len(cores) > 0 {
+		b = append(b, `,"cores":[`...)
+		for i, c := range cores {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendFloat32(b, c)
+		}
+		b = append(b, ']')
+	}
+	if mounts, fs := p.Mounts(), p.FS(); len(mounts) > 0 {
+		b = append(b, `,"fs":{`...)
+		for i, m := range mounts {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, m)
+			b = append(b, ':')
+			b = appendFloat32(b, fs[i])
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// appendRemoved writes a RemovedEntry.
+func appendRemoved(b []byte, host string) []byte {
+	b = append(b, `{"host":`...)
+	b = appendString(b, host)
+	return append(b, `,"removed":true}`...)
+}
+
+func appendFloat32(b []byte, f float32) []byte {
+	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+		return append(b, "null"...)
+	}
+	return strconv.AppendFloat(b, float64(f), 'f', -1, 32)
+}
+
+func appendFloat64(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, "null"...)
+	}
+	return strconv.AppendFloat(b, f, 'f', -1, 64)
+}
+
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // escapes <, >, & too: safe inside any page
+			return append(b, q...)
+		}
+	}
+	// Plain ASCII (host names, mount points) needs no escaping: skip the
+	// reflection of json.Marshal, which runs for every update.
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// apiEntry is one host as the JSON API writes it: head, the snapshot (shared,
+// never modified) and history points.
+type apiEntry struct {
+	head, snap []byte
+	hist       []fleet.Point
+	withHist   bool
+}
+
+// writeEntries writes entries through a buffer: a response is never built
+// whole in memory, however many hosts or points it holds.
+func writeEntries(w io.Writer, entries []apiEntry, array bool) error {
+	bw := bufio.NewWriterSize(w, 32<<10)
+	var b []byte
+	if array {
+		bw.WriteByte('[')
+	}
+	for i, e := range entries {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.Write(e.head)
+		bw.Write(e.snap)
+		if e.withHist {
+			bw.WriteString(`,"history":[`)
+			for k := range e.hist {
+				b = b[:0]
+				if k > 0 {
+					b = append(b, ',')
+				}
+				b = appendPoint(b, &e.hist[k])
+				if _, err := bw.Write(b); err != nil {
+					return err
+				}
+			}
+			bw.WriteByte(']')
+		}
+		if err := bw.WriteByte('}'); err != nil {
+			return err
+		}
+	}
+	if array {
+		bw.WriteByte(']')
+	}
+	return bw.Flush()
+}

@@ -1,0 +1,208 @@
+// Package hub owns the dashboards: their WebSocket connections and
+// subscriptions, and the protocol they speak (protocol.go), which it alone
+// writes, the JSON API's host entries included. It takes the fleet's changes
+// outside the fleet's lock and fans them out.
+package hub
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/server"
+)
+
+// Options configure the hub.
+type Options struct {
+	// SendBuffer is the number of updates queued per dashboard before
+	// further ones merge per host.
+	SendBuffer int
+}
+
+// Hub is safe for concurrent use.
+type Hub struct {
+	fleet *fleet.Fleet
+	opts  Options
+	log   *slog.Logger
+
+	// mu orders everything dashboards see: changes are taken from the
+	// fleet, encoded, kept and sent under it, and a subscription's state is
+	// copied under it.
+	mu      sync.Mutex
+	latest  map[string]*latest // the entry each host's dashboards last got
+	subs    map[*Sub]struct{}
+	changes []fleet.Change
+
+	upgrader websocket.Upgrader
+	ctx      context.Context // ends when the hub closes
+	cancel   context.CancelFunc
+	clients  sync.WaitGroup
+	stats    wsStats
+}
+
+// latest is one host's latest update, kept encoded for the state frame; its
+// status is written afresh into each state.
+type latest struct {
+	Encoded
+	statusAt, statusEnd int
+	// For the status.
+	lastSeen time.Time
+	interval float64
+	goodbye  bool
+}
+
+// New returns the hub of a fleet's dashboards; from now on it takes every
+// change of the fleet.
+func New(f *fleet.Fleet, opts Options, log *slog.Logger) *Hub {
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &Hub{fleet: f, opts: opts, log: log, latest: map[string]*latest{}, subs: map[*Sub]struct{}{},
+		ctx: ctx, cancel: cancel,
+		upgrader: websocket.Upgrader{
+			HandshakeTimeout: 5 * time.Second,
+			ReadBufferSize:   1024,
+			WriteBufferSize:  16 << 10,
+			// The server's rule against cross-site WebSocket hijacking
+			// (which refuses such a handshake before it gets here).
+			CheckOrigin: server.SameOrigin,
+		}}
+	f.Watch(h.flush)
+	h.flush() // the hosts filed before
+	return h
+}
+
+// flush takes the fleet's changes and sends them to every dashboard.
+func (h *Hub) flush() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.flushLocked(time.Time{})
+}
+
+// flushLocked takes the changes; with a time, after forgetting the hosts
+// expired by then.
+func (h *Hub) flushLocked(now time.Time) {
+	h.changes = h.fleet.Changes(now, h.changes)
+	for i := range h.changes {
+		c := &h.changes[i]
+		u := Update{Host: c.Entry.Host}
+		if c.Removed {
+			delete(h.latest, c.Entry.Host)
+			u.Encoded = &Encoded{Head: appendRemoved(nil, c.Entry.Host)}
+		} else {
+			// Head and tail in one allocation, sized for most entries.
+			fig := &c.Entry.Figures
+			b := make([]byte, 0, 1024+len(c.Entry.Host)+160*len(fig.Filesystems)+16*len(fig.PerCore))
+			b, at, end := appendHead(b, &c.Entry)
+			n := len(b)
+			head, tail := b[:n:n], append(appendPoint(append(b[n:n], `,"point":`...), &c.Point), '}')
+			l := &latest{Encoded: Encoded{Head: head, Snap: c.Entry.Snapshot, Tail: tail}, statusAt: at, statusEnd: end,
+				lastSeen: c.Entry.LastSeen, interval: c.Entry.Interval, goodbye: c.Entry.Goodbye}
+			h.latest[u.Host] = l
+			u.Encoded = &l.Encoded
+		}
+		for sub := range h.subs {
+			sub.send(u)
+		}
+	}
+	clear(h.changes)
+}
+
+// State is the fleet as it was when a subscription started: each host's
+// latest entry with its status then. It is written outside every lock.
+type State struct {
+	entries []stateEntry
+}
+
+type stateEntry struct {
+	*latest
+	status string
+}
+
+// Hosts is the number of hosts in the state.
+func (st *State) Hosts() int { return len(st.entries) }
+
+// WriteTo writes the state as the JSON array of a StateFrame's hosts.
+func (st *State) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	write := func(b []byte) error {
+		k, err := w.Write(b)
+		n += int64(k)
+		return err
+	}
+	sep := []byte{'['}
+	for _, e := range st.entries {
+		for _, part := range [...][]byte{sep, e.Head[:e.statusAt], []byte(e.status), e.Head[e.statusEnd:], e.Snap, e.Tail} {
+			if err := write(part); err != nil {
+				return n, err
+			}
+		}
+		sep = []byte{','}
+	}
+	if len(st.entries) == 0 {
+		if err := write(sep); err != nil {
+			return n, err
+		}
+	}
+	return n, write([]byte{']'})
+}
+
+// Subscribe returns the current state and a subscription to every later
+// update: nothing is missed and nothing is sent twice between the two. Once
+// more than mergeAfter updates wait, they merge per host; past maxBytes
+// waiting the subscriber is dropped.
+func (h *Hub) Subscribe(mergeAfter, maxBytes int, now time.Time) (*State, *Sub) {
+	sub := newSub(mergeAfter, maxBytes)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.flushLocked(now)
+	st := &State{entries: make([]stateEntry, 0, len(h.latest))}
+	for _, l := range h.latest {
+		e := fleet.Entry{LastSeen: l.lastSeen, Interval: l.interval, Goodbye: l.goodbye}
+		st.entries = append(st.entries, stateEntry{latest: l, status: h.fleet.StatusAt(&e, now)})
+	}
+	h.subs[sub] = struct{}{}
+	return st, sub
+}
+
+// Unsubscribe ends a subscription.
+func (h *Hub) Unsubscribe(sub *Sub) {
+	h.mu.Lock()
+	delete(h.subs, sub)
+	h.mu.Unlock()
+	sub.close()
+}
+
+// Subscribers is the number of subscriptions.
+func (h *Hub) Subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}
+
+// WriteHosts writes the JSON array of every host's HostEntry, sorted by
+// name, without point or history.
+func (h *Hub) WriteHosts(w io.Writer, now time.Time) error {
+	hosts := h.fleet.Hosts(now)
+	entries := make([]apiEntry, len(hosts))
+	for i := range hosts {
+		head, _, _ := appendHead(nil, &hosts[i])
+		entries[i] = apiEntry{head: head, snap: hosts[i].Snapshot}
+	}
+	return writeEntries(w, entries, true)
+}
+
+// WriteHost writes one host's HostEntry with up to maxPoints points of its
+// history, oldest first (all when maxPoints < 0); found is false if it is
+// unknown.
+func (h *Hub) WriteHost(w io.Writer, name string, now time.Time, maxPoints int) (found bool, err error) {
+	e, hist, found := h.fleet.Host(name, now, maxPoints)
+	if !found {
+		return false, nil
+	}
+	head, _, _ := appendHead(nil, &e)
+	return true, writeEntries(w, []apiEntry{{head: head, snap: e.Snapshot, hist: hist, withHist: true}}, false)
+}

@@ -1,0 +1,112 @@
+package hub
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// The WebSocket protocol (GET /ws) and the JSON API's host entries, as Go
+// types. The server only sends; anything a client sends is ignored. The hub
+// writes these objects with its own encoders (encode.go: they run for every
+// update of every host), and a test holds the encoders to these types.
+//
+// A dashboard receives one StateFrame, then UpdateFrames: nothing is missed
+// and nothing sent twice between the two while it keeps up. One that falls
+// behind gets each host's newest entry only (history points in between are
+// skipped), and one that falls too far behind is closed with 1008 (policy
+// violation) and reconnects to a new StateFrame.
+
+// StateFrame is the first frame: every host the consumer knows, each with
+// its latest Point (the whole history is GET /api/hosts?host=NAME).
+type StateFrame struct {
+	Type       string          `json:"type"` // "state"
+	ServerTime time.Time       `json:"server_time"`
+	Config     json.RawMessage `json:"config"` // thresholds, stale/offline intervals, version: see internal/web
+	Hosts      []HostEntry     `json:"hosts"`
+}
+
+// UpdateFrame carries the hosts that changed since the last frame, in the
+// order they changed. An entry is a HostEntry with Point, or RemovedEntry.
+type UpdateFrame struct {
+	Type  string            `json:"type"` // "update"
+	Hosts []json.RawMessage `json:"hosts"`
+}
+
+// RemovedEntry says the consumer forgot a host (offline longer than
+// HOST_EXPIRE, or evicted to make room).
+type RemovedEntry struct {
+	Host    string `json:"host"`
+	Removed bool   `json:"removed"` // always true
+}
+
+// HostEntry is one host: in frames with Point, in GET /api/hosts without,
+// in GET /api/hosts?host=NAME with History.
+type HostEntry struct {
+	Host            string    `json:"host"`
+	HostID          string    `json:"host_id,omitempty"`
+	Legacy          bool      `json:"legacy"` // a prototype message, filed under its routing key
+	LastSeen        time.Time `json:"last_seen"`
+	Status          string    `json:"status"` // live, stale or offline, when the entry was written
+	IntervalSeconds float64   `json:"interval_seconds"`
+	Goodbye         bool      `json:"goodbye"`
+	// Figures are derived once at ingest: read them, not the snapshot.
+	Figures Figures `json:"figures"`
+	// Snapshot is the message as published, compacted, for the host
+	// view's JSON panel.
+	Snapshot json.RawMessage `json:"snapshot"`
+	Point    *Point          `json:"point,omitempty"`
+	History  []Point         `json:"history,omitempty"` // oldest first
+}
+
+// Figures are a host's latest figures (fleet.Figures). A figure the
+// snapshot did not have is null.
+type Figures struct {
+	CPU         *float64     `json:"cpu"` // percent
+	Mem         *float64     `json:"mem"` // percent
+	MemTotal    *float64     `json:"mem_total"`
+	Swap        *float64     `json:"swap"` // null without swap (none, or a total of 0)
+	SwapTotal   *float64     `json:"swap_total"`
+	Load1       *float64     `json:"load1"`
+	Load5       *float64     `json:"load5"`
+	Load15      *float64     `json:"load15"`
+	Cores       *int         `json:"cores"` // null when unknown
+	LoadPerCore *float64     `json:"load_per_core"`
+	Rx          *float64     `json:"rx"` // bytes per second
+	Tx          *float64     `json:"tx"`
+	Rd          *float64     `json:"rd"`
+	Wr          *float64     `json:"wr"`
+	Uptime      *float64     `json:"uptime"` // seconds
+	Seq         *uint64      `json:"seq"`
+	Disk        *float64     `json:"disk"` // percent, the fullest file system
+	DiskMount   string       `json:"disk_mount"`
+	FS          []Filesystem `json:"fs"` // a prototype message's root ("disk") included
+}
+
+// Filesystem is one file system of Figures.
+type Filesystem struct {
+	Mountpoint string  `json:"mountpoint"`
+	Device     string  `json:"device"`
+	Fstype     string  `json:"fstype"`
+	Total      float64 `json:"total"`
+	Used       float64 `json:"used"`
+	Free       float64 `json:"free"`
+	Percent    float64 `json:"percent"`
+}
+
+// Point is one history sample, as the charts draw it; null is a value the
+// snapshot did not have.
+type Point struct {
+	T      int64               `json:"t"` // unix milliseconds, consumer receipt time
+	CPU    *float32            `json:"cpu"`
+	Mem    *float32            `json:"mem"`
+	Swap   *float32            `json:"swap"`
+	Load1  *float32            `json:"load1"`
+	Load5  *float32            `json:"load5"`
+	Load15 *float32            `json:"load15"`
+	Rx     *float32            `json:"rx"`
+	Tx     *float32            `json:"tx"`
+	Rd     *float32            `json:"rd"`
+	Wr     *float32            `json:"wr"`
+	Cores  []*float32          `json:"cores,omitempty"`
+	FS     map[string]*float32 `json:"fs,omitempty"` // mount point → percent used
+}

@@ -1,0 +1,147 @@
+package hub
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/snapshot"
+)
+
+// decodeStrict decodes b into v, refusing keys v does not declare.
+func decodeStrict(t *testing.T, b []byte, v any) {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		t.Fatalf("%v:\n%s", err, b)
+	}
+}
+
+// sameJSON: a and b are the same JSON value.
+func sameJSON(t *testing.T, a, b []byte) {
+	t.Helper()
+	var va, vb any
+	if err := json.Unmarshal(a, &va); err != nil {
+		t.Fatalf("%v: %s", err, a)
+	}
+	if err := json.Unmarshal(b, &vb); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	if !reflect.DeepEqual(va, vb) {
+		t.Fatalf("encoded\n%s\nprotocol.go's types give\n%s", a, b)
+	}
+}
+
+// TestEncodersMatchProtocol holds the hand-written encoders to the types of
+// protocol.go: every key they write is declared there, and encoding/json
+// writes the same value from the decoded type.
+func TestEncodersMatchProtocol(t *testing.T) {
+	now := time.Now()
+	full := &snapshot.Snapshot{Timestamp: "t", CPUPercent: 12.5, Memory: snapshot.Memory{Total: 1000, Percent: 40}, Seq: 7,
+		Host: "web-<01>", HostID: "id", InstanceID: "i", IntervalSeconds: 2, CPUPerCore: []float64{10, 15}, CPUCount: 2,
+		Load: &snapshot.Load{Load1: 3, Load5: 2, Load15: 1}, Swap: &snapshot.Swap{Total: 100, Percent: 5}, UptimeSeconds: 60, Time: &now,
+		Filesystems: []snapshot.Filesystem{{Mountpoint: "/", Device: "/dev/sda1", Fstype: "ext4", Total: 10, Used: 5, Free: 5, Percent: 50},
+			{Mountpoint: "/d\"ata", Percent: 99.5}},
+		Network: &snapshot.Network{RxBytesPerSec: 10, TxBytesPerSec: 20}, DiskIO: &snapshot.DiskIO{ReadBytesPerSec: 30, WriteBytesPerSec: 40}}
+	proto := &snapshot.Snapshot{Timestamp: "t", CPUPercent: 1, Memory: snapshot.Memory{Total: 1, Percent: 2},
+		Disk: snapshot.Disk{Total: 4, Used: 1, Free: 3}}
+	f, h := testHub()
+	_, sub := h.Subscribe(100, 1<<30, now)
+	f.Apply(full, body(full), "", now)
+	f.Apply(proto, body(proto), "proto", now)
+
+	for _, u := range sub.Take(nil) {
+		var e HostEntry
+		decodeStrict(t, u.bytes(), &e)
+		if e.Point == nil || e.Figures.CPU == nil || len(e.Figures.FS) == 0 {
+			t.Fatalf("update without point, figures or file systems: %s", u.bytes())
+		}
+		again, _ := json.Marshal(e)
+		sameJSON(t, u.bytes(), again)
+	}
+	var all bytes.Buffer
+	if err := h.WriteHosts(&all, now); err != nil {
+		t.Fatal(err)
+	}
+	var hosts []HostEntry
+	decodeStrict(t, all.Bytes(), &hosts)
+	again, _ := json.Marshal(hosts)
+	sameJSON(t, all.Bytes(), again)
+	var one bytes.Buffer
+	if _, err := h.WriteHost(&one, "proto", now, -1); err != nil {
+		t.Fatal(err)
+	}
+	var e HostEntry
+	decodeStrict(t, one.Bytes(), &e)
+	again, _ = json.Marshal(e)
+	sameJSON(t, one.Bytes(), again)
+	if len(e.History) != 1 || *e.Figures.Disk != 25 || e.Figures.DiskMount != "/" || e.Figures.FS[0].Total != 4 ||
+		e.Figures.Swap != nil || e.Figures.Cores != nil || e.Figures.Seq != nil || *e.History[0].FS["/"] != 25 {
+		t.Fatalf("prototype host: %s", one.Bytes())
+	}
+	var r RemovedEntry
+	decodeStrict(t, appendRemoved(nil, "a\"b"), &r)
+	if r.Host != "a\"b" || !r.Removed {
+		t.Fatalf("removed entry %+v", r)
+	}
+}
+
+func TestAppendStringMatchesEncodingJSON(t *testing.T) {
+	for _, in := range []string{"web-01", "/var/lib/docker", `<img src=x>`, "a\"b\\c", "é", "tab\there", ""} {
+		want, _ := json.Marshal(in)
+		if got := appendString(nil, in); !bytes.Equal(got, want) {
+			t.Errorf("appendString(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// TestStateKeepsStatusFresh: the state frame says each host's status at
+// subscription, not the one it had when its last update was encoded.
+func TestStateKeepsStatusFresh(t *testing.T) {
+	f, h := testHub()
+	t0 := time.Now()
+	for _, n := range []string{"a", "b"} {
+		f.Apply(snap(n, "i", 1), body(snap(n, "i", 1)), "", t0)
+	}
+	f.Apply(snap("b", "i", 2), body(snap("b", "i", 2)), "", t0.Add(4*time.Second))
+	state, sub := h.Subscribe(10, 1<<30, t0.Add(4*time.Second))
+	defer h.Unsubscribe(sub)
+	var buf bytes.Buffer
+	if _, err := state.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var hosts []HostEntry
+	decodeStrict(t, buf.Bytes(), &hosts)
+	got := map[string]string{}
+	for _, e := range hosts {
+		got[e.Host] = e.Status
+		if e.Point == nil {
+			t.Errorf("%s: no point in the state", e.Host)
+		}
+	}
+	if got["a"] != fleet.Stale || got["b"] != fleet.Live || len(got) != 2 {
+		t.Fatalf("statuses %v, want a stale and b live", got)
+	}
+}
+
+// TestHubAfterHosts: a hub started on a fleet that holds hosts already
+// shows them, each with its latest point.
+func TestHubAfterHosts(t *testing.T) {
+	f := fleet.New(fleet.Config{HistorySize: 5, MaxHosts: 3, StaleAfter: 3, OfflineAfter: 10})
+	f.Apply(snap("a", "i", 1), body(snap("a", "i", 1)), "", time.Now())
+	f.Apply(snap("a", "i", 2), body(snap("a", "i", 2)), "", time.Now())
+	h := New(f, Options{}, discard)
+	state, _ := h.Subscribe(10, 1<<30, time.Now())
+	var buf bytes.Buffer
+	state.WriteTo(&buf)
+	var hosts []HostEntry
+	decodeStrict(t, buf.Bytes(), &hosts)
+	if len(hosts) != 1 || hosts[0].Point == nil || *hosts[0].Point.CPU != 2 || !strings.Contains(string(hosts[0].Snapshot), `"seq":2`) {
+		t.Fatalf("state %s", buf.Bytes())
+	}
+}

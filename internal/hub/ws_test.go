@@ -1,0 +1,99 @@
+package hub
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/sysmon-dev/sysmon/internal/fleet"
+)
+
+// TestWebSocketStateThenEveryUpdateOnce: a dashboard that connects while
+// two hosts publish gets a state frame, then every later snapshot of each
+// host once, in order (nothing missed, nothing twice), then the removal of a
+// host the fleet forgets; the frames decode into protocol.go's types.
+func TestWebSocketStateThenEveryUpdateOnce(t *testing.T) {
+	f := fleet.New(fleet.Config{HistorySize: 10, MaxHosts: 10, Expire: time.Hour, StaleAfter: 3, OfflineAfter: 10})
+	h := New(f, Options{SendBuffer: 10000}, discard)
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		h.ServeWS(rw, r, []byte(`{"version":"test"}`))
+	}))
+	t.Cleanup(func() { h.Close(); srv.Close() })
+	t0 := time.Now()
+	f.Apply(snap("old", "i", 1), body(snap("old", "i", 1)), "", t0.Add(-30*time.Minute))
+
+	const n = 300
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := uint64(1); i <= n; i++ {
+			for _, host := range []string{"a", "b"} {
+				s := snap(host, "i", i)
+				f.Apply(s, body(s), "", t0.Add(time.Duration(i)*time.Millisecond))
+			}
+			if i == 20 {
+				time.Sleep(time.Millisecond) // let the dashboard connect meanwhile
+			}
+		}
+	}()
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	var state struct {
+		StateFrame
+		Config map[string]string `json:"config"`
+	}
+	if err := c.ReadJSON(&state); err != nil || state.Type != "state" || state.Config["version"] != "test" {
+		t.Fatalf("first frame %+v, %v", state, err)
+	}
+	next := map[string]uint64{"a": 1, "b": 1}
+	for _, e := range state.Hosts {
+		var s struct{ Seq uint64 }
+		json.Unmarshal(e.Snapshot, &s)
+		next[e.Host] = s.Seq + 1
+	}
+	<-done
+	// Forget "old": offline for longer than Expire when a new snapshot
+	// comes an hour later (a and b not yet).
+	f.Apply(snap("c", "i", 1), body(snap("c", "i", 1)), "", t0.Add(time.Hour))
+	removed := false
+	for next["a"] <= n || next["b"] <= n || !removed {
+		var u struct {
+			Type  string            `json:"type"`
+			Hosts []json.RawMessage `json:"hosts"`
+		}
+		if err := c.ReadJSON(&u); err != nil || u.Type != "update" {
+			t.Fatalf("update frame %+v, %v (waiting for %v, removed %v)", u, err, next, removed)
+		}
+		for _, raw := range u.Hosts {
+			if strings.Contains(string(raw), `"removed":true`) {
+				var r RemovedEntry
+				decodeStrict(t, raw, &r)
+				if r.Host != "old" || removed {
+					t.Fatalf("removal %s", raw)
+				}
+				removed = true
+				continue
+			}
+			var e HostEntry
+			decodeStrict(t, raw, &e)
+			var s struct{ Seq uint64 }
+			json.Unmarshal(e.Snapshot, &s)
+			if e.Host == "c" {
+				continue
+			}
+			if s.Seq != next[e.Host] || e.Point == nil || *e.Figures.Seq != s.Seq {
+				t.Fatalf("host %s: seq %d, want %d (%s)", e.Host, s.Seq, next[e.Host], raw)
+			}
+			next[e.Host]++
+		}
+	}
+}

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"math"
+	"time"
 
 	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
@@ -35,6 +36,14 @@ type Figures struct {
 	Filesystems []snapshot.Filesystem
 	// PerCore is each core's percent busy (the snapshot's; never modify).
 	PerCore []float64
+	// Interfaces are the network interfaces' rates (the snapshot's).
+	Interfaces []snapshot.Interface
+
+	// Facts the host view shows as they were sent.
+	Platform, PlatformRelease, Processor, AgentVersion string
+	// SampledAt is the snapshot's time (RFC 3339), else the prototype's
+	// timestamp.
+	SampledAt string
 }
 
 // Derive computes a validated snapshot's figures.
@@ -43,7 +52,11 @@ func Derive(s *snapshot.Snapshot) Figures {
 	f := Figures{CPU: s.CPUPercent, Mem: s.Memory.Percent, MemTotal: float64(s.Memory.Total),
 		Swap: nan, SwapTotal: nan, Load1: nan, Load5: nan, Load15: nan, LoadPerCore: nan,
 		Rx: nan, Tx: nan, Rd: nan, Wr: nan, Uptime: nan, Seq: s.Seq, Disk: nan,
-		Filesystems: s.Filesystems, PerCore: s.CPUPerCore}
+		Filesystems: s.Filesystems, PerCore: s.CPUPerCore, SampledAt: s.Timestamp,
+		Platform: s.Platform, PlatformRelease: s.PlatformRelease, Processor: s.Processor, AgentVersion: s.AgentVersion}
+	if s.Time != nil {
+		f.SampledAt = s.Time.UTC().Format(time.RFC3339Nano)
+	}
 	if s.Swap != nil {
 		f.SwapTotal = float64(s.Swap.Total)
 		if s.Swap.Total > 0 {
@@ -61,7 +74,7 @@ func Derive(s *snapshot.Snapshot) Figures {
 		f.LoadPerCore = f.Load1 / float64(f.Cores)
 	}
 	if s.Network != nil {
-		f.Rx, f.Tx = s.Network.RxBytesPerSec, s.Network.TxBytesPerSec
+		f.Rx, f.Tx, f.Interfaces = s.Network.RxBytesPerSec, s.Network.TxBytesPerSec, s.Network.Interfaces
 	}
 	if s.DiskIO != nil {
 		f.Rd, f.Wr = s.DiskIO.ReadBytesPerSec, s.DiskIO.WriteBytesPerSec

@@ -106,7 +106,29 @@ func appendFigures(b []byte, f *fleet.Figures) []byte {
 		b = appendFloat64(b, fs.Percent)
 		b = append(b, '}')
 	}
-	return append(b, "]}"...)
+	b = append(b, `],"net":[`...)
+	for i := range f.Interfaces {
+		it := &f.Interfaces[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = appendString(b, it.Name)
+		b = append(b, `,"rx":`...)
+		b = appendFloat64(b, it.RxBytesPerSec)
+		b = append(b, `,"tx":`...)
+		b = appendFloat64(b, it.TxBytesPerSec)
+		b = append(b, '}')
+	}
+	b = append(b, ']')
+	for _, v := range [...]struct{ k, v string }{{"platform", f.Platform}, {"platform_release", f.PlatformRelease},
+		{"processor", f.Processor}, {"agent_version", f.AgentVersion}, {"sampled_at", f.SampledAt}} {
+		b = append(b, ',', '"')
+		b = append(b, v.k...)
+		b = append(b, '"', ':')
+		b = appendString(b, v.v)
+	}
+	return append(b, '}')
 }
 
 // appendPoint writes a Point object: {"t":…,"cpu":…,…,"cores":[…],"fs":{"/":…}}.

@@ -80,6 +80,20 @@ type Figures struct {
 	Disk        *float64     `json:"disk"` // percent, the fullest file system
 	DiskMount   string       `json:"disk_mount"`
 	FS          []Filesystem `json:"fs"` // a prototype message's root ("disk") included
+	Net         []Interface  `json:"net"`
+	// Facts as the snapshot sent them.
+	Platform        string `json:"platform"`
+	PlatformRelease string `json:"platform_release"`
+	Processor       string `json:"processor"`
+	AgentVersion    string `json:"agent_version"`
+	SampledAt       string `json:"sampled_at"` // RFC 3339, or the prototype's timestamp
+}
+
+// Interface is one network interface of Figures.
+type Interface struct {
+	Name string  `json:"name"`
+	Rx   float64 `json:"rx"` // bytes per second
+	Tx   float64 `json:"tx"`
 }
 
 // Filesystem is one file system of Figures.

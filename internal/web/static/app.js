@@ -116,6 +116,7 @@
       goodbye: false,
       serverStatus: 'live',
       snapshot: null,
+      figures: null,
       history: [],
       historyFull: false,
       historyLoading: false,
@@ -159,52 +160,36 @@
   const obj = (v) => (v && typeof v === 'object' && !Array.isArray(v) ? v : null);
   const str = (v) => (typeof v === 'string' ? v : v == null ? '' : String(v));
 
-  // derive computes the figures a tile shows from the last snapshot, falling back
-  // to the last history point for anything the snapshot lacks.
+  // derive reads the figures the consumer derived from the host's latest
+  // snapshot (HostEntry.figures, internal/hub/protocol.go) and rates them
+  // against the thresholds. The snapshot itself is shown in the JSON panel
+  // only: no figure is computed from it here.
   function derive(h) {
-    const s = obj(h.snapshot) || {};
-    const p = h.history.length ? h.history[h.history.length - 1] : {};
-    const mem = obj(s.memory) || {};
-    const swap = obj(s.swap) || {};
-    const load = obj(s.load) || {};
-    const net = obj(s.network) || {};
+    const f = obj(h.figures) || {};
     const m = {};
-
-    m.cpu = num(s.cpu_percent) ?? num(p.cpu);
-    m.mem = num(mem.percent) ?? num(p.mem);
-    m.memTotal = num(mem.total);
-    m.swap = num(swap.percent) ?? num(p.swap);
-    m.swapTotal = num(swap.total);
-    if (m.swapTotal === 0) m.swap = null; // no swap configured: nothing to warn about
-
-    // Disk: the fullest filesystem, else the prototype's "disk" (the root).
-    m.disk = null; m.diskMount = '';
-    if (Array.isArray(s.filesystems)) {
-      for (const fs of s.filesystems) {
-        if (!obj(fs)) continue;
-        let pct = num(fs.percent);
-        if (pct == null && num(fs.total) > 0 && num(fs.used) != null) pct = fs.used / fs.total * 100;
-        if (pct != null && (m.disk == null || pct > m.disk)) { m.disk = pct; m.diskMount = str(fs.mountpoint); }
-      }
-    }
-    if (m.disk == null) {
-      const d = obj(s.disk);
-      if (d && num(d.total) > 0 && num(d.used) != null) { m.disk = d.used / d.total * 100; m.diskMount = '/'; }
-    }
-    if (m.disk == null && obj(p.fs)) {
-      for (const [mp, v] of Object.entries(p.fs)) {
-        if (num(v) != null && (m.disk == null || v > m.disk)) { m.disk = v; m.diskMount = mp; }
-      }
-    }
-
-    m.load1 = num(load.load1) ?? num(p.load1);
-    m.cores = num(s.cpu_count) || (Array.isArray(s.cpu_per_core) ? s.cpu_per_core.length : null) ||
-      (Array.isArray(p.cores) ? p.cores.length : null);
-    m.loadPerCore = m.load1 != null && m.cores ? m.load1 / m.cores : null;
-    m.rx = num(net.rx_bytes_per_sec) ?? num(p.rx);
-    m.tx = num(net.tx_bytes_per_sec) ?? num(p.tx);
-    m.uptime = num(s.uptime_seconds);
-    m.seq = num(s.seq);
+    m.cpu = num(f.cpu);
+    m.mem = num(f.mem);
+    m.memTotal = num(f.mem_total);
+    m.swap = num(f.swap); // null without swap: nothing to warn about
+    m.swapTotal = num(f.swap_total);
+    m.disk = num(f.disk); // the fullest filesystem, a prototype's root included
+    m.diskMount = m.disk == null ? '' : str(f.disk_mount);
+    m.load1 = num(f.load1);
+    m.load5 = num(f.load5);
+    m.load15 = num(f.load15);
+    m.cores = num(f.cores);
+    m.loadPerCore = num(f.load_per_core);
+    m.rx = num(f.rx);
+    m.tx = num(f.tx);
+    m.uptime = num(f.uptime);
+    m.seq = num(f.seq);
+    m.fs = Array.isArray(f.fs) ? f.fs.filter(obj) : [];
+    m.net = Array.isArray(f.net) ? f.net.filter(obj) : [];
+    m.platform = str(f.platform);
+    m.release = str(f.platform_release);
+    m.processor = str(f.processor);
+    m.agent = str(f.agent_version);
+    m.sampledAt = str(f.sampled_at);
 
     const th = state.config.thresholds;
     m.lvCpu = levelOf(m.cpu, th.cpu);
@@ -245,9 +230,10 @@
     const seen = Date.parse(e.last_seen);
     if (Number.isFinite(seen)) h.lastSeen = seen;
     if (obj(e.snapshot)) h.snapshot = e.snapshot;
-    const iv = num(e.interval_seconds) ?? num(h.snapshot && h.snapshot.interval_seconds);
+    if (obj(e.figures)) h.figures = e.figures;
+    const iv = num(e.interval_seconds);
     if (iv != null) h.interval = iv;
-    h.goodbye = e.goodbye === true || (h.snapshot != null && h.snapshot.goodbye === true);
+    h.goodbye = e.goodbye === true;
     h.serverStatus = typeof e.status === 'string' ? e.status : 'live';
 
     if (withHistory) {
@@ -553,7 +539,7 @@
     setText(t.tx, fmtRate(m.tx));
 
     if (m.uptime != null) setText(t.up, 'up ' + fmtDuration(m.uptime));
-    else setText(t.up, h.snapshot ? str(h.snapshot.platform) + ' ' + str(h.snapshot.platform_release) : '');
+    else setText(t.up, h.figures ? m.platform + ' ' + m.release : '');
     renderSeen(h);
   }
 
@@ -934,26 +920,25 @@
   }
 
   function renderFacts(h) {
-    const s = obj(h.snapshot) || {};
     const m = h.m;
     const dl = $('hv-facts');
     const frag = document.createDocumentFragment();
-    fact(frag, 'Platform', str(s.platform));
-    fact(frag, 'Kernel', str(s.platform_release));
-    fact(frag, 'Processor', str(s.processor) || (s.processor === '' ? '(not reported)' : ''));
+    fact(frag, 'Platform', m.platform);
+    fact(frag, 'Kernel', m.release);
+    fact(frag, 'Processor', m.processor || (h.figures ? '(not reported)' : ''));
     fact(frag, 'Cores', m.cores);
     fact(frag, 'Memory', m.memTotal != null ? fmtBytes(m.memTotal) : '');
-    const sw = obj(s.swap);
-    fact(frag, 'Swap', sw && num(sw.total) != null ? (sw.total === 0 ? 'none' : fmtBytes(sw.total)) : '');
+    fact(frag, 'Swap', m.swapTotal != null ? (m.swapTotal === 0 ? 'none' : fmtBytes(m.swapTotal)) : '');
     fact(frag, 'Uptime', m.uptime != null ? fmtDuration(m.uptime) : '');
-    fact(frag, 'Load (1/5/15)', obj(s.load) ? [s.load.load1, s.load.load5, s.load.load15].map((v) => fmtLoad(num(v))).join(' / ') : '');
+    fact(frag, 'Load (1/5/15)', m.load1 != null ? [m.load1, m.load5, m.load15].map(fmtLoad).join(' / ') : '');
     fact(frag, 'Interval', h.interval ? h.interval + ' s' : '');
-    fact(frag, 'Agent', str(s.agent_version) || (h.legacy ? 'prototype' : ''));
+    fact(frag, 'Agent', m.agent || (h.legacy ? 'prototype' : ''));
     fact(frag, 'Sequence', m.seq);
-    fact(frag, 'Host ID', h.hostId || str(s.host_id));
-    const sampled = Date.parse(str(s.time));
-    fact(frag, 'Sampled at', Number.isFinite(sampled) ? fmtTime(sampled) : str(s.time || s.timestamp),
-      str(s.time || s.timestamp));
+    fact(frag, 'Host ID', h.hostId);
+    // A time with its zone is the snapshot's own; the prototype's timestamp
+    // (no zone) is shown as sent.
+    const sampled = /(?:Z|[+-]\d\d:\d\d)$/.test(m.sampledAt) ? Date.parse(m.sampledAt) : NaN;
+    fact(frag, 'Sampled at', Number.isFinite(sampled) ? fmtTime(sampled) : m.sampledAt, m.sampledAt);
     dl.replaceChildren(frag);
   }
 
@@ -963,19 +948,11 @@
   }
 
   function renderTables(h) {
-    const s = obj(h.snapshot) || {};
     const fsBody = $('hv-fs').tBodies[0];
     const rows = [];
-    let list = Array.isArray(s.filesystems) ? s.filesystems.filter(obj) : [];
-    if (list.length === 0 && obj(s.disk)) {
-      const d = s.disk;
-      list = [{ mountpoint: '/', device: '', fstype: '', total: d.total, used: d.used,
-        percent: num(d.total) > 0 && num(d.used) != null ? d.used / d.total * 100 : null }];
-    }
-    for (const fs of list) {
+    for (const fs of h.m.fs) {
       const tr = el('tr');
-      let pct = num(fs.percent);
-      if (pct == null && num(fs.total) > 0 && num(fs.used) != null) pct = fs.used / fs.total * 100;
+      const pct = num(fs.percent);
       tr.append(el('td', '', str(fs.mountpoint)), el('td', '', str(fs.device)), el('td', '', str(fs.fstype)),
         el('td', 'num', fmtBytes(num(fs.used))), el('td', 'num', fmtBytes(num(fs.total))),
         el('td', levelClass(pct, state.config.thresholds.disk), fmtPct(pct)));
@@ -992,12 +969,9 @@
 
     const ifBody = $('hv-if').tBodies[0];
     const irows = [];
-    const net = obj(s.network);
-    const ifs = net && Array.isArray(net.interfaces) ? net.interfaces.filter(obj) : [];
-    for (const it of ifs) {
+    for (const it of h.m.net) {
       const tr = el('tr');
-      tr.append(el('td', '', str(it.name)), el('td', 'num', fmtRate(num(it.rx_bytes_per_sec))),
-        el('td', 'num', fmtRate(num(it.tx_bytes_per_sec))));
+      tr.append(el('td', '', str(it.name)), el('td', 'num', fmtRate(num(it.rx))), el('td', 'num', fmtRate(num(it.tx))));
       irows.push(tr);
     }
     if (irows.length === 0) {

@@ -41,9 +41,10 @@ type Figures struct {
 
 	// Facts the host view shows as they were sent.
 	Platform, PlatformRelease, Processor, AgentVersion string
-	// SampledAt is the snapshot's time (RFC 3339), else the prototype's
-	// timestamp.
-	SampledAt string
+	// SampledAt is the snapshot's time; nil for a prototype message, which
+	// has only Timestamp (no time zone).
+	SampledAt *time.Time
+	Timestamp string
 }
 
 // Derive computes a validated snapshot's figures.
@@ -52,11 +53,8 @@ func Derive(s *snapshot.Snapshot) Figures {
 	f := Figures{CPU: s.CPUPercent, Mem: s.Memory.Percent, MemTotal: float64(s.Memory.Total),
 		Swap: nan, SwapTotal: nan, Load1: nan, Load5: nan, Load15: nan, LoadPerCore: nan,
 		Rx: nan, Tx: nan, Rd: nan, Wr: nan, Uptime: nan, Seq: s.Seq, Disk: nan,
-		Filesystems: s.Filesystems, PerCore: s.CPUPerCore, SampledAt: s.Timestamp,
+		Filesystems: s.Filesystems, PerCore: s.CPUPerCore, SampledAt: s.Time, Timestamp: s.Timestamp,
 		Platform: s.Platform, PlatformRelease: s.PlatformRelease, Processor: s.Processor, AgentVersion: s.AgentVersion}
-	if s.Time != nil {
-		f.SampledAt = s.Time.UTC().Format(time.RFC3339Nano)
-	}
 	if s.Swap != nil {
 		f.SwapTotal = float64(s.Swap.Total)
 		if s.Swap.Total > 0 {

@@ -68,7 +68,7 @@ func TestDeriveFigures(t *testing.T) {
 			t.Errorf("%s = %v, want %v", name, got[0], got[1])
 		}
 	}
-	if f.SampledAt != now.UTC().Format(time.RFC3339Nano) || len(f.Interfaces) != 0 {
+	if f.SampledAt != &now || len(f.Interfaces) != 0 {
 		t.Errorf("sampled at %q, interfaces %v", f.SampledAt, f.Interfaces)
 	}
 	// cpu_count wins over the per-core figures.
@@ -88,7 +88,7 @@ func TestDeriveFigures(t *testing.T) {
 			t.Errorf("prototype message: %s = %v, want none", name, v)
 		}
 	}
-	if proto.Cores != 0 || proto.Seq != 0 || proto.SampledAt != "" {
+	if proto.Cores != 0 || proto.Seq != 0 || proto.SampledAt != nil {
 		t.Errorf("prototype message: %d cores, seq %d", proto.Cores, proto.Seq)
 	}
 }

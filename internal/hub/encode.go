@@ -16,9 +16,30 @@ import (
 // update is encoded once per change and sent to every dashboard, and a state
 // frame of 10,000 hosts is written from the entries kept encoded.
 
+// appendCommon writes `"cpu":…,"mem":…,…,"wr":…`: the values Figures and
+// Point share, at the point's float32 precision. An update carries both,
+// and writes them once.
+func appendCommon(b []byte, v *[10]float32) []byte {
+	for i, k := range [...]string{`"cpu":`, `,"mem":`, `,"swap":`, `,"load1":`, `,"load5":`, `,"load15":`, `,"rx":`, `,"tx":`, `,"rd":`, `,"wr":`} {
+		b = append(b, k...)
+		b = appendFloat32(b, v[i])
+	}
+	return b
+}
+
+func commonOfFigures(f *fleet.Figures) *[10]float32 {
+	return &[10]float32{float32(f.CPU), float32(f.Mem), float32(f.Swap), float32(f.Load1), float32(f.Load5),
+		float32(f.Load15), float32(f.Rx), float32(f.Tx), float32(f.Rd), float32(f.Wr)}
+}
+
+func commonOfPoint(p *fleet.Point) *[10]float32 {
+	return &[10]float32{p.CPU, p.Mem, p.Swap, p.Load1, p.Load5, p.Load15, p.Rx, p.Tx, p.Rd, p.Wr}
+}
+
 // appendHead writes a HostEntry up to its snapshot: `{"host":…,"snapshot":`,
-// returning where the status value sits.
-func appendHead(b []byte, e *fleet.Entry) (out []byte, statusAt, statusEnd int) {
+// returning where the status value sits. common is appendCommon's output
+// for its figures, or nil.
+func appendHead(b []byte, e *fleet.Entry, common []byte) (out []byte, statusAt, statusEnd int) {
 	b = append(b, `{"host":`...)
 	b = appendString(b, e.Host)
 	if e.HostID != "" {
@@ -38,27 +59,24 @@ func appendHead(b []byte, e *fleet.Entry) (out []byte, statusAt, statusEnd int) 
 	b = append(b, `,"goodbye":`...)
 	b = strconv.AppendBool(b, e.Goodbye)
 	b = append(b, `,"figures":`...)
-	b = appendFigures(b, &e.Figures)
+	b = appendFigures(b, &e.Figures, common)
 	b = append(b, `,"snapshot":`...)
 	return b, statusAt, statusEnd
 }
 
-// appendFigures writes a Figures object.
-func appendFigures(b []byte, f *fleet.Figures) []byte {
-	for i, v := range [...]struct {
-		k string
-		v float64
-	}{{"cpu", f.CPU}, {"mem", f.Mem}, {"mem_total", f.MemTotal}, {"swap", f.Swap}, {"swap_total", f.SwapTotal},
-		{"load1", f.Load1}, {"load5", f.Load5}, {"load15", f.Load15}} {
-		if i == 0 {
-			b = append(b, `{"`...)
-		} else {
-			b = append(b, ',', '"')
-		}
-		b = append(b, v.k...)
-		b = append(b, '"', ':')
-		b = appendFloat64(b, v.v)
+// appendFigures writes a Figures object; common is appendCommon's output
+// for it, or nil.
+func appendFigures(b []byte, f *fleet.Figures, common []byte) []byte {
+	b = append(b, '{')
+	if common != nil {
+		b = append(b, common...)
+	} else {
+		b = appendCommon(b, commonOfFigures(f))
 	}
+	b = append(b, `,"mem_total":`...)
+	b = appendFloat64(b, f.MemTotal)
+	b = append(b, `,"swap_total":`...)
+	b = appendFloat64(b, f.SwapTotal)
 	b = append(b, `,"cores":`...)
 	if f.Cores > 0 {
 		b = strconv.AppendInt(b, int64(f.Cores), 10)
@@ -68,7 +86,7 @@ func appendFigures(b []byte, f *fleet.Figures) []byte {
 	for _, v := range [...]struct {
 		k string
 		v float64
-	}{{"load_per_core", f.LoadPerCore}, {"rx", f.Rx}, {"tx", f.Tx}, {"rd", f.Rd}, {"wr", f.Wr}, {"uptime", f.Uptime}} {
+	}{{"load_per_core", f.LoadPerCore}, {"uptime", f.Uptime}} {
 		b = append(b, ',', '"')
 		b = append(b, v.k...)
 		b = append(b, '"', ':')
@@ -122,28 +140,33 @@ func appendFigures(b []byte, f *fleet.Figures) []byte {
 	}
 	b = append(b, ']')
 	for _, v := range [...]struct{ k, v string }{{"platform", f.Platform}, {"platform_release", f.PlatformRelease},
-		{"processor", f.Processor}, {"agent_version", f.AgentVersion}, {"sampled_at", f.SampledAt}} {
+		{"processor", f.Processor}, {"agent_version", f.AgentVersion}} {
 		b = append(b, ',', '"')
 		b = append(b, v.k...)
 		b = append(b, '"', ':')
 		b = appendString(b, v.v)
 	}
+	b = append(b, `,"sampled_at":`...)
+	if f.SampledAt != nil {
+		b = append(b, '"')
+		b = f.SampledAt.UTC().AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
+	} else {
+		b = appendString(b, f.Timestamp)
+	}
 	return append(b, '}')
 }
 
-// appendPoint writes a Point object: {"t":…,"cpu":…,…,"cores":[…],"fs":{"/":…}}.
-func appendPoint(b []byte, p *fleet.Point) []byte {
+// appendPoint writes a Point object: {"t":…,"cpu":…,…,"cores":[…],"fs":{"/":…}};
+// common is appendCommon's output for it, or nil.
+func appendPoint(b []byte, p *fleet.Point, common []byte) []byte {
 	b = append(b, `{"t":`...)
 	b = strconv.AppendInt(b, p.T, 10)
-	for _, f := range [...]struct {
-		k string
-		v float32
-	}{{"cpu", p.CPU}, {"mem", p.Mem}, {"swap", p.Swap}, {"load1", p.Load1}, {"load5", p.Load5},
-		{"load15", p.Load15}, {"rx", p.Rx}, {"tx", p.Tx}, {"rd", p.Rd}, {"wr", p.Wr}} {
-		b = append(b, ',', '"')
-		b = append(b, f.k...)
-		b = append(b, '"', ':')
-		b = appendFloat32(b, f.v)
+	b = append(b, ',')
+	if common != nil {
+		b = append(b, common...)
+	} else {
+		b = appendCommon(b, commonOfPoint(p))
 	}
 	if cores := p.Cores(); len(cores) > 0 {
 		b = append(b, `,"cores":[`...)
@@ -177,16 +200,25 @@ func appendRemoved(b []byte, host string) []byte {
 	return append(b, `,"removed":true}`...)
 }
 
+// appendFloat32 writes f as strconv's shortest 'f' form, null for NaN or
+// an infinity; whole numbers (byte counts, 0, 100) skip the float
+// formatting, with the same digits.
 func appendFloat32(b []byte, f float32) []byte {
-	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+	switch {
+	case f != f || math.IsInf(float64(f), 0):
 		return append(b, "null"...)
+	case f > -1<<24 && f < 1<<24 && f == float32(int32(f)):
+		return strconv.AppendInt(b, int64(f), 10)
 	}
 	return strconv.AppendFloat(b, float64(f), 'f', -1, 32)
 }
 
 func appendFloat64(b []byte, f float64) []byte {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
+	switch {
+	case f != f || math.IsInf(f, 0):
 		return append(b, "null"...)
+	case f > -1<<53 && f < 1<<53 && f == float64(int64(f)):
+		return strconv.AppendInt(b, int64(f), 10)
 	}
 	return strconv.AppendFloat(b, f, 'f', -1, 64)
 }
@@ -234,7 +266,7 @@ func writeEntries(w io.Writer, entries []apiEntry, array bool) error {
 				if k > 0 {
 					b = append(b, ',')
 				}
-				b = appendPoint(b, &e.hist[k])
+				b = appendPoint(b, &e.hist[k], nil)
 				if _, err := bw.Write(b); err != nil {
 					return err
 				}

@@ -37,6 +37,7 @@ type Hub struct {
 	latest  map[string]*latest // the entry each host's dashboards last got
 	subs    map[*Sub]struct{}
 	changes []fleet.Change
+	common  []byte // scratch of flushLocked
 
 	upgrader websocket.Upgrader
 	ctx      context.Context // ends when the hub closes
@@ -96,9 +97,19 @@ func (h *Hub) flushLocked(now time.Time) {
 			// Head and tail in one allocation, sized for most entries.
 			fig := &c.Entry.Figures
 			b := make([]byte, 0, 1024+len(c.Entry.Host)+160*len(fig.Filesystems)+16*len(fig.PerCore))
-			b, at, end := appendHead(b, &c.Entry)
-			n := len(b)
-			head, tail := b[:n:n], append(appendPoint(append(b[n:n], `,"point":`...), &c.Point), '}')
+			var head, tail []byte
+			var at, end int
+			if c.Point.T != 0 {
+				// The point's figures are the entry's: written once.
+				h.common = appendCommon(h.common[:0], commonOfPoint(&c.Point))
+				b, at, end = appendHead(b, &c.Entry, h.common)
+				n := len(b)
+				head, tail = b[:n:n], append(appendPoint(append(b[n:n], `,"point":`...), &c.Point, h.common), '}')
+			} else { // a host without history (HISTORY_SIZE 0, or all given up to the memory budget)
+				b, at, end = appendHead(b, &c.Entry, nil)
+				n := len(b)
+				head, tail = b[:n:n], append(b[n:n], `,"point":null}`...)
+			}
 			l := &latest{Encoded: Encoded{Head: head, Snap: c.Entry.Snapshot, Tail: tail}, statusAt: at, statusEnd: end,
 				lastSeen: c.Entry.LastSeen, interval: c.Entry.Interval, goodbye: c.Entry.Goodbye}
 			h.latest[u.Host] = l
@@ -189,7 +200,7 @@ func (h *Hub) WriteHosts(w io.Writer, now time.Time) error {
 	hosts := h.fleet.Hosts(now)
 	entries := make([]apiEntry, len(hosts))
 	for i := range hosts {
-		head, _, _ := appendHead(nil, &hosts[i])
+		head, _, _ := appendHead(nil, &hosts[i], nil)
 		entries[i] = apiEntry{head: head, snap: hosts[i].Snapshot}
 	}
 	return writeEntries(w, entries, true)
@@ -203,6 +214,6 @@ func (h *Hub) WriteHost(w io.Writer, name string, now time.Time, maxPoints int) 
 	if !found {
 		return false, nil
 	}
-	head, _, _ := appendHead(nil, &e)
+	head, _, _ := appendHead(nil, &e, nil)
 	return true, writeEntries(w, []apiEntry{{head: head, snap: e.Snapshot, hist: hist, withHist: true}}, false)
 }

@@ -3,7 +3,9 @@ package hub
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -142,6 +144,41 @@ func TestHubAfterHosts(t *testing.T) {
 	var hosts []HostEntry
 	decodeStrict(t, buf.Bytes(), &hosts)
 	if len(hosts) != 1 || hosts[0].Point == nil || *hosts[0].Point.CPU != 2 || !strings.Contains(string(hosts[0].Snapshot), `"seq":2`) {
+		t.Fatalf("state %s", buf.Bytes())
+	}
+}
+
+// TestAppendFloatMatchesStrconv: the shortcut for whole numbers writes what
+// strconv writes.
+func TestAppendFloatMatchesStrconv(t *testing.T) {
+	for _, v := range []float64{0, 1, 100, 12.5, 0.0125, 1e-7, 25276510208, 1099511627776, 1 << 53, 1<<53 + 2, 1e21, -3, 99.99999, 4096, 16777216, 16777217} {
+		if got, want := string(appendFloat64(nil, v)), strconv.FormatFloat(v, 'f', -1, 64); got != want {
+			t.Errorf("appendFloat64(%v) = %s, want %s", v, got, want)
+		}
+		if got, want := string(appendFloat32(nil, float32(v))), strconv.FormatFloat(float64(float32(v)), 'f', -1, 32); got != want {
+			t.Errorf("appendFloat32(%v) = %s, want %s", v, got, want)
+		}
+	}
+	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		if string(appendFloat64(nil, v)) != "null" || string(appendFloat32(nil, float32(v))) != "null" {
+			t.Errorf("%v is not null", v)
+		}
+	}
+}
+
+// TestHostWithoutHistory: with HISTORY_SIZE 0 a host has no point to show;
+// its entries still carry its figures, and a state shows it with a null
+// point.
+func TestHostWithoutHistory(t *testing.T) {
+	f := fleet.New(fleet.Config{HistorySize: 0, MaxHosts: 3, StaleAfter: 3, OfflineAfter: 10})
+	f.Apply(snap("a", "i", 1), body(snap("a", "i", 1)), "", time.Now())
+	h := New(f, Options{}, discard)
+	state, _ := h.Subscribe(10, 1<<30, time.Now())
+	var buf bytes.Buffer
+	state.WriteTo(&buf)
+	var hosts []HostEntry
+	decodeStrict(t, buf.Bytes(), &hosts)
+	if len(hosts) != 1 || hosts[0].Point != nil || hosts[0].Figures.CPU == nil || *hosts[0].Figures.CPU != 1 {
 		t.Fatalf("state %s", buf.Bytes())
 	}
 }

@@ -183,7 +183,7 @@ type goBench struct {
 // goBenchmarks runs the Go benchmarks of the hot path and reports the
 // publisher's cost per snapshot next to a bare publish+confirm.
 func (b *bench) goBenchmarks() ([]Figure, error) {
-	pkgs := []string{"./internal/publisher", "./internal/collect", "./internal/snapshot", "./internal/fleet"}
+	pkgs := []string{"./internal/publisher", "./internal/collect", "./internal/snapshot", "./internal/fleet", "./internal/hub"}
 	args := append([]string{"test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", b.opts.benchtime, "-count", "1"}, pkgs...)
 	cmd := exec.CommandContext(b.ctx, "go", args...)
 	cmd.Dir = b.opts.root

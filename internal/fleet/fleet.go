@@ -161,18 +161,18 @@ func (f *Fleet) Watch(notify func()) {
 	f.mu.Unlock()
 }
 
-// Changes returns the changes logged since the last call, oldest first,
-// reusing buf; with a time, it forgets the hosts expired by then first.
+// Changes returns the changes logged since the last call, oldest first; with
+// a time, it forgets the hosts expired by then first. buf, which the caller
+// no longer needs (cleared), becomes the log: the two trade places.
 func (f *Fleet) Changes(now time.Time, buf []Change) []Change {
 	f.mu.Lock()
 	if !now.IsZero() {
 		f.sweepLocked(now)
 	}
-	buf = append(buf[:0], f.log...)
-	clear(f.log)
-	f.log = f.log[:0]
+	out := f.log
+	f.log = buf[:0]
 	f.mu.Unlock()
-	return buf
+	return out
 }
 
 // unlock releases the lock and tells the watcher when changes wait.
@@ -380,22 +380,28 @@ func status(cfg Config, lastSeen time.Time, interval float64, goodbye bool, now 
 // compact returns a copy of the JSON body without insignificant whitespace,
 // or nil if it is not valid JSON. Publishers send compact JSON: a scan that
 // finds no whitespace outside strings saves json.Compact's state machine.
+// Strings are skipped with IndexByte (they are most of a snapshot's bytes).
 func compact(body []byte) []byte {
-	inString := false
 	for i := 0; i < len(body); i++ {
-		c := body[i]
-		if inString {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
+		switch body[i] {
 		case '"':
-			inString = true
+			// Find the closing quote: one not escaped, that is not
+			// preceded by an odd number of backslashes.
+			for {
+				j := bytes.IndexByte(body[i+1:], '"')
+				if j < 0 {
+					i = len(body)
+					break
+				}
+				i += 1 + j
+				k := i - 1
+				for body[k] == '\\' {
+					k--
+				}
+				if (i-1-k)%2 == 0 {
+					break
+				}
+			}
 		case ' ', '\t', '\n', '\r':
 			var buf bytes.Buffer
 			buf.Grow(len(body))

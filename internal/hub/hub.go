@@ -22,6 +22,9 @@ type Options struct {
 	// SendBuffer is the number of updates queued per dashboard before
 	// further ones merge per host.
 	SendBuffer int
+	// MaxQueueBytes is what may wait for one dashboard before it is
+	// dropped as too slow; 0 means 64 MiB.
+	MaxQueueBytes int
 }
 
 // Hub is safe for concurrent use.

@@ -16,9 +16,9 @@ const (
 	pingPeriod     = pongWait / 2
 	maxClientFrame = 4 << 10 // the protocol has nothing to say to the server
 	maxFrameBytes  = 1 << 20 // one update frame carries about this much at most
-	// maxQueueBytes bounds what may wait for one client; with merging per
-	// host it is only reached by a fleet of very large snapshots.
-	maxQueueBytes = 64 << 20
+	// defaultQueueBytes bounds what may wait for one client; with merging
+	// per host it is only reached by a fleet of very large snapshots.
+	defaultQueueBytes = 64 << 20
 )
 
 type wsStats struct {
@@ -34,45 +34,49 @@ type Stats struct {
 }
 
 // Stats returns the WebSocket counters.
-func (w *Hub) Stats() Stats {
-	return Stats{Clients: w.stats.active.Load(), ConnectedTotal: w.stats.connected.Load(), DroppedSlow: w.stats.dropped.Load()}
+func (h *Hub) Stats() Stats {
+	return Stats{Clients: h.stats.active.Load(), ConnectedTotal: h.stats.connected.Load(), DroppedSlow: h.stats.dropped.Load()}
 }
 
 // Clients is the number of connected WebSocket clients.
-func (w *Hub) Clients() int64 { return w.stats.active.Load() }
+func (h *Hub) Clients() int64 { return h.stats.active.Load() }
 
 // Dropped counts the WebSocket clients dropped as too slow.
-func (w *Hub) Dropped() uint64 { return w.stats.dropped.Load() }
+func (h *Hub) Dropped() uint64 { return h.stats.dropped.Load() }
 
 // Close ends every WebSocket with a "going away" close frame and waits for
 // their goroutines.
-func (w *Hub) Close() {
-	w.cancel()
-	w.clients.Wait()
+func (h *Hub) Close() {
+	h.cancel()
+	h.clients.Wait()
 }
 
 // ServeWS upgrades, sends the state frame with config as its "config", then
 // the updates: one reader and one writer goroutine per connection, as in
 // gorilla's chat example.
-func (w *Hub) ServeWS(rw http.ResponseWriter, r *http.Request, config []byte) {
-	if w.ctx.Err() != nil {
+func (h *Hub) ServeWS(rw http.ResponseWriter, r *http.Request, config []byte) {
+	if h.ctx.Err() != nil {
 		http.Error(rw, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	conn, err := w.upgrader.Upgrade(rw, r, nil)
+	conn, err := h.upgrader.Upgrade(rw, r, nil)
 	if err != nil {
 		return // the upgrader has answered (403 for a foreign origin)
 	}
-	w.clients.Add(1)
-	w.stats.connected.Add(1)
-	w.stats.active.Add(1)
+	h.clients.Add(1)
+	h.stats.connected.Add(1)
+	h.stats.active.Add(1)
 	defer func() {
-		w.stats.active.Add(-1)
-		w.clients.Done()
+		h.stats.active.Add(-1)
+		h.clients.Done()
 	}()
 
-	state, sub := w.Subscribe(w.opts.SendBuffer, maxQueueBytes, time.Now())
-	defer w.Unsubscribe(sub)
+	queueBytes := h.opts.MaxQueueBytes
+	if queueBytes <= 0 {
+		queueBytes = defaultQueueBytes
+	}
+	state, sub := h.Subscribe(h.opts.SendBuffer, queueBytes, time.Now())
+	defer h.Unsubscribe(sub)
 
 	readerDone := make(chan struct{})
 	go func() {
@@ -88,7 +92,7 @@ func (w *Hub) ServeWS(rw http.ResponseWriter, r *http.Request, config []byte) {
 			}
 		}
 	}()
-	w.writeLoop(conn, config, state, sub, readerDone)
+	h.writeLoop(conn, config, state, sub, readerDone)
 	conn.Close()
 	<-readerDone
 }
@@ -107,7 +111,7 @@ func frame(conn *websocket.Conn, fill func(wr interface{ Write([]byte) (int, err
 	return wr.Close()
 }
 
-func (w *Hub) writeLoop(conn *websocket.Conn, config []byte, state *State, sub *Sub, readerDone <-chan struct{}) {
+func (h *Hub) writeLoop(conn *websocket.Conn, config []byte, state *State, sub *Sub, readerDone <-chan struct{}) {
 	// The state goes straight from the kept entries into the frame:
 	// at 10,000 hosts it is megabytes, not worth a copy.
 	err := frame(conn, func(wr interface{ Write([]byte) (int, error) }) error {
@@ -123,7 +127,7 @@ func (w *Hub) writeLoop(conn *websocket.Conn, config []byte, state *State, sub *
 		return err
 	})
 	if err != nil {
-		w.writeFailed(err, readerDone)
+		h.writeFailed(err, readerDone)
 		return
 	}
 	state = nil // let the old entries go
@@ -160,7 +164,7 @@ func (w *Hub) writeLoop(conn *websocket.Conn, config []byte, state *State, sub *
 					return err
 				})
 				if err != nil {
-					w.writeFailed(err, readerDone)
+					h.writeFailed(err, readerDone)
 					return
 				}
 				pending = pending[n:]
@@ -168,8 +172,8 @@ func (w *Hub) writeLoop(conn *websocket.Conn, config []byte, state *State, sub *
 			clear(pending)
 			pending = pending[:0]
 		case <-sub.Dropped():
-			w.slowClient()
-			w.closeWith(conn, websocket.ClosePolicyViolation, "too slow: fell behind the update stream")
+			h.slowClient()
+			h.closeWith(conn, websocket.ClosePolicyViolation, "too slow: fell behind the update stream")
 			return
 		case <-ping.C:
 			if conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)) != nil {
@@ -177,8 +181,8 @@ func (w *Hub) writeLoop(conn *websocket.Conn, config []byte, state *State, sub *
 			}
 		case <-readerDone:
 			return
-		case <-w.ctx.Done():
-			w.closeWith(conn, websocket.CloseGoingAway, "server shutting down")
+		case <-h.ctx.Done():
+			h.closeWith(conn, websocket.CloseGoingAway, "server shutting down")
 			return
 		}
 	}
@@ -186,7 +190,7 @@ func (w *Hub) writeLoop(conn *websocket.Conn, config []byte, state *State, sub *
 
 // writeFailed counts a client as too slow only when it could not take a
 // frame in time; one that went away is not slow.
-func (w *Hub) writeFailed(err error, readerDone <-chan struct{}) {
+func (h *Hub) writeFailed(err error, readerDone <-chan struct{}) {
 	select {
 	case <-readerDone:
 		return
@@ -194,16 +198,16 @@ func (w *Hub) writeFailed(err error, readerDone <-chan struct{}) {
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		w.slowClient()
+		h.slowClient()
 	}
 }
 
-func (w *Hub) slowClient() {
-	if w.stats.dropped.Add(1) == 1 {
-		w.log.Warn("dropped a slow WebSocket client (logged once; see /api/status for the count)")
+func (h *Hub) slowClient() {
+	if h.stats.dropped.Add(1) == 1 {
+		h.log.Warn("dropped a slow WebSocket client (logged once; see /api/status for the count)")
 	}
 }
 
-func (w *Hub) closeWith(conn *websocket.Conn, code int, text string) {
+func (h *Hub) closeWith(conn *websocket.Conn, code int, text string) {
 	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
 }

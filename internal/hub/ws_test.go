@@ -2,6 +2,7 @@ package hub
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -95,5 +96,50 @@ func TestWebSocketStateThenEveryUpdateOnce(t *testing.T) {
 			}
 			next[e.Host]++
 		}
+	}
+}
+
+// TestWebSocketSlowClientIsDropped: a dashboard that stops reading while
+// more than its queue's worth of hosts change is dropped and counted (the
+// hub never waits for it); a new dashboard then gets the whole fleet.
+func TestWebSocketSlowClientIsDropped(t *testing.T) {
+	f := fleet.New(fleet.Config{HistorySize: 2, MaxHosts: 5000, StaleAfter: 3, OfflineAfter: 10})
+	h := New(f, Options{SendBuffer: 16, MaxQueueBytes: 256 << 10}, discard)
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		h.ServeWS(rw, r, []byte(`{}`))
+	}))
+	t.Cleanup(func() { h.Close(); srv.Close() })
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/"
+	slow, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	var state StateFrame
+	if err := slow.ReadJSON(&state); err != nil {
+		t.Fatal(err)
+	}
+	// The slow dashboard reads nothing more. Each round changes every
+	// host (no merging helps), far more than the socket buffers hold.
+	for round := uint64(1); h.Dropped() == 0; round++ {
+		if round > 1000 {
+			t.Fatal("a dashboard that reads nothing was never dropped")
+		}
+		for i := range 3000 {
+			s := snap(fmt.Sprintf("host-%04d", i), "i", round)
+			f.Apply(s, body(s), "", time.Now())
+		}
+	}
+	if h.Dropped() != 1 {
+		t.Fatalf("dropped %d dashboards, want the one slow one", h.Dropped())
+	}
+	fresh, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	_ = fresh.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if err := fresh.ReadJSON(&state); err != nil || len(state.Hosts) != 3000 {
+		t.Fatalf("a new dashboard got %d hosts, %v", len(state.Hosts), err)
 	}
 }

@@ -92,3 +92,19 @@ func Derive(s *snapshot.Snapshot) Figures {
 	}
 	return f
 }
+
+// Size is about what the figures take written out (the hub keeps each
+// host's latest entry encoded): the fleet's memory budget counts it, and
+// the hub sizes its buffers with it.
+func (f *Figures) Size() int {
+	n := 640 + len(f.DiskMount) + len(f.Platform) + len(f.PlatformRelease) + len(f.Processor) + len(f.AgentVersion) + len(f.Timestamp)
+	for i := range f.Filesystems {
+		fs := &f.Filesystems[i]
+		// Its entry in "fs", and its use in the point.
+		n += 2*len(fs.Mountpoint) + len(fs.Device) + len(fs.Fstype) + 140
+	}
+	for i := range f.Interfaces {
+		n += len(f.Interfaces[i].Name) + 60
+	}
+	return n + 12*len(f.PerCore)
+}

@@ -216,9 +216,7 @@ func HostKey(s *snapshot.Snapshot, routingKey string) (name string, legacy bool)
 
 // entryCost is what the hub's copy of a host's latest entry (without the
 // snapshot, which it shares) takes: head, figures and point.
-func entryCost(f *Figures) int64 {
-	return 512 + 24*int64(len(f.PerCore)) + 160*int64(len(f.Filesystems))
-}
+func entryCost(f *Figures) int64 { return int64(f.Size()) + 256 }
 
 // hostFixed is what a host costs besides its snapshot and history: the
 // struct, its map entries, subscribers' indexes.

@@ -99,7 +99,7 @@ func (h *Hub) flushLocked(now time.Time) {
 		} else {
 			// Head and tail in one allocation, sized for most entries.
 			fig := &c.Entry.Figures
-			b := make([]byte, 0, 1024+len(c.Entry.Host)+160*len(fig.Filesystems)+16*len(fig.PerCore))
+			b := make([]byte, 0, 256+len(c.Entry.Host)+len(c.Entry.HostID)+fig.Size())
 			var head, tail []byte
 			var at, end int
 			if c.Point.T != 0 {

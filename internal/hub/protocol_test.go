@@ -3,6 +3,7 @@ package hub
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"reflect"
 	"strconv"
@@ -180,5 +181,35 @@ func TestHostWithoutHistory(t *testing.T) {
 	decodeStrict(t, buf.Bytes(), &hosts)
 	if len(hosts) != 1 || hosts[0].Point != nil || hosts[0].Figures.CPU == nil || *hosts[0].Figures.CPU != 1 {
 		t.Fatalf("state %s", buf.Bytes())
+	}
+}
+
+// TestKeptEntryFitsItsEstimate: the entry the hub keeps per host fits the
+// size the fleet's memory budget counts for it (Figures.Size), for a
+// typical host and for one at the message limits.
+func TestKeptEntryFitsItsEstimate(t *testing.T) {
+	big := realistic("big")
+	long := func(p string, i int) string { return fmt.Sprintf("%s%d-%s", p, i, strings.Repeat("x", 240)) }
+	big.CPUPerCore = make([]float64, snapshot.MaxCores)
+	for i := range big.CPUPerCore {
+		big.CPUPerCore[i] = 12.345678
+	}
+	big.Filesystems, big.Network.Interfaces = nil, nil
+	for i := range 256 {
+		big.Filesystems = append(big.Filesystems, snapshot.Filesystem{Mountpoint: long("/m", i), Device: long("/dev/d", i),
+			Fstype: long("t", i), Total: 1 << 40, Used: 1 << 39, Free: 1 << 39, Percent: 50.123456})
+	}
+	for i := range snapshot.MaxInterfaces {
+		big.Network.Interfaces = append(big.Network.Interfaces, snapshot.Interface{Name: long("if", i), RxBytesPerSec: 1.123456789, TxBytesPerSec: 2.123456789})
+	}
+	f, h := testHub()
+	for _, s := range []*snapshot.Snapshot{realistic("typical"), big} {
+		f.Apply(s, body(s), "", time.Now())
+		h.flush()
+		l := h.latest[s.Host]
+		fig := fleet.Derive(s)
+		if kept, est := cap(l.Head)+cap(l.Tail), 256+len(s.Host)+len(s.HostID)+fig.Size(); kept > est {
+			t.Errorf("%s: the hub keeps %d bytes, the estimate is %d", s.Host, kept, est)
+		}
 	}
 }

@@ -464,7 +464,7 @@ type Counts struct {
 	Expired    uint64 `json:"expired_hosts_total"` // offline longer than HOST_EXPIRE
 	Bytes      int64  `json:"bytes"`               // memory the hosts take, as accounted
 	MaxBytes   int64  `json:"max_bytes"`
-	Clients    int    `json:"clients"` // dashboards: filled in by the hub, which keeps them
+	Clients    int    `json:"clients"` // dashboards subscribed: the hub keeps them, /api/status fills this in
 }
 
 // Counts returns host states at now and the totals.

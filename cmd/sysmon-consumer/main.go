@@ -44,7 +44,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ingest := consumer.NewIngest(hosts, cfg.MaxMessage, log.With("component", "ingest"))
 	ingest.Identity = cfg.Identity
 	dashboards := hub.New(hosts, hub.Options{SendBuffer: cfg.SendBuffer}, log.With("component", "hub"))
-	site := web.New(web.Options{Version: version, Thresholds: cfg.Thresholds,
+	thresholds := make(map[string]web.Thresholds, len(cfg.Thresholds))
+	for k, t := range cfg.Thresholds {
+		thresholds[k] = web.Thresholds(t)
+	}
+	site := web.New(web.Options{Version: version, Thresholds: thresholds,
 		StaleAfter: cfg.Fleet.StaleAfter, Offline: cfg.Fleet.OfflineAfter, Stats: func() any { return ingest.Stats() }},
 		hosts, dashboards, status, log.With("component", "web"))
 

@@ -14,7 +14,6 @@ import (
 	"github.com/sysmon-dev/sysmon/internal/config"
 	"github.com/sysmon-dev/sysmon/internal/fleet"
 	"github.com/sysmon-dev/sysmon/internal/mq"
-	"github.com/sysmon-dev/sysmon/internal/web"
 )
 
 // DefaultConfigFile is where the package installs the consumer's settings.
@@ -31,7 +30,7 @@ type Config struct {
 	MaxMessage  int
 	Fleet       fleet.Config
 	SendBuffer  int
-	Thresholds  map[string]web.Thresholds
+	Thresholds  map[string]Thresholds
 	Identity    Identity
 	LogLevel    slog.Level
 }
@@ -107,7 +106,7 @@ func Read(l *config.Loader) (Config, error) {
 	case len(p) >= MaxUserID || strings.ContainsFunc(p, unicode.IsControl):
 		l.Fail("HOST_USER_PREFIX", "expected a prefix of broker user names, shorter than %d bytes, without control characters", MaxUserID)
 	}
-	c.Thresholds = map[string]web.Thresholds{
+	c.Thresholds = map[string]Thresholds{
 		"cpu":    thresholds(l, "THRESHOLD_CPU", 80, 95, 100),
 		"memory": thresholds(l, "THRESHOLD_MEMORY", 85, 95, 100),
 		"swap":   thresholds(l, "THRESHOLD_SWAP", 50, 80, 100),
@@ -120,10 +119,16 @@ func Read(l *config.Loader) (Config, error) {
 	return c, nil
 }
 
+// Thresholds is one metric's warning and critical levels on the dashboard.
+type Thresholds struct {
+	Warn float64 `json:"warn"`
+	Crit float64 `json:"crit"`
+}
+
 // thresholds reads "WARN,CRIT", both from 0 to limit.
-func thresholds(l *config.Loader, key string, warn, crit, limit float64) web.Thresholds {
+func thresholds(l *config.Loader, key string, warn, crit, limit float64) Thresholds {
 	p := l.FloatPair(key, [2]float64{warn, crit}, 0, limit)
-	return web.Thresholds{Warn: p[0], Crit: p[1]}
+	return Thresholds{Warn: p[0], Crit: p[1]}
 }
 
 // Describe lists the effective settings for -check-config (password masked).

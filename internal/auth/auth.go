@@ -9,8 +9,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
-	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -27,27 +25,6 @@ type Config struct {
 
 // Enabled tells whether any credential is configured.
 func (c Config) Enabled() bool { return c.PasswordHash != nil || c.TokenSHA256 != nil }
-
-// ParseBasic reads "user:bcrypt-hash" (htpasswd -nbB output works as is).
-func ParseBasic(s string) (user string, hash []byte, err error) {
-	user, h, ok := strings.Cut(strings.TrimSpace(s), ":")
-	if !ok || user == "" || h == "" {
-		return "", nil, fmt.Errorf("expected USER:BCRYPT_HASH (make one with: sysmon-consumer -hash-password)")
-	}
-	if _, err := bcrypt.Cost([]byte(h)); err != nil {
-		return "", nil, fmt.Errorf("the part after %q: is not a bcrypt hash: %v", user, err)
-	}
-	return user, []byte(h), nil
-}
-
-// ParseTokenSHA256 reads the hex SHA-256 of a bearer token.
-func ParseTokenSHA256(s string) ([]byte, error) {
-	b, err := hex.DecodeString(strings.TrimSpace(s))
-	if err != nil || len(b) != sha256.Size {
-		return nil, fmt.Errorf("expected 64 hex digits, the SHA-256 of the token (printf %%s TOKEN | sha256sum)")
-	}
-	return b, nil
-}
 
 // HashPassword returns the bcrypt hash to put after "user:" in AUTH_BASIC.
 func HashPassword(password string) (string, error) {

@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/sysmon-dev/sysmon/internal/auth"
 )
 
 // Broker is how a daemon reaches RabbitMQ. URLs carry credentials: log only
@@ -204,7 +202,7 @@ type HTTP struct {
 	Port     int
 	CertFile string // with KeyFile: serve HTTPS
 	KeyFile  string
-	Auth     auth.Config
+	Auth     Credentials
 	// AllowedHosts are the Host names (APP_ALLOWED_HOSTS) the server
 	// answers to besides loopback names, IP addresses and the system's host
 	// name: lower case, no port; "*.example.com" stands for its subdomains.
@@ -246,14 +244,14 @@ func LoadHTTP(l *Loader, defPort int) HTTP {
 	}
 	h.AllowedHosts, h.AnyHost = loadAllowedHosts(l)
 	if v := l.String("AUTH_BASIC", ""); v != "" {
-		user, hash, err := auth.ParseBasic(v)
+		user, hash, err := parseBasic(v)
 		if err != nil {
 			l.Fail("AUTH_BASIC", "%v", err)
 		}
 		h.Auth.User, h.Auth.PasswordHash = user, hash
 	}
 	if v := l.String("AUTH_BEARER_SHA256", ""); v != "" {
-		sum, err := auth.ParseTokenSHA256(v)
+		sum, err := parseTokenSHA256(v)
 		if err != nil {
 			l.Fail("AUTH_BEARER_SHA256", "%v", err)
 		}

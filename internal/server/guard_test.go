@@ -15,7 +15,6 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/sysmon-dev/sysmon/internal/auth"
 	"github.com/sysmon-dev/sysmon/internal/brokertest"
 	"github.com/sysmon-dev/sysmon/internal/config"
 	"github.com/sysmon-dev/sysmon/internal/mq"
@@ -269,7 +268,7 @@ func TestReadyzHidesTheBrokerFromStrangers(t *testing.T) {
 		return a
 	}
 	basic := "Authorization: Basic " + basicOf("u", "pw")
-	protected := serve(t, config.HTTP{Auth: auth.Config{User: "u", PasswordHash: h}}, ready)
+	protected := serve(t, config.HTTP{Auth: config.Credentials{User: "u", PasswordHash: h}}, ready)
 	if a := get(protected, ""); a.Broker["broker"] != nil || a.Broker["last_error"] != nil {
 		t.Errorf("without credentials: %v shows the broker", a.Broker)
 	}

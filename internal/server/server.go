@@ -58,7 +58,7 @@ func Listen(addr string, h http.Handler, log *slog.Logger) (*Server, error) {
 // what strangers could then reach.
 func Open(hc config.HTTP, h http.Handler, log *slog.Logger, what string) (*Server, error) {
 	public := []string{"/healthz", "/readyz"}
-	s, err := Listen(hc.Addr(), newHostGuard(hc, log, public...).wrap(auth.NewGuard(hc.Auth, public...).Wrap(h)), log)
+	s, err := Listen(hc.Addr(), newHostGuard(hc, log, public...).wrap(auth.NewGuard(auth.Config(hc.Auth), public...).Wrap(h)), log)
 	if err != nil {
 		return nil, err
 	}

@@ -9,8 +9,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
 	"github.com/sysmon-dev/sysmon/internal/config"
 	"github.com/sysmon-dev/sysmon/internal/fleet"
 	"github.com/sysmon-dev/sysmon/internal/mq"
@@ -21,18 +19,16 @@ const DefaultConfigFile = "/etc/sysmon/consumer.env"
 
 // Config is the consumer's settings.
 type Config struct {
-	File        string
-	Broker      config.Broker
-	HTTP        config.HTTP
-	Queue       mq.Queue
-	QueueMaxLen int
-	QueueExpiry time.Duration
-	MaxMessage  int
-	Fleet       fleet.Config
-	SendBuffer  int
-	Thresholds  map[string]Thresholds
-	Identity    Identity
-	LogLevel    slog.Level
+	File       string
+	Broker     config.Broker
+	HTTP       config.HTTP
+	Queue      mq.Queue
+	MaxMessage int
+	Fleet      fleet.Config
+	SendBuffer int
+	Thresholds map[string]Thresholds
+	Identity   Identity
+	LogLevel   slog.Level
 }
 
 // LoadConfig reads the env file at path (the environment overrides it).
@@ -44,12 +40,10 @@ func LoadConfig(path string, explicit bool, lookupEnv func(string) (string, bool
 func Read(l *config.Loader) (Config, error) {
 	host, _ := os.Hostname()
 	c := Config{
-		File:        l.File(),
-		Broker:      config.LoadBroker(l),
-		HTTP:        config.LoadHTTP(l, 8003),
-		QueueMaxLen: l.Int("QUEUE_MAX_LENGTH", 100_000, 0, 100_000_000),
-		QueueExpiry: l.Duration("QUEUE_EXPIRES", 7*24*time.Hour, 0, 365*24*time.Hour),
-		MaxMessage:  l.Int("MAX_MESSAGE_BYTES", 1<<20, 1024, 64<<20),
+		File:       l.File(),
+		Broker:     config.LoadBroker(l),
+		HTTP:       config.LoadHTTP(l, 8003),
+		MaxMessage: l.Int("MAX_MESSAGE_BYTES", 1<<20, 1024, 64<<20),
 		Fleet: fleet.Config{
 			HistorySize:  l.Int("HISTORY_SIZE", 300, 0, 100_000),
 			MaxHosts:     l.Int("MAX_HOSTS", 20_000, 1, 10_000_000),
@@ -60,9 +54,11 @@ func Read(l *config.Loader) (Config, error) {
 		SendBuffer: l.Int("WS_SEND_BUFFER", 1024, 16, 1_000_000),
 		LogLevel:   config.LoadLogLevel(l),
 	}
-	if c.QueueExpiry > 0 && c.QueueExpiry < time.Second {
+	maxLen := l.Int("QUEUE_MAX_LENGTH", 100_000, 0, 100_000_000)
+	expiry := l.Duration("QUEUE_EXPIRES", 7*24*time.Hour, 0, 365*24*time.Hour)
+	if expiry > 0 && expiry < time.Second {
 		// x-expires is in whole milliseconds and must be positive.
-		l.Fail("QUEUE_EXPIRES", "expected 0 (never) or at least 1s, got %v", c.QueueExpiry)
+		l.Fail("QUEUE_EXPIRES", "expected 0 (never) or at least 1s, got %v", expiry)
 	}
 	exclusive := l.Bool("QUEUE_EXCLUSIVE", false)
 	queueType := l.Enum("QUEUE_TYPE", "classic", "classic", "quorum")
@@ -84,19 +80,9 @@ func Read(l *config.Loader) (Config, error) {
 		AutoDelete: exclusive,
 		BindingKey: bindingKey,
 		Prefetch:   l.Int("QUEUE_PREFETCH", 500, 1, 65535),
-		Args:       amqp.Table{},
-	}
-	if queueType == "quorum" {
-		// Replicated on a majority of the cluster's nodes: the backlog
-		// survives the loss of one.
-		c.Queue.Args["x-queue-type"] = "quorum"
-	}
-	if c.QueueMaxLen > 0 {
-		c.Queue.Args["x-max-length"] = int64(c.QueueMaxLen)
-		c.Queue.Args["x-overflow"] = "drop-head"
-	}
-	if c.QueueExpiry > 0 && !exclusive {
-		c.Queue.Args["x-expires"] = c.QueueExpiry.Milliseconds()
+		Type:       queueType,
+		MaxLength:  maxLen,
+		Expires:    expiry,
 	}
 	c.Identity = Identity{Required: l.Enum("HOST_IDENTITY", "none", "none", "broker-user") == "broker-user",
 		UserPrefix: l.String("HOST_USER_PREFIX", DefaultUserPrefix)}
@@ -144,9 +130,9 @@ func (c Config) Describe() string {
 		{"listen", c.HTTP.Describe()},
 		{"QUEUE_NAME", c.Queue.Name},
 		{"QUEUE_EXCLUSIVE", fmt.Sprint(c.Queue.Exclusive)},
-		{"QUEUE_TYPE", queueTypeOf(c.Queue)},
-		{"QUEUE_MAX_LENGTH", fmt.Sprint(c.QueueMaxLen)},
-		{"QUEUE_EXPIRES", c.QueueExpiry.String()},
+		{"QUEUE_TYPE", c.Queue.Type},
+		{"QUEUE_MAX_LENGTH", fmt.Sprint(c.Queue.MaxLength)},
+		{"QUEUE_EXPIRES", c.Queue.Expires.String()},
 		{"QUEUE_PREFETCH", fmt.Sprint(c.Queue.Prefetch)},
 		{"QUEUE_BINDING_KEY", c.Queue.BindingKey},
 		{"MAX_MESSAGE_BYTES", fmt.Sprint(c.MaxMessage)},
@@ -169,13 +155,6 @@ func identityText(id Identity) string {
 		return "none (any broker user may publish for any host)"
 	}
 	return fmt.Sprintf("broker-user (host H only from broker user %q)", id.User("H"))
-}
-
-func queueTypeOf(q mq.Queue) string {
-	if t, ok := q.Args["x-queue-type"].(string); ok {
-		return t
-	}
-	return "classic"
 }
 
 // Level is the configured log level.

@@ -26,7 +26,7 @@ func TestPrototypeEnvFile(t *testing.T) {
 	if q.Name != "Consumer" || !q.Exclusive || q.Durable || !q.AutoDelete || c.HTTP.Port != 8003 || c.Broker.Exchange != "system_info" {
 		t.Fatalf("queue %+v port %d", q, c.HTTP.Port)
 	}
-	if _, ok := q.Args["x-expires"]; ok {
+	if _, ok := q.Args()["x-expires"]; ok {
 		t.Fatal("an exclusive queue needs no expiry")
 	}
 }
@@ -37,8 +37,8 @@ func TestDefaultQueueIsDurableBoundedAndExpiring(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := c.Queue
-	if !q.Durable || q.Exclusive || q.AutoDelete || q.Args["x-max-length"] != int64(100000) ||
-		q.Args["x-overflow"] != "drop-head" || q.Args["x-expires"] != int64(7*24*3600*1000) {
+	if !q.Durable || q.Exclusive || q.AutoDelete || q.Args()["x-max-length"] != int64(100000) ||
+		q.Args()["x-overflow"] != "drop-head" || q.Args()["x-expires"] != int64(7*24*3600*1000) {
 		t.Fatalf("default queue %+v", q)
 	}
 	host, _ := os.Hostname()

@@ -16,9 +16,35 @@ type Queue struct {
 	Durable    bool
 	Exclusive  bool
 	AutoDelete bool
-	Args       amqp.Table
+	// Type is "classic" (or empty) or "quorum": replicated on a majority of
+	// the cluster's nodes, so that the backlog survives the loss of one.
+	Type string
+	// MaxLength bounds the backlog (0: unbounded); beyond it the oldest
+	// messages are dropped, so that a consumer that returns sees the newest.
+	MaxLength int
+	// Expires deletes the queue once it has had no consumer for that long
+	// (0: never; whole milliseconds, so at least 1ms). An exclusive queue
+	// goes with its connection and takes none.
+	Expires    time.Duration
 	BindingKey string
 	Prefetch   int
+}
+
+// Args are the queue's arguments for the broker (x-queue-type,
+// x-max-length, x-overflow, x-expires).
+func (q Queue) Args() amqp.Table {
+	args := amqp.Table{}
+	if q.Type == "quorum" {
+		args["x-queue-type"] = "quorum"
+	}
+	if q.MaxLength > 0 {
+		args["x-max-length"] = int64(q.MaxLength)
+		args["x-overflow"] = "drop-head"
+	}
+	if q.Expires > 0 && !q.Exclusive {
+		args["x-expires"] = q.Expires.Milliseconds()
+	}
+	return args
 }
 
 // Consumer delivers every message of its queue to Handle and acknowledges it
@@ -56,7 +82,7 @@ func (c *Consumer) session(ctx context.Context, conn *amqp.Connection, ready fun
 	if err := ch.Qos(q.Prefetch, 0, false); err != nil {
 		return fmt.Errorf("set prefetch: %w", err)
 	}
-	if _, err := ch.QueueDeclare(q.Name, q.Durable, q.AutoDelete, q.Exclusive, false, q.Args); err != nil {
+	if _, err := ch.QueueDeclare(q.Name, q.Durable, q.AutoDelete, q.Exclusive, false, q.Args()); err != nil {
 		return fmt.Errorf("declare queue %q: %w", q.Name, err)
 	}
 	if err := ch.QueueBind(q.Name, q.BindingKey, c.Exchange, false, nil); err != nil {

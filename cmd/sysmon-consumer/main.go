@@ -84,7 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	notifier.Ready()
 	notifier.Status(status.Line())
 
-	dialer := mq.NewDialer(cfg.Broker, name+"@"+daemon.Hostname(), log.With("component", "mq"), status)
+	dialer := mq.NewDialer(daemon.Dial(cfg.Broker), name+"@"+daemon.Hostname(), log.With("component", "mq"), status)
 	dialer.Beat = watchdog.Loop("broker")
 	cons := &mq.Consumer{Dialer: dialer, Exchange: cfg.Broker.Exchange, ExchangeType: cfg.Broker.ExchangeType,
 		Queue: cfg.Queue, Tag: name + "@" + daemon.Hostname(), Log: log.With("component", "mq"), Handle: ingest.Handle}

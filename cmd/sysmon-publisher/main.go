@@ -112,7 +112,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	notifier.Ready()
 	notifier.Status(status.Line())
 
-	dialer := mq.NewDialer(cfg.Broker, name+"@"+cfg.HostName, log.With("component", "mq"), status)
+	dialer := mq.NewDialer(daemon.Dial(cfg.Broker), name+"@"+cfg.HostName, log.With("component", "mq"), status)
 	dialer.Beat = watchdog.Loop("broker")
 	pub := &mq.Publisher{Dialer: dialer, Exchange: cfg.Broker.Exchange, ExchangeType: cfg.Broker.ExchangeType,
 		Outbox: outbox, Log: log.With("component", "mq"), DrainTimeout: 2 * time.Second,

@@ -121,6 +121,12 @@ func Start[C Settings](name, version, defaultConfig string, args []string, stdou
 	return cfg, p, 0, true
 }
 
+// Dial is how the broker section reaches mq: the URLs, and the same URLs
+// without their passwords for the log and the status.
+func Dial(b config.Broker) mq.DialConfig {
+	return mq.DialConfig{URLs: b.URLs, Shown: b.Redacted(), Heartbeat: b.Heartbeat, MaxDelay: b.ReconnectMax, TLS: b.TLS}
+}
+
 // readableSecret is the warning for a file that holds a credential (the
 // broker password, a client key) and that every user of the machine can read.
 const readableSecret = "this file holds a broker credential and every user of this machine can read it"

@@ -14,13 +14,24 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
-
-	"github.com/sysmon-dev/sysmon/internal/config"
 )
+
+// DialConfig is how to reach the brokers.
+type DialConfig struct {
+	URLs []string // tried in turn from a random one; they carry credentials
+	// Shown are the same URLs, in the same order, without their passwords:
+	// what the log and the status name. A URL without one is shown by its
+	// position in the list.
+	Shown     []string
+	Heartbeat time.Duration
+	MaxDelay  time.Duration // backoff cap
+	TLS       *tls.Config   // for amqps:// URLs; nil means the system roots
+}
 
 // Dialer keeps one connection to the first broker of a list that answers.
 type Dialer struct {
 	URLs      []string
+	Shown     []string // see DialConfig
 	Heartbeat time.Duration
 	MaxDelay  time.Duration // backoff cap
 	Name      string        // connection name shown in the management UI
@@ -43,9 +54,17 @@ type Dialer struct {
 
 // NewDialer spreads first connections across the list: each process starts
 // at a random broker.
-func NewDialer(b config.Broker, name string, log *slog.Logger, status *Status) *Dialer {
-	return &Dialer{URLs: b.URLs, Heartbeat: b.Heartbeat, MaxDelay: b.ReconnectMax, Name: name, TLS: b.TLS,
-		Log: log, Status: status, next: rand.IntN(max(len(b.URLs), 1))}
+func NewDialer(c DialConfig, name string, log *slog.Logger, status *Status) *Dialer {
+	return &Dialer{URLs: c.URLs, Shown: c.Shown, Heartbeat: c.Heartbeat, MaxDelay: c.MaxDelay, Name: name, TLS: c.TLS,
+		Log: log, Status: status, next: rand.IntN(max(len(c.URLs), 1))}
+}
+
+// shown names the i-th broker without its credentials.
+func (d *Dialer) shown(i int) string {
+	if i < len(d.Shown) && d.Shown[i] != "" {
+		return d.Shown[i]
+	}
+	return fmt.Sprintf("broker %d of %d", i+1, len(d.URLs))
 }
 
 // Session uses a connection until it fails or ctx ends. It calls ready once
@@ -63,17 +82,17 @@ const healthyAfter = 30 * time.Second
 // It returns nil when ctx ends.
 func (d *Dialer) Run(ctx context.Context, session Session) error {
 	for {
-		conn, url, err := d.connect(ctx)
+		conn, i, err := d.connect(ctx)
 		if err != nil {
 			return nil // ctx ended
 		}
 		start := time.Now()
 		err = session(ctx, conn, func() {
-			d.Status.setConnected(config.RedactURL(url))
+			d.Status.setConnected(d.shown(i))
 			if d.announced {
-				d.Log.Debug("connected to broker", "broker", config.RedactURL(url))
+				d.Log.Debug("connected to broker", "broker", d.shown(i))
 			} else {
-				d.Log.Info("connected to broker", "broker", config.RedactURL(url))
+				d.Log.Info("connected to broker", "broker", d.shown(i))
 				d.announced = true
 			}
 		})
@@ -91,34 +110,34 @@ func (d *Dialer) Run(ctx context.Context, session Session) error {
 		d.Status.set(Disconnected, "", Explain(err))
 		// After a session that failed at once, the next "connected" is no
 		// news: the warning stays the last word until something changes.
-		d.logFailure("broker connection ended", config.RedactURL(url), err, healthy)
+		d.logFailure("broker connection ended", d.shown(i), err, healthy)
 		d.next++ // fail over to the next broker of the list
 	}
 }
 
 // connect dials until a broker answers or ctx ends.
-func (d *Dialer) connect(ctx context.Context) (*amqp.Connection, string, error) {
+func (d *Dialer) connect(ctx context.Context) (*amqp.Connection, int, error) {
 	for {
 		if d.failures > 0 {
 			wait := d.backoff()
 			d.Log.Debug("waiting before reconnecting", "delay", wait.Round(time.Millisecond))
 			if err := d.sleep(ctx, wait); err != nil {
-				return nil, "", err
+				return nil, 0, err
 			}
 		}
-		url := d.URLs[d.next%len(d.URLs)]
+		i := d.next % len(d.URLs)
 		d.beat()
-		conn, err := d.dial(ctx, url)
+		conn, err := d.dial(ctx, d.URLs[i])
 		if err == nil {
-			return conn, url, nil
+			return conn, i, nil
 		}
 		if ctx.Err() != nil {
-			return nil, "", ctx.Err()
+			return nil, 0, ctx.Err()
 		}
 		d.failures++
 		d.next++
 		d.Status.set(Disconnected, "", Explain(err))
-		d.logFailure("cannot connect to broker", config.RedactURL(url), err, true)
+		d.logFailure("cannot connect to broker", d.shown(i), err, true)
 	}
 }
 
@@ -194,17 +213,17 @@ func (d *Dialer) backoff() time.Duration {
 // logFailure logs a failure once while it stays the same, so that a broker
 // down for an hour costs one warning line, not one per retry. reannounce:
 // the next successful connection is logged at info again.
-func (d *Dialer) logFailure(msg, url string, err error, reannounce bool) {
+func (d *Dialer) logFailure(msg, broker string, err error, reannounce bool) {
 	text := Explain(err)
 	if text == d.lastLog {
-		d.Log.Debug(msg, "broker", url, "err", text, "attempt", d.failures)
+		d.Log.Debug(msg, "broker", broker, "err", text, "attempt", d.failures)
 		return
 	}
 	d.lastLog = text
 	if reannounce {
 		d.announced = false
 	}
-	d.Log.Warn(msg+"; retrying with backoff", "broker", url, "err", text, "max_delay", d.MaxDelay)
+	d.Log.Warn(msg+"; retrying with backoff", "broker", broker, "err", text, "max_delay", d.MaxDelay)
 }
 
 func closeConn(conn *amqp.Connection) {

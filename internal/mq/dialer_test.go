@@ -89,3 +89,17 @@ func TestDialerRepeatedFailureLoggedOnce(t *testing.T) {
 		t.Errorf("the password reached the log:\n%s", s)
 	}
 }
+
+// TestShownNeverTheURL: the log and the status name a broker by what the
+// caller gave as its shown form, and by its position when there is none;
+// never by the URL, which carries the password.
+func TestShownNeverTheURL(t *testing.T) {
+	d := NewDialer(DialConfig{URLs: []string{"amqp://u:s3cret@a:5672/", "amqp://u:s3cret@b:5672/"},
+		Shown: []string{"amqp://u:xxxxx@a:5672/"}}, "test", nil, nil)
+	if got := d.shown(0); got != "amqp://u:xxxxx@a:5672/" {
+		t.Errorf("shown(0) = %q", got)
+	}
+	if got := d.shown(1); got != "broker 2 of 2" || strings.Contains(got, "s3cret") {
+		t.Errorf("shown(1) = %q, want its position", got)
+	}
+}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/sysmon-dev/sysmon/internal/brokertest"
 	"github.com/sysmon-dev/sysmon/internal/collect"
-	"github.com/sysmon-dev/sysmon/internal/config"
 	"github.com/sysmon-dev/sysmon/internal/mq"
 	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
@@ -58,8 +57,7 @@ func BenchmarkPublish(b *testing.B) {
 	cfg := Config{HostName: "bench", Interval: time.Second, PublishTimeout: 2 * time.Second, RateLimit: 1e6,
 		CollectTimeout: time.Second}
 	svc := New(cfg, collect.New(log, time.Second), outbox, status, log, "bench")
-	broker := config.Broker{URLs: []string{url}, Exchange: ex, ExchangeType: "fanout", Heartbeat: 10 * time.Second,
-		ReconnectMax: time.Second}
+	broker := mq.DialConfig{URLs: []string{url}, Heartbeat: 10 * time.Second, MaxDelay: time.Second}
 	pub := &mq.Publisher{Dialer: mq.NewDialer(broker, "sysmon-bench", log, status), Exchange: ex, ExchangeType: "fanout",
 		Outbox: outbox, Log: log, DrainTimeout: time.Second}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -218,7 +218,8 @@ func TestSameOriginOnlyRefusesCrossSiteGET(t *testing.T) {
 func connectedStatus(t *testing.T) *mq.Status {
 	t.Helper()
 	st := mq.NewStatus()
-	d := mq.NewDialer(config.Broker{URLs: []string{brokertest.Shared(t)}, Heartbeat: 10 * time.Second, ReconnectMax: time.Second},
+	b := config.Broker{URLs: []string{brokertest.Shared(t)}}
+	d := mq.NewDialer(mq.DialConfig{URLs: b.URLs, Shown: b.Redacted(), Heartbeat: 10 * time.Second, MaxDelay: time.Second},
 		"sysmon-server-test", slog.New(slog.DiscardHandler), st)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

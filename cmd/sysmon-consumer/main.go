@@ -89,31 +89,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cons := &mq.Consumer{Dialer: dialer, Exchange: cfg.Broker.Exchange, ExchangeType: cfg.Broker.ExchangeType,
 		Queue: cfg.Queue, Tag: name + "@" + daemon.Hostname(), Log: log.With("component", "mq"), Handle: ingest.Handle}
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	mqDone := make(chan error, 1)
-	go func() { mqDone <- cons.Run(runCtx) }()
-	srvDone := make(chan error, 1)
-	go func() { srvDone <- srv.Run(runCtx) }()
-	wdDone := make(chan error, 1)
-	go func() { wdDone <- watchdog.Run(runCtx) }()
-
-	code := 0
-	select {
-	case <-ctx.Done():
-	case err := <-srvDone:
-		log.Error("http server failed", "err", err)
-		srvDone <- nil
-		code = 1
-	}
-	log.Info("shutting down")
-	notifier.Stopping()
-	cancel()
-	<-srvDone
-	site.Close()
-	<-mqDone
-	<-wdDone
+	// Stopped in this order: ingest first, then the HTTP server and, once
+	// it has stopped, the dashboards' WebSockets.
+	var g daemon.Group
+	g.Add(1, "broker", cons.Run)
+	g.Add(1, "watchdog", watchdog.Run)
+	g.Add(2, "http server", func(ctx context.Context) error {
+		defer site.Close()
+		return srv.Run(ctx)
+	})
+	err = g.Run(ctx, proc.Stopping)
 	s := ingest.Stats()
 	log.Info("stopped", "received_total", s.Received, "invalid_total", s.Invalid+s.TooLarge)
-	return code
+	if err != nil {
+		return 1
+	}
+	return 0
 }

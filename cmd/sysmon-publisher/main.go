@@ -118,52 +118,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Outbox: outbox, Log: log.With("component", "mq"), DrainTimeout: 2 * time.Second,
 		UserID: cfg.UserID, NoUserID: cfg.NoUserID}
 
-	// The broker side outlives the rest by the drain timeout, so that the
-	// goodbye message queued at shutdown still goes out.
-	mqCtx, cancelMQ := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelMQ()
-	mqDone := make(chan error, 1)
-	go func() { mqDone <- pub.Run(mqCtx) }()
-	// The journal outlives the broker side: once that has stopped, it writes
-	// what is still owed.
-	journalCtx, cancelJournal := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelJournal()
-	journalDone := make(chan error, 1)
-	go func() { journalDone <- outbox.RunJournal(journalCtx) }()
-	srvDone := make(chan error, 1)
-	go func() { srvDone <- srv.Run(ctx) }()
-	wdDone := make(chan error, 1)
-	go func() { wdDone <- watchdog.Run(ctx) }()
-
-	runCtx, cancelRun := context.WithCancel(ctx)
-	defer cancelRun()
-	loopDone := make(chan error, 1)
-	go func() { loopDone <- svc.Run(runCtx, watchdog.Loop("periodic")) }()
-
-	code := 0
-	select {
-	case <-ctx.Done():
-	case err := <-srvDone:
-		log.Error("http server failed", "err", err)
-		srvDone <- nil
-		code = 1
-	}
-	log.Info("shutting down")
-	notifier.Stopping()
-	cancelRun()
-	<-loopDone
-	cancelMQ()
-	<-mqDone
-	cancelJournal()
-	if err := <-journalDone; err != nil {
-		log.Warn("cannot close the outbox file", "err", err)
-	}
-	<-srvDone
-	<-wdDone
+	// Stopped in this order: what adds to the outbox (the periodic loop,
+	// which queues a goodbye message, and /publish); then the broker side,
+	// which has the drain timeout to send what is queued; then the journal,
+	// which writes what is still owed.
+	var g daemon.Group
+	g.Add(1, "http server", srv.Run)
+	g.Add(1, "watchdog", watchdog.Run)
+	beat := watchdog.Loop("periodic")
+	g.Add(1, "periodic loop", func(ctx context.Context) error { return svc.Run(ctx, beat) })
+	g.Add(2, "broker", pub.Run)
+	g.Add(3, "journal", func(ctx context.Context) error {
+		if err := outbox.RunJournal(ctx); err != nil {
+			log.Warn("cannot close the outbox file", "err", err)
+		}
+		return nil
+	})
+	err = g.Run(ctx, proc.Stopping)
 	c := outbox.Counters()
 	log.Info("stopped", "confirmed_total", c.Confirmed, "left_in_outbox", c.Waiting, "dropped_total", c.Dropped,
 		"left_on_disk", c.Stored)
-	return code
+	if err != nil {
+		return 1
+	}
+	return 0
 }
 
 // printFlag takes -print, the publisher's own flag, out of the command line

@@ -5,6 +5,7 @@ package daemon
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -125,6 +126,17 @@ func Start[C Settings](name, version, defaultConfig string, args []string, stdou
 // without their passwords for the log and the status.
 func Dial(b config.Broker) mq.DialConfig {
 	return mq.DialConfig{URLs: b.URLs, Shown: b.Redacted(), Heartbeat: b.Heartbeat, MaxDelay: b.ReconnectMax, TLS: b.TLS}
+}
+
+// Stopping is what a daemon does when its Group starts to stop: log the
+// failure that stopped it, if any, and tell systemd.
+func (p Process) Stopping(cause error) {
+	var f *Failure
+	if errors.As(cause, &f) {
+		p.Log.Error(f.Component+" failed", "err", f.Err)
+	}
+	p.Log.Info("shutting down")
+	p.Notifier.Stopping()
 }
 
 // readableSecret is the warning for a file that holds a credential (the

@@ -34,8 +34,8 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cfg, proc, exit, ok := daemon.Start(name, version, consumer.DefaultConfigFile, args, stdout, stderr, consumer.LoadConfig)
-	if !ok {
+	cfg, proc, exit := daemon.Start(name, version, consumer.DefaultConfigFile, args, stdout, stderr, consumer.LoadConfig)
+	if proc == nil {
 		return exit
 	}
 	log, notifier, watchdog, status := proc.Log, proc.Notifier, proc.Watchdog, proc.Status

@@ -47,8 +47,8 @@ func routes(svc, metrics http.Handler) *http.ServeMux {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	args, printOnce := printFlag(args)
-	cfg, proc, exit, ok := daemon.Start(name, version, publisher.DefaultConfigFile, args, stdout, stderr, publisher.LoadConfig)
-	if !ok {
+	cfg, proc, exit := daemon.Start(name, version, publisher.DefaultConfigFile, args, stdout, stderr, publisher.LoadConfig)
+	if proc == nil {
 		return exit
 	}
 	log, notifier, watchdog, status := proc.Log, proc.Notifier, proc.Watchdog, proc.Status

@@ -82,29 +82,30 @@ type Process struct {
 
 // Start handles the command line and the configuration, the same way for
 // both daemons. When the process is done already (-version, -check-config,
-// -hash-password, a bad command line or a configuration error) ok is false
-// and exit is its exit code.
-func Start[C Settings](name, version, defaultConfig string, args []string, stdout, stderr io.Writer, load Loader[C]) (cfg C, p Process, exit int, ok bool) {
+// -hash-password, a bad command line or a configuration error) p is nil and
+// exit is the process's exit code.
+func Start[C Settings](name, version, defaultConfig string, args []string, stdout, stderr io.Writer, load Loader[C]) (cfg C, p *Process, exit int) {
 	flags, err := ParseFlags(name, defaultConfig, args, stderr)
 	switch {
 	case err != nil:
-		return cfg, p, 2, false
+		return cfg, nil, 2
 	case flags.HashPassword:
-		return cfg, p, HashPassword(os.Stdin, stdout, stderr), false
+		return cfg, nil, HashPassword(os.Stdin, stdout, stderr)
 	case flags.Version:
 		fmt.Fprintf(stdout, "%s %s\n", name, version)
-		return cfg, p, 0, false
+		return cfg, nil, 0
 	}
 	cfg, warnings, err := load(flags.Config, flags.Explicit, os.LookupEnv)
 	if err != nil {
-		return cfg, p, ConfigError(stderr, name, err), false
+		return cfg, nil, ConfigError(stderr, name, err)
 	}
 	if flags.CheckConfig {
 		for _, f := range cfg.BrokerConfig().ReadableSecrets {
 			fmt.Fprintf(stdout, "warning: %s: %s; fix: %s\n", f, readableSecret, chmodFix(f))
 		}
-		return cfg, p, CheckConfig(stdout, name, warnings, cfg.Describe()), false
+		return cfg, nil, CheckConfig(stdout, name, warnings, cfg.Describe())
 	}
+	p = &Process{}
 	p.Log = logging.New(stderr, cfg.Level(), logging.UnderJournald())
 	for _, w := range warnings {
 		p.Log.Warn(w.String())
@@ -119,7 +120,7 @@ func Start[C Settings](name, version, defaultConfig string, args []string, stdou
 	p.Watchdog = sdnotify.NewWatchdog(p.Notifier)
 	p.Status = mq.NewStatus()
 	p.Status.OnChange = p.Notifier.Status
-	return cfg, p, 0, true
+	return cfg, p, 0
 }
 
 // Dial is how the broker section reaches mq: the URLs, and the same URLs
@@ -130,7 +131,7 @@ func Dial(b config.Broker) mq.DialConfig {
 
 // Stopping is what a daemon does when its Group starts to stop: log the
 // failure that stopped it, if any, and tell systemd.
-func (p Process) Stopping(cause error) {
+func (p *Process) Stopping(cause error) {
 	var f *Failure
 	if errors.As(cause, &f) {
 		p.Log.Error(f.Component+" failed", "err", f.Err)

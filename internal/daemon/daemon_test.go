@@ -37,7 +37,7 @@ func TestWarnsOnceAboutReadablePasswordFile(t *testing.T) {
 	}
 	fix := "chmod o-rwx " + p
 	var stdout, stderr bytes.Buffer
-	if _, _, exit, ok := Start("sysmon-test", "t", p, nil, &stdout, &stderr, loadBrokerOnly); !ok {
+	if _, proc, exit := Start("sysmon-test", "t", p, nil, &stdout, &stderr, loadBrokerOnly); proc == nil {
 		t.Fatalf("not started (exit %d): %s", exit, stderr.String())
 	}
 	out := stderr.String()
@@ -47,7 +47,7 @@ func TestWarnsOnceAboutReadablePasswordFile(t *testing.T) {
 
 	stdout.Reset()
 	stderr.Reset()
-	if _, _, exit, _ := Start("sysmon-test", "t", p, []string{"-check-config"}, &stdout, &stderr, loadBrokerOnly); exit != 0 {
+	if _, proc, exit := Start("sysmon-test", "t", p, []string{"-check-config"}, &stdout, &stderr, loadBrokerOnly); exit != 0 || proc != nil {
 		t.Fatalf("-check-config exit %d: %s", exit, stderr.String())
 	}
 	if out := stdout.String(); !strings.Contains(out, "warning: "+p+": "+readableSecret+"; fix: "+fix) || strings.Contains(out, "hunter2") {
@@ -59,7 +59,7 @@ func TestWarnsOnceAboutReadablePasswordFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	stderr.Reset()
-	if _, _, _, ok := Start("sysmon-test", "t", p, nil, &stdout, &stderr, loadBrokerOnly); !ok || strings.Contains(stderr.String(), readableSecret) {
+	if _, proc, _ := Start("sysmon-test", "t", p, nil, &stdout, &stderr, loadBrokerOnly); proc == nil || strings.Contains(stderr.String(), readableSecret) {
 		t.Fatalf("warning after the fix:\n%s", stderr.String())
 	}
 }

@@ -56,3 +56,24 @@ func TestQuorumCannotBeExclusive(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestQueueSettingsReachTheQueue: QUEUE_TYPE, QUEUE_MAX_LENGTH and
+// QUEUE_EXPIRES become the queue's plain settings, from which mq builds the
+// broker's arguments; 0 means no bound and no expiry.
+func TestQueueSettingsReachTheQueue(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.env")
+	if err := os.WriteFile(p, []byte("QUEUE_TYPE=quorum\nQUEUE_MAX_LENGTH=0\nQUEUE_EXPIRES=0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := LoadConfig(p, true, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := c.Queue
+	if q.Type != "quorum" || q.MaxLength != 0 || q.Expires != 0 || len(q.Args()) != 1 || q.Args()["x-queue-type"] != "quorum" {
+		t.Fatalf("queue %+v, arguments %v", q, q.Args())
+	}
+	if d := c.Describe(); !strings.Contains(d, "quorum") {
+		t.Errorf("-check-config does not show the queue type:\n%s", d)
+	}
+}

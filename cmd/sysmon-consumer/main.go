@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	mux.Handle("GET /metrics/fleet", metrics.FleetHandler(hosts))
 	mux.Handle("/", site.Handler())
 
-	srv, err := server.Open(cfg.HTTP, mux, log, "the dashboard")
+	srv, err := server.Open(daemon.Listen(cfg.HTTP), mux, log, "the dashboard")
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1

@@ -97,7 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return c.Disk != "", c.DiskBytes, c.DiskSyncs
 		},
 	})
-	srv, err := server.Open(cfg.HTTP, routes(svc.Handler(), reg), log, "/publish")
+	srv, err := server.Open(daemon.Listen(cfg.HTTP), routes(svc.Handler(), reg), log, "/publish")
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/sysmon-dev/sysmon/internal/collect"
-	"github.com/sysmon-dev/sysmon/internal/config"
 	"github.com/sysmon-dev/sysmon/internal/mq"
 	"github.com/sysmon-dev/sysmon/internal/publisher"
 	"github.com/sysmon-dev/sysmon/internal/server"
@@ -26,7 +25,7 @@ func TestPublishRefusesCrossSite(t *testing.T) {
 	outbox := mq.NewOutbox(100)
 	svc := publisher.New(publisher.Config{HostName: "web-1", RateLimit: 1000, PublishTimeout: time.Second},
 		collect.New(log, time.Second), outbox, mq.NewStatus(), log, "test")
-	srv, err := server.Open(config.HTTP{Host: "127.0.0.1"}, routes(svc.Handler(), http.NotFoundHandler()), log, "/publish")
+	srv, err := server.Open(server.Config{Host: "127.0.0.1"}, routes(svc.Handler(), http.NotFoundHandler()), log, "/publish")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func TestDefaults(t *testing.T) {
 	if b.URLs[0] != "amqp://guest:guest@localhost:5672/%2F" || b.Exchange != "system_info" || b.ExchangeType != "fanout" {
 		t.Fatalf("defaults: %+v", b)
 	}
-	if h := LoadHTTP(l, 8003); h.Addr() != "127.0.0.1:8003" || !h.Loopback() {
+	if h := LoadHTTP(l, 8003); h.Addr() != "127.0.0.1:8003" || h.Host != "127.0.0.1" {
 		t.Fatalf("listen default %v", h.Addr())
 	}
 }

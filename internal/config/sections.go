@@ -217,15 +217,6 @@ func (h HTTP) TLS() bool { return h.CertFile != "" }
 // Addr is host:port for net.Listen.
 func (h HTTP) Addr() string { return net.JoinHostPort(h.Host, strconv.Itoa(h.Port)) }
 
-// Loopback tells whether only this machine can connect.
-func (h HTTP) Loopback() bool {
-	if h.Host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h.Host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // LoadHTTP reads APP_HOST (default loopback: opening a port to the network is
 // the operator's decision) and the prototype's APP_PORT.
 func LoadHTTP(l *Loader, defPort int) HTTP {

@@ -18,6 +18,7 @@ import (
 	"github.com/sysmon-dev/sysmon/internal/logging"
 	"github.com/sysmon-dev/sysmon/internal/mq"
 	"github.com/sysmon-dev/sysmon/internal/sdnotify"
+	"github.com/sysmon-dev/sysmon/internal/server"
 )
 
 // Flags are the command line of both daemons.
@@ -138,6 +139,12 @@ func (p *Process) Stopping(cause error) {
 	}
 	p.Log.Info("shutting down")
 	p.Notifier.Stopping()
+}
+
+// Listen is how the HTTP section reaches the server.
+func Listen(h config.HTTP) server.Config {
+	return server.Config{Host: h.Host, Port: h.Port, CertFile: h.CertFile, KeyFile: h.KeyFile,
+		Auth: auth.Config(h.Auth), AllowedHosts: h.AllowedHosts, AnyHost: h.AnyHost}
 }
 
 // readableSecret is the warning for a file that holds a credential (the

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 
 	"github.com/sysmon-dev/sysmon/internal/auth"
-	"github.com/sysmon-dev/sysmon/internal/config"
 )
 
 // hostGuard refuses requests for a Host the daemon is not reachable under,
@@ -33,7 +32,7 @@ type hostGuard struct {
 	warned   atomic.Bool
 }
 
-func newHostGuard(hc config.HTTP, log *slog.Logger, public ...string) *hostGuard {
+func newHostGuard(hc Config, log *slog.Logger, public ...string) *hostGuard {
 	g := &hostGuard{any: hc.AnyHost, names: map[string]bool{"localhost": true}, public: map[string]bool{}, log: log}
 	for _, n := range hc.AllowedHosts {
 		if s, ok := strings.CutPrefix(n, "*"); ok {

@@ -15,6 +15,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/sysmon-dev/sysmon/internal/auth"
 	"github.com/sysmon-dev/sysmon/internal/brokertest"
 	"github.com/sysmon-dev/sysmon/internal/config"
 	"github.com/sysmon-dev/sysmon/internal/mq"
@@ -28,12 +29,12 @@ type served struct {
 	hits int // requests that reached the handler
 }
 
-func serve(t *testing.T, hc config.HTTP, h http.Handler) *served {
+func serve(t *testing.T, hc Config, h http.Handler) *served {
 	t.Helper()
 	return serveLog(t, hc, h, slog.New(slog.DiscardHandler))
 }
 
-func serveLog(t *testing.T, hc config.HTTP, h http.Handler, log *slog.Logger) *served {
+func serveLog(t *testing.T, hc Config, h http.Handler, log *slog.Logger) *served {
 	t.Helper()
 	hc.Host, hc.Port = "127.0.0.1", 0
 	s := &served{t: t}
@@ -91,7 +92,7 @@ func ok() http.Handler {
 // reachable under (what DNS rebinding produces) is refused with 421 before
 // any handler; loopback names and IP addresses are accepted on any port.
 func TestRebindingHostIsRefused(t *testing.T) {
-	s := serve(t, config.HTTP{}, ok())
+	s := serve(t, Config{}, ok())
 	for _, host := range []string{"evil.example:" + s.port, "evil.example", "localhost.evil.example", "127.0.0.1.nip.io:" + s.port} {
 		code, body := s.do("GET", "/api/hosts", host)
 		if code != http.StatusMisdirectedRequest || !strings.Contains(body, "APP_ALLOWED_HOSTS") || !strings.Contains(body, host) {
@@ -113,7 +114,7 @@ func TestRebindingHostIsRefused(t *testing.T) {
 // server does not know learns it from one warning, not a flood.
 func TestFirstRefusedHostIsWarned(t *testing.T) {
 	var logs lockedBuf
-	s := serveLog(t, config.HTTP{}, ok(), slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	s := serveLog(t, Config{}, ok(), slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	for i := 0; i < 3; i++ {
 		s.do("GET", "/metrics", "mon-1.corp.example:8003")
 	}
@@ -142,7 +143,7 @@ func (l *lockedBuf) String() string {
 // TestAllowedHostsAreAccepted: APP_ALLOWED_HOSTS adds names (any port) and
 // subdomain patterns; "*" accepts anything.
 func TestAllowedHostsAreAccepted(t *testing.T) {
-	s := serve(t, config.HTTP{AllowedHosts: []string{"dash.example.com", "*.corp.example"}}, ok())
+	s := serve(t, Config{AllowedHosts: []string{"dash.example.com", "*.corp.example"}}, ok())
 	for host, want := range map[string]int{
 		"dash.example.com:8003": 200, "DASH.example.com": 200, "dash.example.com.": 200,
 		"a.corp.example": 200, "b.a.corp.example:1": 200,
@@ -152,7 +153,7 @@ func TestAllowedHostsAreAccepted(t *testing.T) {
 			t.Errorf("Host %s: %d %q, want %d", host, code, body, want)
 		}
 	}
-	anyHost := serve(t, config.HTTP{AnyHost: true}, ok())
+	anyHost := serve(t, Config{AnyHost: true}, ok())
 	if code, _ := anyHost.do("GET", "/", "evil.example"); code != http.StatusOK {
 		t.Errorf("APP_ALLOWED_HOSTS=*: %d, want 200", code)
 	}
@@ -164,7 +165,7 @@ func TestAllowedHostsAreAccepted(t *testing.T) {
 // daemon's own pages is served; cross-site GETs (links to the dashboard)
 // are served.
 func TestCrossSiteStateChangesAreRefused(t *testing.T) {
-	s := serve(t, config.HTTP{}, ok())
+	s := serve(t, Config{}, ok())
 	self := "http://127.0.0.1:" + s.port
 	ws := []string{"Upgrade: websocket", "Connection: Upgrade"}
 	for _, c := range []struct {
@@ -201,7 +202,7 @@ func TestCrossSiteStateChangesAreRefused(t *testing.T) {
 // GET (the publisher's /publish) refuse a cross-site GET, such as an image
 // on another site, and serve curl's.
 func TestSameOriginOnlyRefusesCrossSiteGET(t *testing.T) {
-	s := serve(t, config.HTTP{}, SameOriginOnly(ok()))
+	s := serve(t, Config{}, SameOriginOnly(ok()))
 	if code, body := s.do("GET", "/publish", "", "Sec-Fetch-Site: cross-site", "Sec-Fetch-Dest: image"); code != http.StatusForbidden {
 		t.Errorf("cross-site image: %d %q, want 403", code, body)
 	}
@@ -269,7 +270,7 @@ func TestReadyzHidesTheBrokerFromStrangers(t *testing.T) {
 		return a
 	}
 	basic := "Authorization: Basic " + basicOf("u", "pw")
-	protected := serve(t, config.HTTP{Auth: config.Credentials{User: "u", PasswordHash: h}}, ready)
+	protected := serve(t, Config{Auth: auth.Config{User: "u", PasswordHash: h}}, ready)
 	if a := get(protected, ""); a.Broker["broker"] != nil || a.Broker["last_error"] != nil {
 		t.Errorf("without credentials: %v shows the broker", a.Broker)
 	}
@@ -279,7 +280,7 @@ func TestReadyzHidesTheBrokerFromStrangers(t *testing.T) {
 	if a := get(protected, "", basic); a.Broker["broker"] != st.Get().Broker {
 		t.Errorf("with credentials: %v, want the broker %q", a.Broker, st.Get().Broker)
 	}
-	open := serve(t, config.HTTP{}, ready)
+	open := serve(t, Config{}, ready)
 	if a := get(open, ""); a.Broker["broker"] != st.Get().Broker {
 		t.Errorf("without authentication configured: %v, want the broker", a.Broker)
 	}

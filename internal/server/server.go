@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/sysmon-dev/sysmon/internal/auth"
-	"github.com/sysmon-dev/sysmon/internal/config"
 	"github.com/sysmon-dev/sysmon/internal/mq"
 )
 
@@ -56,9 +55,9 @@ func Listen(addr string, h http.Handler, log *slog.Logger) (*Server, error) {
 // configured, in front of everything but the health checks. Opening it to
 // the network without credentials is allowed, and warned about: what names
 // what strangers could then reach.
-func Open(hc config.HTTP, h http.Handler, log *slog.Logger, what string) (*Server, error) {
+func Open(hc Config, h http.Handler, log *slog.Logger, what string) (*Server, error) {
 	public := []string{"/healthz", "/readyz"}
-	s, err := Listen(hc.Addr(), newHostGuard(hc, log, public...).wrap(auth.NewGuard(auth.Config(hc.Auth), public...).Wrap(h)), log)
+	s, err := Listen(hc.addr(), newHostGuard(hc, log, public...).wrap(auth.NewGuard(hc.Auth, public...).Wrap(h)), log)
 	if err != nil {
 		return nil, err
 	}
@@ -66,10 +65,10 @@ func Open(hc config.HTTP, h http.Handler, log *slog.Logger, what string) (*Serve
 		log.Warn("APP_ALLOWED_HOSTS=* accepts any host name: a web page can read "+what+" through DNS rebinding; list the names instead",
 			"listen", s.Addr().String())
 	}
-	if hc.TLS() {
+	if hc.CertFile != "" {
 		s.UseTLS(hc.CertFile, hc.KeyFile)
 	}
-	if !hc.Loopback() && !hc.Auth.Enabled() {
+	if !hc.loopback() && !hc.Auth.Enabled() {
 		log.Warn(what+" is reachable from the network without authentication (set AUTH_BASIC or AUTH_BEARER_SHA256)",
 			"listen", s.Addr().String())
 	}

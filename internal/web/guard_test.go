@@ -12,7 +12,6 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/sysmon-dev/sysmon/internal/config"
 	"github.com/sysmon-dev/sysmon/internal/fleet"
 	"github.com/sysmon-dev/sysmon/internal/hub"
 	"github.com/sysmon-dev/sysmon/internal/mq"
@@ -22,7 +21,7 @@ import (
 
 // dashboard serves the consumer's web surface the way the daemon does
 // (server.Open on a real listener) and returns its base URL.
-func dashboard(t *testing.T, hc config.HTTP) string {
+func dashboard(t *testing.T, hc server.Config) string {
 	t.Helper()
 	fl := fleet.New(fleet.Config{HistorySize: 4, MaxHosts: 4, StaleAfter: 3, OfflineAfter: 10})
 	w := web.New(web.Options{Version: "test"}, fl, hub.New(fl, hub.Options{SendBuffer: 16}, slog.New(slog.DiscardHandler)),
@@ -60,7 +59,7 @@ func get(t *testing.T, url string) (int, string) {
 // TestVendorIsNotListed: the dashboard's static files are served, its
 // directories are not listed.
 func TestVendorIsNotListed(t *testing.T) {
-	base := dashboard(t, config.HTTP{})
+	base := dashboard(t, server.Config{})
 	for _, path := range []string{"/vendor/", "/vendor", "/vendor//", "/vendor/./"} {
 		if code, body := get(t, base+path); code != http.StatusNotFound || strings.Contains(body, "uPlot") {
 			t.Errorf("%s: %d %q, want 404 without a listing", path, code, body)
@@ -78,7 +77,7 @@ func TestVendorIsNotListed(t *testing.T) {
 // proxy that rewrites Host); a page of another site does not, whether the
 // server's guard or the upgrader sees it.
 func TestWebSocketOriginRule(t *testing.T) {
-	base := dashboard(t, config.HTTP{})
+	base := dashboard(t, server.Config{})
 	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/ws"
 	dial := func(headers ...string) (int, error) {
 		h := http.Header{}

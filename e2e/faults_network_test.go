@@ -107,12 +107,16 @@ func TestFaultConsumerKilled(t *testing.T) {
 		px.SetDown(true)
 		return pubInfo(t, r.pub).Snapshots.Published
 	}
+	// restart returns the last snapshot published while no consumer took
+	// the queue (counted once the new one is ready: until then publishing
+	// goes on into the full queue, and drop-head drops as many of the
+	// oldest) and how long the consumer took to be ready.
 	restart := func() (uint64, time.Duration) {
-		hi := pubInfo(t, r.pub).Snapshots.Published
 		r.restartConsumer(t, "")
 		at := time.Now()
 		px.SetDown(false)
-		return hi, waitReadyFrom(t, r.cons, at, 30*time.Second)
+		rec := waitReadyFrom(t, r.cons, at, 30*time.Second)
+		return pubInfo(t, r.pub).Snapshots.Published, rec
 	}
 
 	// A: a backlog shorter than the limit: zero loss.

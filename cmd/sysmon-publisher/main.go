@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,7 +12,6 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
@@ -46,8 +46,11 @@ func routes(svc, metrics http.Handler) *http.ServeMux {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	args, printOnce := printFlag(args)
-	cfg, proc, exit := daemon.Start(name, version, publisher.DefaultConfigFile, args, stdout, stderr, publisher.LoadConfig)
+	var printOnce bool
+	cfg, proc, exit := daemon.Start(name, version, publisher.DefaultConfigFile, args, stdout, stderr, publisher.LoadConfig,
+		func(fs *flag.FlagSet) {
+			fs.BoolVar(&printOnce, "print", false, "take one sample, print the snapshot that would be published and exit")
+		})
 	if proc == nil {
 		return exit
 	}
@@ -142,33 +145,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// printFlag takes -print, the publisher's own flag, out of the command line
-// that both daemons share (-config, -check-config, -version, -hash-password).
-// Flags end at "--" or at the first argument that is not one.
-func printFlag(args []string) (rest []string, found bool) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--" || !strings.HasPrefix(a, "-"):
-			return append(rest, args[i:]...), found
-		case a == "-print" || a == "--print" || a == "-print=true" || a == "--print=true":
-			found = true
-			continue
-		case a == "-print=false" || a == "--print=false":
-			continue
-		case a == "-config" || a == "--config":
-			// Its value may start with "-": keep the pair together.
-			if i+1 < len(args) {
-				rest = append(rest, a)
-				i++
-				a = args[i]
-			}
-		}
-		rest = append(rest, a)
-	}
-	return rest, found
 }
 
 // printSnapshot is -print: one sample over a second, written to stdout as

@@ -5,33 +5,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
-
-func TestPrintFlag(t *testing.T) {
-	cases := []struct {
-		args  []string
-		rest  []string
-		print bool
-	}{
-		{nil, nil, false},
-		{[]string{"-print"}, nil, true},
-		{[]string{"--print", "-config", "x.env"}, []string{"-config", "x.env"}, true},
-		{[]string{"-config", "-print"}, []string{"-config", "-print"}, false},
-		{[]string{"-print=false", "-version"}, []string{"-version"}, false},
-		{[]string{"-check-config", "--", "-print"}, []string{"-check-config", "--", "-print"}, false},
-		{[]string{"arg", "-print"}, []string{"arg", "-print"}, false},
-	}
-	for _, c := range cases {
-		rest, print := printFlag(c.args)
-		if !slices.Equal(rest, c.rest) || print != c.print {
-			t.Errorf("printFlag(%q) = %q, %v; want %q, %v", c.args, rest, print, c.rest, c.print)
-		}
-	}
-}
 
 // -print samples this (real) host once and prints a snapshot that the
 // consumer would accept, with the host name of the configuration.

@@ -30,9 +30,9 @@ type Flags struct {
 	HashPassword bool
 }
 
-// ParseFlags parses args. It returns an error (already printed with usage)
-// for a bad command line.
-func ParseFlags(name, defaultConfig string, args []string, stderr io.Writer) (Flags, error) {
+// ParseFlags parses args, with a daemon's own flags added by extra. It
+// returns an error (already printed with usage) for a bad command line.
+func ParseFlags(name, defaultConfig string, args []string, stderr io.Writer, extra ...func(*flag.FlagSet)) (Flags, error) {
 	var f Flags
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -40,8 +40,11 @@ func ParseFlags(name, defaultConfig string, args []string, stderr io.Writer) (Fl
 	fs.BoolVar(&f.CheckConfig, "check-config", false, "validate the settings, print the effective ones and exit")
 	fs.BoolVar(&f.Version, "version", false, "print the version and exit")
 	fs.BoolVar(&f.HashPassword, "hash-password", false, "read a password on standard input, print its bcrypt hash for AUTH_BASIC and exit")
+	for _, add := range extra {
+		add(fs)
+	}
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: %s [-config FILE] [-check-config] [-version] [-hash-password]\n", name)
+		fmt.Fprintf(stderr, "Usage: %s [flags]\n", name)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -84,9 +87,9 @@ type Process struct {
 // Start handles the command line and the configuration, the same way for
 // both daemons. When the process is done already (-version, -check-config,
 // -hash-password, a bad command line or a configuration error) p is nil and
-// exit is the process's exit code.
-func Start[C Settings](name, version, defaultConfig string, args []string, stdout, stderr io.Writer, load Loader[C]) (cfg C, p *Process, exit int) {
-	flags, err := ParseFlags(name, defaultConfig, args, stderr)
+// exit is the process's exit code. extra adds a daemon's own flags.
+func Start[C Settings](name, version, defaultConfig string, args []string, stdout, stderr io.Writer, load Loader[C], extra ...func(*flag.FlagSet)) (cfg C, p *Process, exit int) {
+	flags, err := ParseFlags(name, defaultConfig, args, stderr, extra...)
 	switch {
 	case err != nil:
 		return cfg, nil, 2

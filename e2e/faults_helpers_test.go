@@ -220,6 +220,13 @@ type pubCounters struct {
 			Confirmed uint64 `json:"confirmed_total"`
 			Dropped   uint64 `json:"dropped_total"`
 			Waiting   int    `json:"outbox"`
+			// The outbox on disk (OUTBOX_DIR).
+			Restored  uint64 `json:"restored_total"`
+			Stored    int    `json:"stored"`
+			Disk      string `json:"disk"`
+			DiskError string `json:"disk_error"`
+			DiskBytes uint64 `json:"disk_bytes_total"`
+			DiskSyncs uint64 `json:"disk_fsyncs_total"`
 		} `json:"outbox"`
 		RateLimited uint64 `json:"rate_limited_total"`
 	} `json:"snapshots"`

@@ -14,31 +14,6 @@ import (
 	"github.com/sysmon-dev/sysmon/internal/mq"
 )
 
-// outboxInfo is the publisher's GET / view of its outbox on disk.
-type outboxInfo struct {
-	Instance  string `json:"instance_id"`
-	Snapshots struct {
-		Outbox struct {
-			Waiting   int    `json:"outbox"`
-			Restored  uint64 `json:"restored_total"`
-			Stored    int    `json:"stored"`
-			Disk      string `json:"disk"`
-			DiskError string `json:"disk_error"`
-			DiskBytes uint64 `json:"disk_bytes_total"`
-			DiskSyncs uint64 `json:"disk_fsyncs_total"`
-		} `json:"outbox"`
-	} `json:"snapshots"`
-}
-
-func outboxOf(t *testing.T, pub *Daemon) outboxInfo {
-	t.Helper()
-	var c outboxInfo
-	if code := pub.GetJSON(t, "/", &c); code != http.StatusOK {
-		t.Fatalf("publisher GET / answered %d", code)
-	}
-	return c
-}
-
 // TestFaultOutboxSurvivesRestart: with the broker stopped, the publisher
 // queues N snapshots, is stopped (SIGTERM, then in a second round SIGKILL)
 // and started again; once the broker is back, every one of the N snapshots
@@ -51,7 +26,7 @@ func TestFaultOutboxSurvivesRestart(t *testing.T) {
 	stateEnv := "STATE_DIRECTORY=" + state
 	pubEnv := Env{"PUBLISH_INTERVAL": "0", "PUBLISH_TIMEOUT": "200ms", "OUTBOX_SIZE": "100"}
 	r := startRig(t, node.URL, node.URL, pubEnv, nil, stateEnv)
-	if o := outboxOf(t, r.pub).Snapshots.Outbox; o.Disk != filepath.Join(state, mq.JournalFile) || o.DiskError != "" {
+	if o := pubInfo(t, r.pub).Snapshots.Outbox; o.Disk != filepath.Join(state, mq.JournalFile) || o.DiskError != "" {
 		t.Fatalf("the publisher does not keep its outbox in $STATE_DIRECTORY: %+v", o)
 	}
 	// The environment the restarted publishers get: the same as the rig's.
@@ -75,8 +50,8 @@ func TestFaultOutboxSurvivesRestart(t *testing.T) {
 	node.StopApp(t)
 	waitNotReady(t, pub, 20*time.Second)
 	for _, how := range []string{"SIGTERM", "SIGKILL"} {
-		rd := round{how: how, instance: outboxOf(t, pub).Instance}
-		before := outboxOf(t, pub).Snapshots.Outbox
+		rd := round{how: how, instance: pubInfo(t, pub).Instance}
+		before := pubInfo(t, pub).Snapshots.Outbox
 		for range n {
 			code, resp := publish(t, pub, http.MethodPost)
 			var d struct{ Seq uint64 }
@@ -87,9 +62,9 @@ func TestFaultOutboxSurvivesRestart(t *testing.T) {
 			rd.seqs = append(rd.seqs, d.Seq)
 		}
 		// Each snapshot is written once it has waited mq.PersistAfter.
-		var after outboxInfo
+		var after pubCounters
 		waitFor(t, 20*time.Second, fmt.Sprintf("the %d snapshots on disk", n), func() bool {
-			after = outboxOf(t, pub)
+			after = pubInfo(t, pub)
 			return after.Snapshots.Outbox.Stored >= before.Stored+n
 		})
 		a := after.Snapshots.Outbox
@@ -118,7 +93,7 @@ func TestFaultOutboxSurvivesRestart(t *testing.T) {
 			return code == http.StatusOK
 		})
 		restarts = append(restarts, time.Since(started))
-		o := outboxOf(t, pub).Snapshots.Outbox
+		o := pubInfo(t, pub).Snapshots.Outbox
 		// What an earlier process left: this round's n (plus the goodbye
 		// after SIGTERM), and nothing of the rounds before, whose
 		// snapshots are still owed too.
@@ -133,7 +108,7 @@ func TestFaultOutboxSurvivesRestart(t *testing.T) {
 	up := time.Now()
 	pub.WaitReady(t, 30*time.Second)
 	waitFor(t, 60*time.Second, "the restored snapshots to be confirmed", func() bool {
-		return outboxOf(t, pub).Snapshots.Outbox.Waiting == 0
+		return pubInfo(t, pub).Snapshots.Outbox.Waiting == 0
 	})
 	var missing []string
 	delivered := 0
@@ -184,7 +159,7 @@ func TestOutboxDirUnusable(t *testing.T) {
 		return d
 	}
 	first := start(Env{"OUTBOX_DIR": shared})
-	if o := outboxOf(t, first).Snapshots.Outbox; o.Disk != filepath.Join(shared, mq.JournalFile) {
+	if o := pubInfo(t, first).Snapshots.Outbox; o.Disk != filepath.Join(shared, mq.JournalFile) {
 		t.Fatalf("OUTBOX_DIR not used: %+v", o)
 	}
 	for _, c := range []struct {
@@ -197,7 +172,7 @@ func TestOutboxDirUnusable(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			pub := c.pub()
-			o := outboxOf(t, pub).Snapshots.Outbox
+			o := pubInfo(t, pub).Snapshots.Outbox
 			if o.Disk != "" || !strings.Contains(o.DiskError, c.want) {
 				t.Fatalf("GET / outbox %+v: want no file and an error about %q", o, c.want)
 			}

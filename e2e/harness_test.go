@@ -96,9 +96,7 @@ func Start(t testing.TB, name string, env Env, procEnv ...string) *Daemon {
 	if env["LOG_LEVEL"] == "" {
 		env["LOG_LEVEL"] = "debug"
 	}
-	if name == "sysmon-consumer" {
-		leaveNoQueue(t, env)
-	}
+	leaveNothing(t, name, env)
 	d := &Daemon{Name: name, Base: "http://127.0.0.1:" + env["APP_PORT"], Config: writeEnv(t, env),
 		out: &syncBuffer{}, done: make(chan struct{})}
 	d.cmd = exec.Command(filepath.Join(binDir, name), "-config", d.Config)
@@ -121,18 +119,25 @@ func Start(t testing.TB, name string, env Env, procEnv ...string) *Daemon {
 	return d
 }
 
-// leaveNoQueue keeps a consumer's durable queue from outliving its test on
-// the shared broker: it expires 10 minutes after its last consumer unless the
-// test says otherwise, and is deleted when the test ends (this cleanup runs
-// after the daemon's, which is registered later).
-func leaveNoQueue(t testing.TB, env Env) {
+// leaveNothing keeps a test's queue and exchange from outliving it on the
+// shared broker: a consumer's durable queue expires 10 minutes after its last
+// consumer unless the test says otherwise, and the queue and the test's own
+// exchange (named by brokertest.Name, "ex.…") are deleted when the test ends
+// (this cleanup runs after the daemon's, which is registered later).
+func leaveNothing(t testing.TB, name string, env Env) {
 	t.Helper()
-	if env["QUEUE_EXPIRES"] == "" {
-		env["QUEUE_EXPIRES"] = "10m"
+	queue, exchange, url := "", env["EXCHANGE_NAME"], env["RABBITMQ_URL"]
+	if name == "sysmon-consumer" {
+		if env["QUEUE_EXPIRES"] == "" {
+			env["QUEUE_EXPIRES"] = "10m"
+		}
+		queue = env["QUEUE_NAME"]
 	}
-	queue, url := env["QUEUE_NAME"], env["RABBITMQ_URL"]
-	if queue == "" || (url != "" && url != brokertest.SharedURL) {
-		return // a private node's queues go with the node
+	if !strings.HasPrefix(exchange, "ex.") {
+		exchange = "" // not a test's own: shared with others
+	}
+	if (queue == "" && exchange == "") || (url != "" && url != brokertest.SharedURL) {
+		return // a private node's queues and exchanges go with the node
 	}
 	t.Cleanup(func() {
 		conn, err := amqp.Dial(brokertest.SharedURL)
@@ -140,8 +145,13 @@ func leaveNoQueue(t testing.TB, env Env) {
 			return
 		}
 		defer conn.Close()
-		if ch, err := conn.Channel(); err == nil {
+		// Each on its own channel: deleting what another daemon of the
+		// test deleted already closes the channel.
+		if ch, err := conn.Channel(); err == nil && queue != "" {
 			_, _ = ch.QueueDelete(queue, false, false, false)
+		}
+		if ch, err := conn.Channel(); err == nil && exchange != "" {
+			_ = ch.ExchangeDelete(exchange, false, false)
 		}
 	})
 }

@@ -190,6 +190,9 @@ poweroff() {
 		fi
 		say "container stopped (its root stays in $ROOT)"
 	fi
+	# The packaged consumer's durable queue is on this host's broker: it
+	# must not outlive the test (its default expiry is 7 days).
+	rabbitmqctl -q delete_queue "sysmon-consumer.$MACHINE" >/dev/null 2>&1 || true
 	exit "$rc"
 }
 trap poweroff EXIT

@@ -68,7 +68,8 @@ test-faults: ensure-broker
 run: ensure-broker build
 	@echo "== starting sysmon-consumer and sysmon-publisher (Ctrl-C stops both)"
 	@trap 'kill $$cpid $$ppid 2>/dev/null; wait' INT TERM EXIT; \
-	  bin/sysmon-consumer -config etc/sysmon/consumer.env & cpid=$$!; \
+	  mkdir -p var/consumer; \
+	  STATE_DIR=$(CURDIR)/var/consumer bin/sysmon-consumer -config etc/sysmon/consumer.env & cpid=$$!; \
 	  sleep 0.5; bin/sysmon-publisher -config etc/sysmon/publisher.env & ppid=$$!; \
 	  sleep 1; \
 	  if ! kill -0 $$cpid 2>/dev/null || ! kill -0 $$ppid 2>/dev/null; then \

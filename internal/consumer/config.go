@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 	"unicode"
@@ -26,6 +27,9 @@ type Config struct {
 	MaxMessage int
 	Fleet      fleet.Config
 	SendBuffer int
+	// StateDir keeps what the consumer remembers across restarts
+	// (history, alerts); "" keeps nothing.
+	StateDir   string
 	Thresholds map[string]Thresholds
 	Identity   Identity
 	LogLevel   slog.Level
@@ -52,7 +56,11 @@ func Read(l *config.Loader) (Config, error) {
 			OfflineAfter: 10,
 		},
 		SendBuffer: l.Int("WS_SEND_BUFFER", 1024, 16, 1_000_000),
+		StateDir:   strings.TrimSpace(l.String("STATE_DIR", config.StateDirectory())),
 		LogLevel:   config.LoadLogLevel(l),
+	}
+	if c.StateDir != "" && !filepath.IsAbs(c.StateDir) {
+		l.Fail("STATE_DIR", "expected an absolute directory, or nothing to keep no state across restarts, got %q", c.StateDir)
 	}
 	maxLen := l.Int("QUEUE_MAX_LENGTH", 100_000, 0, 100_000_000)
 	expiry := l.Duration("QUEUE_EXPIRES", 7*24*time.Hour, 0, 365*24*time.Hour)
@@ -140,6 +148,7 @@ func (c Config) Describe() string {
 		{"MAX_HOSTS", fmt.Sprint(c.Fleet.MaxHosts)},
 		{"HOST_EXPIRE", c.Fleet.Expire.String()},
 		{"WS_SEND_BUFFER", fmt.Sprint(c.SendBuffer)},
+		{"STATE_DIR", stateText(c.StateDir)},
 		{"HOST_IDENTITY", identityText(c.Identity)},
 	}
 	for _, k := range []string{"cpu", "memory", "swap", "disk", "load"} {
@@ -148,6 +157,13 @@ func (c Config) Describe() string {
 	}
 	pairs = append(pairs, [2]string{"LOG_LEVEL", strings.ToLower(c.LogLevel.String())})
 	return config.Describe(pairs...)
+}
+
+func stateText(dir string) string {
+	if dir == "" {
+		return "none (nothing kept across restarts)"
+	}
+	return dir
 }
 
 func identityText(id Identity) string {

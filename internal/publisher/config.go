@@ -50,7 +50,7 @@ func Read(l *config.Loader) (Config, error) {
 		PublishTimeout: l.Duration("PUBLISH_TIMEOUT", 2*time.Second, 10*time.Millisecond, time.Minute),
 		RateLimit:      l.Float("PUBLISH_RATE_LIMIT", 10, 0.01, 1e6),
 		OutboxSize:     l.Int("OUTBOX_SIZE", 1000, 2, 1_000_000),
-		OutboxDir:      strings.TrimSpace(l.String("OUTBOX_DIR", stateDirectory())),
+		OutboxDir:      strings.TrimSpace(l.String("OUTBOX_DIR", config.StateDirectory())),
 		CollectTimeout: l.Duration("COLLECT_TIMEOUT", time.Second, 10*time.Millisecond, time.Minute),
 		HostName:       l.Name("HOST_NAME", host),
 		LogLevel:       config.LoadLogLevel(l),
@@ -78,13 +78,6 @@ func Read(l *config.Loader) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
-}
-
-// stateDirectory is the first directory of systemd's StateDirectory=
-// ($STATE_DIRECTORY), or "" when the daemon does not run under it.
-func stateDirectory() string {
-	dir, _, _ := strings.Cut(os.Getenv("STATE_DIRECTORY"), ":")
-	return dir
 }
 
 // Describe lists the effective settings for -check-config (password masked).

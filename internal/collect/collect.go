@@ -274,7 +274,8 @@ func defaultSources() []Source {
 			if err != nil {
 				return err
 			}
-			fillDiskIO(diskW, now, disks.sum(parseDiskstats(data)), s)
+			total, each := disks.sum(parseDiskstats(data))
+			fillDiskIO(diskW, now, total, each, s)
 			return nil
 		}},
 		{"network", func(ctx context.Context, now time.Time, s *snapshot.Snapshot) error {
@@ -335,6 +336,7 @@ func fillCPU(w *counterWindow[[]cpu.TimesStat], now time.Time, cur []cpu.TimesSt
 	}
 	base, ok := w.add(now, cur)
 	s.CPUPerCore = make([]float64, len(cur)-1)
+	s.CPUSeconds = cpuSeconds(cur[1:])
 	if !ok || len(base.v) != len(cur) {
 		return nil
 	}
@@ -345,8 +347,26 @@ func fillCPU(w *counterWindow[[]cpu.TimesStat], now time.Time, cur []cpu.TimesSt
 	return nil
 }
 
-func fillDiskIO(w *counterWindow[disk.IOCountersStat], now time.Time, cur disk.IOCountersStat, s *snapshot.Snapshot) {
-	s.DiskIO = &snapshot.DiskIO{}
+// cpuSeconds are the cores' times since boot, rounded to the kernel's
+// clock tick (1/100 s). /proc/stat's user and nice include the guest times,
+// as node_exporter's node_cpu_seconds_total does.
+func cpuSeconds(per []cpu.TimesStat) *snapshot.CPUSeconds {
+	if len(per) > snapshot.MaxCPUSecondsCores {
+		return nil // a consumer would refuse the message
+	}
+	t := &snapshot.CPUSeconds{}
+	for _, m := range []*[]float64{&t.User, &t.Nice, &t.System, &t.Idle, &t.Iowait, &t.Irq, &t.Softirq, &t.Steal} {
+		*m = make([]float64, len(per))
+	}
+	for i, c := range per {
+		t.User[i], t.Nice[i], t.System[i], t.Idle[i] = round2(c.User), round2(c.Nice), round2(c.System), round2(c.Idle)
+		t.Iowait[i], t.Irq[i], t.Softirq[i], t.Steal[i] = round2(c.Iowait), round2(c.Irq), round2(c.Softirq), round2(c.Steal)
+	}
+	return t
+}
+
+func fillDiskIO(w *counterWindow[disk.IOCountersStat], now time.Time, cur disk.IOCountersStat, disks []snapshot.DiskCounters, s *snapshot.Snapshot) {
+	s.DiskIO = &snapshot.DiskIO{Disks: disks}
 	if base, ok := w.add(now, cur); ok {
 		el := now.Sub(base.at)
 		s.DiskIO.ReadBytesPerSec = rate(base.v.ReadBytes, cur.ReadBytes, el)
@@ -365,7 +385,7 @@ func fillNetwork(w *counterWindow[map[string]net.IOCountersStat], now time.Time,
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		i := snapshot.Interface{Name: n}
+		i := snapshot.Interface{Name: n, RxBytesTotal: cur[n].BytesRecv, TxBytesTotal: cur[n].BytesSent}
 		if p, had := base.v[n]; ok && had {
 			el := now.Sub(base.at)
 			i.RxBytesPerSec = rate(p.BytesRecv, cur[n].BytesRecv, el)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -229,8 +230,15 @@ short line
 	}
 	// Only whole disks count: sda1 repeats sda's bytes.
 	w := wholeDisks{"sda": true, "sda1": false, "vda": true}
-	if sum := w.sum(m); sum.ReadBytes != (20000+24)*512 || sum.WriteCount != 434 {
+	sum, each := w.sum(m)
+	if sum.ReadBytes != (20000+24)*512 || sum.WriteCount != 434 {
 		t.Fatalf("sum %+v", sum)
+	}
+	// Each whole disk's counters, by name, for node_disk_*_total.
+	want := []snapshot.DiskCounters{{Name: "sda", ReadBytes: 20000 * 512, WriteBytes: 8000 * 512, Reads: 1000, Writes: 400},
+		{Name: "vda", ReadBytes: 24 * 512, WriteBytes: 68 * 512, Reads: 12, Writes: 34}}
+	if !reflect.DeepEqual(each, want) {
+		t.Fatalf("disks %+v, want %+v", each, want)
 	}
 }
 

@@ -4,9 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/shirou/gopsutil/v4/disk"
+
+	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
 
 // readDiskstats reads the kernel's block device counters. gopsutil's
@@ -45,8 +49,11 @@ func parseDiskstats(data []byte) map[string]disk.IOCountersStat {
 // count the same bytes twice. A device is looked up once.
 type wholeDisks map[string]bool
 
-func (w wholeDisks) sum(m map[string]disk.IOCountersStat) disk.IOCountersStat {
+// sum returns the whole disks' counters added up, and each one's, sorted by
+// name (at most snapshot.MaxDisks, names a consumer takes).
+func (w wholeDisks) sum(m map[string]disk.IOCountersStat) (disk.IOCountersStat, []snapshot.DiskCounters) {
 	var sum disk.IOCountersStat
+	var each []snapshot.DiskCounters
 	sysBlock := hostPath("HOST_SYS", "/sys") + "/block/"
 	for name, c := range m {
 		whole, known := w[name]
@@ -62,6 +69,11 @@ func (w wholeDisks) sum(m map[string]disk.IOCountersStat) disk.IOCountersStat {
 		sum.WriteBytes += c.WriteBytes
 		sum.ReadCount += c.ReadCount
 		sum.WriteCount += c.WriteCount
+		if fitsName(name) && len(each) < snapshot.MaxDisks {
+			each = append(each, snapshot.DiskCounters{Name: name, ReadBytes: c.ReadBytes, WriteBytes: c.WriteBytes,
+				Reads: c.ReadCount, Writes: c.WriteCount})
+		}
 	}
-	return sum
+	slices.SortFunc(each, func(a, b snapshot.DiskCounters) int { return strings.Compare(a.Name, b.Name) })
+	return sum, each
 }

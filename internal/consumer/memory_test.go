@@ -45,10 +45,20 @@ func worstCase(t *testing.T, host string, msg int, longNames bool) []byte {
 		Disk:   snapshot.Disk{Total: 1 << 59, Used: 1 << 58, Free: 1 << 58}, Platform: long("p", snapshot.MaxStringLen),
 		PlatformRelease: long("r", snapshot.MaxStringLen), Processor: long("c", snapshot.MaxStringLen),
 		HostID: long("h", snapshot.MaxStringLen), AgentVersion: long("a", snapshot.MaxStringLen),
-		Host: host, IntervalSeconds: 2, CPUCount: snapshot.MaxCores, CPUPerCore: make([]float64, snapshot.MaxCores),
-		Network: &snapshot.Network{RxBytesPerSec: 1.123456789012345, TxBytesPerSec: 1.123456789012345}}
+		Host: host, IntervalSeconds: 2, CPUCount: snapshot.MaxCores, CPUPerCore: make([]float64, snapshot.MaxCPUSecondsCores),
+		Network: &snapshot.Network{RxBytesPerSec: 1.123456789012345, TxBytesPerSec: 1.123456789012345},
+		DiskIO:  &snapshot.DiskIO{ReadBytesPerSec: 1.123456789012345}}
+	// 1,024 cores with their 8 counters each take more than 4,096 cores
+	// without (cpu_seconds_total stops at MaxCPUSecondsCores).
+	secs := make([]float64, len(s.CPUPerCore))
 	for i := range s.CPUPerCore {
 		s.CPUPerCore[i] = 12.345678901234567
+		secs[i] = 123456789.12345678
+	}
+	s.CPUSeconds = &snapshot.CPUSeconds{User: secs, Nice: secs, System: secs, Idle: secs, Iowait: secs, Irq: secs, Softirq: secs, Steal: secs}
+	for k := 0; k < snapshot.MaxDisks; k++ {
+		s.DiskIO.Disks = append(s.DiskIO.Disks, snapshot.DiskCounters{Name: long(fmt.Sprint("sd", k), snapshot.MaxNameLen),
+			ReadBytes: 1 << 59, WriteBytes: 1 << 59, Reads: 1 << 59, Writes: 1 << 59})
 	}
 	for k := 0; k < snapshot.MaxFilesystems; k++ {
 		m := fmt.Sprintf("/%d", k)
@@ -61,7 +71,7 @@ func worstCase(t *testing.T, host string, msg int, longNames bool) []byte {
 	}
 	for k := 0; k < snapshot.MaxInterfaces; k++ {
 		s.Network.Interfaces = append(s.Network.Interfaces, snapshot.Interface{Name: long(fmt.Sprint("i", k), snapshot.MaxNameLen),
-			RxBytesPerSec: 1.123456789012345, TxBytesPerSec: 1.123456789012345})
+			RxBytesPerSec: 1.123456789012345, TxBytesPerSec: 1.123456789012345, RxBytesTotal: 1 << 59, TxBytesTotal: 1 << 59})
 	}
 	b, err := snapshot.Encode(s)
 	if err != nil {

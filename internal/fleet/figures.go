@@ -36,8 +36,13 @@ type Figures struct {
 	Filesystems []snapshot.Filesystem
 	// PerCore is each core's percent busy (the snapshot's; never modify).
 	PerCore []float64
-	// Interfaces are the network interfaces' rates (the snapshot's).
+	// Interfaces are the network interfaces' rates and counters (the
+	// snapshot's).
 	Interfaces []snapshot.Interface
+	// CPUSeconds and Disks are the host's cumulative counters (the
+	// snapshot's; nil from publishers before 0.2).
+	CPUSeconds *snapshot.CPUSeconds
+	Disks      []snapshot.DiskCounters
 
 	// Facts the host view shows as they were sent.
 	Platform, PlatformRelease, Processor, AgentVersion string
@@ -75,8 +80,9 @@ func Derive(s *snapshot.Snapshot) Figures {
 		f.Rx, f.Tx, f.Interfaces = s.Network.RxBytesPerSec, s.Network.TxBytesPerSec, s.Network.Interfaces
 	}
 	if s.DiskIO != nil {
-		f.Rd, f.Wr = s.DiskIO.ReadBytesPerSec, s.DiskIO.WriteBytesPerSec
+		f.Rd, f.Wr, f.Disks = s.DiskIO.ReadBytesPerSec, s.DiskIO.WriteBytesPerSec, s.DiskIO.Disks
 	}
+	f.CPUSeconds = s.CPUSeconds
 	if s.UptimeSeconds > 0 {
 		f.Uptime = float64(s.UptimeSeconds)
 	}

@@ -229,6 +229,12 @@ func snapshotCost(s *snapshot.Snapshot, n int) int64 {
 	if s.Network != nil {
 		c += int64(unsafe.Sizeof(snapshot.Interface{})) * int64(len(s.Network.Interfaces))
 	}
+	if s.CPUSeconds != nil {
+		c += 8 * 8 * int64(len(s.CPUSeconds.User))
+	}
+	if s.DiskIO != nil {
+		c += int64(unsafe.Sizeof(snapshot.DiskCounters{})) * int64(len(s.DiskIO.Disks))
+	}
 	return c
 }
 

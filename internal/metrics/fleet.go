@@ -14,6 +14,7 @@ import (
 // fleetFamily is one metric of the fleet exposition.
 type fleetFamily struct {
 	name, help string
+	counter    bool
 	samples    []sample
 }
 
@@ -45,6 +46,14 @@ func FleetHandler(f *fleet.Fleet) http.Handler {
 			{name: "sysmon_network_transmit_bytes_per_second", help: "Bytes sent per second."},
 			{name: "sysmon_disk_read_bytes_per_second", help: "Bytes read per second, all disks."},
 			{name: "sysmon_disk_written_bytes_per_second", help: "Bytes written per second, all disks."},
+			// Counters, for rate() as with node_exporter.
+			{name: "node_cpu_seconds_total", help: "Seconds the CPUs spent in each mode.", counter: true},
+			{name: "node_network_receive_bytes_total", help: "Network device statistic receive_bytes.", counter: true},
+			{name: "node_network_transmit_bytes_total", help: "Network device statistic transmit_bytes.", counter: true},
+			{name: "node_disk_read_bytes_total", help: "The total number of bytes read successfully.", counter: true},
+			{name: "node_disk_written_bytes_total", help: "The total number of bytes written successfully.", counter: true},
+			{name: "node_disk_reads_completed_total", help: "The total number of reads completed successfully.", counter: true},
+			{name: "node_disk_writes_completed_total", help: "The total number of writes completed successfully.", counter: true},
 		}
 		byName := map[string]*fleetFamily{}
 		for _, fam := range fams {
@@ -108,16 +117,36 @@ func FleetHandler(f *fleet.Fleet) http.Handler {
 				add("node_filesystem_size_bytes", float64(fs.Total), l...)
 				add("node_filesystem_avail_bytes", float64(fs.Free), l...)
 			}
-			if s.Network != nil {
-				clear(seen)
-				for _, i := range s.Network.Interfaces {
-					if seen[i.Name] {
-						continue
-					}
-					seen[i.Name] = true
-					add("sysmon_network_receive_bytes_per_second", i.RxBytesPerSec, "host", host, "device", i.Name)
-					add("sysmon_network_transmit_bytes_per_second", i.TxBytesPerSec, "host", host, "device", i.Name)
+			clear(seen)
+			for _, i := range fig.Interfaces {
+				if seen[i.Name] {
+					continue
 				}
+				seen[i.Name] = true
+				add("sysmon_network_receive_bytes_per_second", i.RxBytesPerSec, "host", host, "device", i.Name)
+				add("sysmon_network_transmit_bytes_per_second", i.TxBytesPerSec, "host", host, "device", i.Name)
+				if i.RxBytesTotal > 0 || i.TxBytesTotal > 0 { // 0.1 publishers send no counters
+					add("node_network_receive_bytes_total", float64(i.RxBytesTotal), "host", host, "device", i.Name)
+					add("node_network_transmit_bytes_total", float64(i.TxBytesTotal), "host", host, "device", i.Name)
+				}
+			}
+			if t := fig.CPUSeconds; t != nil {
+				for _, m := range t.Modes() {
+					for cpu, v := range m.Values {
+						add("node_cpu_seconds_total", v, "host", host, "cpu", strconv.Itoa(cpu), "mode", m.Name)
+					}
+				}
+			}
+			clear(seen)
+			for _, d := range fig.Disks {
+				if seen[d.Name] {
+					continue
+				}
+				seen[d.Name] = true
+				add("node_disk_read_bytes_total", float64(d.ReadBytes), "host", host, "device", d.Name)
+				add("node_disk_written_bytes_total", float64(d.WriteBytes), "host", host, "device", d.Name)
+				add("node_disk_reads_completed_total", float64(d.Reads), "host", host, "device", d.Name)
+				add("node_disk_writes_completed_total", float64(d.Writes), "host", host, "device", d.Name)
 			}
 			if !math.IsNaN(fig.Rd) {
 				add("sysmon_disk_read_bytes_per_second", fig.Rd, "host", host)
@@ -127,7 +156,11 @@ func FleetHandler(f *fleet.Fleet) http.Handler {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		bw := bufio.NewWriterSize(w, 64<<10)
 		for _, fam := range fams {
-			writeFamily(bw, fam.name, fam.help, "gauge", fam.samples)
+			kind := "gauge"
+			if fam.counter {
+				kind = "counter"
+			}
+			writeFamily(bw, fam.name, fam.help, kind, fam.samples)
 		}
 		bw.Flush()
 	})

@@ -76,3 +76,56 @@ func TestFleetExportsThePrototypeRoot(t *testing.T) {
 		t.Errorf("figures a prototype message does not have were exported:\n%s", rec.Body.String())
 	}
 }
+
+// TestFleetExportsCounters: the snapshot's cumulative counters come out under
+// node_exporter's counter names and types, so that rate() and node_exporter
+// dashboards work on fleet data.
+func TestFleetExportsCounters(t *testing.T) {
+	f := fleet.New(fleet.Config{HistorySize: 5, MaxHosts: 10, StaleAfter: 3, OfflineAfter: 10})
+	s := &snapshot.Snapshot{Timestamp: "t", CPUPercent: 50, Memory: snapshot.Memory{Total: 100, Available: 10, Percent: 90},
+		Host: "h", IntervalSeconds: 1, CPUPerCore: []float64{40, 60},
+		CPUSeconds: &snapshot.CPUSeconds{User: []float64{10.5, 20}, Nice: []float64{0, 0}, System: []float64{3, 4},
+			Idle: []float64{1000, 990.25}, Iowait: []float64{1, 2}, Irq: []float64{0, 0}, Softirq: []float64{0.5, 0}, Steal: []float64{0, 0}},
+		DiskIO: &snapshot.DiskIO{Disks: []snapshot.DiskCounters{{Name: "vda", ReadBytes: 4096, WriteBytes: 8192, Reads: 3, Writes: 7}}},
+		Network: &snapshot.Network{Interfaces: []snapshot.Interface{{Name: "eth0", RxBytesTotal: 123456, TxBytesTotal: 654321},
+			{Name: "old0"}}}}
+	b, err := snapshot.Encode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := snapshot.Decode(b, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	if f.Apply(s, b, "", time.Now()) != fleet.Accepted {
+		t.Fatal("not accepted")
+	}
+	rec := httptest.NewRecorder()
+	FleetHandler(f).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics/fleet", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		"# TYPE node_cpu_seconds_total counter",
+		`node_cpu_seconds_total{host="h",cpu="0",mode="user"} 10.5`,
+		`node_cpu_seconds_total{host="h",cpu="1",mode="idle"} 990.25`,
+		`node_cpu_seconds_total{host="h",cpu="0",mode="softirq"} 0.5`,
+		"# TYPE node_network_receive_bytes_total counter",
+		`node_network_receive_bytes_total{host="h",device="eth0"} 123456`,
+		`node_network_transmit_bytes_total{host="h",device="eth0"} 654321`,
+		"# TYPE node_disk_read_bytes_total counter",
+		`node_disk_read_bytes_total{host="h",device="vda"} 4096`,
+		`node_disk_written_bytes_total{host="h",device="vda"} 8192`,
+		`node_disk_reads_completed_total{host="h",device="vda"} 3`,
+		`node_disk_writes_completed_total{host="h",device="vda"} 7`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("no %q in\n%s", want, body)
+		}
+	}
+	if n := strings.Count(body, "node_cpu_seconds_total{"); n != 16 {
+		t.Errorf("%d node_cpu_seconds_total series, want 2 cores x 8 modes", n)
+	}
+	// An interface without counters (a 0.1 publisher) has no counter series:
+	// a 0 would read as a counter reset to rate().
+	if strings.Contains(body, `node_network_receive_bytes_total{host="h",device="old0"}`) {
+		t.Errorf("an interface without counters was exported as 0:\n%s", body)
+	}
+}

@@ -130,25 +130,41 @@ func manyKeys(n int) string {
 func TestValidateRanges(t *testing.T) {
 	long := strings.Repeat("a", MaxNameLen+1)
 	cases := map[string]func(s *Snapshot){
-		"cpu 5000":                      func(s *Snapshot) { s.CPUPercent = 5000 },
-		"cpu negative":                  func(s *Snapshot) { s.CPUPercent = -1 },
-		"cpu just over the limit":       func(s *Snapshot) { s.CPUPercent = MaxPercent + 0.01 },
-		"core over 100":                 func(s *Snapshot) { s.CPUPerCore[1] = 101 },
-		"core negative":                 func(s *Snapshot) { s.CPUPerCore[0] = -0.5 },
-		"memory percent -50":            func(s *Snapshot) { s.Memory.Percent = -50 },
-		"memory percent 150":            func(s *Snapshot) { s.Memory.Percent = 150 },
-		"memory available > total":      func(s *Snapshot) { s.Memory.Available = s.Memory.Total + 1 },
-		"memory used > total":           func(s *Snapshot) { s.Memory.Used = s.Memory.Total + 1 },
-		"memory total 2 EiB":            func(s *Snapshot) { s.Memory.Total = 1 << 61 },
-		"disk used > total (777 %)":     func(s *Snapshot) { s.Disk.Used = s.Disk.Total * 7 },
-		"disk free > total":             func(s *Snapshot) { s.Disk.Free = s.Disk.Total + 1 },
-		"swap used > total":             func(s *Snapshot) { s.Swap.Used = 2048 },
-		"swap percent 200":              func(s *Snapshot) { s.Swap.Percent = 200 },
-		"fs used > total":               func(s *Snapshot) { s.Filesystems[0].Used = s.Filesystems[0].Total + 1 },
-		"fs percent 777":                func(s *Snapshot) { s.Filesystems[0].Percent = 777 },
-		"99,999 cores":                  func(s *Snapshot) { s.CPUCount = 99999 },
-		"negative cores":                func(s *Snapshot) { s.CPUCount = -1 },
-		"too many per-core entries":     func(s *Snapshot) { s.CPUPerCore = make([]float64, MaxCores+1) },
+		"cpu 5000":                           func(s *Snapshot) { s.CPUPercent = 5000 },
+		"cpu negative":                       func(s *Snapshot) { s.CPUPercent = -1 },
+		"cpu just over the limit":            func(s *Snapshot) { s.CPUPercent = MaxPercent + 0.01 },
+		"core over 100":                      func(s *Snapshot) { s.CPUPerCore[1] = 101 },
+		"core negative":                      func(s *Snapshot) { s.CPUPerCore[0] = -0.5 },
+		"memory percent -50":                 func(s *Snapshot) { s.Memory.Percent = -50 },
+		"memory percent 150":                 func(s *Snapshot) { s.Memory.Percent = 150 },
+		"memory available > total":           func(s *Snapshot) { s.Memory.Available = s.Memory.Total + 1 },
+		"memory used > total":                func(s *Snapshot) { s.Memory.Used = s.Memory.Total + 1 },
+		"memory total 2 EiB":                 func(s *Snapshot) { s.Memory.Total = 1 << 61 },
+		"disk used > total (777 %)":          func(s *Snapshot) { s.Disk.Used = s.Disk.Total * 7 },
+		"disk free > total":                  func(s *Snapshot) { s.Disk.Free = s.Disk.Total + 1 },
+		"swap used > total":                  func(s *Snapshot) { s.Swap.Used = 2048 },
+		"swap percent 200":                   func(s *Snapshot) { s.Swap.Percent = 200 },
+		"fs used > total":                    func(s *Snapshot) { s.Filesystems[0].Used = s.Filesystems[0].Total + 1 },
+		"fs percent 777":                     func(s *Snapshot) { s.Filesystems[0].Percent = 777 },
+		"99,999 cores":                       func(s *Snapshot) { s.CPUCount = 99999 },
+		"negative cores":                     func(s *Snapshot) { s.CPUCount = -1 },
+		"too many per-core entries":          func(s *Snapshot) { s.CPUPerCore = make([]float64, MaxCores+1) },
+		"cpu seconds for another core count": func(s *Snapshot) { s.CPUSeconds.Idle = s.CPUSeconds.Idle[:1] },
+		"cpu seconds negative":               func(s *Snapshot) { s.CPUSeconds.User[0] = -1 },
+		"cpu seconds for 1025 cores": func(s *Snapshot) {
+			s.CPUPerCore = make([]float64, MaxCPUSecondsCores+1)
+			v := s.CPUPerCore
+			s.CPUSeconds = &CPUSeconds{v, v, v, v, v, v, v, v}
+		},
+		"cpu seconds over 100 years": func(s *Snapshot) { s.CPUSeconds.Steal[1] = MaxCPUSeconds * 2 },
+		"disk counter over 1 EiB":    func(s *Snapshot) { s.DiskIO.Disks[0].Reads = MaxByteCount + 1 },
+		"disk name with ESC":         func(s *Snapshot) { s.DiskIO.Disks[0].Name = "sd\x1ba" },
+		"too many disks": func(s *Snapshot) {
+			for len(s.DiskIO.Disks) <= MaxDisks {
+				s.DiskIO.Disks = append(s.DiskIO.Disks, s.DiskIO.Disks[0])
+			}
+		},
+		"interface counter over 1 EiB":  func(s *Snapshot) { s.Network.Interfaces[0].TxBytesTotal = MaxByteCount + 1 },
 		"load negative":                 func(s *Snapshot) { s.Load.Load5 = -1 },
 		"load 1e7":                      func(s *Snapshot) { s.Load.Load15 = 1e7 },
 		"disk read 1e308 B/s":           func(s *Snapshot) { s.DiskIO.ReadBytesPerSec = 1e308 },
@@ -206,6 +222,7 @@ func TestValidateRanges(t *testing.T) {
 	// The extremes that are allowed.
 	s := sample()
 	s.CPUPercent, s.CPUPerCore, s.CPUCount = MaxPercent, make([]float64, MaxCores), MaxCores
+	s.CPUSeconds = nil // at most MaxCPUSecondsCores cores: TestWorstCaseMessage
 	s.Memory.Available, s.Memory.Used, s.Memory.Percent = s.Memory.Total, s.Memory.Total, 0
 	s.Load = &Load{Load1: MaxLoad}
 	s.DiskIO.ReadBytesPerSec, s.DiskIO.ReadOpsPerSec = MaxBytesPerSec, MaxOpsPerSec
@@ -289,8 +306,8 @@ func TestShapeFollowsTheStruct(t *testing.T) {
 		t.Fatal(err)
 	}
 	walk("", m, messageShape)
-	if len(messageShape.keys) != 25 {
-		t.Errorf("%d top-level keys known, want 25", len(messageShape.keys))
+	if len(messageShape.keys) != 26 {
+		t.Errorf("%d top-level keys known, want 26", len(messageShape.keys))
 	}
 }
 
@@ -398,7 +415,9 @@ func TestWorstCaseMessage(t *testing.T) {
 	s := sample()
 	s.Timestamp, s.Platform, s.PlatformRelease, s.Processor = str(MaxStringLen), str(MaxStringLen), str(MaxStringLen), str(MaxStringLen)
 	s.HostID, s.InstanceID, s.AgentVersion, s.Host = str(MaxStringLen), str(MaxStringLen), str(MaxStringLen), str(MaxHostLen)
-	s.CPUCount, s.CPUPerCore = MaxCores, make([]float64, MaxCores)
+	// The largest lists: cpu_seconds_total stops at MaxCPUSecondsCores
+	// cores (its 8 counters a core would be the largest list of all).
+	s.CPUCount, s.CPUPerCore = MaxCPUSecondsCores, make([]float64, MaxCPUSecondsCores)
 	for i := range s.CPUPerCore {
 		s.CPUPerCore[i] = 99.99
 	}
@@ -416,6 +435,18 @@ func TestWorstCaseMessage(t *testing.T) {
 	s.Missing = make([]string, MaxMissing)
 	for i := range s.Missing {
 		s.Missing[i] = str(MaxMissingLen)
+	}
+	secs := make([]float64, MaxCPUSecondsCores)
+	for i := range secs {
+		secs[i] = 3153599999.99 // a core busy for 100 years, to the tick
+	}
+	s.CPUSeconds = &CPUSeconds{secs, secs, secs, secs, secs, secs, secs, secs}
+	s.DiskIO.Disks = make([]DiskCounters, MaxDisks)
+	for i := range s.DiskIO.Disks {
+		s.DiskIO.Disks[i] = DiskCounters{Name: str(MaxNameLen), ReadBytes: MaxByteCount, WriteBytes: MaxByteCount, Reads: MaxByteCount, Writes: MaxByteCount}
+	}
+	for i := range s.Network.Interfaces {
+		s.Network.Interfaces[i].RxBytesTotal, s.Network.Interfaces[i].TxBytesTotal = MaxByteCount, MaxByteCount
 	}
 	body, err := Encode(s)
 	if err != nil {

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -348,6 +349,26 @@ func (d *decoder) topField(key []byte, s *Snapshot) bool {
 			s.CPUPerCore = append(s.CPUPerCore, v)
 			return true
 		})
+	case "cpu_seconds_total":
+		var seen uint8
+		t := &CPUSeconds{}
+		s.CPUSeconds = t
+		dst := [...]*[]float64{&t.User, &t.Nice, &t.System, &t.Idle, &t.Iowait, &t.Irq, &t.Softirq, &t.Steal}
+		return d.once(25) && d.object(func(k []byte) bool {
+			i := slices.Index(cpuModes[:], string(k))
+			if i < 0 || !onceIn(&seen, uint(i)) {
+				return false
+			}
+			*dst[i] = make([]float64, 0, 16)
+			return d.array(func() bool {
+				var v float64
+				if !d.float(&v) {
+					return false
+				}
+				*dst[i] = append(*dst[i], v)
+				return len(*dst[i]) <= MaxCores // far over: let the slow path reject it
+			})
+		})
 	case "load":
 		var seen uint8
 		s.Load = &Load{}
@@ -421,6 +442,32 @@ func (d *decoder) topField(key []byte, s *Snapshot) bool {
 				return onceIn(&seen, 2) && d.float(&s.DiskIO.ReadOpsPerSec)
 			case "write_ops_per_sec":
 				return onceIn(&seen, 3) && d.float(&s.DiskIO.WriteOpsPerSec)
+			case "disks":
+				if !onceIn(&seen, 4) {
+					return false
+				}
+				s.DiskIO.Disks = make([]DiskCounters, 0, 2)
+				return d.array(func() bool {
+					var k DiskCounters
+					var seen uint8
+					ok := d.object(func(key []byte) bool {
+						switch string(key) {
+						case "name":
+							return onceIn(&seen, 0) && d.str(&k.Name)
+						case "read_bytes_total":
+							return onceIn(&seen, 1) && d.uint(&k.ReadBytes)
+						case "write_bytes_total":
+							return onceIn(&seen, 2) && d.uint(&k.WriteBytes)
+						case "reads_total":
+							return onceIn(&seen, 3) && d.uint(&k.Reads)
+						case "writes_total":
+							return onceIn(&seen, 4) && d.uint(&k.Writes)
+						}
+						return false
+					})
+					s.DiskIO.Disks = append(s.DiskIO.Disks, k)
+					return ok && len(s.DiskIO.Disks) <= MaxDisks
+				})
 			}
 			return false
 		})
@@ -449,6 +496,10 @@ func (d *decoder) topField(key []byte, s *Snapshot) bool {
 							return onceIn(&seen, 1) && d.float(&in.RxBytesPerSec)
 						case "tx_bytes_per_sec":
 							return onceIn(&seen, 2) && d.float(&in.TxBytesPerSec)
+						case "rx_bytes_total":
+							return onceIn(&seen, 3) && d.uint(&in.RxBytesTotal)
+						case "tx_bytes_total":
+							return onceIn(&seen, 4) && d.uint(&in.TxBytesTotal)
 						}
 						return false
 					})
@@ -476,6 +527,9 @@ func (d *decoder) topField(key []byte, s *Snapshot) bool {
 	}
 	return false
 }
+
+// cpuModes are cpu_seconds_total's keys, in the order of CPUSeconds.Modes.
+var cpuModes = [...]string{"user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"}
 
 func onceIn(seen *uint8, k uint) bool {
 	if *seen&(1<<k) != 0 {

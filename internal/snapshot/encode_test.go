@@ -39,6 +39,17 @@ func randomSnapshot(r *rand.Rand) *Snapshot {
 		s.CPUPerCore = []float64{}
 	}
 	if r.IntN(2) == 0 {
+		n := len(s.CPUPerCore)
+		vals := func() []float64 {
+			v := make([]float64, n)
+			for i := range v {
+				v[i] = fl()
+			}
+			return v
+		}
+		s.CPUSeconds = &CPUSeconds{vals(), vals(), vals(), vals(), vals(), vals(), vals(), vals()}
+	}
+	if r.IntN(2) == 0 {
 		s.Load = &Load{fl(), fl(), fl()}
 	}
 	if r.IntN(2) == 0 {
@@ -48,12 +59,15 @@ func randomSnapshot(r *rand.Rand) *Snapshot {
 		s.Filesystems = append(s.Filesystems, Filesystem{str(), str(), str(), u(), u(), u(), fl()})
 	}
 	if r.IntN(2) == 0 {
-		s.DiskIO = &DiskIO{fl(), fl(), fl(), fl()}
+		s.DiskIO = &DiskIO{fl(), fl(), fl(), fl(), nil}
+		for range r.IntN(3) {
+			s.DiskIO.Disks = append(s.DiskIO.Disks, DiskCounters{str(), u(), u(), u(), u()})
+		}
 	}
 	if r.IntN(2) == 0 {
 		s.Network = &Network{RxBytesPerSec: fl(), TxBytesPerSec: fl()}
 		for range r.IntN(3) {
-			s.Network.Interfaces = append(s.Network.Interfaces, Interface{str(), fl(), fl()})
+			s.Network.Interfaces = append(s.Network.Interfaces, Interface{str(), fl(), fl(), u(), u()})
 		}
 	}
 	for range r.IntN(3) {

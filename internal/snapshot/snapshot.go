@@ -36,27 +36,55 @@ type Snapshot struct {
 	Processor       string  `json:"processor"`
 
 	// sysmon's keys; absent from prototype messages.
-	Schema          int          `json:"schema,omitempty"`
-	Host            string       `json:"host,omitempty"`
-	HostID          string       `json:"host_id,omitempty"`
-	InstanceID      string       `json:"instance_id,omitempty"`
-	Seq             uint64       `json:"seq,omitempty"`
-	Time            *time.Time   `json:"time,omitempty"`
-	IntervalSeconds float64      `json:"interval_seconds,omitempty"`
-	AgentVersion    string       `json:"agent_version,omitempty"`
-	UptimeSeconds   uint64       `json:"uptime_seconds,omitempty"`
-	CPUCount        int          `json:"cpu_count,omitempty"`
-	CPUPerCore      []float64    `json:"cpu_per_core,omitempty"`
-	Load            *Load        `json:"load,omitempty"`
-	Swap            *Swap        `json:"swap,omitempty"`
-	Filesystems     []Filesystem `json:"filesystems,omitempty"`
-	DiskIO          *DiskIO      `json:"disk_io,omitempty"`
-	Network         *Network     `json:"network,omitempty"`
+	Schema          int        `json:"schema,omitempty"`
+	Host            string     `json:"host,omitempty"`
+	HostID          string     `json:"host_id,omitempty"`
+	InstanceID      string     `json:"instance_id,omitempty"`
+	Seq             uint64     `json:"seq,omitempty"`
+	Time            *time.Time `json:"time,omitempty"`
+	IntervalSeconds float64    `json:"interval_seconds,omitempty"`
+	AgentVersion    string     `json:"agent_version,omitempty"`
+	UptimeSeconds   uint64     `json:"uptime_seconds,omitempty"`
+	CPUCount        int        `json:"cpu_count,omitempty"`
+	CPUPerCore      []float64  `json:"cpu_per_core,omitempty"`
+	// CPUSeconds are the kernel's cumulative CPU times per core, for
+	// Prometheus to rate() (node_cpu_seconds_total).
+	CPUSeconds  *CPUSeconds  `json:"cpu_seconds_total,omitempty"`
+	Load        *Load        `json:"load,omitempty"`
+	Swap        *Swap        `json:"swap,omitempty"`
+	Filesystems []Filesystem `json:"filesystems,omitempty"`
+	DiskIO      *DiskIO      `json:"disk_io,omitempty"`
+	Network     *Network     `json:"network,omitempty"`
 	// Missing names the sources that failed or timed out for this sample;
 	// their keys are absent or zero.
 	Missing []string `json:"missing,omitempty"`
 	// Goodbye marks the last message of a publisher that is shutting down.
 	Goodbye bool `json:"goodbye,omitempty"`
+}
+
+// CPUSeconds are seconds spent in each mode since boot, one value per core
+// in each list (the order of cpu_per_core), as /proc/stat counts them.
+type CPUSeconds struct {
+	User    []float64 `json:"user"`
+	Nice    []float64 `json:"nice"`
+	System  []float64 `json:"system"`
+	Idle    []float64 `json:"idle"`
+	Iowait  []float64 `json:"iowait"`
+	Irq     []float64 `json:"irq"`
+	Softirq []float64 `json:"softirq"`
+	Steal   []float64 `json:"steal"`
+}
+
+// Modes lists the modes with their values, in node_exporter's names.
+func (c *CPUSeconds) Modes() [8]struct {
+	Name   string
+	Values []float64
+} {
+	return [8]struct {
+		Name   string
+		Values []float64
+	}{{"user", c.User}, {"nice", c.Nice}, {"system", c.System}, {"idle", c.Idle},
+		{"iowait", c.Iowait}, {"irq", c.Irq}, {"softirq", c.Softirq}, {"steal", c.Steal}}
 }
 
 // Memory is the prototype's memory object, plus used bytes.
@@ -106,6 +134,18 @@ type DiskIO struct {
 	WriteBytesPerSec float64 `json:"write_bytes_per_sec"`
 	ReadOpsPerSec    float64 `json:"read_ops_per_sec"`
 	WriteOpsPerSec   float64 `json:"write_ops_per_sec"`
+	// Disks are the whole disks' cumulative counters, for Prometheus to
+	// rate() (node_disk_*_total).
+	Disks []DiskCounters `json:"disks,omitempty"`
+}
+
+// DiskCounters are one disk's counters since boot.
+type DiskCounters struct {
+	Name       string `json:"name"`
+	ReadBytes  uint64 `json:"read_bytes_total"`
+	WriteBytes uint64 `json:"write_bytes_total"`
+	Reads      uint64 `json:"reads_total"`
+	Writes     uint64 `json:"writes_total"`
 }
 
 // Network is the host's traffic, loopback excluded.
@@ -120,6 +160,10 @@ type Interface struct {
 	Name          string  `json:"name"`
 	RxBytesPerSec float64 `json:"rx_bytes_per_sec"`
 	TxBytesPerSec float64 `json:"tx_bytes_per_sec"`
+	// Cumulative counters since the interface appeared, for Prometheus to
+	// rate() (node_network_*_bytes_total).
+	RxBytesTotal uint64 `json:"rx_bytes_total,omitempty"`
+	TxBytesTotal uint64 `json:"tx_bytes_total,omitempty"`
 }
 
 // Encode returns the message body: encoding/json's output for the struct
@@ -146,7 +190,12 @@ const (
 	MaxCores       = 4096 // cpu_count and the entries of cpu_per_core
 	MaxFilesystems = 256
 	MaxInterfaces  = 1024 // a container host has one veth per container
-	MaxMissing     = 32
+	MaxDisks       = 256  // whole disks with their own counters (the rates count every disk)
+	// MaxCPUSecondsCores bounds cpu_seconds_total: 8 counters a core make
+	// it the largest list of a message. A larger host sends only the
+	// per-core percentages.
+	MaxCPUSecondsCores = 1024
+	MaxMissing         = 32
 
 	// Figures.
 	MaxPercent         = 100.5   // a little over 100 happens with rounding and per-core accounting
@@ -156,6 +205,7 @@ const (
 	MaxOpsPerSec       = 1e9
 	MaxIntervalSeconds = 86400
 	MaxUptimeSeconds   = 100 * 366 * 86400
+	MaxCPUSeconds      = MaxUptimeSeconds // one core's seconds in one mode
 )
 
 // ErrTooLarge is returned for a body over the size limit.
@@ -236,6 +286,17 @@ func (s *Snapshot) Validate() error {
 	for _, v := range s.CPUPerCore {
 		c.percent("cpu_per_core", v)
 	}
+	if t := s.CPUSeconds; t != nil {
+		for _, m := range t.Modes() {
+			if len(m.Values) != len(s.CPUPerCore) || len(m.Values) > MaxCPUSecondsCores {
+				c.fail("cpu_seconds_total.%s has %d values for %d cores in cpu_per_core (at most %d)", m.Name, len(m.Values), len(s.CPUPerCore), MaxCPUSecondsCores)
+				break
+			}
+			for _, v := range m.Values {
+				c.within("cpu_seconds_total", v, 0, MaxCPUSeconds)
+			}
+		}
+	}
 	if s.Load != nil {
 		c.within("load.load1", s.Load.Load1, 0, MaxLoad)
 		c.within("load.load5", s.Load.Load5, 0, MaxLoad)
@@ -262,6 +323,19 @@ func (s *Snapshot) Validate() error {
 		c.within("disk_io.write_bytes_per_sec", d.WriteBytesPerSec, 0, MaxBytesPerSec)
 		c.within("disk_io.read_ops_per_sec", d.ReadOpsPerSec, 0, MaxOpsPerSec)
 		c.within("disk_io.write_ops_per_sec", d.WriteOpsPerSec, 0, MaxOpsPerSec)
+		c.count("disk_io.disks", len(d.Disks), MaxDisks)
+		for i := range d.Disks {
+			k := &d.Disks[i]
+			c.text("disk_io.disks.name", k.Name, MaxNameLen)
+			for _, v := range [...]uint64{k.ReadBytes, k.WriteBytes, k.Reads, k.Writes} {
+				if v > MaxByteCount {
+					c.fail("disk_io.disks counter out of range: %d, limit %d", v, uint64(MaxByteCount))
+				}
+			}
+			if c.err != nil {
+				break
+			}
+		}
 	}
 	if n := s.Network; n != nil {
 		c.within("network.rx_bytes_per_sec", n.RxBytesPerSec, 0, MaxBytesPerSec)
@@ -272,6 +346,9 @@ func (s *Snapshot) Validate() error {
 			c.text("network.interfaces.name", in.Name, MaxNameLen)
 			c.within("network.interfaces.rx_bytes_per_sec", in.RxBytesPerSec, 0, MaxBytesPerSec)
 			c.within("network.interfaces.tx_bytes_per_sec", in.TxBytesPerSec, 0, MaxBytesPerSec)
+			if in.RxBytesTotal > MaxByteCount || in.TxBytesTotal > MaxByteCount {
+				c.fail("network.interfaces byte counter out of range, limit %d", uint64(MaxByteCount))
+			}
 			if c.err != nil {
 				break
 			}

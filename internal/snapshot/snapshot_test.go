@@ -23,11 +23,14 @@ func sample() *Snapshot {
 		Platform: "Linux", PlatformRelease: "6.18.44-fc-v657", Processor: "AMD EPYC",
 		Schema: 1, Host: "web-01", HostID: "3d1219c7", InstanceID: "5b0e", Seq: 42, Time: &tm,
 		IntervalSeconds: 2, AgentVersion: "0.1.0", UptimeSeconds: 732, CPUCount: 2, CPUPerCore: []float64{1, 2},
+		CPUSeconds: &CPUSeconds{User: []float64{1203.5, 998.12}, Nice: []float64{0.5, 0}, System: []float64{301.07, 280},
+			Idle: []float64{73002.9, 73100.25}, Iowait: []float64{12.3, 9.1}, Irq: []float64{0, 0}, Softirq: []float64{4.2, 3.9}, Steal: []float64{0, 0}},
 		Load:        &Load{Load1: 0.1, Load5: 0.2, Load15: 0.3},
 		Swap:        &Swap{Total: 1024, Used: 512, Free: 512, Percent: 50},
 		Filesystems: []Filesystem{{Mountpoint: "/", Device: "/dev/vda", Fstype: "ext4", Total: 270553174016, Used: 12690640896, Free: 85102653440, Percent: 13}},
-		DiskIO:      &DiskIO{ReadBytesPerSec: 0, WriteBytesPerSec: 40960, ReadOpsPerSec: 0, WriteOpsPerSec: 3},
-		Network:     &Network{RxBytesPerSec: 1234.5, TxBytesPerSec: 99, Interfaces: []Interface{{Name: "eth0", RxBytesPerSec: 1234.5, TxBytesPerSec: 99}}},
+		DiskIO: &DiskIO{ReadBytesPerSec: 0, WriteBytesPerSec: 40960, ReadOpsPerSec: 0, WriteOpsPerSec: 3,
+			Disks: []DiskCounters{{Name: "vda", ReadBytes: 1043595264, WriteBytes: 5290217472, Reads: 30512, Writes: 190233}}},
+		Network: &Network{RxBytesPerSec: 1234.5, TxBytesPerSec: 99, Interfaces: []Interface{{Name: "eth0", RxBytesPerSec: 1234.5, TxBytesPerSec: 99, RxBytesTotal: 98765432109, TxBytesTotal: 1234567890}}},
 	}
 }
 

@@ -63,6 +63,16 @@ func newSimHost(i int, name string, sh shape, interval time.Duration, seed uint6
 	s.UptimeSeconds = uint64(3600 + rng.IntN(90*86400))
 	s.CPUCount = cores
 	s.CPUPerCore = make([]float64, cores)
+	up := float64(s.UptimeSeconds)
+	s.CPUSeconds = &snapshot.CPUSeconds{}
+	for _, m := range []*[]float64{&s.CPUSeconds.User, &s.CPUSeconds.Nice, &s.CPUSeconds.System, &s.CPUSeconds.Idle,
+		&s.CPUSeconds.Iowait, &s.CPUSeconds.Irq, &s.CPUSeconds.Softirq, &s.CPUSeconds.Steal} {
+		*m = make([]float64, cores)
+	}
+	for i := range cores {
+		s.CPUSeconds.User[i], s.CPUSeconds.System[i], s.CPUSeconds.Idle[i] = round2(up*0.2), round2(up*0.05), round2(up*0.74)
+		s.CPUSeconds.Iowait[i], s.CPUSeconds.Softirq[i] = round2(up*0.01), round2(up*0.002)
+	}
 	s.Load = &snapshot.Load{}
 	s.Swap = &snapshot.Swap{Total: 2 << 30}
 	for k := range nfs {
@@ -77,6 +87,10 @@ func newSimHost(i int, name string, sh shape, interval time.Duration, seed uint6
 		s.Filesystems = append(s.Filesystems, fs)
 	}
 	s.DiskIO = &snapshot.DiskIO{}
+	for k := range nfs {
+		s.DiskIO.Disks = append(s.DiskIO.Disks, snapshot.DiskCounters{Name: fmt.Sprintf("nvme%dn1", k),
+			ReadBytes: uint64(rng.IntN(1 << 40)), WriteBytes: uint64(rng.IntN(1 << 40)), Reads: uint64(rng.IntN(1 << 30)), Writes: uint64(rng.IntN(1 << 30))})
+	}
 	s.Network = &snapshot.Network{}
 	for k := range nif {
 		s.Network.Interfaces = append(s.Network.Interfaces, snapshot.Interface{Name: ifaceNames[k%len(ifaceNames)]})
@@ -92,10 +106,14 @@ func (h *simHost) next(now time.Time) *snapshot.Snapshot {
 	s.Timestamp = now.Format(snapshot.TimestampLayout)
 	s.UptimeSeconds += uint64(max(h.interval/time.Second, 1))
 	sum := 0.0
+	secs := max(h.interval.Seconds(), 1)
 	for i := range s.CPUPerCore {
 		c := round2(clamp(h.base+r.NormFloat64()*15, 0, 100))
 		s.CPUPerCore[i] = c
 		sum += c
+		s.CPUSeconds.User[i] = round2(s.CPUSeconds.User[i] + secs*c/100*0.8)
+		s.CPUSeconds.System[i] = round2(s.CPUSeconds.System[i] + secs*c/100*0.2)
+		s.CPUSeconds.Idle[i] = round2(s.CPUSeconds.Idle[i] + secs*(1-c/100))
 	}
 	s.CPUPercent = round2(sum / float64(len(s.CPUPerCore)))
 	used := clamp(0.3+0.05*r.NormFloat64(), 0.05, 0.98)
@@ -123,11 +141,21 @@ func (h *simHost) next(now time.Time) *snapshot.Snapshot {
 	s.DiskIO.WriteBytesPerSec = round2(math.Abs(r.NormFloat64()) * 5e6)
 	s.DiskIO.ReadOpsPerSec = round2(math.Abs(r.NormFloat64()) * 50)
 	s.DiskIO.WriteOpsPerSec = round2(math.Abs(r.NormFloat64()) * 120)
+	for i := range s.DiskIO.Disks {
+		d := &s.DiskIO.Disks[i]
+		n := uint64(len(s.DiskIO.Disks))
+		d.ReadBytes += uint64(s.DiskIO.ReadBytesPerSec*secs) / n
+		d.WriteBytes += uint64(s.DiskIO.WriteBytesPerSec*secs) / n
+		d.Reads += uint64(s.DiskIO.ReadOpsPerSec*secs) / n
+		d.Writes += uint64(s.DiskIO.WriteOpsPerSec*secs) / n
+	}
 	s.Network.RxBytesPerSec, s.Network.TxBytesPerSec = 0, 0
 	for i := range s.Network.Interfaces {
 		in := &s.Network.Interfaces[i]
 		in.RxBytesPerSec = round2(math.Abs(r.NormFloat64()) * 1e6)
 		in.TxBytesPerSec = round2(math.Abs(r.NormFloat64()) * 4e5)
+		in.RxBytesTotal += uint64(in.RxBytesPerSec * secs)
+		in.TxBytesTotal += uint64(in.TxBytesPerSec * secs)
 		s.Network.RxBytesPerSec = round2(s.Network.RxBytesPerSec + in.RxBytesPerSec)
 		s.Network.TxBytesPerSec = round2(s.Network.TxBytesPerSec + in.TxBytesPerSec)
 	}

@@ -30,9 +30,12 @@ binaries() {
 	done
 }
 
-# render FILE: the tokens of nfpm.yaml and the scripts, for package $pkg.
+# render FILE: the tokens of nfpm.yaml and the scripts, for package $pkg; the
+# lines from "#@consumer-only" to "#@end" are for sysmon-consumer only.
 render() {
-	sed -e "s|@PKG@|$pkg|g" -e "s|@ROLE@|${pkg#sysmon-}|g" -e "s|@BUILD@|$BUILD|g" -e "s|@ETC@|$ETC|g" "$1"
+	local only=
+	[ "$pkg" = sysmon-consumer ] || only='/#@consumer-only/,/#@end/d'
+	sed -e "$only" -e "s|@PKG@|$pkg|g" -e "s|@ROLE@|${pkg#sysmon-}|g" -e "s|@BUILD@|$BUILD|g" -e "s|@ETC@|$ETC|g" "$1"
 }
 
 # changelog: nfpm writes it as changelog.Debian.gz and as the rpm %changelog.

@@ -132,6 +132,14 @@ for f in "${debs[@]}"; do
 		"-rw-r--r-- root/root ./usr/share/man/man1/$pkg.1.gz" \
 		"-rw-r--r-- root/root ./usr/lib/sysusers.d/$pkg.conf"
 	grep -q " ./usr/share/doc/$pkg/changelog.Debian.gz$" <<<"$contents" || fail "$f has no changelog.Debian.gz"
+	if [ "$pkg" = sysmon-consumer ]; then
+		expect "$f contents" "$contents" \
+			"-rw-r--r-- root/root ./usr/share/$pkg/monitoring/sysmon-alerts.yml" \
+			"-rw-r--r-- root/root ./usr/share/$pkg/monitoring/prometheus-scrape.yml" \
+			"-rw-r--r-- root/root ./usr/share/$pkg/monitoring/grafana-dashboard.json"
+	elif grep -q monitoring <<<"$contents"; then
+		fail "$f ships the monitoring files: they belong to sysmon-consumer"
+	fi
 	dpkg-deb --fsys-tarfile "$f" >"$tmp/data.tar"
 	tar -xOf "$tmp/data.tar" ./usr/share/man/man1/$pkg.1.gz | zcat >"$tmp/$pkg.1"
 	grep -q "^\.TH .* \"sysmon $VERSION\"" "$tmp/$pkg.1" || fail "$f: the man page's .TH has no version $VERSION"
@@ -170,6 +178,8 @@ for f in "${rpms[@]}"; do
 		"-rw-r--r-- root:root /usr/share/licenses/$pkg/copyright l" \
 		"-rw-r--r-- root:root /usr/share/man/man1/$pkg.1.gz d" \
 		"-rw-r--r-- root:root /usr/lib/sysusers.d/$pkg.conf"
+	[ "$pkg" != sysmon-consumer ] || expect "$f files" "$files" \
+		"-rw-r--r-- root:root /usr/share/$pkg/monitoring/sysmon-alerts.yml"
 	scripts=$(rpm -qp --scripts "$f")
 	for want in "groupadd -r sysmon" "useradd -r -g sysmon" "$(grep '^u ' packaging/sysusers.d/sysmon.conf)" \
 		"systemd-sysusers --replace=/usr/lib/sysusers.d/$pkg.conf -" "install-system-units $pkg.service" \

@@ -10,8 +10,10 @@
 # the newer version was added to the same repository. A repository signed with
 # another key must be refused.
 #
-# A last step runs the RPMs' scriptlets there too, with Debian's rpm and
-# Fedora's preset policy (no Fedora mirror is reachable from here).
+# The DNF repository is read by Debian's dnf on the host (signed metadata,
+# key import, download; a forged copy refused). A last step runs the RPMs'
+# scriptlets in the container, with Debian's rpm and Fedora's preset policy
+# (no Fedora mirror is reachable from here).
 #
 # Environment: VERSION and UPGRADE_VERSION (the packages in $OUT and in
 # $OUT/upgrade, as `make test-packages` builds them), OUT (dist),
@@ -45,7 +47,8 @@ fail() {
 [ "$(id -u)" = 0 ] || fail "needs root (debootstrap, systemd-nspawn, nsenter)"
 packaging/ensure-tools.sh debootstrap=debootstrap systemd-nspawn=systemd-container \
 	zstd=zstd ss=iproute2 ps=procps curl=curl /usr/share/keyrings/debian-archive-keyring.gpg=debian-archive-keyring \
-	gpg=gnupg apt-ftparchive=apt-utils createrepo_c=createrepo-c rpmsign=rpm python3=python3
+	gpg=gnupg apt-ftparchive=apt-utils createrepo_c=createrepo-c rpmsign=rpm python3=python3 \
+	dnf=dnf /usr/lib/python3/dist-packages/dnf-plugins/download.py=dnf-plugins-core
 
 step "0. prerequisites"
 debs=("$OUT/sysmon-consumer_$VERSION-${RELEASE}_amd64.deb" "$OUT/sysmon-publisher_$VERSION-${RELEASE}_amd64.deb")
@@ -138,7 +141,7 @@ rpmkeys --dbpath "$rpmdb" --import "$WWW/sysmon/sysmon.asc"
 sigs=$(rpmkeys --dbpath "$rpmdb" -K "$WWW"/sysmon/rpm/*/*.rpm) || fail "rpm signatures: $sigs"
 [ "$(grep -c 'digests signatures OK$' <<<"$sigs")" = 4 ] || fail "rpm signatures: $sigs"
 ok "APT (amd64, arm64) and DNF (x86_64, aarch64) indexes signed; the 4 rpms signed (rpmkeys -K)"
-# The same repository re-signed with another key: apt must refuse it.
+# The same repository re-signed with another key: apt and dnf must refuse it.
 cp -r "$WWW/sysmon" "$WWW/forged"
 forged=$(mktemp -d)
 GNUPGHOME=$forged gpg --batch --quiet --import "$CACHE/run/other-key.asc"
@@ -147,6 +150,10 @@ for sig in InRelease Release.gpg; do
 done
 GNUPGHOME=$forged gpg --batch --clearsign -o "$WWW/forged/deb/dists/stable/InRelease" "$WWW/forged/deb/dists/stable/Release"
 GNUPGHOME=$forged gpg --batch --armor --detach-sign -o "$WWW/forged/deb/dists/stable/Release.gpg" "$WWW/forged/deb/dists/stable/Release"
+for arch in x86_64 aarch64; do
+	rm "$WWW/forged/rpm/$arch/repodata/repomd.xml.asc"
+	GNUPGHOME=$forged gpg --batch --armor --detach-sign -o "$WWW/forged/rpm/$arch/repodata/repomd.xml.asc" "$WWW/forged/rpm/$arch/repodata/repomd.xml"
+done
 gpgconf --homedir "$forged" --kill all 2>/dev/null || true
 rm -rf "$forged"
 python3 -m http.server --bind 127.0.0.1 --directory "$WWW" "$port" >"$CACHE/run/http.log" 2>&1 &
@@ -156,6 +163,39 @@ trap 'kill "$HTTP_PID" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -fsS -o /dev/null "$REPO_URL/sysmon.sources" 2>/dev/null && break; sleep 0.1; done
 curl -fsS -o /dev/null "$REPO_URL/sysmon.sources" || fail "python3 -m http.server does not serve $REPO_URL"
 ok "served at $REPO_URL (python3 -m http.server, PID $HTTP_PID); a copy signed with another key at /forged"
+
+step "1d. dnf, as a Fedora user adds the repository: sysmon.repo, signed metadata, signed packages"
+# Debian's dnf against an empty install root: no Fedora mirror is reachable
+# here, so nothing is installed with it (the packages' one dependency,
+# shadow-utils, comes from Fedora), but dnf itself checks repomd.xml's
+# signature (repo_gpgcheck=1), imports the key from gpgkey= and downloads.
+DNF=$CACHE/run/dnf
+mkdir -p "$DNF/repos" "$DNF/root" "$DNF/forged.repos"
+curl -fsS -o "$DNF/repos/sysmon.repo" "$REPO_URL/sysmon.repo"
+dnf_() {
+	local repos=$1
+	shift
+	dnf -y -q --installroot="$DNF/root" --releasever=40 --setopt=reposdir="$DNF/$repos" \
+		--setopt=cachedir="$DNF/cache-$repos" --setopt=skip_if_unavailable=False "$@"
+}
+dnf_ repos makecache >"$DNF/makecache.log" 2>&1 || fail "dnf makecache on sysmon.repo: $(cat "$DNF/makecache.log")"
+list=$(dnf_ repos list available 'sysmon-*' 2>&1) || fail "dnf list: $list"
+for pkg in sysmon-publisher sysmon-consumer; do
+	grep -qE "^$pkg\.x86_64 +$VERSION-$RELEASE +sysmon" <<<"$list" || fail "dnf list does not show $pkg $VERSION-$RELEASE:
+$list"
+done
+dnf_ repos download --destdir "$DNF/dl" sysmon-publisher sysmon-consumer >"$DNF/download.log" 2>&1 ||
+	fail "dnf download: $(cat "$DNF/download.log")"
+sigs=$(rpmkeys --dbpath "$rpmdb" -K "$DNF"/dl/*.rpm) || fail "downloaded rpm signatures: $sigs"
+[ "$(grep -c 'digests signatures OK$' <<<"$sigs")" = 2 ] || fail "downloaded rpm signatures: $sigs"
+sed -e 's|/sysmon/rpm/|/forged/rpm/|' -e 's|^\[sysmon\]|[forged]|' "$DNF/repos/sysmon.repo" >"$DNF/forged.repos/forged.repo"
+if out=$(dnf_ forged.repos makecache 2>&1); then
+	fail "dnf makecache accepted repomd.xml signed with another key:
+$out"
+fi
+grep -q "GPG signature verification error" <<<"$out" || fail "dnf refused the forged repository, but not on its signature:
+$out"
+ok "dnf makecache verified repomd.xml, listed and downloaded both packages (signatures OK); the forged copy: $(grep -o 'repomd.xml GPG signature verification error: [A-Za-z ]*' <<<"$out" | head -1)"
 
 step "1b. install in a chroot, without systemd running (an image build)"
 chroot "$ROOT" sh -c 'cd /root/debs && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ./sysmon-consumer_*.deb ./sysmon-publisher_*.deb' \

@@ -1,0 +1,754 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The store: a bbolt database (history.db) and a write-ahead log (wal-N)
+// in one directory.
+//
+// Writing one B-tree row per host and second would touch pages all over the
+// tree every second; instead samples are kept in memory per host and minute
+// (the head, encoded), made crash-safe by the write-ahead log that Run
+// appends to every second, and sealed into the database once a minute: one
+// row per host and minute of raw samples, and the minute and hour
+// aggregates folded in at the same time, in one transaction.
+//
+// Layout: bucket "meta" (format version, WAL generation, row counts);
+// buckets "raw", "1m", "1h" each hold one bucket per host, keyed by the
+// row's start in unix seconds; "events" keyed by time; "latest" by host.
+
+const (
+	dbName = "history.db"
+
+	// formatVersion is the layout this code writes; Open migrates older
+	// ones (see migrate.go) and refuses newer ones.
+	formatVersion = 1
+
+	// sealGrace is how long after a minute ends its chunk stays open for
+	// samples still on their way.
+	sealGrace = 2 * time.Second
+	// maxPending bounds the samples buffered between two flushes: twice
+	// 10,000 hosts at 1 Hz with room for a burst.
+	maxPending = 50_000
+	// maxFuture is how far ahead of the clock a sample may be.
+	maxFuture = time.Minute
+	// retryAfter is how long history writes pause after a write error.
+	retryAfter = 30 * time.Second
+	// latestEvery is how often a host's latest entry is written at most.
+	latestEvery = time.Minute
+)
+
+var (
+	bMeta   = []byte("meta")
+	bEvents = []byte("events")
+	bLatest = []byte("latest")
+	bTiers  = [3][]byte{[]byte(TierRaw), []byte(TierMinute), []byte(TierHour)}
+
+	kVersion = []byte("version")
+	kWALGen  = []byte("walgen")
+	kRows    = []byte("rows")
+)
+
+// tier indexes, and each tier's row span in seconds.
+const (
+	tRaw = iota
+	tMin
+	tHour
+)
+
+var tierSpan = [3]int64{60, 60, 3600}
+
+// Latest is a host's last snapshot as the fleet knew it, kept so that a
+// restarted consumer shows the fleet it had.
+type Latest struct {
+	Host, RoutingKey string
+	Body             []byte
+	LastSeen         time.Time
+}
+
+// Stats are the store's counters, for /api/status and /metrics.
+type Stats struct {
+	Bytes       int64            `json:"bytes"`        // on disk: database and write-ahead log
+	Written     uint64           `json:"written"`      // samples written to the write-ahead log
+	Dropped     uint64           `json:"dropped"`      // samples lost: buffer full, or writes stopped by an error
+	Refused     uint64           `json:"refused"`      // samples from the future or older than the longest retention
+	WriteErrors uint64           `json:"write_errors"` // failed writes
+	DiskFull    bool             `json:"disk_full"`    // writes are stopped by an error (retried every 30 s)
+	LastError   string           `json:"last_error,omitempty"`
+	Rows        map[string]int64 `json:"rows"` // rows per tier (raw: one per host and minute)
+}
+
+type pendingSample struct {
+	host string
+	s    Sample
+}
+
+// Store is the history on disk. Add, AddEvent and SaveLatest only buffer;
+// Run does the writing; Query, Events, Recent and Forget may be called from
+// any goroutine.
+type Store struct {
+	dir string
+	ret Retention
+	log *slog.Logger
+	db  *bolt.DB
+	now func() time.Time
+	// fault, when set (tests only), fails the named write before it is
+	// attempted: the seam for a full disk.
+	fault func(op string) error
+
+	mu        sync.Mutex
+	pend      []pendingSample
+	spare     []pendingSample
+	pendEv    []Event
+	dirty     map[string]Latest
+	atStart   []Latest
+	closed    bool
+	lastSaved time.Time
+
+	headMu sync.RWMutex
+	head   map[string]map[int64][]byte // host → minute (unix s) → encoded samples
+
+	// Owned by Run (and Close after it).
+	wal      *wal
+	gen      uint64
+	failing  bool
+	retryAt  time.Time
+	retTier  int
+	retHost  []byte
+	runDone  chan struct{}
+	runStart atomic.Bool
+
+	written, dropped, refused, writeErrs atomic.Uint64
+	diskFull                             atomic.Bool
+	lastErr                              atomic.Pointer[string]
+	rows                                 [3]atomic.Int64
+}
+
+// Open opens the store in dir, creating it or migrating an older format.
+func Open(dir string, ret Retention, log *slog.Logger) (*Store, error) {
+	return open(dir, ret, log, time.Now)
+}
+
+func open(dir string, ret Retention, log *slog.Logger, now func() time.Time) (*Store, error) {
+	if ret.Raw <= 0 || ret.Minute <= 0 || ret.Hour <= 0 {
+		return nil, fmt.Errorf("history retention must be positive: raw %v, minute %v, hour %v", ret.Raw, ret.Minute, ret.Hour)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("history directory: %w", err)
+	}
+	p := filepath.Join(dir, dbName)
+	db, err := bolt.Open(p, 0o600, &bolt.Options{
+		Timeout:        2 * time.Second, // another consumer holds it
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open history store %s: %w", p, err)
+	}
+	s := &Store{
+		dir: dir, ret: ret, log: log, db: db, now: now,
+		dirty:   map[string]Latest{},
+		head:    map[string]map[int64][]byte{},
+		runDone: make(chan struct{}),
+	}
+	if err := s.load(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// load migrates the layout, reads the counters and the latest entries, and
+// replays the write-ahead log.
+func (s *Store) load() error {
+	if err := migrate(s.db, s.dir); err != nil {
+		return err
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bMeta)
+		s.gen = uint64(keyTime(m.Get(kWALGen)))
+		if r := m.Get(kRows); len(r) == 24 {
+			for i := range s.rows {
+				s.rows[i].Store(keyTime(r[8*i:]))
+			}
+		}
+		return tx.Bucket(bLatest).ForEach(func(k, v []byte) error {
+			l, err := decodeLatest(k, v)
+			if err != nil {
+				s.log.Warn("history: a latest entry is unreadable, skipped", "host", string(k), "err", err)
+				return nil
+			}
+			s.atStart = append(s.atStart, l)
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("read history store: %w", err)
+	}
+	n := 0
+	valid, err := replayWAL(s.dir, s.gen, func(host string, b []byte) {
+		r := reader{b: b}
+		for len(r.b) > 0 && r.err == nil {
+			start := len(b) - len(r.b)
+			smp := r.sample()
+			if r.err == nil {
+				s.toHead(host, &smp, b[start:len(b)-len(r.b)])
+				n++
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if s.wal, err = openWAL(s.dir, s.gen, valid); err != nil {
+		return err
+	}
+	removeOldWALs(s.dir, s.gen)
+	if n > 0 {
+		s.log.Info("history: replayed the write-ahead log", "samples", n, "dir", s.dir)
+	}
+	return nil
+}
+
+// toHead files an encoded sample in its host's chunk for its minute.
+// The caller holds headMu (or is alone, in Open).
+func (s *Store) toHead(host string, smp *Sample, enc []byte) {
+	h := s.head[host]
+	if h == nil {
+		h = map[int64][]byte{}
+		s.head[host] = h
+	}
+	m := minuteOf(smp.T)
+	h[m] = append(h[m], enc...)
+}
+
+func minuteOf(t time.Time) int64 { u := t.Unix(); return u - mod(u, 60) }
+func hourOf(u int64) int64       { return u - mod(u, 3600) }
+func mod(a, b int64) int64       { return ((a % b) + b) % b }
+
+// Add buffers one sample of host for Run to write. It never blocks and
+// never does I/O; a full buffer drops the sample (counted). The store keeps
+// smp's slices: the caller must not change them afterwards.
+func (s *Store) Add(host string, smp Sample) {
+	s.mu.Lock()
+	if len(s.pend) >= maxPending || s.closed {
+		s.mu.Unlock()
+		s.dropped.Add(1)
+		return
+	}
+	s.pend = append(s.pend, pendingSample{host, smp})
+	s.mu.Unlock()
+}
+
+// AddEvent buffers an event for Run to write.
+func (s *Store) AddEvent(e Event) {
+	s.mu.Lock()
+	if len(s.pendEv) < maxPending && !s.closed {
+		s.pendEv = append(s.pendEv, e)
+	}
+	s.mu.Unlock()
+}
+
+// SaveLatest records host's latest entry; Run writes it at most once a
+// minute, Close at the end.
+func (s *Store) SaveLatest(host string, l Latest) {
+	l.Host = host
+	s.mu.Lock()
+	if !s.closed {
+		s.dirty[host] = l
+	}
+	s.mu.Unlock()
+}
+
+// Latest returns the entries saved before the store was opened.
+func (s *Store) Latest() []Latest { return slices.Clone(s.atStart) }
+
+// Run writes the buffered samples every second, seals each minute into the
+// database, writes the latest entries once a minute and removes what is
+// past its retention in small steps. When ctx ends it writes what is
+// buffered and returns nil.
+func (s *Store) Run(ctx context.Context) error {
+	if !s.runStart.CompareAndSwap(false, true) {
+		return errors.New("history: Run called twice")
+	}
+	defer close(s.runDone)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.flush(s.now())
+			return nil
+		case <-tick.C:
+			s.step(s.now())
+		}
+	}
+}
+
+// step is one second of Run's work.
+func (s *Store) step(now time.Time) {
+	s.flush(now)
+	s.seal(now, false)
+	if now.Sub(s.lastSaved) >= latestEvery {
+		s.lastSaved = now
+		s.saveLatest()
+	}
+	s.retain(now)
+}
+
+// Close writes what is buffered and the latest entries and closes the
+// store. Call it after Run has returned (or if Run was never called).
+func (s *Store) Close() error {
+	if s.runStart.Load() {
+		<-s.runDone
+	}
+	s.flush(s.now())
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.saveLatest()
+	var errs []error
+	if s.wal != nil {
+		errs = append(errs, s.wal.close())
+	}
+	errs = append(errs, s.db.Close())
+	return errors.Join(errs...)
+}
+
+// check runs the test seam.
+func (s *Store) check(op string) error {
+	if s.fault != nil {
+		return s.fault(op)
+	}
+	return nil
+}
+
+// writeFailed stops history writes for retryAfter, logs the first failure
+// of a run of them, and counts.
+func (s *Store) writeFailed(now time.Time, err error) {
+	s.writeErrs.Add(1)
+	msg := err.Error()
+	s.lastErr.Store(&msg)
+	s.retryAt = now.Add(retryAfter)
+	if !s.failing {
+		s.failing = true
+		s.diskFull.Store(true)
+		s.log.Error("history: writing failed, history writes stopped (retried every 30 s; the live dashboard goes on)",
+			"err", err, "dir", s.dir)
+	}
+}
+
+func (s *Store) writeOK() {
+	if s.failing {
+		s.failing = false
+		s.diskFull.Store(false)
+		s.log.Info("history: writes resumed", "dir", s.dir)
+	}
+}
+
+// flush writes the buffered samples to the write-ahead log and the head,
+// and the buffered events to the database.
+func (s *Store) flush(now time.Time) {
+	s.mu.Lock()
+	pend, evs := s.pend, s.pendEv
+	s.pend, s.spare, s.pendEv = s.spare[:0], nil, nil
+	s.mu.Unlock()
+	defer func() {
+		clear(pend) // let go of the samples' slices
+		s.mu.Lock()
+		if s.spare == nil {
+			s.spare = pend[:0]
+		}
+		s.mu.Unlock()
+	}()
+	if len(pend) == 0 && len(evs) == 0 {
+		return
+	}
+	if s.failing && now.Before(s.retryAt) {
+		s.dropped.Add(uint64(len(pend)))
+		return
+	}
+	oldest := now.Add(-s.longest())
+	future := now.Add(maxFuture)
+	// Group by host so that the log holds each host's second once.
+	byHost := map[string][]byte{}
+	order := []string{}
+	n := 0
+	for i := range pend {
+		p := &pend[i]
+		if p.s.T.After(future) || p.s.T.Before(oldest) {
+			s.refused.Add(1)
+			continue
+		}
+		b, ok := byHost[p.host]
+		if !ok {
+			order = append(order, p.host)
+		}
+		byHost[p.host] = appendSample(b, &p.s)
+		n++
+	}
+	if n > 0 {
+		var payload []byte
+		for _, h := range order {
+			payload = appendWALEntry(payload, h, byHost[h])
+		}
+		err := s.check("wal")
+		if err == nil {
+			err = s.wal.append(payload)
+		}
+		if err == nil {
+			err = s.wal.sync()
+		}
+		if err != nil {
+			s.writeFailed(now, err)
+			s.dropped.Add(uint64(n))
+			return
+		}
+		s.writeOK()
+		s.headMu.Lock()
+		for _, h := range order {
+			b := byHost[h]
+			r := reader{b: b}
+			for len(r.b) > 0 {
+				start := len(b) - len(r.b)
+				smp := r.sample()
+				s.toHead(h, &smp, b[start:len(b)-len(r.b)])
+			}
+		}
+		s.headMu.Unlock()
+		s.written.Add(uint64(n))
+	}
+	if len(evs) > 0 {
+		err := s.check("events")
+		if err == nil {
+			err = s.db.Update(func(tx *bolt.Tx) error {
+				b := tx.Bucket(bEvents)
+				for _, e := range evs {
+					seq, _ := b.NextSequence()
+					if err := b.Put(eventKey(e.T, seq), appendEvent(nil, e)); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		if err != nil {
+			s.writeFailed(now, fmt.Errorf("write events: %w", err))
+		}
+	}
+}
+
+func (s *Store) longest() time.Duration { return max(s.ret.Raw, s.ret.Minute, s.ret.Hour) }
+
+// covers reports whether tier t keeps a row starting at unix second u.
+func (s *Store) covers(t int, u int64, now time.Time) bool {
+	r := [3]time.Duration{s.ret.Raw, s.ret.Minute, s.ret.Hour}[t]
+	return u+tierSpan[t] > now.Add(-r).Unix()
+}
+
+// seal moves every chunk whose minute has ended (all of them when all is
+// set) from the head into the database. The remaining head goes to a new
+// write-ahead log generation first, and the transaction names it, so that
+// a crash at any point replays each sample exactly once.
+func (s *Store) seal(now time.Time, all bool) {
+	cut := now.Add(-sealGrace - time.Minute).Unix()
+	type chunk struct {
+		host string
+		min  int64
+		b    []byte
+	}
+	var sealed []chunk
+	var keep []byte
+	s.headMu.RLock()
+	for h, mins := range s.head {
+		var rest []byte
+		for m, b := range mins {
+			if all || m <= cut {
+				sealed = append(sealed, chunk{h, m, b})
+			} else {
+				rest = append(rest, b...)
+			}
+		}
+		if rest != nil {
+			keep = appendWALEntry(keep, h, rest)
+		}
+	}
+	s.headMu.RUnlock()
+	if len(sealed) == 0 || s.failing && now.Before(s.retryAt) {
+		return
+	}
+	err := s.check("seal")
+	var next *wal
+	if err == nil {
+		next, err = createWAL(s.dir, s.gen+1, keep)
+	}
+	if err == nil {
+		err = s.check("commit")
+	}
+	if err == nil {
+		err = s.db.Update(func(tx *bolt.Tx) error {
+			var added [3]int64
+			for _, c := range sealed {
+				if err := s.sealChunk(tx, c.host, c.min, c.b, now, &added); err != nil {
+					return fmt.Errorf("seal %s at %d: %w", c.host, c.min, err)
+				}
+			}
+			meta := tx.Bucket(bMeta)
+			if err := meta.Put(kWALGen, timeKey(int64(s.gen+1))); err != nil {
+				return err
+			}
+			return s.putRows(meta, added)
+		})
+		if err != nil {
+			next.close()
+			_ = os.Remove(walPath(s.dir, s.gen+1))
+		}
+	}
+	if err != nil {
+		s.writeFailed(now, fmt.Errorf("seal history: %w", err))
+		return
+	}
+	s.writeOK()
+	s.wal.close()
+	_ = os.Remove(walPath(s.dir, s.gen))
+	s.wal, s.gen = next, s.gen+1
+	s.headMu.Lock()
+	for _, c := range sealed {
+		mins := s.head[c.host]
+		// The chunk may have grown meanwhile only through flush, which
+		// runs in this goroutine: it has not.
+		delete(mins, c.min)
+		if len(mins) == 0 {
+			delete(s.head, c.host)
+		}
+	}
+	s.headMu.Unlock()
+}
+
+// putRows adds the row count changes to meta (and to the counters once
+// the transaction is through: the caller's job is simpler if it is here,
+// and a failed commit is followed by a retry that counts again).
+func (s *Store) putRows(meta *bolt.Bucket, added [3]int64) error {
+	var cur [3]int64
+	if r := meta.Get(kRows); len(r) == 24 {
+		for i := range cur {
+			cur[i] = keyTime(r[8*i:])
+		}
+	}
+	var b []byte
+	for i := range cur {
+		cur[i] += added[i]
+		b = append(b, timeKey(cur[i])...)
+	}
+	for i := range cur {
+		s.rows[i].Store(cur[i])
+	}
+	return meta.Put(kRows, b)
+}
+
+// sealChunk files one host's samples of one minute in every tier that
+// covers them. A sample whose time is already in the raw row is a
+// duplicate (a redelivery) and is skipped, in the aggregates too.
+func (s *Store) sealChunk(tx *bolt.Tx, host string, minute int64, enc []byte, now time.Time, added *[3]int64) error {
+	smps, err := decodeChunk(enc, nil)
+	if err != nil {
+		return err
+	}
+	key := timeKey(minute)
+	fresh := smps
+	if s.covers(tRaw, minute, now) {
+		hb, err := hostBucket(tx, tRaw, host)
+		if err != nil {
+			return err
+		}
+		old, err := decodeChunk(hb.Get(key), nil)
+		if err != nil {
+			return fmt.Errorf("raw row: %w", err)
+		}
+		if len(old) == 0 {
+			added[tRaw]++
+		}
+		seen := make(map[int64]bool, len(old))
+		for _, o := range old {
+			seen[o.T.UnixMilli()] = true
+		}
+		fresh = fresh[:0:0]
+		for _, x := range smps {
+			if !seen[x.T.UnixMilli()] {
+				seen[x.T.UnixMilli()] = true
+				fresh = append(fresh, x)
+			}
+		}
+		if len(fresh) == 0 {
+			return nil
+		}
+		all := append(old, fresh...)
+		slices.SortStableFunc(all, func(a, b Sample) int { return a.T.Compare(b.T) })
+		var b []byte
+		for i := range all {
+			b = appendSample(b, &all[i])
+		}
+		if err := hb.Put(key, b); err != nil {
+			return err
+		}
+	}
+	var g agg
+	for i := range fresh {
+		g.add(&fresh[i])
+	}
+	if s.covers(tMin, minute, now) {
+		if err := mergeAgg(tx, tMin, host, minute, &g, added); err != nil {
+			return err
+		}
+	}
+	if s.covers(tHour, hourOf(minute), now) {
+		if err := mergeAgg(tx, tHour, host, hourOf(minute), &g, added); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func mergeAgg(tx *bolt.Tx, tier int, host string, start int64, g *agg, added *[3]int64) error {
+	hb, err := hostBucket(tx, tier, host)
+	if err != nil {
+		return err
+	}
+	key := timeKey(start)
+	cur := *g
+	if v := hb.Get(key); v != nil {
+		old, err := decodeAgg(v)
+		if err != nil {
+			return fmt.Errorf("%s row: %w", bTiers[tier], err)
+		}
+		old.merge(g)
+		cur = old
+	} else {
+		added[tier]++
+	}
+	return hb.Put(key, appendAgg(nil, &cur))
+}
+
+// hostBucket returns host's bucket in tier, created if need be, filled to
+// the brim: rows arrive in time order, so a split page stays full.
+func hostBucket(tx *bolt.Tx, tier int, host string) (*bolt.Bucket, error) {
+	hb, err := tx.Bucket(bTiers[tier]).CreateBucketIfNotExists([]byte(host))
+	if err != nil {
+		return nil, err
+	}
+	hb.FillPercent = 0.95
+	return hb, nil
+}
+
+// saveLatest writes the latest entries saved since the last time.
+func (s *Store) saveLatest() {
+	s.mu.Lock()
+	d := s.dirty
+	s.dirty = map[string]Latest{}
+	s.mu.Unlock()
+	if len(d) == 0 {
+		return
+	}
+	err := s.check("latest")
+	if err == nil {
+		err = s.db.Update(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bLatest)
+			for h, l := range d {
+				if err := b.Put([]byte(h), appendLatest(nil, l)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		s.writeFailed(s.now(), fmt.Errorf("write latest entries: %w", err))
+		s.mu.Lock()
+		for h, l := range d {
+			if _, newer := s.dirty[h]; !newer {
+				s.dirty[h] = l
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+// Forget deletes host's history, events and latest entry.
+func (s *Store) Forget(host string) {
+	s.mu.Lock()
+	s.pend = slices.DeleteFunc(s.pend, func(p pendingSample) bool { return p.host == host })
+	delete(s.dirty, host)
+	s.mu.Unlock()
+	s.headMu.Lock()
+	delete(s.head, host)
+	s.headMu.Unlock()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var added [3]int64
+		for t := range bTiers {
+			tb := tx.Bucket(bTiers[t])
+			if hb := tb.Bucket([]byte(host)); hb != nil {
+				added[t] -= int64(hb.Stats().KeyN)
+				if err := tb.DeleteBucket([]byte(host)); err != nil {
+					return err
+				}
+			}
+		}
+		if err := tx.Bucket(bLatest).Delete([]byte(host)); err != nil {
+			return err
+		}
+		ev := tx.Bucket(bEvents)
+		var del [][]byte
+		_ = ev.ForEach(func(k, v []byte) error {
+			if e, err := decodeEvent(k, v); err == nil && e.Host == host {
+				del = append(del, slices.Clone(k))
+			}
+			return nil
+		})
+		for _, k := range del {
+			if err := ev.Delete(k); err != nil {
+				return err
+			}
+		}
+		return s.putRows(tx.Bucket(bMeta), added)
+	})
+	if err != nil {
+		s.log.Error("history: forget host", "host", host, "err", err)
+	}
+}
+
+// Stats returns the store's counters.
+func (s *Store) Stats() Stats {
+	st := Stats{
+		Written:     s.written.Load(),
+		Dropped:     s.dropped.Load(),
+		Refused:     s.refused.Load(),
+		WriteErrors: s.writeErrs.Load(),
+		DiskFull:    s.diskFull.Load(),
+		Rows:        map[string]int64{},
+	}
+	if e := s.lastErr.Load(); e != nil {
+		st.LastError = *e
+	}
+	for i, t := range bTiers {
+		st.Rows[string(t)] = s.rows[i].Load()
+	}
+	ents, _ := os.ReadDir(s.dir)
+	for _, e := range ents {
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
+			st.Bytes += fi.Size()
+		}
+	}
+	return st
+}

@@ -1,0 +1,153 @@
+package history
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var defRet = Retention{Raw: time.Hour, Minute: 7 * 24 * time.Hour, Hour: 365 * 24 * time.Hour}
+
+// clock is a settable clock for tests that drive the store step by step.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func openAt(t testing.TB, dir string, c *clock) *Store {
+	t.Helper()
+	s, err := open(dir, defRet, quietLog(), c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// sampleAt makes a sample whose figures are derived from its time, so that
+// a test can tell which sample it reads back.
+func sampleAt(t time.Time) Sample {
+	v := float32(t.Unix() % 1000)
+	return Sample{
+		T: t, CPU: v / 10, Mem: 50, Swap: float32(math.NaN()), Load1: 1, Load5: 2, Load15: 3,
+		Rx: v * 100, Tx: 2, Rd: 3, Wr: 4,
+		Cores: []float32{v / 10, 1, 2, 3},
+		FS:    []FSUse{{"/", 40}, {"/var", v / 10}},
+	}
+}
+
+var t0 = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+
+func TestStoreRoundTripAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	c := &clock{t: t0}
+	s := openAt(t, dir, c)
+	// 3 minutes at 1 Hz, one step per second as Run does.
+	for i := range 180 {
+		now := t0.Add(time.Duration(i) * time.Second)
+		c.set(now)
+		s.Add("db-01", sampleAt(now))
+		s.step(now)
+	}
+	s.AddEvent(Event{T: t0.Add(time.Second), Host: "db-01", Kind: EventOnline})
+	s.AddEvent(Event{T: t0.Add(2 * time.Second), Host: "web-01", Kind: EventOnline})
+	s.SaveLatest("db-01", Latest{RoutingKey: "rk", Body: []byte(`{"x":1}`), LastSeen: t0})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openAt(t, dir, c)
+	defer s.Close()
+	if l := s.Latest(); len(l) != 1 || l[0].Host != "db-01" || string(l[0].Body) != `{"x":1}` || !l[0].LastSeen.Equal(t0) {
+		t.Fatalf("Latest after restart = %+v", l)
+	}
+	se, err := s.Query(context.Background(), "db-01", t0, t0.Add(3*time.Minute), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if se.Tier != TierRaw || len(se.T) != 180 || se.StepSeconds != 0 {
+		t.Fatalf("raw query: tier %s, %d points, step %v; want raw, 180, 0", se.Tier, len(se.T), se.StepSeconds)
+	}
+	for i, ms := range se.T {
+		want := sampleAt(time.UnixMilli(ms))
+		if got := se.Figures["cpu"].Mean[i]; got != want.CPU {
+			t.Fatalf("point %d: cpu %v, want %v", i, got, want.CPU)
+		}
+		if got := se.Figures["fs:/var"].Mean[i]; got != want.FS[1].Pct {
+			t.Fatalf("point %d: fs:/var %v, want %v", i, got, want.FS[1].Pct)
+		}
+	}
+	if se.Figures["swap"] != nil {
+		t.Error("swap was NaN in every sample, yet the series has it")
+	}
+	if len(se.Cores) != 4 || se.Cores[0].Mean[5] != se.Figures["cpu"].Mean[5] {
+		t.Errorf("cores: %d series", len(se.Cores))
+	}
+	if r := s.Recent("db-01", 10); len(r) != 10 || !r[9].T.Equal(t0.Add(179*time.Second)) || !r[0].T.Equal(t0.Add(170*time.Second)) {
+		t.Fatalf("Recent: %d samples, last %v", len(r), r[len(r)-1].T)
+	}
+	ev, err := s.Events(context.Background(), "", t0, t0.Add(time.Hour), 0)
+	if err != nil || len(ev) != 2 || ev[0].Host != "web-01" || ev[1].Host != "db-01" {
+		t.Fatalf("Events (fleet) = %+v, %v", ev, err)
+	}
+	ev, _ = s.Events(context.Background(), "db-01", t0, t0.Add(time.Hour), 0)
+	if len(ev) != 1 || ev[0].Kind != EventOnline {
+		t.Fatalf("Events (db-01) = %+v", ev)
+	}
+
+	// The minute tier has the two sealed minutes with min/mean/max.
+	se, err = s.Query(context.Background(), "db-01", t0, t0.Add(3*time.Minute), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if se.Tier != TierMinute || se.StepSeconds != 60 || len(se.T) < 2 {
+		t.Fatalf("minute query: tier %s step %v points %d", se.Tier, se.StepSeconds, len(se.T))
+	}
+	cpu := se.Figures["cpu"]
+	var wantMin, wantMax, sum float32 = 1e9, -1, 0
+	for i := range 60 {
+		v := sampleAt(t0.Add(time.Duration(i) * time.Second)).CPU
+		wantMin, wantMax, sum = min(wantMin, v), max(wantMax, v), sum+v
+	}
+	if cpu.Min[0] != wantMin || cpu.Max[0] != wantMax || math.Abs(float64(cpu.Mean[0]-sum/60)) > 1e-3 {
+		t.Fatalf("minute 0 cpu: min %v mean %v max %v; want %v %v %v", cpu.Min[0], cpu.Mean[0], cpu.Max[0], wantMin, sum/60, wantMax)
+	}
+	st := s.Stats()
+	if st.Rows[TierRaw] != 2 || st.Rows[TierMinute] != 2 || st.Rows[TierHour] != 1 || st.Bytes == 0 {
+		t.Fatalf("Stats = %+v", st)
+	}
+}
+
+func TestStoreRefusesFutureAndAncient(t *testing.T) {
+	c := &clock{t: t0}
+	s := openAt(t, t.TempDir(), c)
+	defer s.Close()
+	s.Add("h", sampleAt(t0.Add(2*time.Minute)))
+	s.Add("h", sampleAt(t0.Add(-400*24*time.Hour)))
+	s.Add("h", sampleAt(t0))
+	s.step(t0)
+	if st := s.Stats(); st.Refused != 2 || st.Written != 1 {
+		t.Fatalf("refused %d written %d, want 2 and 1", st.Refused, st.Written)
+	}
+}
+
+func TestOpenRefusesNewerFormat(t *testing.T) {
+	dir := t.TempDir()
+	c := &clock{t: t0}
+	s := openAt(t, dir, c)
+	s.Close()
+	setVersion(t, dir, formatVersion+1)
+	_, err := open(dir, defRet, quietLog(), c.now)
+	if err == nil || !strings.Contains(err.Error(), "newer than this sysmon") {
+		t.Fatalf("open of a newer format: %v", err)
+	}
+}

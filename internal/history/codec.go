@@ -233,9 +233,9 @@ func (a stat) mean() float32 {
 // are not aggregated (raw tier only): they would triple the row for figures
 // that the overall CPU already summarises.
 type agg struct {
-	N   uint32 // samples folded in
-	Sc  [nScalars]stat
-	FS  []fsStat
+	N  uint32 // samples folded in
+	Sc [nScalars]stat
+	FS []fsStat
 }
 
 type fsStat struct {

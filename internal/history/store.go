@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -119,6 +120,7 @@ type Store struct {
 
 	headMu sync.RWMutex
 	head   map[string]map[int64][]byte // host → minute (unix s) → encoded samples
+	oldest int64                       // the head's oldest minute (math.MaxInt64: empty)
 
 	// Owned by Run (and Close after it).
 	wal      *wal
@@ -151,6 +153,9 @@ func open(dir string, ret Retention, log *slog.Logger, now func() time.Time) (*S
 	p := filepath.Join(dir, dbName)
 	db, err := bolt.Open(p, 0o600, &bolt.Options{
 		Timeout:        2 * time.Second, // another consumer holds it
+		// Address space, not memory: growing the map stalls writers, so
+		// start with room for a large fleet's first months.
+		InitialMmapSize: 1 << 30,
 		NoFreelistSync: true,
 		FreelistType:   bolt.FreelistMapType,
 	})
@@ -161,6 +166,7 @@ func open(dir string, ret Retention, log *slog.Logger, now func() time.Time) (*S
 		dir: dir, ret: ret, log: log, db: db, now: now,
 		dirty:   map[string]Latest{},
 		head:    map[string]map[int64][]byte{},
+		oldest:  math.MaxInt64,
 		runDone: make(chan struct{}),
 	}
 	if err := s.load(); err != nil {
@@ -204,7 +210,7 @@ func (s *Store) load() error {
 			start := len(b) - len(r.b)
 			smp := r.sample()
 			if r.err == nil {
-				s.toHead(host, &smp, b[start:len(b)-len(r.b)])
+				s.toHead(host, smp.T, b[start:len(b)-len(r.b)])
 				n++
 			}
 		}
@@ -224,14 +230,15 @@ func (s *Store) load() error {
 
 // toHead files an encoded sample in its host's chunk for its minute.
 // The caller holds headMu (or is alone, in Open).
-func (s *Store) toHead(host string, smp *Sample, enc []byte) {
+func (s *Store) toHead(host string, t time.Time, enc []byte) {
 	h := s.head[host]
 	if h == nil {
 		h = map[int64][]byte{}
 		s.head[host] = h
 	}
-	m := minuteOf(smp.T)
+	m := minuteOf(t)
 	h[m] = append(h[m], enc...)
+	s.oldest = min(s.oldest, m)
 }
 
 func minuteOf(t time.Time) int64 { u := t.Unix(); return u - mod(u, 60) }
@@ -383,9 +390,14 @@ func (s *Store) flush(now time.Time) {
 	oldest := now.Add(-s.longest())
 	future := now.Add(maxFuture)
 	// Group by host so that the log holds each host's second once.
+	type ent struct {
+		host       string
+		t          time.Time
+		start, end int
+	}
 	byHost := map[string][]byte{}
 	order := []string{}
-	n := 0
+	ents := make([]ent, 0, len(pend))
 	for i := range pend {
 		p := &pend[i]
 		if p.s.T.After(future) || p.s.T.Before(oldest) {
@@ -396,10 +408,12 @@ func (s *Store) flush(now time.Time) {
 		if !ok {
 			order = append(order, p.host)
 		}
-		byHost[p.host] = appendSample(b, &p.s)
-		n++
+		start := len(b)
+		b = appendSample(b, &p.s)
+		byHost[p.host] = b
+		ents = append(ents, ent{p.host, p.s.T, start, len(b)})
 	}
-	if n > 0 {
+	if len(ents) > 0 {
 		var payload []byte
 		for _, h := range order {
 			payload = appendWALEntry(payload, h, byHost[h])
@@ -413,22 +427,16 @@ func (s *Store) flush(now time.Time) {
 		}
 		if err != nil {
 			s.writeFailed(now, err)
-			s.dropped.Add(uint64(n))
+			s.dropped.Add(uint64(len(ents)))
 			return
 		}
 		s.writeOK()
 		s.headMu.Lock()
-		for _, h := range order {
-			b := byHost[h]
-			r := reader{b: b}
-			for len(r.b) > 0 {
-				start := len(b) - len(r.b)
-				smp := r.sample()
-				s.toHead(h, &smp, b[start:len(b)-len(r.b)])
-			}
+		for _, e := range ents {
+			s.toHead(e.host, e.t, byHost[e.host][e.start:e.end])
 		}
 		s.headMu.Unlock()
-		s.written.Add(uint64(n))
+		s.written.Add(uint64(len(ents)))
 	}
 	if len(evs) > 0 {
 		err := s.check("events")
@@ -472,6 +480,11 @@ func (s *Store) seal(now time.Time, all bool) {
 	var sealed []chunk
 	var keep []byte
 	s.headMu.RLock()
+	if !all && s.oldest > cut || s.failing && now.Before(s.retryAt) {
+		s.headMu.RUnlock()
+		return
+	}
+	oldest := int64(math.MaxInt64)
 	for h, mins := range s.head {
 		var rest []byte
 		for m, b := range mins {
@@ -479,6 +492,7 @@ func (s *Store) seal(now time.Time, all bool) {
 				sealed = append(sealed, chunk{h, m, b})
 			} else {
 				rest = append(rest, b...)
+				oldest = min(oldest, m)
 			}
 		}
 		if rest != nil {
@@ -486,7 +500,10 @@ func (s *Store) seal(now time.Time, all bool) {
 		}
 	}
 	s.headMu.RUnlock()
-	if len(sealed) == 0 || s.failing && now.Before(s.retryAt) {
+	if len(sealed) == 0 { // what was oldest has been forgotten
+		s.headMu.Lock()
+		s.oldest = oldest
+		s.headMu.Unlock()
 		return
 	}
 	err := s.check("seal")
@@ -534,6 +551,7 @@ func (s *Store) seal(now time.Time, all bool) {
 			delete(s.head, c.host)
 		}
 	}
+	s.oldest = oldest
 	s.headMu.Unlock()
 }
 

@@ -1,0 +1,154 @@
+package history
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// Figures for README "History"; run with
+//
+//	go test -run '^$' -bench . -benchtime 120x ./internal/history
+//
+// (the lead's make bench compares ingest with history on and off).
+
+// benchSample is a sample of the size the issue names: 10 scalars, 8
+// cores, 3 file systems.
+func benchSample(t time.Time, i int) Sample {
+	v := float32(i%100) + float32(t.Unix()%7)
+	return Sample{
+		T: t, CPU: v, Mem: 40 + v/10, Swap: 1, Load1: v / 50, Load5: v / 60, Load15: v / 70,
+		Rx: 1e5 + v*1000, Tx: 5e4 + v*100, Rd: 2e4 + v, Wr: 8e4 + v,
+		Cores: []float32{v, v + 1, v + 2, v + 3, v / 2, v / 3, v / 4, v / 5},
+		FS:    []FSUse{{"/", 41.5}, {"/var", 60 + v/100}, {"/home", 12}},
+	}
+}
+
+// BenchmarkWrite is the cost of history per sample on the ingest side: Add
+// for every host, then Run's step (log append and fsync, and once a minute
+// the seal), at 1 Hz of simulated time. One iteration is one second of the
+// fleet: run it for 120x at least, so that it includes seals.
+func BenchmarkWrite(b *testing.B) {
+	for _, hosts := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("hosts=%d", hosts), func(b *testing.B) {
+			names := make([]string, hosts)
+			for i := range names {
+				names[i] = fmt.Sprintf("host-%05d", i)
+			}
+			c := &clock{t: time.Now().Truncate(time.Minute)}
+			s := openAt(b, b.TempDir(), c)
+			defer s.Close()
+			var worst time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				now := c.now().Add(time.Second)
+				c.set(now)
+				for j, h := range names {
+					s.Add(h, benchSample(now, j))
+				}
+				t := time.Now()
+				s.step(now)
+				worst = max(worst, time.Since(t))
+			}
+			b.StopTimer()
+			st := s.Stats()
+			if st.Dropped != 0 || st.WriteErrors != 0 {
+				b.Fatalf("dropped %d, write errors %d", st.Dropped, st.WriteErrors)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*hosts), "ns/sample")
+			b.ReportMetric(float64(worst.Microseconds())/1000, "worst-step-ms")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e9*100, "%core-at-1Hz")
+		})
+	}
+}
+
+// fillHost writes a simulated year of one host's history at default
+// retention through the store, samples with past timestamps, as a late
+// outbox would deliver them: one a minute for the oldest part (the bytes of
+// an aggregate row do not depend on how many samples it folds), one a
+// second for the last hour (raw rows).
+func fillHost(tb testing.TB, s *Store, c *clock, host string, span time.Duration) {
+	now := c.now()
+	step := func() { s.step(now) }
+	n := 0
+	for t := now.Add(-span + time.Minute); t.Before(now.Add(-time.Hour)); t = t.Add(time.Minute) {
+		s.Add(host, benchSample(t, n))
+		if n++; n%20000 == 0 {
+			step()
+		}
+	}
+	for t := now.Add(-time.Hour); t.Before(now); t = t.Add(time.Second) {
+		s.Add(host, benchSample(t, n))
+		if n++; n%20000 == 0 {
+			step()
+		}
+	}
+	step()
+}
+
+// BenchmarkDiskPerHost prints the bytes on disk per host at the default
+// retention after a simulated week and a simulated year.
+func BenchmarkDiskPerHost(b *testing.B) {
+	for _, span := range []struct {
+		name string
+		d    time.Duration
+	}{{"week", 7 * 24 * time.Hour}, {"year", 365 * 24 * time.Hour}} {
+		b.Run(span.name, func(b *testing.B) {
+			const hosts = 4
+			for i := 0; i < b.N; i++ {
+				dir := b.TempDir()
+				c := &clock{t: time.Now().Truncate(time.Second)}
+				s := openAt(b, dir, c)
+				for h := range hosts {
+					fillHost(b, s, c, fmt.Sprintf("host-%02d", h), span.d)
+				}
+				// Seal everything (a restart would replay it instead).
+				s.seal(c.now(), true)
+				st := s.Stats()
+				if err := s.Close(); err != nil {
+					b.Fatal(err)
+				}
+				fi, err := os.Stat(filepath.Join(dir, dbName))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(fi.Size())/hosts/(1<<20), "MiB/host")
+				b.ReportMetric(float64(st.Rows[TierMinute])/hosts, "minute-rows/host")
+				b.ReportMetric(float64(st.Rows[TierHour])/hosts, "hour-rows/host")
+			}
+		})
+	}
+}
+
+// BenchmarkQuery answers a 1-hour, a 7-day and a 1-year chart of one host
+// of a store that holds a year of it.
+func BenchmarkQuery(b *testing.B) {
+	c := &clock{t: time.Now().Truncate(time.Second)}
+	s := openAt(b, b.TempDir(), c)
+	defer s.Close()
+	fillHost(b, s, c, "db-01", 365*24*time.Hour)
+	fillHost(b, s, c, "db-02", 7*24*time.Hour)
+	s.seal(c.now(), true)
+	for _, r := range []struct {
+		name string
+		d    time.Duration
+		tier string
+	}{{"1h", time.Hour, TierRaw}, {"7d", 7 * 24 * time.Hour, TierMinute}, {"1y", 365 * 24 * time.Hour, TierHour}} {
+		b.Run(r.name, func(b *testing.B) {
+			now := c.now()
+			for i := 0; i < b.N; i++ {
+				se, err := s.Query(context.Background(), "db-01", now.Add(-r.d), now, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if se.Tier != r.tier || len(se.T) > MaxPoints+MaxPoints/10 || len(se.T) < 100 {
+					b.Fatalf("%s: tier %s with %d points", r.name, se.Tier, len(se.T))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/query")
+		})
+	}
+}

@@ -152,12 +152,12 @@ func open(dir string, ret Retention, log *slog.Logger, now func() time.Time) (*S
 	}
 	p := filepath.Join(dir, dbName)
 	db, err := bolt.Open(p, 0o600, &bolt.Options{
-		Timeout:        2 * time.Second, // another consumer holds it
+		Timeout: 2 * time.Second, // another consumer holds it
 		// Address space, not memory: growing the map stalls writers, so
 		// start with room for a large fleet's first months.
 		InitialMmapSize: 1 << 30,
-		NoFreelistSync: true,
-		FreelistType:   bolt.FreelistMapType,
+		NoFreelistSync:  true,
+		FreelistType:    bolt.FreelistMapType,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open history store %s: %w", p, err)

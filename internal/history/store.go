@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -81,7 +82,7 @@ type Latest struct {
 
 // Stats are the store's counters, for /api/status and /metrics.
 type Stats struct {
-	Bytes       int64            `json:"bytes"`        // on disk: database and write-ahead log
+	Bytes       int64            `json:"bytes"`        // on disk (allocated): database and write-ahead log
 	Written     uint64           `json:"written"`      // samples written to the write-ahead log
 	Dropped     uint64           `json:"dropped"`      // samples lost: buffer full, or writes stopped by an error
 	Refused     uint64           `json:"refused"`      // samples from the future or older than the longest retention
@@ -762,11 +763,25 @@ func (s *Store) Stats() Stats {
 	for i, t := range bTiers {
 		st.Rows[string(t)] = s.rows[i].Load()
 	}
-	ents, _ := os.ReadDir(s.dir)
+	st.Bytes = diskUsage(s.dir)
+	return st
+}
+
+// diskUsage is what the store's files take on disk: allocated blocks, not
+// their length (bbolt grows its file ahead, sparsely).
+func diskUsage(dir string) int64 {
+	var n int64
+	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
-		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
-			st.Bytes += fi.Size()
+		fi, err := e.Info()
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			n += st.Blocks * 512
+		} else {
+			n += fi.Size()
 		}
 	}
-	return st
+	return n
 }

@@ -32,11 +32,12 @@ func isNaN(f float32) bool { return f != f }
 
 var nan32 = float32(math.NaN())
 
-// appendSample encodes s with its time in unix milliseconds (absolute: the
-// WAL and raw chunks both use it, so a chunk is just samples one after the
-// other). A scalar that is NaN costs one bit.
-func appendSample(b []byte, s *Sample) []byte {
-	b = binary.AppendVarint(b, s.T.UnixMilli())
+// appendSample encodes s with its time in unix milliseconds after base (0
+// in the write-ahead log and the head; the row's start in a raw row, where
+// it takes 2 or 3 bytes). A chunk is samples one after the other. A scalar
+// that is NaN costs one bit.
+func appendSample(b []byte, s *Sample, base int64) []byte {
+	b = binary.AppendVarint(b, s.T.UnixMilli()-base)
 	v := scalars(s)
 	var mask uint16
 	for i, x := range v {
@@ -146,9 +147,9 @@ const (
 	maxFS    = 256
 )
 
-func (r *reader) sample() Sample {
+func (r *reader) sample(base int64) Sample {
 	var s Sample
-	s.T = time.UnixMilli(r.varint())
+	s.T = time.UnixMilli(base + r.varint())
 	mask := r.u16()
 	var v [nScalars]float32
 	for i := range v {
@@ -174,11 +175,12 @@ func (r *reader) sample() Sample {
 	return s
 }
 
-// decodeChunk decodes a raw chunk: samples one after the other.
-func decodeChunk(b []byte, out []Sample) ([]Sample, error) {
+// decodeChunk decodes a chunk: samples one after the other, their times
+// after base (unix ms).
+func decodeChunk(b []byte, base int64, out []Sample) ([]Sample, error) {
 	r := reader{b: b}
 	for len(r.b) > 0 && r.err == nil {
-		s := r.sample()
+		s := r.sample(base)
 		if r.err == nil {
 			out = append(out, s)
 		}
@@ -274,10 +276,12 @@ func (g *agg) merge(o *agg) {
 }
 
 // appendAgg encodes g. Most figures were present in every sample: their
-// count is the row's and is not repeated (the mask says which are).
+// count is the row's and is not repeated (a mask says which are). A figure
+// that did not move in the bucket (a file system's use, swap, often) keeps
+// one value instead of three (another mask).
 func appendAgg(b []byte, g *agg) []byte {
 	b = binary.AppendUvarint(b, uint64(g.N))
-	var present, full uint16
+	var present, full, flat uint16
 	for i, a := range g.Sc {
 		if a.N > 0 {
 			present |= 1 << i
@@ -285,9 +289,13 @@ func appendAgg(b []byte, g *agg) []byte {
 		if a.N == g.N {
 			full |= 1 << i
 		}
+		if a.Min == a.Max {
+			flat |= 1 << i
+		}
 	}
 	b = binary.LittleEndian.AppendUint16(b, present)
 	b = binary.LittleEndian.AppendUint16(b, full)
+	b = binary.LittleEndian.AppendUint16(b, flat)
 	for i, a := range g.Sc {
 		if present&(1<<i) == 0 {
 			continue
@@ -295,24 +303,36 @@ func appendAgg(b []byte, g *agg) []byte {
 		if full&(1<<i) == 0 {
 			b = binary.AppendUvarint(b, uint64(a.N))
 		}
-		b = appendStat(b, a)
+		b = appendStat(b, a, flat&(1<<i) != 0)
 	}
 	b = binary.AppendUvarint(b, uint64(len(g.FS)))
 	for _, f := range g.FS {
 		b = appendString(b, f.Mount)
-		b = binary.AppendUvarint(b, uint64(f.N))
-		b = appendStat(b, f.stat)
+		isFlat := f.Min == f.Max
+		nf := uint64(f.N) << 1
+		if isFlat {
+			nf |= 1
+		}
+		b = binary.AppendUvarint(b, nf)
+		b = appendStat(b, f.stat, isFlat)
 	}
 	return b
 }
 
-func appendStat(b []byte, a stat) []byte {
+func appendStat(b []byte, a stat, flat bool) []byte {
+	if flat {
+		return binary.LittleEndian.AppendUint32(b, math.Float32bits(a.Min))
+	}
 	b = binary.LittleEndian.AppendUint32(b, math.Float32bits(a.Sum))
 	b = binary.LittleEndian.AppendUint32(b, math.Float32bits(a.Min))
 	return binary.LittleEndian.AppendUint32(b, math.Float32bits(a.Max))
 }
 
-func (r *reader) stat(n uint32) stat {
+func (r *reader) stat(n uint32, flat bool) stat {
+	if flat {
+		v := r.f32()
+		return stat{N: n, Sum: v * float32(n), Min: v, Max: v}
+	}
 	return stat{N: n, Sum: r.f32(), Min: r.f32(), Max: r.f32()}
 }
 
@@ -320,7 +340,7 @@ func decodeAgg(b []byte) (agg, error) {
 	r := reader{b: b}
 	var g agg
 	g.N = uint32(r.uvarint())
-	present, full := r.u16(), r.u16()
+	present, full, flat := r.u16(), r.u16(), r.u16()
 	for i := range g.Sc {
 		if present&(1<<i) == 0 {
 			continue
@@ -329,13 +349,14 @@ func decodeAgg(b []byte) (agg, error) {
 		if full&(1<<i) == 0 {
 			n = uint32(r.uvarint())
 		}
-		g.Sc[i] = r.stat(n)
+		g.Sc[i] = r.stat(n, flat&(1<<i) != 0)
 	}
 	if n := r.count(maxFS); n > 0 {
 		g.FS = make([]fsStat, n)
 		for i := range g.FS {
 			g.FS[i].Mount = r.str()
-			g.FS[i].stat = r.stat(uint32(r.uvarint()))
+			nf := r.uvarint()
+			g.FS[i].stat = r.stat(uint32(nf>>1), nf&1 != 0)
 		}
 	}
 	if r.err == nil && len(r.b) != 0 {

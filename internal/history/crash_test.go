@@ -52,8 +52,8 @@ func TestCrashChild(t *testing.T) {
 		for h := range crashHosts {
 			s.Add(fmt.Sprintf("h%02d", h), sampleAt(now))
 		}
-		if i%10 == 0 { // a late sample, into minutes sealed long ago
-			s.Add("late", sampleAt(t0.Add(time.Duration(i/10)*time.Second)))
+		if i%10 == 0 && i >= 600 { // a late sample, into a minute sealed 9 minutes ago
+			s.Add("late", sampleAt(crashNow(i-600)))
 		}
 		s.step(now)
 		fmt.Println(i) // stdout is unbuffered: the parent sees it at once
@@ -141,11 +141,13 @@ func checkCrashStore(t *testing.T, dir string, last int) {
 			t.Fatalf("%s: %d raw samples of steps %d..%d, want %d", host, len(got), from, last, last-from+1)
 		}
 	}
-	// The step after the last printed one may be through too (the kill
-	// fell between its write and its print).
-	lo, hi := last/10+1, (last+1)/10+1
-	if got := rawTimes(t, s, "late", t0, t0.Add(time.Hour)); len(got) < lo || len(got) > hi {
-		t.Fatalf("late: %d raw samples, want %d..%d", len(got), lo, hi)
+	// Late samples of the steps lo..last, filed 600 s before them (the
+	// next step's, if through, falls after this window).
+	if lo := max(600, last-2400); last >= lo {
+		want := last/10 - (lo+9)/10 + 1
+		if got := rawTimes(t, s, "late", crashNow(lo-600), crashNow(last-600)); len(got) != want {
+			t.Fatalf("late: %d raw samples for steps %d..%d, want %d", len(got), lo, last, want)
+		}
 	}
 	// Aggregates: every sealed minute of h00 folds exactly 60 samples, and
 	// its hour the sum of its minutes, whatever replays happened.

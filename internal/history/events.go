@@ -99,7 +99,7 @@ func (s *Store) Recent(host string, n int) []Sample {
 	}
 	slices.Sort(mins)
 	for i := len(mins) - 1; i >= 0 && len(out) < n; i-- {
-		smps, _ := decodeChunk(s.head[host][mins[i]], nil)
+		smps, _ := decodeChunk(s.head[host][mins[i]], 0, nil)
 		slices.SortFunc(smps, func(a, b Sample) int { return b.T.Compare(a.T) })
 		out = append(out, smps...)
 	}
@@ -112,22 +112,21 @@ func (s *Store) Recent(host string, n int) []Sample {
 			}
 			c := hb.Cursor()
 			for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {
-				smps, err := decodeChunk(v, nil)
+				smps, err := decodeChunk(v, keyTime(k)*1000, nil)
 				if err != nil {
 					continue
 				}
 				for i := len(smps) - 1; i >= 0; i-- {
-					// A chunk still in the head for the same minute
-					// (a late sample) may repeat times: keep order only.
-					if len(out) > 0 && !smps[i].T.Before(out[len(out)-1].T) {
-						continue
-					}
 					out = append(out, smps[i])
 				}
 			}
 			return nil
 		})
 	}
+	// A sample redelivered may be in the head twice, or in the head and
+	// its row: keep one.
+	slices.SortStableFunc(out, func(a, b Sample) int { return b.T.Compare(a.T) })
+	out = slices.CompactFunc(out, func(a, b Sample) bool { return a.T.Equal(b.T) })
 	if len(out) > n {
 		out = out[:n]
 	}

@@ -118,7 +118,7 @@ func (s *Store) queryRaw(ctx context.Context, host string, from, to time.Time, s
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			all, err := decodeChunk(v, nil)
+			all, err := decodeChunk(v, keyTime(k)*1000, nil)
 			if err != nil {
 				continue // an unreadable row is a gap, not a failed chart
 			}
@@ -138,7 +138,7 @@ func (s *Store) queryRaw(ctx context.Context, host string, from, to time.Time, s
 		if m+60 < from.Unix() || m > to.Unix() {
 			continue
 		}
-		all, _ := decodeChunk(b, nil)
+		all, _ := decodeChunk(b, 0, nil)
 		for _, x := range all {
 			if in(x) {
 				smps = append(smps, x)

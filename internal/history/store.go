@@ -209,7 +209,7 @@ func (s *Store) load() error {
 		r := reader{b: b}
 		for len(r.b) > 0 && r.err == nil {
 			start := len(b) - len(r.b)
-			smp := r.sample()
+			smp := r.sample(0)
 			if r.err == nil {
 				s.toHead(host, smp.T, b[start:len(b)-len(r.b)])
 				n++
@@ -410,7 +410,7 @@ func (s *Store) flush(now time.Time) {
 			order = append(order, p.host)
 		}
 		start := len(b)
-		b = appendSample(b, &p.s)
+		b = appendSample(b, &p.s, 0)
 		byHost[p.host] = b
 		ents = append(ents, ent{p.host, p.s.T, start, len(b)})
 	}
@@ -581,7 +581,7 @@ func (s *Store) putRows(meta *bolt.Bucket, added [3]int64) error {
 // covers them. A sample whose time is already in the raw row is a
 // duplicate (a redelivery) and is skipped, in the aggregates too.
 func (s *Store) sealChunk(tx *bolt.Tx, host string, minute int64, enc []byte, now time.Time, added *[3]int64) error {
-	smps, err := decodeChunk(enc, nil)
+	smps, err := decodeChunk(enc, 0, nil)
 	if err != nil {
 		return err
 	}
@@ -592,7 +592,7 @@ func (s *Store) sealChunk(tx *bolt.Tx, host string, minute int64, enc []byte, no
 		if err != nil {
 			return err
 		}
-		old, err := decodeChunk(hb.Get(key), nil)
+		old, err := decodeChunk(hb.Get(key), minute*1000, nil)
 		if err != nil {
 			return fmt.Errorf("raw row: %w", err)
 		}
@@ -617,7 +617,7 @@ func (s *Store) sealChunk(tx *bolt.Tx, host string, minute int64, enc []byte, no
 		slices.SortStableFunc(all, func(a, b Sample) int { return a.T.Compare(b.T) })
 		var b []byte
 		for i := range all {
-			b = appendSample(b, &all[i])
+			b = appendSample(b, &all[i], minute*1000)
 		}
 		if err := hb.Put(key, b); err != nil {
 			return err

@@ -18,7 +18,7 @@ import (
 // benchSample is a sample of the size the issue names: 10 scalars, 8
 // cores, 3 file systems.
 func benchSample(t time.Time, i int) Sample {
-	v := float32(i%100) + float32(t.Unix()%7)
+	v := float32(i%100) + float32(t.Unix()%7) + float32(t.Unix()%3)/10
 	return Sample{
 		T: t, CPU: v, Mem: 40 + v/10, Swap: 1, Load1: v / 50, Load5: v / 60, Load15: v / 70,
 		Rx: 1e5 + v*1000, Tx: 5e4 + v*100, Rd: 2e4 + v, Wr: 8e4 + v,
@@ -65,28 +65,35 @@ func BenchmarkWrite(b *testing.B) {
 	}
 }
 
-// fillHost writes a simulated year of one host's history at default
+// fillHost writes a simulated span of one host's history at default
 // retention through the store, samples with past timestamps, as a late
-// outbox would deliver them: one a minute for the oldest part (the bytes of
-// an aggregate row do not depend on how many samples it folds), one a
-// second for the last hour (raw rows).
+// outbox would deliver them. To keep it quick, the samples are sparser
+// where only aggregates are kept, yet several per bucket so that the
+// figures move within each (a bucket where a figure did not move is
+// smaller): one a minute before the last week (60 per hour row), one every
+// 10 s in the last week (6 per minute row), one a second in the last hour
+// (raw rows).
 func fillHost(tb testing.TB, s *Store, c *clock, host string, span time.Duration) {
 	now := c.now()
-	step := func() { s.step(now) }
 	n := 0
-	for t := now.Add(-span + time.Minute); t.Before(now.Add(-time.Hour)); t = t.Add(time.Minute) {
+	add := func(t time.Time) {
 		s.Add(host, benchSample(t, n))
 		if n++; n%20000 == 0 {
-			step()
+			s.step(now)
 		}
 	}
-	for t := now.Add(-time.Hour); t.Before(now); t = t.Add(time.Second) {
-		s.Add(host, benchSample(t, n))
-		if n++; n%20000 == 0 {
-			step()
-		}
+	week := now.Add(-7 * 24 * time.Hour)
+	t := now.Add(-span + time.Minute)
+	for ; t.Before(week); t = t.Add(time.Minute) {
+		add(t)
 	}
-	step()
+	for ; t.Before(now.Add(-time.Hour)); t = t.Add(10 * time.Second) {
+		add(t)
+	}
+	for ; t.Before(now); t = t.Add(time.Second) {
+		add(t)
+	}
+	s.step(now)
 }
 
 // BenchmarkDiskPerHost prints the bytes on disk per host at the default

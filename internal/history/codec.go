@@ -279,7 +279,10 @@ func (g *agg) merge(o *agg) {
 // count is the row's and is not repeated (a mask says which are). A figure
 // that did not move in the bucket (a file system's use, swap, often) keeps
 // one value instead of three (another mask).
-func appendAgg(b []byte, g *agg) []byte {
+//
+// File systems are named by a number (mounts.go): the same few mount
+// points on every host and row.
+func appendAgg(b []byte, g *agg, id func(string) uint64) []byte {
 	b = binary.AppendUvarint(b, uint64(g.N))
 	var present, full, flat uint16
 	for i, a := range g.Sc {
@@ -307,7 +310,7 @@ func appendAgg(b []byte, g *agg) []byte {
 	}
 	b = binary.AppendUvarint(b, uint64(len(g.FS)))
 	for _, f := range g.FS {
-		b = appendString(b, f.Mount)
+		b = binary.AppendUvarint(b, id(f.Mount))
 		isFlat := f.Min == f.Max
 		nf := uint64(f.N) << 1
 		if isFlat {
@@ -336,7 +339,7 @@ func (r *reader) stat(n uint32, flat bool) stat {
 	return stat{N: n, Sum: r.f32(), Min: r.f32(), Max: r.f32()}
 }
 
-func decodeAgg(b []byte) (agg, error) {
+func decodeAgg(b []byte, name func(uint64) string) (agg, error) {
 	r := reader{b: b}
 	var g agg
 	g.N = uint32(r.uvarint())
@@ -354,7 +357,7 @@ func decodeAgg(b []byte) (agg, error) {
 	if n := r.count(maxFS); n > 0 {
 		g.FS = make([]fsStat, n)
 		for i := range g.FS {
-			g.FS[i].Mount = r.str()
+			g.FS[i].Mount = name(r.uvarint())
 			nf := r.uvarint()
 			g.FS[i].stat = r.stat(uint32(nf>>1), nf&1 != 0)
 		}

@@ -159,7 +159,7 @@ func checkCrashStore(t *testing.T, dir string, last int) {
 		}
 		perHour := map[int64]uint32{}
 		err := mins.ForEach(func(k, v []byte) error {
-			g, err := decodeAgg(v)
+			g, err := decodeAgg(v, s.mountName)
 			if err != nil {
 				return err
 			}
@@ -173,7 +173,7 @@ func checkCrashStore(t *testing.T, dir string, last int) {
 			return err
 		}
 		for hr, n := range perHour {
-			g, err := decodeAgg(hours.Get(timeKey(hr)))
+			g, err := decodeAgg(hours.Get(timeKey(hr)), s.mountName)
 			if err != nil || g.N != n {
 				return fmt.Errorf("hour %d folds %d samples, its minutes %d (%v)", hr, g.N, n, err)
 			}

@@ -41,7 +41,7 @@ func migrate(db *bolt.DB, dir string) error {
 				"run the newer sysmon-consumer, or move the directory away to start a new history",
 				filepath.Join(dir, dbName), v, formatVersion)
 		}
-		for _, name := range [][]byte{bEvents, bLatest, bTiers[0], bTiers[1], bTiers[2]} {
+		for _, name := range [][]byte{bEvents, bLatest, bMounts, bTiers[0], bTiers[1], bTiers[2]} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}

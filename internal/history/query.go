@@ -222,7 +222,7 @@ func (s *Store) queryAgg(ctx context.Context, tier int, host string, from, to ti
 			if n++; n%1024 == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			g, err := decodeAgg(v)
+			g, err := decodeAgg(v, s.mountName)
 			if err != nil {
 				continue
 			}

@@ -56,6 +56,7 @@ var (
 	bMeta   = []byte("meta")
 	bEvents = []byte("events")
 	bLatest = []byte("latest")
+	bMounts = []byte("mounts")
 	bTiers  = [3][]byte{[]byte(TierRaw), []byte(TierMinute), []byte(TierHour)}
 
 	kVersion = []byte("version")
@@ -119,6 +120,10 @@ type Store struct {
 	closed    bool
 	lastSaved time.Time
 
+	mountMu    sync.RWMutex
+	mountIDs   map[string]uint64
+	mountNames []string
+
 	headMu sync.RWMutex
 	head   map[string]map[int64][]byte // host → minute (unix s) → encoded samples
 	oldest int64                       // the head's oldest minute (math.MaxInt64: empty)
@@ -165,10 +170,12 @@ func open(dir string, ret Retention, log *slog.Logger, now func() time.Time) (*S
 	}
 	s := &Store{
 		dir: dir, ret: ret, log: log, db: db, now: now,
-		dirty:   map[string]Latest{},
-		head:    map[string]map[int64][]byte{},
-		oldest:  math.MaxInt64,
-		runDone: make(chan struct{}),
+		dirty:  map[string]Latest{},
+		head:   map[string]map[int64][]byte{},
+		oldest: math.MaxInt64,
+
+		mountIDs: map[string]uint64{},
+		runDone:  make(chan struct{}),
 	}
 	if err := s.load(); err != nil {
 		db.Close()
@@ -186,6 +193,9 @@ func (s *Store) load() error {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bMeta)
 		s.gen = uint64(keyTime(m.Get(kWALGen)))
+		if err := s.loadMounts(tx); err != nil {
+			return err
+		}
 		if r := m.Get(kRows); len(r) == 24 {
 			for i := range s.rows {
 				s.rows[i].Store(keyTime(r[8*i:]))
@@ -516,12 +526,17 @@ func (s *Store) seal(now time.Time, all bool) {
 		err = s.check("commit")
 	}
 	if err == nil {
+		mt := s.mountTx()
 		err = s.db.Update(func(tx *bolt.Tx) error {
+			mt.b = tx.Bucket(bMounts)
 			var added [3]int64
 			for _, c := range sealed {
-				if err := s.sealChunk(tx, c.host, c.min, c.b, now, &added); err != nil {
+				if err := s.sealChunk(tx, mt, c.host, c.min, c.b, now, &added); err != nil {
 					return fmt.Errorf("seal %s at %d: %w", c.host, c.min, err)
 				}
+			}
+			if mt.err != nil {
+				return mt.err
 			}
 			meta := tx.Bucket(bMeta)
 			if err := meta.Put(kWALGen, timeKey(int64(s.gen+1))); err != nil {
@@ -532,6 +547,8 @@ func (s *Store) seal(now time.Time, all bool) {
 		if err != nil {
 			next.close()
 			_ = os.Remove(walPath(s.dir, s.gen+1))
+		} else {
+			s.mountsCommitted(mt)
 		}
 	}
 	if err != nil {
@@ -580,7 +597,7 @@ func (s *Store) putRows(meta *bolt.Bucket, added [3]int64) error {
 // sealChunk files one host's samples of one minute in every tier that
 // covers them. A sample whose time is already in the raw row is a
 // duplicate (a redelivery) and is skipped, in the aggregates too.
-func (s *Store) sealChunk(tx *bolt.Tx, host string, minute int64, enc []byte, now time.Time, added *[3]int64) error {
+func (s *Store) sealChunk(tx *bolt.Tx, mt *mountTx, host string, minute int64, enc []byte, now time.Time, added *[3]int64) error {
 	smps, err := decodeChunk(enc, 0, nil)
 	if err != nil {
 		return err
@@ -628,19 +645,19 @@ func (s *Store) sealChunk(tx *bolt.Tx, host string, minute int64, enc []byte, no
 		g.add(&fresh[i])
 	}
 	if s.covers(tMin, minute, now) {
-		if err := mergeAgg(tx, tMin, host, minute, &g, added); err != nil {
+		if err := s.mergeAgg(tx, mt, tMin, host, minute, &g, added); err != nil {
 			return err
 		}
 	}
 	if s.covers(tHour, hourOf(minute), now) {
-		if err := mergeAgg(tx, tHour, host, hourOf(minute), &g, added); err != nil {
+		if err := s.mergeAgg(tx, mt, tHour, host, hourOf(minute), &g, added); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func mergeAgg(tx *bolt.Tx, tier int, host string, start int64, g *agg, added *[3]int64) error {
+func (s *Store) mergeAgg(tx *bolt.Tx, mt *mountTx, tier int, host string, start int64, g *agg, added *[3]int64) error {
 	hb, err := hostBucket(tx, tier, host)
 	if err != nil {
 		return err
@@ -648,7 +665,7 @@ func mergeAgg(tx *bolt.Tx, tier int, host string, start int64, g *agg, added *[3
 	key := timeKey(start)
 	cur := *g
 	if v := hb.Get(key); v != nil {
-		old, err := decodeAgg(v)
+		old, err := decodeAgg(v, mt.name)
 		if err != nil {
 			return fmt.Errorf("%s row: %w", bTiers[tier], err)
 		}
@@ -657,17 +674,19 @@ func mergeAgg(tx *bolt.Tx, tier int, host string, start int64, g *agg, added *[3
 	} else {
 		added[tier]++
 	}
-	return hb.Put(key, appendAgg(nil, &cur))
+	return hb.Put(key, appendAgg(nil, &cur, mt.id))
 }
 
 // hostBucket returns host's bucket in tier, created if need be, filled to
-// the brim: rows arrive in time order, so a split page stays full.
+// the brim: rows arrive in time order, so a page left behind by a split
+// gets no more rows and had better be full (3.65 MiB per host for a year
+// instead of 3.92 at bbolt's default for appends, 0.95).
 func hostBucket(tx *bolt.Tx, tier int, host string) (*bolt.Bucket, error) {
 	hb, err := tx.Bucket(bTiers[tier]).CreateBucketIfNotExists([]byte(host))
 	if err != nil {
 		return nil, err
 	}
-	hb.FillPercent = 0.95
+	hb.FillPercent = 1.0
 	return hb, nil
 }
 

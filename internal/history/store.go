@@ -124,6 +124,10 @@ type Store struct {
 	mountIDs   map[string]uint64
 	mountNames []string
 
+	// sealMu keeps Forget out of a seal, which would write back rows
+	// of the host it deletes.
+	sealMu sync.Mutex
+
 	headMu sync.RWMutex
 	head   map[string]map[int64][]byte // host → minute (unix s) → encoded samples
 	oldest int64                       // the head's oldest minute (math.MaxInt64: empty)
@@ -482,6 +486,8 @@ func (s *Store) covers(t int, u int64, now time.Time) bool {
 // write-ahead log generation first, and the transaction names it, so that
 // a crash at any point replays each sample exactly once.
 func (s *Store) seal(now time.Time, all bool) {
+	s.sealMu.Lock()
+	defer s.sealMu.Unlock()
 	cut := now.Add(-sealGrace - time.Minute).Unix()
 	type chunk struct {
 		host string
@@ -723,8 +729,12 @@ func (s *Store) saveLatest() {
 	}
 }
 
-// Forget deletes host's history, events and latest entry.
+// Forget deletes host's history, events and latest entry. (Its samples
+// of the last minute stay in the write-ahead log until the next seal
+// rewrites it: a restart within that minute brings them back.)
 func (s *Store) Forget(host string) {
+	s.sealMu.Lock()
+	defer s.sealMu.Unlock()
 	s.mu.Lock()
 	s.pend = slices.DeleteFunc(s.pend, func(p pendingSample) bool { return p.host == host })
 	delete(s.dirty, host)

@@ -46,6 +46,11 @@ func TestCrashChild(t *testing.T) {
 		fmt.Println("open:", err)
 		os.Exit(2)
 	}
+	// Run's own loop, with ticks as fast as it takes them: seals run in
+	// their goroutine while the steps go on.
+	ticks := make(chan time.Time)
+	stepped := make(chan struct{})
+	go s.loop(context.Background(), ticks, func() { stepped <- struct{}{} })
 	for i := start; ; i++ {
 		now := crashNow(i)
 		c.set(now)
@@ -55,7 +60,8 @@ func TestCrashChild(t *testing.T) {
 		if i%10 == 0 && i >= 600 { // a late sample, into a minute sealed 9 minutes ago
 			s.Add("late", sampleAt(crashNow(i-600)))
 		}
-		s.step(now)
+		ticks <- now
+		<-stepped
 		fmt.Println(i) // stdout is unbuffered: the parent sees it at once
 	}
 }

@@ -134,6 +134,7 @@ type Store struct {
 
 	// Owned by Run (and Close after it).
 	wal      *wal
+	next     *wal // the generation a seal under way will name
 	gen      uint64
 	failing  bool
 	retryAt  time.Time
@@ -308,21 +309,55 @@ func (s *Store) Run(ctx context.Context) error {
 	defer close(s.runDone)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	return s.loop(ctx, tick.C, nil)
+}
+
+// loop is Run's body; tests drive it with their own ticks, and stepped (if
+// set) is called after each tick's work.
+func (s *Store) loop(ctx context.Context, tick <-chan time.Time, stepped func()) error {
+	done := make(chan error, 1)
+	var job *sealJob
 	for {
 		select {
 		case <-ctx.Done():
-			s.flush(s.now())
+			if job != nil {
+				s.finishSeal(job, <-done)
+			}
+			s.flush(s.now(), true)
 			return nil
-		case <-tick.C:
-			s.step(s.now())
+		case err := <-done:
+			s.finishSeal(job, err)
+			job = nil
+		case <-tick:
+			now := s.now()
+			s.flush(now, job == nil)
+			if job == nil {
+				if job = s.prepareSeal(now, false); job != nil {
+					go func(j *sealJob) { done <- s.commitSeal(j) }(job)
+				}
+			}
+			// The database takes one writer at a time: these wait for
+			// the seal's end rather than Run.
+			if job == nil {
+				s.housekeeping(now)
+			}
+			if stepped != nil {
+				stepped()
+			}
 		}
 	}
 }
 
-// step is one second of Run's work.
+// step is one second of Run's work, all of it in the calling goroutine.
 func (s *Store) step(now time.Time) {
-	s.flush(now)
+	s.flush(now, true)
 	s.seal(now, false)
+	s.housekeeping(now)
+}
+
+// housekeeping writes the latest entries once a minute and removes a
+// little of what is past its retention.
+func (s *Store) housekeeping(now time.Time) {
 	if now.Sub(s.lastSaved) >= latestEvery {
 		s.lastSaved = now
 		s.saveLatest()
@@ -336,7 +371,7 @@ func (s *Store) Close() error {
 	if s.runStart.Load() {
 		<-s.runDone
 	}
-	s.flush(s.now())
+	s.flush(s.now(), true)
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
@@ -381,11 +416,17 @@ func (s *Store) writeOK() {
 }
 
 // flush writes the buffered samples to the write-ahead log and the head,
-// and the buffered events to the database.
-func (s *Store) flush(now time.Time) {
+// and the buffered events to the database (unless dbFree is false: a seal
+// is writing, and the events wait for the next flush).
+func (s *Store) flush(now time.Time, dbFree bool) {
 	s.mu.Lock()
 	pend, evs := s.pend, s.pendEv
-	s.pend, s.spare, s.pendEv = s.spare[:0], nil, nil
+	s.pend, s.spare = s.spare[:0], nil
+	if dbFree {
+		s.pendEv = nil
+	} else {
+		evs = nil
+	}
 	s.mu.Unlock()
 	defer func() {
 		clear(pend) // let go of the samples' slices
@@ -440,6 +481,16 @@ func (s *Store) flush(now time.Time) {
 		if err == nil {
 			err = s.wal.sync()
 		}
+		if err == nil && s.next != nil && !s.next.broken {
+			// A seal is under way: its generation must have this too.
+			nerr := s.next.append(payload)
+			if nerr == nil {
+				nerr = s.next.sync()
+			}
+			if nerr != nil {
+				s.next.broken = true // finishSeal writes it anew
+			}
+		}
 		if err != nil {
 			s.writeFailed(now, err)
 			s.dropped.Add(uint64(len(ents)))
@@ -481,27 +532,43 @@ func (s *Store) covers(t int, u int64, now time.Time) bool {
 	return u+tierSpan[t] > now.Add(-r).Unix()
 }
 
-// seal moves every chunk whose minute has ended (all of them when all is
-// set) from the head into the database. The remaining head goes to a new
+// A seal moves every chunk whose minute has ended (all of them when all is
+// set) from the head into the database. The chunks still open go to a new
 // write-ahead log generation first, and the transaction names it, so that
 // a crash at any point replays each sample exactly once.
-func (s *Store) seal(now time.Time, all bool) {
-	s.sealMu.Lock()
-	defer s.sealMu.Unlock()
+//
+// In Run the transaction (a second or two of one core at 10,000 hosts)
+// runs in a goroutine of its own, so that Run goes on writing every
+// second meanwhile: each flush then goes to both generations, and a chunk
+// that grew meanwhile (a late sample) keeps what it gained.
+type sealJob struct {
+	now    time.Time
+	gen    uint64 // the generation the transaction names
+	next   *wal
+	chunks []chunk
+}
+
+type chunk struct {
+	host string
+	min  int64
+	b    []byte // as it was when the seal began
+}
+
+// prepareSeal takes the chunks to seal and writes the new log generation;
+// it returns nil when there is nothing to seal or writes are stopped.
+// sealMu is held from here until the job is finished.
+func (s *Store) prepareSeal(now time.Time, all bool) *sealJob {
 	cut := now.Add(-sealGrace - time.Minute).Unix()
-	type chunk struct {
-		host string
-		min  int64
-		b    []byte
-	}
-	var sealed []chunk
-	var keep []byte
 	s.headMu.RLock()
 	if !all && s.oldest > cut || s.failing && now.Before(s.retryAt) {
 		s.headMu.RUnlock()
-		return
+		return nil
 	}
-	oldest := int64(math.MaxInt64)
+	s.headMu.RUnlock()
+	s.sealMu.Lock()
+	var sealed []chunk
+	var keep []byte
+	s.headMu.RLock()
 	for h, mins := range s.head {
 		var rest []byte
 		for m, b := range mins {
@@ -509,7 +576,6 @@ func (s *Store) seal(now time.Time, all bool) {
 				sealed = append(sealed, chunk{h, m, b})
 			} else {
 				rest = append(rest, b...)
-				oldest = min(oldest, m)
 			}
 		}
 		if rest != nil {
@@ -518,65 +584,142 @@ func (s *Store) seal(now time.Time, all bool) {
 	}
 	s.headMu.RUnlock()
 	if len(sealed) == 0 { // what was oldest has been forgotten
-		s.headMu.Lock()
-		s.oldest = oldest
-		s.headMu.Unlock()
-		return
+		s.sealMu.Unlock()
+		s.resetOldest()
+		return nil
 	}
 	err := s.check("seal")
 	var next *wal
 	if err == nil {
 		next, err = createWAL(s.dir, s.gen+1, keep)
 	}
-	if err == nil {
-		err = s.check("commit")
+	if err != nil {
+		s.sealMu.Unlock()
+		s.writeFailed(now, fmt.Errorf("seal history: %w", err))
+		return nil
 	}
-	if err == nil {
-		mt := s.mountTx()
-		err = s.db.Update(func(tx *bolt.Tx) error {
-			mt.b = tx.Bucket(bMounts)
-			var added [3]int64
-			for _, c := range sealed {
-				if err := s.sealChunk(tx, mt, c.host, c.min, c.b, now, &added); err != nil {
-					return fmt.Errorf("seal %s at %d: %w", c.host, c.min, err)
-				}
+	s.next = next
+	return &sealJob{now: now, gen: s.gen + 1, next: next, chunks: sealed}
+}
+
+// commitSeal is the transaction; it may run in any goroutine.
+func (s *Store) commitSeal(j *sealJob) error {
+	err := s.check("commit")
+	if err != nil {
+		return err
+	}
+	mt := s.mountTx()
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		mt.b = tx.Bucket(bMounts)
+		var added [3]int64
+		for _, c := range j.chunks {
+			if err := s.sealChunk(tx, mt, c.host, c.min, c.b, j.now, &added); err != nil {
+				return fmt.Errorf("seal %s at %d: %w", c.host, c.min, err)
 			}
-			if mt.err != nil {
-				return mt.err
-			}
-			meta := tx.Bucket(bMeta)
-			if err := meta.Put(kWALGen, timeKey(int64(s.gen+1))); err != nil {
-				return err
-			}
-			return s.putRows(meta, added)
-		})
-		if err != nil {
-			next.close()
-			_ = os.Remove(walPath(s.dir, s.gen+1))
-		} else {
-			s.mountsCommitted(mt)
 		}
+		if mt.err != nil {
+			return mt.err
+		}
+		meta := tx.Bucket(bMeta)
+		if err := meta.Put(kWALGen, timeKey(int64(j.gen))); err != nil {
+			return err
+		}
+		return s.putRows(meta, added)
+	})
+	if err == nil {
+		s.mountsCommitted(mt)
+	}
+	return err
+}
+
+// finishSeal switches to the new generation (or drops it, if the
+// transaction failed) and takes the sealed samples out of the head.
+func (s *Store) finishSeal(j *sealJob, err error) {
+	defer s.sealMu.Unlock()
+	s.next = nil
+	if err == nil && j.next.broken {
+		// The transaction went through but a flush could not write to
+		// the new generation: the samples it holds are all sealed or in
+		// the head; write the head anew rather than trust it.
+		err = s.rewriteWAL(j)
 	}
 	if err != nil {
-		s.writeFailed(now, fmt.Errorf("seal history: %w", err))
+		j.next.close()
+		_ = os.Remove(walPath(s.dir, j.gen))
+		s.writeFailed(j.now, fmt.Errorf("seal history: %w", err))
 		return
 	}
 	s.writeOK()
 	s.wal.close()
 	_ = os.Remove(walPath(s.dir, s.gen))
-	s.wal, s.gen = next, s.gen+1
+	s.wal, s.gen = j.next, j.gen
 	s.headMu.Lock()
-	for _, c := range sealed {
+	for _, c := range j.chunks {
 		mins := s.head[c.host]
-		// The chunk may have grown meanwhile only through flush, which
-		// runs in this goroutine: it has not.
-		delete(mins, c.min)
+		if mins == nil {
+			continue // forgotten meanwhile
+		}
+		if cur := mins[c.min]; len(cur) > len(c.b) {
+			mins[c.min] = cur[len(c.b):] // grew meanwhile: keep the new part
+		} else {
+			delete(mins, c.min)
+		}
 		if len(mins) == 0 {
 			delete(s.head, c.host)
 		}
 	}
-	s.oldest = oldest
 	s.headMu.Unlock()
+	s.resetOldest()
+}
+
+// rewriteWAL is the rare path of finishSeal: the transaction named
+// generation j.gen but that log missed a flush. It cannot go back, so it
+// writes j.gen again from the head as it will be after the seal.
+func (s *Store) rewriteWAL(j *sealJob) error {
+	sealedLen := map[string]map[int64]int{}
+	for _, c := range j.chunks {
+		if sealedLen[c.host] == nil {
+			sealedLen[c.host] = map[int64]int{}
+		}
+		sealedLen[c.host][c.min] = len(c.b)
+	}
+	var keep []byte
+	s.headMu.RLock()
+	for h, mins := range s.head {
+		var rest []byte
+		for m, b := range mins {
+			rest = append(rest, b[sealedLen[h][m]:]...)
+		}
+		if len(rest) > 0 {
+			keep = appendWALEntry(keep, h, rest)
+		}
+	}
+	s.headMu.RUnlock()
+	j.next.close()
+	next, err := createWAL(s.dir, j.gen, keep)
+	if err != nil {
+		return err
+	}
+	j.next = next
+	return nil
+}
+
+func (s *Store) resetOldest() {
+	s.headMu.Lock()
+	s.oldest = math.MaxInt64
+	for _, mins := range s.head {
+		for m := range mins {
+			s.oldest = min(s.oldest, m)
+		}
+	}
+	s.headMu.Unlock()
+}
+
+// seal does a whole seal in the calling goroutine.
+func (s *Store) seal(now time.Time, all bool) {
+	if j := s.prepareSeal(now, all); j != nil {
+		s.finishSeal(j, s.commitSeal(j))
+	}
 }
 
 // putRows adds the row count changes to meta (and to the counters once

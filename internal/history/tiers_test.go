@@ -305,3 +305,40 @@ func TestOpenMigratesV0(t *testing.T) {
 		t.Fatalf("events on the second open: %+v", got)
 	}
 }
+
+// A late sample that lands in a chunk while that chunk is being sealed is
+// kept for the next seal, not dropped with the sealed part.
+func TestSampleIntoAChunkUnderSeal(t *testing.T) {
+	c := &clock{t: t0}
+	s := openAt(t, t.TempDir(), c)
+	defer s.Close()
+	for i := range 30 {
+		s.Add("h", sampleAt(t0.Add(time.Duration(i-120)*time.Second)))
+	}
+	s.flush(t0, true)
+	j := s.prepareSeal(t0, false)
+	if j == nil {
+		t.Fatal("nothing to seal")
+	}
+	s.Add("h", sampleAt(t0.Add(-90*time.Second))) // the minute being sealed
+	s.flush(t0, false)
+	s.finishSeal(j, s.commitSeal(j))
+	if got := len(rowsOf(t, s, tRaw, "h")); got != 1 {
+		t.Fatalf("%d raw rows", got)
+	}
+	s.seal(t0.Add(time.Second), false)
+	if r := s.Recent("h", 100); len(r) != 31 {
+		t.Fatalf("%d samples, want 31", len(r))
+	}
+	// And in the row itself, not only in the head.
+	var n int
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bTiers[tRaw]).Bucket([]byte("h")).Get(timeKey(minuteOf(t0.Add(-120 * time.Second))))
+		smps, _ := decodeChunk(v, minuteOf(t0.Add(-120*time.Second))*1000, nil)
+		n = len(smps)
+		return nil
+	})
+	if n != 31 {
+		t.Fatalf("the row holds %d samples, want 31", n)
+	}
+}

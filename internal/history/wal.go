@@ -29,8 +29,9 @@ func walPath(dir string, gen uint64) string {
 }
 
 type wal struct {
-	f    *os.File
-	size int64
+	f      *os.File
+	size   int64
+	broken bool // a write failed: it misses a record
 }
 
 // createWAL writes a new generation holding payload (may be empty), synced,

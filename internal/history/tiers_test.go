@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -340,5 +341,53 @@ func TestSampleIntoAChunkUnderSeal(t *testing.T) {
 	})
 	if n != 31 {
 		t.Fatalf("the row holds %d samples, want 31", n)
+	}
+}
+
+// Everything a consumer calls, from many goroutines while Run writes (for
+// the race detector; about 2.5 s).
+func TestConcurrentUse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("2.5 s")
+	}
+	s, err := Open(t.TempDir(), defRet, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan error)
+	go func() { runDone <- s.Run(ctx) }()
+	stop := time.Now().Add(2500 * time.Millisecond)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			host := fmt.Sprintf("h%d", g)
+			for i := 0; time.Now().Before(stop); i++ {
+				now := time.Now()
+				s.Add(host, sampleAt(now))
+				s.AddEvent(Event{T: now, Host: host, Kind: EventOnline})
+				s.SaveLatest(host, Latest{Body: []byte("{}"), LastSeen: now})
+				if _, err := s.Query(ctx, host, now.Add(-time.Hour), now, 0); err != nil && ctx.Err() == nil {
+					t.Error(err)
+				}
+				_, _ = s.Events(ctx, "", now.Add(-time.Hour), now, 10)
+				_ = s.Recent(host, 10)
+				_ = s.Stats()
+				if i%50 == 0 {
+					s.Forget(host)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+	}
+	wg.Wait()
+	cancel()
+	if err := <-runDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

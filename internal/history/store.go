@@ -115,6 +115,7 @@ type Store struct {
 	pend      []pendingSample
 	spare     []pendingSample
 	pendEv    []Event
+	forgets   []string // hosts forgotten since the last flush, for the log
 	dirty     map[string]Latest
 	atStart   []Latest
 	closed    bool
@@ -170,6 +171,9 @@ func open(dir string, ret Retention, log *slog.Logger, now func() time.Time) (*S
 		NoFreelistSync:  true,
 		FreelistType:    bolt.FreelistMapType,
 	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open history store %s: locked by another process (is another sysmon-consumer using %s?)", p, dir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open history store %s: %w", p, err)
 	}
@@ -221,6 +225,10 @@ func (s *Store) load() error {
 	}
 	n := 0
 	valid, err := replayWAL(s.dir, s.gen, func(host string, b []byte) {
+		if len(b) == 0 { // Forget's mark
+			delete(s.head, host)
+			return
+		}
 		r := reader{b: b}
 		for len(r.b) > 0 && r.err == nil {
 			start := len(b) - len(r.b)
@@ -422,6 +430,8 @@ func (s *Store) flush(now time.Time, dbFree bool) {
 	s.mu.Lock()
 	pend, evs := s.pend, s.pendEv
 	s.pend, s.spare = s.spare[:0], nil
+	forgets := s.forgets
+	s.forgets = nil
 	if dbFree {
 		s.pendEv = nil
 	} else {
@@ -436,11 +446,12 @@ func (s *Store) flush(now time.Time, dbFree bool) {
 		}
 		s.mu.Unlock()
 	}()
-	if len(pend) == 0 && len(evs) == 0 {
+	if len(pend) == 0 && len(evs) == 0 && len(forgets) == 0 {
 		return
 	}
 	if s.failing && now.Before(s.retryAt) {
 		s.dropped.Add(uint64(len(pend)))
+		s.requeueForgets(forgets)
 		return
 	}
 	oldest := now.Add(-s.longest())
@@ -469,8 +480,13 @@ func (s *Store) flush(now time.Time, dbFree bool) {
 		byHost[p.host] = b
 		ents = append(ents, ent{p.host, p.s.T, start, len(b)})
 	}
-	if len(ents) > 0 {
+	if len(ents) > 0 || len(forgets) > 0 {
+		// Forget's marks first: a restart must not bring back what the
+		// log holds of a forgotten host.
 		var payload []byte
+		for _, h := range forgets {
+			payload = appendWALEntry(payload, h, nil)
+		}
 		for _, h := range order {
 			payload = appendWALEntry(payload, h, byHost[h])
 		}
@@ -494,6 +510,7 @@ func (s *Store) flush(now time.Time, dbFree bool) {
 		if err != nil {
 			s.writeFailed(now, err)
 			s.dropped.Add(uint64(len(ents)))
+			s.requeueForgets(forgets)
 			return
 		}
 		s.writeOK()
@@ -521,6 +538,14 @@ func (s *Store) flush(now time.Time, dbFree bool) {
 		if err != nil {
 			s.writeFailed(now, fmt.Errorf("write events: %w", err))
 		}
+	}
+}
+
+func (s *Store) requeueForgets(hosts []string) {
+	if len(hosts) > 0 {
+		s.mu.Lock()
+		s.forgets = append(hosts, s.forgets...)
+		s.mu.Unlock()
 	}
 }
 
@@ -872,15 +897,16 @@ func (s *Store) saveLatest() {
 	}
 }
 
-// Forget deletes host's history, events and latest entry. (Its samples
-// of the last minute stay in the write-ahead log until the next seal
-// rewrites it: a restart within that minute brings them back.)
+// Forget deletes host's history, events and latest entry. The write-ahead
+// log gets a mark at the next flush, so that a restart does not bring back
+// the host's last minute.
 func (s *Store) Forget(host string) {
 	s.sealMu.Lock()
 	defer s.sealMu.Unlock()
 	s.mu.Lock()
 	s.pend = slices.DeleteFunc(s.pend, func(p pendingSample) bool { return p.host == host })
 	delete(s.dirty, host)
+	s.forgets = append(s.forgets, host)
 	s.mu.Unlock()
 	s.headMu.Lock()
 	delete(s.head, host)

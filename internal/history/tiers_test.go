@@ -201,7 +201,7 @@ func TestRetentionInSmallSteps(t *testing.T) {
 func TestForget(t *testing.T) {
 	c := &clock{t: t0}
 	s := openAt(t, t.TempDir(), c)
-	defer s.Close()
+	defer func() { s.Close() }()
 	for i := range 90 {
 		s.Add("gone", sampleAt(t0.Add(time.Duration(i-120)*time.Second)))
 		s.Add("kept", sampleAt(t0.Add(time.Duration(i-120)*time.Second)))
@@ -224,6 +224,18 @@ func TestForget(t *testing.T) {
 	}
 	if st := s.Stats(); st.Rows[TierRaw] != 1 || st.Rows[TierMinute] != 1 || st.Rows[TierHour] != 1 { // the other host's sealed minute
 		t.Fatalf("rows after forget: %v", st.Rows)
+	}
+	// Its last minute was only in the write-ahead log: a restart must not
+	// bring it back.
+	s.step(t0.Add(time.Second))
+	dir := s.dir
+	s.Close()
+	s = openAt(t, dir, c)
+	if r := s.Recent("gone", 1000); len(r) != 0 {
+		t.Fatalf("after a restart the forgotten host has %d samples", len(r))
+	}
+	if r := s.Recent("kept", 1000); len(r) != 90 {
+		t.Fatalf("after a restart the other host has %d samples", len(r))
 	}
 }
 

@@ -747,9 +747,9 @@ func (s *Store) seal(now time.Time, all bool) {
 	}
 }
 
-// putRows adds the row count changes to meta (and to the counters once
-// the transaction is through: the caller's job is simpler if it is here,
-// and a failed commit is followed by a retry that counts again).
+// putRows adds the row count changes to meta and sets the counters to
+// what meta now says (if the commit then fails, the counters are off
+// until the next transaction that changes rows reads meta again).
 func (s *Store) putRows(meta *bolt.Bucket, added [3]int64) error {
 	var cur [3]int64
 	if r := meta.Get(kRows); len(r) == 24 {

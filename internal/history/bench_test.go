@@ -228,3 +228,33 @@ func BenchmarkRetention(b *testing.B) {
 		s.Close()
 	}
 }
+
+// BenchmarkOpen is a restart at 10,000 hosts at its worst: just before a
+// seal, with a minute of samples to replay from the write-ahead log.
+func BenchmarkOpen(b *testing.B) {
+	const hosts = 10000
+	dir := b.TempDir()
+	c := &clock{t: time.Now().Truncate(time.Minute)}
+	s := openAt(b, dir, c)
+	for sec := range 60 {
+		now := c.now().Add(time.Duration(sec) * time.Second)
+		for h := range hosts {
+			s.Add(fmt.Sprintf("host-%05d", h), benchSample(now, h))
+		}
+		s.flush(now, true)
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s := openAt(b, dir, c)
+		b.StopTimer()
+		if r := s.Recent("host-00000", 100); len(r) != 60 {
+			b.Fatalf("replayed %d samples of host-00000, want 60", len(r))
+		}
+		s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/open")
+}

@@ -186,3 +186,46 @@ func TestFileSizeLimit(t *testing.T) {
 		t.Fatalf("after reopening: %d samples, %d were written", n, st.Written)
 	}
 }
+
+// A database that fails while the log still takes writes: one error line,
+// not one every 30 s, until a seal goes through.
+func TestDatabaseFailureDoesNotFlap(t *testing.T) {
+	c := &clock{t: t0}
+	var logs syncBuf
+	s, err := open(t.TempDir(), defRet, slog.New(slog.NewTextHandler(&logs, nil)), c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var mu sync.Mutex
+	broken := true
+	s.fault = func(op string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if broken && op == "commit" {
+			return syscall.EIO
+		}
+		return nil
+	}
+	for i := range 200 {
+		now := t0.Add(time.Duration(i) * time.Second)
+		c.set(now)
+		s.Add("h", sampleAt(now))
+		s.step(now)
+	}
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 || !s.Stats().DiskFull || strings.Contains(logs.String(), "resumed") {
+		t.Fatalf("%d error lines, disk full %v:\n%s", n, s.Stats().DiskFull, logs.String())
+	}
+	mu.Lock()
+	broken = false
+	mu.Unlock()
+	for i := 200; i < 300 && s.Stats().DiskFull; i++ {
+		now := t0.Add(time.Duration(i) * time.Second)
+		c.set(now)
+		s.Add("h", sampleAt(now))
+		s.step(now)
+	}
+	if s.Stats().DiskFull || !strings.Contains(logs.String(), "writes resumed") {
+		t.Fatalf("the database works again, yet: %+v", s.Stats())
+	}
+}

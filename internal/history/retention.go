@@ -73,8 +73,10 @@ func (s *Store) retain(now time.Time) {
 		})
 	}
 	if err != nil {
-		s.writeFailed(now, fmt.Errorf("remove old history: %w", err))
+		s.writeFailed(now, failDB, fmt.Errorf("remove old history: %w", err))
+		return
 	}
+	s.writeOK(failDB)
 }
 
 // retainFind walks on from where the last step stopped and returns the

@@ -134,15 +134,16 @@ type Store struct {
 	oldest int64                       // the head's oldest minute (math.MaxInt64: empty)
 
 	// Owned by Run (and Close after it).
-	wal      *wal
-	next     *wal // the generation a seal under way will name
-	gen      uint64
-	failing  bool
-	retryAt  time.Time
-	retTier  int
-	retHost  []byte
-	runDone  chan struct{}
-	runStart atomic.Bool
+	wal       *wal
+	next      *wal // the generation a seal under way will name
+	gen       uint64
+	failing   bool
+	failKinds int
+	retryAt   time.Time
+	retTier   int
+	retHost   []byte
+	runDone   chan struct{}
+	runStart  atomic.Bool
 
 	written, dropped, refused, writeErrs atomic.Uint64
 	diskFull                             atomic.Bool
@@ -400,13 +401,23 @@ func (s *Store) check(op string) error {
 	return nil
 }
 
+// What failed: the write-ahead log, or the database. A failure is over
+// when the same kind of write succeeds again (a seal does both), so that a
+// database that fails while the log still takes writes does not flap
+// between "failed" and "resumed" every 30 s.
+const (
+	failLog = 1 << iota
+	failDB
+)
+
 // writeFailed stops history writes for retryAfter, logs the first failure
 // of a run of them, and counts.
-func (s *Store) writeFailed(now time.Time, err error) {
+func (s *Store) writeFailed(now time.Time, kind int, err error) {
 	s.writeErrs.Add(1)
 	msg := err.Error()
 	s.lastErr.Store(&msg)
 	s.retryAt = now.Add(retryAfter)
+	s.failKinds |= kind
 	if !s.failing {
 		s.failing = true
 		s.diskFull.Store(true)
@@ -415,8 +426,13 @@ func (s *Store) writeFailed(now time.Time, err error) {
 	}
 }
 
-func (s *Store) writeOK() {
-	if s.failing {
+// writeOK ends a failure of the kinds that just succeeded.
+func (s *Store) writeOK(kinds int) {
+	if !s.failing {
+		return
+	}
+	s.failKinds &^= kinds
+	if s.failKinds == 0 {
 		s.failing = false
 		s.diskFull.Store(false)
 		s.log.Info("history: writes resumed", "dir", s.dir)
@@ -508,12 +524,12 @@ func (s *Store) flush(now time.Time, dbFree bool) {
 			}
 		}
 		if err != nil {
-			s.writeFailed(now, err)
+			s.writeFailed(now, failLog, err)
 			s.dropped.Add(uint64(len(ents)))
 			s.requeueForgets(forgets)
 			return
 		}
-		s.writeOK()
+		s.writeOK(failLog)
 		s.headMu.Lock()
 		for _, e := range ents {
 			s.toHead(e.host, e.t, byHost[e.host][e.start:e.end])
@@ -536,7 +552,7 @@ func (s *Store) flush(now time.Time, dbFree bool) {
 			})
 		}
 		if err != nil {
-			s.writeFailed(now, fmt.Errorf("write events: %w", err))
+			s.writeFailed(now, failDB, fmt.Errorf("write events: %w", err))
 		}
 	}
 }
@@ -620,7 +636,7 @@ func (s *Store) prepareSeal(now time.Time, all bool) *sealJob {
 	}
 	if err != nil {
 		s.sealMu.Unlock()
-		s.writeFailed(now, fmt.Errorf("seal history: %w", err))
+		s.writeFailed(now, failLog, fmt.Errorf("seal history: %w", err))
 		return nil
 	}
 	s.next = next
@@ -671,10 +687,10 @@ func (s *Store) finishSeal(j *sealJob, err error) {
 	if err != nil {
 		j.next.close()
 		_ = os.Remove(walPath(s.dir, j.gen))
-		s.writeFailed(j.now, fmt.Errorf("seal history: %w", err))
+		s.writeFailed(j.now, failDB, fmt.Errorf("seal history: %w", err))
 		return
 	}
-	s.writeOK()
+	s.writeOK(failLog | failDB)
 	s.wal.close()
 	_ = os.Remove(walPath(s.dir, s.gen))
 	s.wal, s.gen = j.next, j.gen
@@ -886,7 +902,7 @@ func (s *Store) saveLatest() {
 		})
 	}
 	if err != nil {
-		s.writeFailed(s.now(), fmt.Errorf("write latest entries: %w", err))
+		s.writeFailed(s.now(), failDB, fmt.Errorf("write latest entries: %w", err))
 		s.mu.Lock()
 		for h, l := range d {
 			if _, newer := s.dirty[h]; !newer {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // The store: a bbolt database (history.db) and a write-ahead log (wal-N)
@@ -172,7 +173,7 @@ func open(dir string, ret Retention, log *slog.Logger, now func() time.Time) (*S
 		NoFreelistSync:  true,
 		FreelistType:    bolt.FreelistMapType,
 	})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open history store %s: locked by another process (is another sysmon-consumer using %s?)", p, dir)
 	}
 	if err != nil {

@@ -151,3 +151,16 @@ func TestOpenRefusesNewerFormat(t *testing.T) {
 		t.Fatalf("open of a newer format: %v", err)
 	}
 }
+
+// A store in use by another consumer is refused with the likely cause
+// (after bbolt's 2 s wait for the lock).
+func TestOpenRefusesALockedStore(t *testing.T) {
+	dir := t.TempDir()
+	c := &clock{t: t0}
+	s := openAt(t, dir, c)
+	defer s.Close()
+	_, err := open(dir, defRet, quietLog(), c.now)
+	if err == nil || !strings.Contains(err.Error(), "is another sysmon-consumer using") {
+		t.Fatalf("second open: %v", err)
+	}
+}

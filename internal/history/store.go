@@ -49,6 +49,8 @@ const (
 	maxFuture = time.Minute
 	// retryAfter is how long history writes pause after a write error.
 	retryAfter = 30 * time.Second
+	// lateSealBytes is how much of late samples brings a seal forward.
+	lateSealBytes = 32 << 20
 	// latestEvery is how often a host's latest entry is written at most.
 	latestEvery = time.Minute
 )
@@ -133,6 +135,10 @@ type Store struct {
 	headMu sync.RWMutex
 	head   map[string]map[int64][]byte // host → minute (unix s) → encoded samples
 	oldest int64                       // the head's oldest minute (math.MaxInt64: empty)
+	// sealedCut is the newest minute the last seal took; lateBytes counts
+	// what arrived since for minutes up to it (late samples), which waits
+	// for the next minute's seal unless it grows large.
+	sealedCut, lateBytes int64
 
 	// Owned by Run (and Close after it).
 	wal       *wal
@@ -265,6 +271,9 @@ func (s *Store) toHead(host string, t time.Time, enc []byte) {
 	m := minuteOf(t)
 	h[m] = append(h[m], enc...)
 	s.oldest = min(s.oldest, m)
+	if m <= s.sealedCut {
+		s.lateBytes += int64(len(enc))
+	}
 }
 
 func minuteOf(t time.Time) int64 { u := t.Unix(); return u - mod(u, 60) }
@@ -599,17 +608,27 @@ type chunk struct {
 // prepareSeal takes the chunks to seal and writes the new log generation;
 // it returns nil when there is nothing to seal or writes are stopped.
 // sealMu is held from here until the job is finished.
+//
+// A seal runs once a minute, when a minute has ended; late samples for
+// minutes already sealed wait for the next one (each seal rewrites the
+// open head to a new log generation: sealing every second while an
+// outbox drains would rewrite it every second), unless they pile up past
+// lateSealBytes.
 func (s *Store) prepareSeal(now time.Time, all bool) *sealJob {
 	cut := now.Add(-sealGrace - time.Minute).Unix()
+	cutMin := cut - mod(cut, 60)
 	s.headMu.RLock()
-	if !all && s.oldest > cut || s.failing && now.Before(s.retryAt) {
-		s.headMu.RUnlock()
+	due := all || s.oldest <= cut && (cutMin > s.sealedCut || s.lateBytes >= lateSealBytes)
+	s.headMu.RUnlock()
+	if !due || s.failing && now.Before(s.retryAt) {
 		return nil
 	}
-	s.headMu.RUnlock()
 	s.sealMu.Lock()
 	var sealed []chunk
 	var keep []byte
+	s.headMu.Lock()
+	s.sealedCut, s.lateBytes = max(s.sealedCut, cutMin), 0
+	s.headMu.Unlock()
 	s.headMu.RLock()
 	for h, mins := range s.head {
 		var rest []byte

@@ -42,8 +42,12 @@ func TestLateSamplesLandInEveryTierThatCoversThem(t *testing.T) {
 	s.Add("h", sampleAt(twoDays))
 	s.Add("h", a)
 	s.step(t0)
-	s.Add("h", b) // the same hour, a second later: folded in
+	s.Add("h", b) // the same hour: folded in at the next minute's seal
 	s.step(t0.Add(time.Second))
+	if g := hourRow(t, s, "h", month); g.N != 1 {
+		t.Fatalf("the hour folds %d samples a second after a seal; a late sample waits for the next minute's seal", g.N)
+	}
+	s.step(t0.Add(time.Minute))
 
 	want := map[int][]int64{
 		tRaw:  {minuteOf(tenMin)},
@@ -339,7 +343,7 @@ func TestSampleIntoAChunkUnderSeal(t *testing.T) {
 	if got := len(rowsOf(t, s, tRaw, "h")); got != 1 {
 		t.Fatalf("%d raw rows", got)
 	}
-	s.seal(t0.Add(time.Second), false)
+	s.seal(t0.Add(time.Minute), false)
 	if r := s.Recent("h", 100); len(r) != 31 {
 		t.Fatalf("%d samples, want 31", len(r))
 	}
@@ -402,4 +406,19 @@ func TestConcurrentUse(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func hourRow(t *testing.T, s *Store, host string, at time.Time) agg {
+	t.Helper()
+	var g agg
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bTiers[tHour]).Bucket([]byte(host)).Get(timeKey(hourOf(at.Unix())))
+		var err error
+		g, err = decodeAgg(v, s.mountName)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }

@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -11,12 +13,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sysmon-dev/sysmon/internal/alert"
 	"github.com/sysmon-dev/sysmon/internal/consumer"
 	"github.com/sysmon-dev/sysmon/internal/daemon"
 	"github.com/sysmon-dev/sysmon/internal/fleet"
 	"github.com/sysmon-dev/sysmon/internal/hub"
 	"github.com/sysmon-dev/sysmon/internal/metrics"
 	"github.com/sysmon-dev/sysmon/internal/mq"
+	"github.com/sysmon-dev/sysmon/internal/notify"
 	"github.com/sysmon-dev/sysmon/internal/server"
 	"github.com/sysmon-dev/sysmon/internal/web"
 )
@@ -34,22 +38,40 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cfg, proc, exit := daemon.Start(name, version, consumer.DefaultConfigFile, args, stdout, stderr, consumer.LoadConfig)
+	var testAlert bool
+	cfg, proc, exit := daemon.Start(name, version, consumer.DefaultConfigFile, args, stdout, stderr, consumer.LoadConfig,
+		func(fs *flag.FlagSet) {
+			fs.BoolVar(&testAlert, "test-alert", false, "send a test notification to every configured alert channel, print each result and exit (1 if any failed)")
+		})
 	if proc == nil {
 		return exit
 	}
 	log, notifier, watchdog, status := proc.Log, proc.Notifier, proc.Watchdog, proc.Status
+	channels := alertChannels(cfg.Alerts)
+	if testAlert {
+		return sendTestAlert(ctx, channels, stdout)
+	}
 
 	hosts := fleet.New(cfg.Fleet)
 	ingest := consumer.NewIngest(hosts, cfg.MaxMessage, log.With("component", "ingest"))
 	ingest.Identity = cfg.Identity
 	dashboards := hub.New(hosts, hub.Options{SendBuffer: cfg.SendBuffer}, log.With("component", "hub"))
 	thresholds := make(map[string]web.Thresholds, len(cfg.Thresholds))
+	rules := alert.DefaultConfig()
+	rules.For, rules.Repeat, rules.OfflineAfter, rules.Expire = cfg.Alerts.For, cfg.Alerts.Repeat, cfg.Fleet.OfflineAfter, cfg.Fleet.Expire
 	for k, t := range cfg.Thresholds {
 		thresholds[k] = web.Thresholds(t)
+		rules.Thresholds[k] = [2]float64{t.Warn, t.Crit}
+	}
+	alerts, err := alert.NewService(rules, alert.Options{Dir: cfg.StateDir, Channels: channels, Hosts: hosts.Hosts,
+		BrokerUp: status.Connected, Log: log.With("component", "alert")})
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
 	}
 	site := web.New(web.Options{Version: version, Thresholds: thresholds,
-		StaleAfter: cfg.Fleet.StaleAfter, Offline: cfg.Fleet.OfflineAfter, Stats: func() any { return ingest.Stats() }},
+		StaleAfter: cfg.Fleet.StaleAfter, Offline: cfg.Fleet.OfflineAfter, Stats: func() any { return ingest.Stats() },
+		Alerts: alerts},
 		hosts, dashboards, status, log.With("component", "web"))
 
 	reg := metrics.New("consumer", version, status)
@@ -68,6 +90,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		HostsMemory:  func() (int64, int64) { c := hosts.Counts(time.Now()); return c.Bytes, c.MaxBytes },
 		WSClients:    dashboards.Clients, WSDropped: dashboards.Dropped,
 	})
+	metrics.Alerts(reg, metrics.AlertSources{Firing: alerts.FiringByRule, Delivery: func() map[string][3]uint64 {
+		out := map[string][3]uint64{}
+		for ch, st := range alerts.ChannelStats() {
+			out[ch] = [3]uint64{st.Sent, st.Failed, uint64(st.Pending)}
+		}
+		return out
+	}})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", reg)
 	mux.Handle("GET /metrics/fleet", metrics.FleetHandler(hosts))
@@ -94,6 +123,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var g daemon.Group
 	g.Add(1, "broker", cons.Run)
 	g.Add(1, "watchdog", watchdog.Run)
+	g.Add(1, "alerts", alerts.Run)
 	g.Add(2, "http server", func(ctx context.Context) error {
 		defer site.Close()
 		return srv.Run(ctx)
@@ -105,4 +135,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// alertChannels are the configured notification channels.
+func alertChannels(a consumer.Alerts) []alert.Channel {
+	var out []alert.Channel
+	if a.WebhookURL != "" {
+		out = append(out, &notify.Webhook{URL: a.WebhookURL, Secret: []byte(a.WebhookSecret), Version: version})
+	}
+	if s := a.SMTP; s.Host != "" {
+		out = append(out, &notify.Email{Host: s.Host, Port: s.Port, TLS: s.TLS, User: s.User, Password: s.Password, From: s.From, To: s.To})
+	}
+	return out
+}
+
+// sendTestAlert is -test-alert: one test notification to every channel,
+// each one's result printed; 1 if any failed or none is configured.
+func sendTestAlert(ctx context.Context, channels []alert.Channel, stdout io.Writer) int {
+	if len(channels) == 0 {
+		fmt.Fprintln(stdout, "no alert channel configured (ALERT_WEBHOOK_URL, ALERT_SMTP_HOST)")
+		return 1
+	}
+	code := 0
+	results := alert.Test(ctx, channels, time.Now())
+	for _, ch := range channels {
+		if err := results[ch.Name()]; err != nil {
+			fmt.Fprintf(stdout, "%s: FAILED: %v\n", ch.Name(), err)
+			code = 1
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: sent\n", ch.Name())
+	}
+	return code
 }

@@ -2,9 +2,11 @@ package alert
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +87,18 @@ func NewService(cfg Config, opts Options) (*Service, error) {
 	}
 	if opts.Dir != "" {
 		p, err := load(opts.Dir)
+		var bad *json.SyntaxError
+		var badType *json.UnmarshalTypeError
+		if errors.As(err, &bad) || errors.As(err, &badType) {
+			// Refusing to start would stop the monitoring too: keep the
+			// file for a look, start afresh, and say so loudly.
+			aside := stateFile(opts.Dir) + ".corrupt"
+			if rerr := os.Rename(stateFile(opts.Dir), aside); rerr != nil {
+				return nil, fmt.Errorf("%w (and cannot move it aside: %v)", err, rerr)
+			}
+			s.log.Error("the alert state was unreadable: starting without it (firing alerts may fire again)", "err", err, "moved_to", aside)
+			p, err = persisted{}, nil
+		}
 		if err != nil {
 			return nil, err
 		}

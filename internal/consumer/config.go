@@ -32,6 +32,7 @@ type Config struct {
 	StateDir   string
 	Thresholds map[string]Thresholds
 	Identity   Identity
+	Alerts     Alerts
 	LogLevel   slog.Level
 }
 
@@ -107,6 +108,7 @@ func Read(l *config.Loader) (Config, error) {
 		"disk":   thresholds(l, "THRESHOLD_DISK", 85, 95, 100),
 		"load":   thresholds(l, "THRESHOLD_LOAD", 1.5, 3, 1000),
 	}
+	c.Alerts = loadAlerts(l)
 	if err := l.Err(); err != nil {
 		return Config{}, err
 	}
@@ -155,6 +157,7 @@ func (c Config) Describe() string {
 		t := c.Thresholds[k]
 		pairs = append(pairs, [2]string{"THRESHOLD_" + strings.ToUpper(k), fmt.Sprintf("%g,%g", t.Warn, t.Crit)})
 	}
+	pairs = append(pairs, describeAlerts(c.Alerts)...)
 	pairs = append(pairs, [2]string{"LOG_LEVEL", strings.ToLower(c.LogLevel.String())})
 	return config.Describe(pairs...)
 }

@@ -37,6 +37,8 @@ type Options struct {
 	Offline    float64
 	// Stats returns the consumer's message counters for /api/status.
 	Stats func() any
+	// Alerts serves /api/alerts and /api/silences; nil: no such routes.
+	Alerts Alerts
 }
 
 // Web serves the consumer's endpoints.
@@ -72,6 +74,7 @@ func (w *Web) Handler() http.Handler {
 	mux.HandleFunc("GET /api/hosts", w.hosts)
 	mux.HandleFunc("GET /api/hosts/{host}", w.host)
 	mux.HandleFunc("GET /api/status", w.apiStatus)
+	w.alertRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, r *http.Request) {
 		server.JSON(rw, http.StatusOK, map[string]string{"status": "ok"})
 	})

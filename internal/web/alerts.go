@@ -79,4 +79,3 @@ func (w *Web) alertRoutes(mux *http.ServeMux) {
 		rw.WriteHeader(http.StatusNoContent)
 	})
 }
-

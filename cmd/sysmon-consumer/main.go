@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		thresholds[k] = web.Thresholds(t)
 		rules.Thresholds[k] = [2]float64{t.Warn, t.Crit}
 	}
-	alerts, err := alert.NewService(rules, alert.Options{Dir: cfg.StateDir, Channels: channels, Hosts: hosts.Hosts,
+	alerts, err := alert.NewService(rules, alert.Options{Dir: cfg.StateDir, Every: cfg.Alerts.Check, Channels: channels, Hosts: hosts.Hosts,
 		BrokerUp: status.Connected, Log: log.With("component", "alert")})
 	if err != nil {
 		log.Error("cannot start", "err", err)

@@ -14,6 +14,8 @@ import (
 // Alerts is the alerting section: when rules fire and where notifications go.
 type Alerts struct {
 	For, Repeat time.Duration
+	// Check is how often the rules are evaluated.
+	Check time.Duration
 	// WebhookURL receives a JSON POST per notification, signed with
 	// WebhookSecret when set.
 	WebhookURL    string
@@ -36,6 +38,7 @@ func loadAlerts(l *config.Loader) Alerts {
 	a := Alerts{
 		For:    l.Duration("ALERT_FOR", 5*time.Minute, 0, 24*time.Hour),
 		Repeat: l.Duration("ALERT_REPEAT", 0, 0, 30*24*time.Hour),
+		Check:  l.Duration("ALERT_CHECK_INTERVAL", 5*time.Second, 100*time.Millisecond, time.Minute),
 	}
 	if a.Repeat > 0 && a.Repeat < time.Minute {
 		l.Fail("ALERT_REPEAT", "expected 0 (no reminders) or at least 1m, got %v", a.Repeat)
@@ -122,5 +125,5 @@ func describeAlerts(a Alerts) [][2]string {
 	if a.SMTP.Host != "" {
 		smtp = fmt.Sprintf("%s:%d %s, to %s", a.SMTP.Host, a.SMTP.Port, a.SMTP.TLS, strings.Join(a.SMTP.To, ", "))
 	}
-	return [][2]string{{"ALERT_FOR", a.For.String()}, {"ALERT_REPEAT", repeat}, {"ALERT_WEBHOOK_URL", hook}, {"ALERT_SMTP_HOST", smtp}}
+	return [][2]string{{"ALERT_FOR", a.For.String()}, {"ALERT_REPEAT", repeat}, {"ALERT_CHECK_INTERVAL", a.Check.String()}, {"ALERT_WEBHOOK_URL", hook}, {"ALERT_SMTP_HOST", smtp}}
 }

@@ -217,8 +217,15 @@ func (c *checker) host(ent *fleet.Entry, kh *knownHost) {
 		c.fire(off, ent.LastSeen, c.now.Sub(ent.LastSeen).Seconds(),
 			fmt.Sprintf("%s sends nothing since %s", name, ent.LastSeen.UTC().Format(time.RFC3339)))
 	}
-	if ent.Status != fleet.Live {
-		return // its figures are old: nothing to hold or clear on them
+	switch ent.Status {
+	case fleet.Offline:
+		// Its last figures are not its state: host_offline or
+		// host_stopped says what is known, the rest neither fires nor
+		// holds on a dead host's last values.
+		c.dropFigures(name)
+		return
+	case fleet.Stale:
+		return // late: nothing to hold or clear on old figures yet
 	}
 	f := &ent.Figures
 	for _, rule := range ThresholdRules {
@@ -328,6 +335,29 @@ func (c *checker) resolve(k Key, v float64) {
 	c.transitions = append(c.transitions, ev)
 	if a.Notified {
 		c.sendResolved = append(c.sendResolved, ev)
+	}
+}
+
+// dropFigures resolves (and forgets the pending) alerts on the figures of
+// a host that went offline.
+func (c *checker) dropFigures(host string) {
+	for _, rule := range ThresholdRules {
+		c.dropFigure(Key{Rule: rule, Host: host})
+	}
+	for m := range c.e.fits[host] {
+		c.dropFigure(Key{Rule: DiskForecast, Host: host, Mount: m})
+	}
+}
+
+func (c *checker) dropFigure(k Key) {
+	a := c.e.alerts[k]
+	switch {
+	case a == nil:
+	case a.Firing:
+		a.Summary = k.Host + " went offline: " + a.Summary + " is no longer reported"
+		c.resolve(k, 0)
+	default:
+		delete(c.e.alerts, k)
 	}
 }
 

@@ -283,3 +283,12 @@ func TestFitIsExactLeastSquares(t *testing.T) {
 		t.Fatalf("hours to full %v (ok %v), want %v", h, ok, want)
 	}
 }
+
+func TestOfflineHostFiguresNeitherFireNorHold(t *testing.T) {
+	c := testConfig()
+	c.For = 0
+	e := NewEngine(c)
+	eq(t, "fire", sent(e.Check(t0, []fleet.Entry{host("a", t0, 99)}, true)), "firing cpu/a")
+	at := t0.Add(time.Minute)
+	eq(t, "offline", sent(e.Check(at, []fleet.Entry{silent(host("a", t0, 99), at)}, true)), "firing host_offline/a", "resolved cpu/a")
+}

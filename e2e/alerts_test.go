@@ -331,7 +331,7 @@ func TestAlertBrokerDownNoHostOffline(t *testing.T) {
 	if len(a.Firing) != 0 {
 		t.Fatalf("alerts firing after the outage: %+v", a.Firing)
 	}
-	record(t, faultRow{Fault: "alerts: consumer's broker down 60 s under 20 live hosts", Recovery: "—",
+	record(t, faultRow{Fault: "10. alerts: consumer's broker down 60 s under 20 live hosts", Recovery: "—",
 		Confirmed: -1, Delivered: -1, Lost: -1, Dups: -1, Note: "no host_offline raised or notified (the consumer was blind, not the fleet dead)"})
 }
 

@@ -30,7 +30,11 @@ func (f *flaky) Send(_ context.Context, n *Notification) error {
 	f.got = append(f.got, n.ID)
 	return nil
 }
-func (f *flaky) ids() []string { f.mu.Lock(); defer f.mu.Unlock(); return append([]string(nil), f.got...) }
+func (f *flaky) ids() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.got...)
+}
 func (f *flaky) set(down bool) { f.mu.Lock(); f.down = down; f.mu.Unlock() }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

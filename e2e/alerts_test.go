@@ -310,7 +310,21 @@ func TestAlertBrokerDownNoHostOffline(t *testing.T) {
 	})
 	node.StopApp(t)
 	waitNotReady(t, r.cons, 20*time.Second)
-	time.Sleep(60 * time.Second)
+	time.Sleep(30 * time.Second)
+	// Every host is offline in the consumer's eyes now; it says why it
+	// holds back.
+	var blind struct {
+		Blind bool `json:"blind"`
+	}
+	r.cons.GetJSON(t, "/api/alerts", &blind)
+	var st struct {
+		Fleet struct{ Offline int } `json:"fleet"`
+	}
+	r.cons.GetJSON(t, "/api/status", &st)
+	if !blind.Blind || st.Fleet.Offline != 20 {
+		t.Fatalf("during the outage: blind %v, %d hosts offline (want true, 20)", blind.Blind, st.Fleet.Offline)
+	}
+	time.Sleep(30 * time.Second)
 	node.StartApp(t)
 	r.cons.WaitReady(t, 30*time.Second)
 	waitFor(t, 40*time.Second, "20 live hosts again", func() bool {
@@ -328,8 +342,10 @@ func TestAlertBrokerDownNoHostOffline(t *testing.T) {
 	}
 	var a apiAlerts
 	r.cons.GetJSON(t, "/api/alerts", &a)
-	if len(a.Firing) != 0 {
-		t.Fatalf("alerts firing after the outage: %+v", a.Firing)
+	for _, f := range a.Firing {
+		if strings.HasPrefix(f.Rule, "host_") { // figure rules may fire on a busy test machine
+			t.Fatalf("%s firing for %s after the outage", f.Rule, f.Host)
+		}
 	}
 	record(t, faultRow{Fault: "10. alerts: consumer's broker down 60 s under 20 live hosts", Recovery: "—",
 		Confirmed: -1, Delivered: -1, Lost: -1, Dups: -1, Note: "no host_offline raised or notified (the consumer was blind, not the fleet dead)"})

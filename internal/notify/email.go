@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"net"
 
 	"github.com/wneessen/go-mail"
 
@@ -49,6 +50,26 @@ func (e *Email) Send(ctx context.Context, n *alert.Notification) error {
 	}
 	if e.User != "" {
 		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(e.User), mail.WithPassword(e.Password))
+	}
+	if e.TLS != "tls" {
+		// go-mail v0.8.1 leaves the connection open when the server lacks
+		// STARTTLS or refuses the login: close whatever was dialled once
+		// done. (Not with implicit TLS: go-mail then dials TLS itself,
+		// and knows the connection is encrypted only if it did.)
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				_ = c.Close()
+			}
+		}()
+		var d net.Dialer
+		opts = append(opts, mail.WithDialContextFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if err == nil {
+				conns = append(conns, c)
+			}
+			return c, err
+		}))
 	}
 	c, err := mail.NewClient(e.Host, opts...)
 	if err != nil {

@@ -106,6 +106,9 @@ type Engine struct {
 	up       bool                       // the broker connection, at the last check
 	upSince  time.Time                  // zero: not connected since start (blind)
 	dirty    bool
+	// hostsKept is when the hosts' last-seen times were last marked for
+	// keeping.
+	hostsKept time.Time
 }
 
 // NewEngine returns an engine with nothing firing.
@@ -141,6 +144,11 @@ func (e *Engine) Check(now time.Time, entries []fleet.Entry, brokerUp bool) Resu
 		e.upSince = now
 	}
 	e.up = brokerUp
+	if now.Sub(e.hostsKept) >= time.Minute {
+		// The hosts' last-seen times change at every snapshot: they are
+		// kept once a minute, not at every check.
+		e.hostsKept, e.dirty = now, true
+	}
 	c := checker{e: e, now: now}
 	liveBefore := 0
 	for _, h := range e.hosts {

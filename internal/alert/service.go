@@ -57,6 +57,7 @@ type Service struct {
 	opts Options
 	log  *slog.Logger
 
+	saveMu  sync.Mutex
 	mu      sync.Mutex
 	pending map[string][]*Pending
 	saveErr bool // the last save failed (logged once per run of failures)
@@ -188,12 +189,22 @@ func (s *Service) Send(n *Notification) { s.enqueue(n); s.save() }
 
 // save writes the state when it changed; "" keeps nothing.
 func (s *Service) save() {
-	st, dirty := s.State()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.opts.Dir == "" || (!dirty && !s.pendingDirty) {
+	if s.opts.Dir == "" {
 		return
 	}
+	// One save at a time, from taking the state to renaming the file: a
+	// save of an older state never lands after a newer one.
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
+	s.mu.Lock()
+	force := s.pendingDirty
+	s.mu.Unlock()
+	st, dirty := s.state(force)
+	if !dirty && !force {
+		return // (pending lists changed since are saved by who changed them)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	p := persisted{Engine: st, Pending: s.pending}
 	if err := save(s.opts.Dir, &p); err != nil {
 		if !s.saveErr {

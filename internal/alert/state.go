@@ -31,9 +31,16 @@ type persisted struct {
 
 // State returns a copy of the engine's state and whether it changed since
 // the last call.
-func (e *Engine) State() (State, bool) {
+func (e *Engine) State() (State, bool) { return e.state(true) }
+
+// state copies the state only when it changed or when force is set: the
+// copy of a large fleet's hosts is not made at every check for nothing.
+func (e *Engine) state(force bool) (State, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if !force && !e.dirty {
+		return State{}, false
+	}
 	s := State{Silences: append([]Silence(nil), e.silences...), History: append([]Event(nil), e.history...),
 		Hosts: make(map[string]*knownHost, len(e.hosts))}
 	for _, a := range e.alerts {

@@ -393,3 +393,19 @@ func injectHosts(exchange, url, prefix string, n int, stop <-chan struct{}) {
 		}
 	}
 }
+
+// TestAlertTestFlag: -test-alert sends to every channel, prints each
+// result, and exits 1 when one failed.
+func TestAlertTestFlag(t *testing.T) {
+	hook := newReceiver(t, "s")
+	closed := brokertest.FreePort(t) // nothing listens there
+	env := writeEnv(t, Env{"ALERT_WEBHOOK_URL": hook.srv.URL, "ALERT_WEBHOOK_SECRET": "s", "ALERT_SMTP_HOST": "127.0.0.1",
+		"ALERT_SMTP_PORT": fmt.Sprint(closed), "ALERT_EMAIL_FROM": "a@example.com", "ALERT_EMAIL_TO": "b@example.com"})
+	out, err := runBinary("sysmon-consumer", "-config", env, "-test-alert")
+	if err == nil || !strings.Contains(out, "webhook: sent") || !strings.Contains(out, "email: FAILED") {
+		t.Fatalf("want webhook sent, email failed, exit 1; got %v:\n%s", err, out)
+	}
+	if hook.count("test", "sysmon-consumer", "firing") != 1 || hook.badSig != 0 {
+		t.Fatalf("the receiver got %v (bad signatures %d)", hook.all(), hook.badSig)
+	}
+}

@@ -314,12 +314,8 @@ func Test(ctx context.Context, channels []Channel, now time.Time) map[string]err
 	out := map[string]error{}
 	for _, ch := range channels {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := ch.Send(sctx, n)
+		out[ch.Name()] = ch.Send(sctx, n)
 		cancel()
-		if err != nil {
-			err = fmt.Errorf("%s: %w", ch.Name(), err)
-		}
-		out[ch.Name()] = err
 	}
 	return out
 }

@@ -199,6 +199,7 @@ type checker struct {
 	now          time.Time
 	transitions  []Event
 	sendResolved []Event // resolutions of alerts whose firing was sent
+	forgetting   bool    // resolving the alerts of a host forgotten
 	newOffline   int
 }
 
@@ -337,7 +338,10 @@ func (c *checker) resolve(k Key, v float64) {
 	e.dirty = true
 	ev := Event{Key: k, State: StateResolved, Severity: a.Severity, Since: a.Since, Ended: c.now, Value: v,
 		Summary: strings.TrimSpace(a.Summary)}
-	if k.Rule == HostOffline || k.Rule == HostStopped {
+	switch {
+	case c.forgetting:
+		ev.Summary = k.Host + " forgotten: unseen longer than HOST_EXPIRE"
+	case k.Rule == HostOffline || k.Rule == HostStopped:
 		ev.Summary = k.Host + " sends again"
 	}
 	c.transitions = append(c.transitions, ev)
@@ -371,6 +375,8 @@ func (c *checker) dropFigure(k Key) {
 
 // forget resolves every alert of a host the fleet forgot (HOST_EXPIRE).
 func (c *checker) forget(host string) {
+	c.forgetting = true
+	defer func() { c.forgetting = false }()
 	for k := range c.e.alerts {
 		if k.Host == host {
 			c.resolve(k, 0)

@@ -292,3 +292,23 @@ func TestOfflineHostFiguresNeitherFireNorHold(t *testing.T) {
 	at := t0.Add(time.Minute)
 	eq(t, "offline", sent(e.Check(at, []fleet.Entry{silent(host("a", t0, 99), at)}, true)), "firing host_offline/a", "resolved cpu/a")
 }
+
+func TestExpiredHostIsForgottenWithItsAlerts(t *testing.T) {
+	c := testConfig()
+	c.Expire = time.Hour
+	e := NewEngine(c)
+	a := host("a", t0, 1)
+	e.Check(t0, []fleet.Entry{a}, true)
+	at := t0.Add(time.Minute)
+	eq(t, "offline", sent(e.Check(at, []fleet.Entry{silent(a, at)}, true)), "firing host_offline/a")
+	// The fleet forgets it (HOST_EXPIRE): its alert ends, saying why.
+	at = t0.Add(2 * time.Hour)
+	r := e.Check(at, nil, true)
+	eq(t, "forgotten", sent(r), "resolved host_offline/a")
+	if !strings.Contains(r.Notification.Alerts[0].Summary, "HOST_EXPIRE") {
+		t.Fatalf("summary %q", r.Notification.Alerts[0].Summary)
+	}
+	if st, _ := e.State(); len(st.Hosts) != 0 {
+		t.Fatalf("still remembered: %v", st.Hosts)
+	}
+}

@@ -251,15 +251,20 @@ func (c *checker) host(ent *fleet.Entry, kh *knownHost) {
 		case Swap:
 			v, what = f.Swap, "swap"
 		case Disk:
-			v, what = f.Disk, "disk "+f.DiskMount
+			v, what = f.Disk, "disk"
 		case Load:
 			v, what = f.LoadPerCore, "load per core"
 		}
-		unit := "%"
-		if rule == Load {
-			unit = ""
+		if rule == Disk && f.DiskMount != "" {
+			what = "disk " + f.DiskMount
 		}
-		summary := fmt.Sprintf("%s %s at %.3g%s (critical %g%s)", name, what, v, unit, th[1], unit)
+		summary := func() string {
+			unit := "%"
+			if rule == Load {
+				unit = ""
+			}
+			return fmt.Sprintf("%s %s at %.3g%s (critical %g%s)", name, what, v, unit, th[1], unit)
+		}
 		c.held(Key{Rule: rule, Host: name}, v, v >= th[1], v < th[0], summary, c.e.cfg.For)
 	}
 	c.forecast(ent)
@@ -267,7 +272,7 @@ func (c *checker) host(ent *fleet.Entry, kh *knownHost) {
 
 // held runs the hysteresis of a condition: bad for For fires, good for
 // For resolves; neither (NaN, between the levels) holds still.
-func (c *checker) held(k Key, v float64, bad, good bool, summary string, fireAfter time.Duration) {
+func (c *checker) held(k Key, v float64, bad, good bool, summary func() string, fireAfter time.Duration) {
 	e, now := c.e, c.now
 	a := e.alerts[k]
 	if math.IsNaN(v) {
@@ -290,11 +295,11 @@ func (c *checker) held(k Key, v float64, bad, good bool, summary string, fireAft
 			return
 		}
 		if now.Sub(a.Pending) >= fireAfter {
-			c.fire(k, a.Pending, v, summary)
+			c.fire(k, a.Pending, v, summary())
 		}
 		return
 	}
-	a.Summary = summary
+	a.Summary = summary()
 	switch {
 	case good && a.Clearing.IsZero():
 		a.Clearing = now

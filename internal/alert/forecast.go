@@ -68,8 +68,10 @@ func (c *checker) forecast(ent *fleet.Entry) {
 		}
 		hours = min(hours, 1e6) // +Inf has no JSON
 		horizon := e.cfg.ForecastHorizon.Hours()
-		summary := fmt.Sprintf("%s %s will be full in about %.1f h at its rate of the last %s (%.1f%% used)",
-			ent.Host, fs.Mountpoint, hours, e.cfg.ForecastWindow, fs.Percent)
+		summary := func() string {
+			return fmt.Sprintf("%s %s will be full in about %.1f h at its rate of the last %s (%.1f%% used)",
+				ent.Host, fs.Mountpoint, hours, e.cfg.ForecastWindow, fs.Percent)
+		}
 		c.held(k, hours, hours <= horizon, hours > horizon, summary, 0)
 	}
 	// File systems gone from the host (unmounted): forget their fits.

@@ -222,6 +222,9 @@ func TestAlertThresholdForecastAndWebhookDown(t *testing.T) {
 	// Cool down: under the warning level for ALERT_FOR resolves.
 	for i := 0; i < 14; i++ {
 		send(hot, 10, time.Now(), 10)
+		// The filling host keeps sending (an offline host's figure
+		// alerts resolve), still filling.
+		send(filling, 5, time.Now(), 82+0.1*float64(i))
 		time.Sleep(300 * time.Millisecond)
 	}
 	waitFor(t, 10*time.Second, "cpu resolved in /api/alerts", func() bool {

@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		rules.Thresholds[k] = [2]float64{t.Warn, t.Crit}
 	}
 	alerts, err := alert.NewService(rules, alert.Options{Dir: cfg.StateDir, Every: cfg.Alerts.Check, Channels: channels, Hosts: hosts.Hosts,
-		BrokerUp: status.Connected, Log: log.With("component", "alert")})
+		Broker: func() (bool, time.Time) { return status.Connected(), status.Get().Since }, Log: log.With("component", "alert")})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1

@@ -138,10 +138,21 @@ func (e *Engine) grace(interval float64) time.Duration {
 // Check evaluates every rule at now over the fleet's entries; brokerUp is
 // the consumer's own broker connection.
 func (e *Engine) Check(now time.Time, entries []fleet.Entry, brokerUp bool) Result {
+	return e.check(now, entries, brokerUp, time.Time{})
+}
+
+// check is Check with the time the broker connection last changed state
+// (zero: unknown), so that an outage shorter than a check is not missed.
+func (e *Engine) check(now time.Time, entries []fleet.Entry, brokerUp bool, changed time.Time) Result {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if brokerUp && !e.up {
+	switch {
+	case brokerUp && !e.up && !changed.IsZero() && !changed.After(now):
+		e.upSince = changed
+	case brokerUp && !e.up:
 		e.upSince = now
+	case brokerUp && changed.After(e.upSince) && !changed.After(now):
+		e.upSince = changed // down and up again between two checks
 	}
 	e.up = brokerUp
 	if now.Sub(e.hostsKept) >= time.Minute {

@@ -312,3 +312,17 @@ func TestExpiredHostIsForgottenWithItsAlerts(t *testing.T) {
 		t.Fatalf("still remembered: %v", st.Hosts)
 	}
 }
+
+// An outage between two checks is not missed: the connection's own time
+// of change starts the grace.
+func TestBrokerBlipBetweenChecks(t *testing.T) {
+	e := NewEngine(testConfig())
+	a := host("a", t0, 1)
+	e.check(t0, []fleet.Entry{a}, true, t0.Add(-time.Hour))
+	// Down and up again between checks, just before a goes offline in the
+	// consumer's eyes (its snapshots were queued meanwhile).
+	at := t0.Add(time.Minute)
+	eq(t, "after blip", sent(e.check(at, []fleet.Entry{silent(a, at)}, true, at.Add(-time.Second))))
+	at = at.Add(101 * time.Second)
+	eq(t, "after grace", sent(e.check(at, []fleet.Entry{silent(a, at)}, true, t0.Add(time.Minute-time.Second))), "firing host_offline/a")
+}

@@ -38,10 +38,11 @@ type Options struct {
 	// Every is how often the rules are checked.
 	Every    time.Duration
 	Channels []Channel
-	// Hosts returns the fleet's entries at now; BrokerUp tells whether the
-	// consumer's own broker connection is up.
-	Hosts    func(now time.Time) []fleet.Entry
-	BrokerUp func() bool
+	// Hosts returns the fleet's entries at now; Broker tells whether the
+	// consumer's own broker connection is up, and since when it is in
+	// that state (zero if unknown).
+	Hosts  func(now time.Time) []fleet.Entry
+	Broker func() (up bool, since time.Time)
 	// MaxPending bounds the notifications kept per channel while it fails;
 	// beyond it the oldest are dropped (and counted).
 	MaxPending int
@@ -143,7 +144,8 @@ func (s *Service) Run(ctx context.Context) error {
 // check runs the rules once, logs the transitions and queues the
 // notification.
 func (s *Service) check(now time.Time) {
-	res := s.Check(now, s.opts.Hosts(now), s.opts.BrokerUp())
+	up, since := s.opts.Broker()
+	res := s.Engine.check(now, s.opts.Hosts(now), up, since)
 	for _, ev := range res.Transitions {
 		// journalctl -p warning shows each transition once.
 		args := []any{"rule", ev.Rule, "host", ev.Host, "state", ev.State, "severity", ev.Severity, "since", ev.Since.UTC().Format(time.RFC3339)}

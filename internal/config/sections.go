@@ -160,14 +160,8 @@ func loadPassword(l *Loader) (password string, set bool, file string) {
 			file = filepath.Join(dir, file)
 		}
 	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		l.Fail("RABBITMQ_PASSWORD_FILE", "cannot read the password file: %v", err)
-		return "", false, ""
-	}
-	pw = strings.TrimRight(string(data), "\r\n")
-	if strings.ContainsAny(pw, "\x00\r\n") {
-		l.Fail("RABBITMQ_PASSWORD_FILE", "expected the password on one line (a final newline is ignored), found a line break or a NUL byte inside it in %s", file)
+	pw, ok := l.readSecretFile("RABBITMQ_PASSWORD_FILE", file, "password")
+	if !ok {
 		return "", false, ""
 	}
 	return pw, true, file

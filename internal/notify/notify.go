@@ -65,7 +65,11 @@ func (w *Webhook) Send(ctx context.Context, n *alert.Notification) error {
 	}
 	c := w.Client
 	if c == nil {
-		c = &http.Client{Timeout: 20 * time.Second}
+		// No redirects: Go follows a 301 or 302 with a GET without the
+		// body, whose 200 would count as delivered. A 3xx is a failure
+		// that says where the URL should point.
+		c = &http.Client{Timeout: 20 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -78,6 +82,9 @@ func (w *Webhook) Send(ctx context.Context, n *alert.Notification) error {
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 != 2 {
+		if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode/100 == 3 {
+			return fmt.Errorf("the webhook answered %s: set ALERT_WEBHOOK_URL to where it redirects", resp.Status)
+		}
 		return fmt.Errorf("the webhook answered %s", resp.Status)
 	}
 	return nil

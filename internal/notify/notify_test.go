@@ -66,3 +66,21 @@ func TestWebhookErrorsHideTheURL(t *testing.T) {
 		t.Fatalf("want a failure without the URL's token, got %v", err)
 	}
 }
+
+// A redirect is a failure, not a delivery: Go would follow it with a GET
+// without the body.
+func TestWebhookRedirectIsNotDelivery(t *testing.T) {
+	got := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/old" {
+			http.Redirect(w, r, "/new", http.StatusMovedPermanently)
+			return
+		}
+		got++
+	}))
+	defer srv.Close()
+	err := (&Webhook{URL: srv.URL + "/old"}).Send(context.Background(), note())
+	if err == nil || !strings.Contains(err.Error(), "301") || got != 0 {
+		t.Fatalf("want a 301 failure and nothing at /new, got %v, %d", err, got)
+	}
+}

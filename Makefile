@@ -84,7 +84,7 @@ run: ensure-broker build
 PREFIX  ?= /usr/local
 DESTDIR ?=
 INSTALL_VERSION := $(shell d=$$(git describe --tags --always --dirty 2>/dev/null) || d=; \
-	case $$d in ("") echo $(VERSION);; (v[0-9]*|[0-9]*) echo $${d\#v};; (*) echo $(VERSION)-g$$d;; esac)
+	case $$d in ("") echo $(VERSION);; (v[0-9]*.*|[0-9]*.*) echo $$d | sed s/^v//;; (*) echo $(VERSION)-g$$d;; esac)
 
 install: ensure-go
 	@mkdir -p bin/install

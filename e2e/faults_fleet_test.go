@@ -124,7 +124,9 @@ func TestFaultHostTableFull(t *testing.T) {
 	exchange := brokertest.Name(t, "ex")
 	const maxHosts, expire = 5, 8 * time.Second
 	cons := Start(t, "sysmon-consumer", Env{"RABBITMQ_URL": url, "EXCHANGE_NAME": exchange, "QUEUE_NAME": brokertest.Name(t, "q"),
-		"MAX_HOSTS": fmt.Sprint(maxHosts), "HOST_EXPIRE": expire.String()})
+		"MAX_HOSTS": fmt.Sprint(maxHosts), "HOST_EXPIRE": expire.String(),
+		// No floors: the junk hosts' 0.1 s interval makes them offline at once.
+		"HOST_STALE_MIN": "0s", "HOST_OFFLINE_MIN": "0s"})
 	cons.WaitReady(t, 30*time.Second)
 	ws := DialWS(t, cons)
 	p := dialPublisher(t, url, exchange)

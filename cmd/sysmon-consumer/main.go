@@ -70,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	site := web.New(web.Options{Version: version, Thresholds: thresholds,
-		StaleAfter: cfg.Fleet.StaleAfter, Offline: cfg.Fleet.OfflineAfter, Stats: func() any { return ingest.Stats() },
+		Limits: cfg.Fleet, Delay: ingest.Delay, Stats: func() any { return ingest.Stats() },
 		Alerts: alerts},
 		hosts, dashboards, status, log.With("component", "web"))
 

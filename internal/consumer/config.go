@@ -55,6 +55,8 @@ func Read(l *config.Loader) (Config, error) {
 			Expire:       l.Duration("HOST_EXPIRE", 7*24*time.Hour, 0, 10*365*24*time.Hour),
 			StaleAfter:   3,
 			OfflineAfter: 10,
+			StaleFloor:   l.Duration("HOST_STALE_MIN", 10*time.Second, 0, 24*time.Hour),
+			OfflineFloor: l.Duration("HOST_OFFLINE_MIN", time.Minute, 0, 7*24*time.Hour),
 		},
 		SendBuffer: l.Int("WS_SEND_BUFFER", 1024, 16, 1_000_000),
 		StateDir:   strings.TrimSpace(l.String("STATE_DIR", config.StateDirectory())),
@@ -62,6 +64,9 @@ func Read(l *config.Loader) (Config, error) {
 	}
 	if c.StateDir != "" && !filepath.IsAbs(c.StateDir) {
 		l.Fail("STATE_DIR", "expected an absolute directory, or nothing to keep no state across restarts, got %q", c.StateDir)
+	}
+	if c.Fleet.OfflineFloor < c.Fleet.StaleFloor {
+		l.Fail("HOST_OFFLINE_MIN", "expected at least HOST_STALE_MIN (%v), got %v", c.Fleet.StaleFloor, c.Fleet.OfflineFloor)
 	}
 	maxLen := l.Int("QUEUE_MAX_LENGTH", 100_000, 0, 100_000_000)
 	expiry := l.Duration("QUEUE_EXPIRES", 7*24*time.Hour, 0, 365*24*time.Hour)
@@ -149,6 +154,8 @@ func (c Config) Describe() string {
 		{"HISTORY_SIZE", fmt.Sprint(c.Fleet.HistorySize)},
 		{"MAX_HOSTS", fmt.Sprint(c.Fleet.MaxHosts)},
 		{"HOST_EXPIRE", c.Fleet.Expire.String()},
+		{"HOST_STALE_MIN", c.Fleet.StaleFloor.String()},
+		{"HOST_OFFLINE_MIN", c.Fleet.OfflineFloor.String()},
 		{"WS_SEND_BUFFER", fmt.Sprint(c.SendBuffer)},
 		{"STATE_DIR", stateText(c.StateDir)},
 		{"HOST_IDENTITY", identityText(c.Identity)},

@@ -34,6 +34,7 @@ type Ingest struct {
 	// OnDelay, when set before use, receives each snapshot's time from
 	// sampling (the publisher's clock) to receipt.
 	OnDelay func(time.Duration)
+	lag     lag
 }
 
 // NewIngest returns an Ingest filing into f.
@@ -73,8 +74,11 @@ func (in *Ingest) Handle(d *amqp.Delivery) {
 	}
 	// The AMQP timestamp has whole seconds only: the snapshot's own time
 	// is precise.
-	if s.Time != nil && in.OnDelay != nil {
-		in.OnDelay(now.Sub(*s.Time))
+	if s.Time != nil {
+		in.lag.add(now.Sub(*s.Time), now)
+		if in.OnDelay != nil {
+			in.OnDelay(now.Sub(*s.Time))
+		}
 	}
 	switch in.fleet.Apply(s, d.Body, d.RoutingKey, now) {
 	case fleet.Duplicate:

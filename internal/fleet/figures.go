@@ -24,6 +24,7 @@ type Figures struct {
 	LoadPerCore          float64 // Load1 / Cores
 	Rx, Tx               float64 // network bytes per second, all interfaces
 	Rd, Wr               float64 // disk bytes per second, all disks
+	RdOps, WrOps         float64 // disk operations per second, all disks
 	Uptime               float64 // seconds
 	Seq                  uint64  // 0: none (a prototype message)
 	// Disk is the use in percent of the fullest file system, DiskMount its
@@ -44,6 +45,10 @@ type Figures struct {
 	CPUSeconds *snapshot.CPUSeconds
 	Disks      []snapshot.DiskCounters
 
+	// Missing names the sources the publisher could not read for this
+	// snapshot: the host is degraded (the snapshot's; never modify).
+	Missing []string
+
 	// Facts the host view shows as they were sent.
 	Platform, PlatformRelease, Processor, AgentVersion string
 	// SampledAt is the snapshot's time; nil for a prototype message, which
@@ -57,7 +62,7 @@ func Derive(s *snapshot.Snapshot) Figures {
 	nan := math.NaN()
 	f := Figures{CPU: s.CPUPercent, Mem: s.Memory.Percent, MemTotal: float64(s.Memory.Total),
 		Swap: nan, SwapTotal: nan, Load1: nan, Load5: nan, Load15: nan, LoadPerCore: nan,
-		Rx: nan, Tx: nan, Rd: nan, Wr: nan, Uptime: nan, Seq: s.Seq, Disk: nan,
+		Rx: nan, Tx: nan, Rd: nan, Wr: nan, RdOps: nan, WrOps: nan, Missing: s.Missing, Uptime: nan, Seq: s.Seq, Disk: nan,
 		Filesystems: s.Filesystems, PerCore: s.CPUPerCore, SampledAt: s.Time, Timestamp: s.Timestamp,
 		Platform: s.Platform, PlatformRelease: s.PlatformRelease, Processor: s.Processor, AgentVersion: s.AgentVersion}
 	if s.Swap != nil {
@@ -81,6 +86,7 @@ func Derive(s *snapshot.Snapshot) Figures {
 	}
 	if s.DiskIO != nil {
 		f.Rd, f.Wr, f.Disks = s.DiskIO.ReadBytesPerSec, s.DiskIO.WriteBytesPerSec, s.DiskIO.Disks
+		f.RdOps, f.WrOps = s.DiskIO.ReadOpsPerSec, s.DiskIO.WriteOpsPerSec
 	}
 	f.CPUSeconds = s.CPUSeconds
 	if s.UptimeSeconds > 0 {
@@ -111,6 +117,9 @@ func (f *Figures) Size() int {
 	}
 	for i := range f.Interfaces {
 		n += len(f.Interfaces[i].Name) + 60
+	}
+	for _, m := range f.Missing {
+		n += len(m) + 8
 	}
 	return n + 12*len(f.PerCore)
 }

@@ -35,6 +35,18 @@ type Config struct {
 	Expire time.Duration
 	// StaleAfter and OfflineAfter are in multiples of a host's own interval.
 	StaleAfter, OfflineAfter float64
+	// StaleFloor and OfflineFloor are the least silence that makes a host
+	// stale or offline, whatever its interval: 3 intervals of a 1 s
+	// publisher are shorter than a busy consumer's or dashboard's delay,
+	// and a fleet that is fine would flicker stale.
+	StaleFloor, OfflineFloor time.Duration
+}
+
+// Limits are the silences, in seconds, after which a host publishing every
+// interval seconds is stale and offline: the one rule, which dashboards get
+// in their config (StaleAfter, OfflineAfter and the floors) and apply too.
+func (c Config) Limits(interval float64) (stale, offline float64) {
+	return max(c.StaleAfter*interval, c.StaleFloor.Seconds()), max(c.OfflineAfter*interval, c.OfflineFloor.Seconds())
 }
 
 // MaxInterval is the longest interval a host is believed on its word: a
@@ -91,7 +103,7 @@ type Fleet struct {
 	nextSweep   time.Time // of expired hosts
 	noEvictTill time.Time // a scan found no offline host: do not scan again before
 
-	accepted, duplicates, refused, evicted, expired atomic.Uint64
+	accepted, duplicates, refused, evicted, expired, forgotten atomic.Uint64
 }
 
 type host struct {
@@ -312,7 +324,8 @@ func (h *host) offlineSince(cfg Config, now time.Time) (time.Time, bool) {
 	if h.goodbye {
 		return h.lastSeen, true
 	}
-	at := h.lastSeen.Add(time.Duration(cfg.OfflineAfter * h.interval * float64(time.Second)))
+	_, offline := cfg.Limits(h.interval)
+	at := h.lastSeen.Add(time.Duration(offline * float64(time.Second)))
 	return at, now.After(at)
 }
 
@@ -355,6 +368,20 @@ func (f *Fleet) sweepLocked(now time.Time) {
 	}
 }
 
+// Forget removes a host at an operator's request (a machine retired for
+// good); dashboards get its removal like an expiry's. False if unknown.
+func (f *Fleet) Forget(name string) bool {
+	f.mu.Lock()
+	defer f.unlock()
+	h := f.hosts[name]
+	if h == nil {
+		return false
+	}
+	f.forgotten.Add(1)
+	f.removeLocked(h)
+	return true
+}
+
 // removeLocked forgets a host and logs its removal.
 func (f *Fleet) removeLocked(h *host) {
 	delete(f.hosts, h.name)
@@ -372,10 +399,11 @@ func (h *host) status(cfg Config, now time.Time) string {
 
 func status(cfg Config, lastSeen time.Time, interval float64, goodbye bool, now time.Time) string {
 	age := now.Sub(lastSeen).Seconds()
+	stale, offline := cfg.Limits(interval)
 	switch {
-	case goodbye || age > cfg.OfflineAfter*interval:
+	case goodbye || age > offline:
 		return Offline
-	case age > cfg.StaleAfter*interval:
+	case age > stale:
 		return Stale
 	}
 	return Live
@@ -466,9 +494,10 @@ type Counts struct {
 	Accepted   uint64 `json:"accepted_total"`
 	Duplicates uint64 `json:"duplicates_total"`
 	Refused    uint64 `json:"refused_hosts_total"`
-	Evicted    uint64 `json:"evicted_hosts_total"` // offline hosts forgotten to make room
-	Expired    uint64 `json:"expired_hosts_total"` // offline longer than HOST_EXPIRE
-	Bytes      int64  `json:"bytes"`               // memory the hosts take, as accounted
+	Evicted    uint64 `json:"evicted_hosts_total"`   // offline hosts forgotten to make room
+	Expired    uint64 `json:"expired_hosts_total"`   // offline longer than HOST_EXPIRE
+	Forgotten  uint64 `json:"forgotten_hosts_total"` // by DELETE /api/hosts/{host}
+	Bytes      int64  `json:"bytes"`                 // memory the hosts take, as accounted
 	MaxBytes   int64  `json:"max_bytes"`
 	Clients    int    `json:"clients"` // dashboards subscribed: the hub keeps them, /api/status fills this in
 }
@@ -479,7 +508,7 @@ func (f *Fleet) Counts(now time.Time) Counts {
 	defer f.unlock()
 	f.sweepLocked(now)
 	c := Counts{Hosts: len(f.hosts), Accepted: f.accepted.Load(), Duplicates: f.duplicates.Load(),
-		Refused: f.refused.Load(), Evicted: f.evicted.Load(), Expired: f.expired.Load(),
+		Refused: f.refused.Load(), Evicted: f.evicted.Load(), Expired: f.expired.Load(), Forgotten: f.forgotten.Load(),
 		Bytes: f.bytes, MaxBytes: f.cfg.maxBytes()}
 	for _, h := range f.hosts {
 		switch h.status(f.cfg, now) {

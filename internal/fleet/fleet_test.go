@@ -200,3 +200,53 @@ func BenchmarkApply(b *testing.B) {
 		i++
 	}
 }
+
+// TestFloors: a host publishing every second is not stale after 3 s nor
+// offline after 10 s when the floors say 10 s and 60 s; a slow one keeps
+// its 3 and 10 intervals.
+func TestFloors(t *testing.T) {
+	cfg := Config{StaleAfter: 3, OfflineAfter: 10, StaleFloor: 10 * time.Second, OfflineFloor: time.Minute}
+	t0 := time.Now()
+	for _, c := range []struct {
+		interval float64
+		age      time.Duration
+		want     string
+	}{
+		{1, 4 * time.Second, Live}, {1, 11 * time.Second, Stale}, {1, 59 * time.Second, Stale}, {1, 61 * time.Second, Offline},
+		{30, 89 * time.Second, Live}, {30, 91 * time.Second, Stale}, {30, 301 * time.Second, Offline},
+	} {
+		if got := status(cfg, t0, c.interval, false, t0.Add(c.age)); got != c.want {
+			t.Errorf("interval %gs, silent %v: %s, want %s", c.interval, c.age, got, c.want)
+		}
+	}
+}
+
+// TestForget: a forgotten host is gone, its removal logged for dashboards,
+// and it comes back when it publishes again.
+func TestForget(t *testing.T) {
+	f := New(Config{HistorySize: 4, StaleAfter: 3, OfflineAfter: 10})
+	f.Watch(func() {})
+	s := &snapshot.Snapshot{Host: "old-db", CPUPercent: 1, IntervalSeconds: 1}
+	now := time.Now()
+	f.Apply(s, []byte(`{"host":"old-db"}`), "", now)
+	if f.Forget("nobody") {
+		t.Error("an unknown host was forgotten")
+	}
+	if !f.Forget("old-db") {
+		t.Fatal("old-db not forgotten")
+	}
+	if _, _, found := f.Host("old-db", now, -1); found {
+		t.Error("old-db still known")
+	}
+	ch := f.Changes(time.Time{}, nil)
+	if last := ch[len(ch)-1]; !last.Removed || last.Entry.Host != "old-db" {
+		t.Errorf("last change %+v, want old-db removed", last)
+	}
+	if c := f.Counts(now); c.Forgotten != 1 || c.Hosts != 0 {
+		t.Errorf("counts %+v, want 1 forgotten, 0 hosts", c)
+	}
+	f.Apply(s, []byte(`{"host":"old-db"}`), "", now)
+	if _, _, found := f.Host("old-db", now, -1); !found {
+		t.Error("old-db did not come back when it published again")
+	}
+}

@@ -86,7 +86,7 @@ func appendFigures(b []byte, f *fleet.Figures, common []byte) []byte {
 	for _, v := range [...]struct {
 		k string
 		v float64
-	}{{"load_per_core", f.LoadPerCore}, {"uptime", f.Uptime}} {
+	}{{"load_per_core", f.LoadPerCore}, {"uptime", f.Uptime}, {"rd_ops", f.RdOps}, {"wr_ops", f.WrOps}} {
 		b = append(b, ',', '"')
 		b = append(b, v.k...)
 		b = append(b, '"', ':')
@@ -137,6 +137,13 @@ func appendFigures(b []byte, f *fleet.Figures, common []byte) []byte {
 		b = append(b, `,"tx":`...)
 		b = appendFloat64(b, it.TxBytesPerSec)
 		b = append(b, '}')
+	}
+	b = append(b, `],"missing":[`...)
+	for i, m := range f.Missing {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, m)
 	}
 	b = append(b, ']')
 	for _, v := range [...]struct{ k, v string }{{"platform", f.Platform}, {"platform_release", f.PlatformRelease},

@@ -75,12 +75,17 @@ type Figures struct {
 	Tx          *float64     `json:"tx"`
 	Rd          *float64     `json:"rd"`
 	Wr          *float64     `json:"wr"`
+	RdOps       *float64     `json:"rd_ops"` // disk reads per second
+	WrOps       *float64     `json:"wr_ops"`
 	Uptime      *float64     `json:"uptime"` // seconds
 	Seq         *uint64      `json:"seq"`
 	Disk        *float64     `json:"disk"` // percent, the fullest file system
 	DiskMount   string       `json:"disk_mount"`
 	FS          []Filesystem `json:"fs"` // a prototype message's root ("disk") included
 	Net         []Interface  `json:"net"`
+	// Missing names the sources the publisher could not read for this
+	// snapshot (its figures are absent): the host is degraded.
+	Missing []string `json:"missing"`
 	// Facts as the snapshot sent them.
 	Platform        string `json:"platform"`
 	PlatformRelease string `json:"platform_release"`

@@ -6,8 +6,10 @@ import "encoding/json"
 func (w *Web) configJSON() []byte {
 	b, _ := json.Marshal(map[string]any{
 		"thresholds":              w.opts.Thresholds,
-		"stale_after_intervals":   w.opts.StaleAfter,
-		"offline_after_intervals": w.opts.Offline,
+		"stale_after_intervals":   w.opts.Limits.StaleAfter,
+		"offline_after_intervals": w.opts.Limits.OfflineAfter,
+		"stale_min_seconds":       w.opts.Limits.StaleFloor.Seconds(),
+		"offline_min_seconds":     w.opts.Limits.OfflineFloor.Seconds(),
 		"version":                 w.opts.Version,
 	})
 	return b

@@ -33,8 +33,12 @@ type Thresholds struct {
 type Options struct {
 	Version    string
 	Thresholds map[string]Thresholds
-	StaleAfter float64
-	Offline    float64
+	// Limits say when a host is stale and offline (fleet.Config.Limits):
+	// dashboards age hosts between updates with the same rule.
+	Limits fleet.Config
+	// Delay is how far behind the consumer is (sampling to receipt), for
+	// /api/status: dashboards say so instead of showing the fleet stale.
+	Delay func() time.Duration
 	// Stats returns the consumer's message counters for /api/status.
 	Stats func() any
 	// Alerts serves /api/alerts and /api/silences; nil: no such routes.
@@ -73,6 +77,16 @@ func (w *Web) Handler() http.Handler {
 	mux.HandleFunc("GET /ws", func(rw http.ResponseWriter, r *http.Request) { w.hub.ServeWS(rw, r, w.config) })
 	mux.HandleFunc("GET /api/hosts", w.hosts)
 	mux.HandleFunc("GET /api/hosts/{host}", w.host)
+	// Forgetting a host is a write: the server's guards (auth, host name,
+	// cross-site) apply to it as to every method but GET.
+	mux.HandleFunc("DELETE /api/hosts", func(rw http.ResponseWriter, r *http.Request) {
+		if !r.URL.Query().Has("host") {
+			server.JSON(rw, http.StatusBadRequest, map[string]string{"error": "which host? DELETE /api/hosts?host=NAME"})
+			return
+		}
+		w.forget(rw, r.URL.Query().Get("host"))
+	})
+	mux.HandleFunc("DELETE /api/hosts/{host}", func(rw http.ResponseWriter, r *http.Request) { w.forget(rw, r.PathValue("host")) })
 	mux.HandleFunc("GET /api/status", w.apiStatus)
 	w.alertRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, r *http.Request) {
@@ -125,6 +139,17 @@ func (w *Web) writeHost(rw http.ResponseWriter, name string) {
 	}
 }
 
+// forget removes a host (retired for good); dashboards drop its tile. A
+// host that publishes again comes back.
+func (w *Web) forget(rw http.ResponseWriter, name string) {
+	if !w.fleet.Forget(name) {
+		server.JSON(rw, http.StatusNotFound, map[string]string{"error": "unknown host"})
+		return
+	}
+	w.log.Info("host forgotten at a user's request", "host", name)
+	rw.WriteHeader(http.StatusNoContent)
+}
+
 // okWriter answers 200 with JSON headers at its first write.
 type okWriter struct {
 	rw      http.ResponseWriter
@@ -149,6 +174,9 @@ func (w *Web) apiStatus(rw http.ResponseWriter, r *http.Request) {
 		"broker":    w.status.Get(),
 		"fleet":     counts,
 		"websocket": w.hub.Stats(),
+	}
+	if w.opts.Delay != nil {
+		out["delay_seconds"] = w.opts.Delay().Seconds()
 	}
 	if w.opts.Stats != nil {
 		out["messages"] = w.opts.Stats()

@@ -44,10 +44,10 @@ type tile struct {
 	Seen   string `json:"seen"`
 }
 
-const tilesJS = `[...document.querySelectorAll('#tiles .tile')].map((el) => {
+const tilesJS = `[...document.querySelectorAll('#tiles .tile, #down-tiles .tile')].map((el) => {
   const q = (k) => { const e = el.querySelector('[data-metric="' + k + '"]'); return e ? e.textContent : ''; };
   const lg = el.querySelector('.t-legacy');
-  return { host: el.getAttribute('data-host'), name: el.querySelector('.t-name').textContent,
+  return { host: el.getAttribute('data-host'), name: el.querySelector('.t-name').getAttribute('title'),
     status: el.getAttribute('data-status'), seq: el.getAttribute('data-seq') || '',
     legacy: !!lg && !lg.hidden, cpu: q('cpu'), mem: q('mem'), disk: q('disk'), load: q('load'),
     rx: q('rx'), tx: q('tx'), seen: q('seen') };
@@ -117,7 +117,9 @@ func TestDashboardBrowser(t *testing.T) {
 	port := freePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	cfg := filepath.Join(t.TempDir(), "consumer.env")
-	env := fmt.Sprintf("APP_HOST=127.0.0.1\nAPP_PORT=%d\nEXCHANGE_NAME=%s\nQUEUE_NAME=%s\nQUEUE_EXPIRES=10m\nLOG_LEVEL=debug\n",
+	// Floors of 5 s and 12 s (10 s and 60 s by default): above 3 and 10
+	// intervals of the simulated 1 s publishers, short enough for a test.
+	env := fmt.Sprintf("APP_HOST=127.0.0.1\nAPP_PORT=%d\nEXCHANGE_NAME=%s\nQUEUE_NAME=%s\nQUEUE_EXPIRES=10m\nLOG_LEVEL=debug\nHOST_STALE_MIN=5s\nHOST_OFFLINE_MIN=12s\n",
 		port, exchange, queue)
 	if err := os.WriteFile(cfg, []byte(env), 0o600); err != nil {
 		t.Fatal(err)
@@ -131,7 +133,8 @@ func TestDashboardBrowser(t *testing.T) {
 	consumer := startConsumer(t, cfg, base, logs)
 
 	// Three hosts publish every 250 ms (interval_seconds 1, so a silent host is
-	// stale after 3 s and offline after 10 s).
+	// stale after 3 s and offline after 10 s, were it not for the floors: 5 s
+	// and 12 s).
 	s := newSim(t, conn, exchange, 250*time.Millisecond)
 	simCtx, stopSim := context.WithCancel(context.Background())
 	simDone := make(chan struct{})
@@ -290,7 +293,7 @@ func TestDashboardBrowser(t *testing.T) {
 	})
 
 	t.Run("a silent host turns stale, then offline", func(t *testing.T) {
-		waitFor(t, b, "web-02 offline", time.Until(silencedAt.Add(14*time.Second)), tilesJS, func(ts []tile) bool {
+		waitFor(t, b, "web-02 offline", time.Until(silencedAt.Add(16*time.Second)), tilesJS, func(ts []tile) bool {
 			return tilesByHost(ts)["web-02"].Status == "offline"
 		})
 		log := eval[[]statusChange](t, b, `window.__statusLog.filter((c) => c.host === 'web-02')`)
@@ -302,11 +305,13 @@ func TestDashboardBrowser(t *testing.T) {
 			t.Fatalf("web-02 went through %v, want stale then offline", seq)
 		}
 		silenced := float64(silencedAt.UnixMilli())
-		if d := log[0].T - silenced; d < 2500 || d > 6000 {
-			t.Errorf("web-02 turned stale %.0f ms after its last snapshot, want about 3 intervals (3 s)", d)
+		// The page ages hosts by the consumer's rule, floors included: not
+		// after 3 and 10 intervals (3 s and 10 s) of its own.
+		if d := log[0].T - silenced; d < 4500 || d > 8000 {
+			t.Errorf("web-02 turned stale %.0f ms after its last snapshot, want HOST_STALE_MIN (5 s)", d)
 		}
-		if d := log[1].T - silenced; d < 9500 || d > 13000 {
-			t.Errorf("web-02 turned offline %.0f ms after its last snapshot, want about 10 intervals (10 s)", d)
+		if d := log[1].T - silenced; d < 11500 || d > 15500 {
+			t.Errorf("web-02 turned offline %.0f ms after its last snapshot, want HOST_OFFLINE_MIN (12 s)", d)
 		}
 		counts := eval[[]string](t, b, `['hosts','live','stale','offline'].map((k) => document.getElementById('count-' + k).textContent)`)
 		if strings.Join(counts, ",") != "5,3,0,2" {
@@ -325,7 +330,7 @@ func TestDashboardBrowser(t *testing.T) {
 		h.platform, h.processor, h.ifName = "Linux", "Intel(R) Xeon(R) Gold 6338", fmt.Sprintf("ens%d", 3+i)
 		s.add(h)
 	}
-	waitFor(t, b, "ten tiles", 5*time.Second, `document.querySelectorAll('#tiles .tile[data-seq]').length`, func(n int) bool { return n == 10 })
+	waitFor(t, b, "ten tiles", 5*time.Second, `document.querySelectorAll('.tiles .tile[data-seq]').length`, func(n int) bool { return n == 10 })
 	time.Sleep(500 * time.Millisecond) // transitions end
 	screenshot(t, b, shots, "overview.png")
 
@@ -391,7 +396,7 @@ func TestDashboardBrowser(t *testing.T) {
 		s.add(&simHost{name: xssHost, cpuBase: 20, memBase: 30, rxBase: 100_000, platform: xssPlatform,
 			processor: xssProcessor, ifName: xssIface, disks: map[string]float64{xssMount: 40}})
 		eval[bool](t, b, `(location.hash = '#/', true)`)
-		waitFor(t, b, "a tile for the hostile host", 5*time.Second, `[...document.querySelectorAll('#tiles .tile')].some((e) => e.getAttribute('data-host') === `+jsString(xssHost)+` && e.querySelector('.t-name').textContent === `+jsString(xssHost)+`)`,
+		waitFor(t, b, "a tile for the hostile host", 5*time.Second, `[...document.querySelectorAll('#tiles .tile')].some((e) => e.getAttribute('data-host') === `+jsString(xssHost)+` && e.querySelector('.t-name').getAttribute('title') === `+jsString(xssHost)+`)`,
 			func(ok bool) bool { return ok })
 		// Open its host view with a real click.
 		if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(`#filter`)), chromedp.SendKeys(chromedp.CSS(`#filter`), "onerror")); err != nil {

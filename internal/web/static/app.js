@@ -62,6 +62,10 @@
   }
 
   // fmtTime gives a local date and time, "2026-11-27 03:12:27".
+  function fmtOps(v) {
+    return v == null ? DASH : (v < 10 ? v.toFixed(1) : String(Math.round(v))) + '/s';
+  }
+
   function fmtTime(ms) {
     if (!ms || !Number.isFinite(ms)) return DASH;
     const d = new Date(ms);
@@ -82,7 +86,15 @@
     },
     stale_after_intervals: 3,
     offline_after_intervals: 10,
+    // Floors: the consumer's HOST_STALE_MIN and HOST_OFFLINE_MIN (fleet.Config.Limits).
+    stale_min_seconds: 10,
+    offline_min_seconds: 60,
   };
+  // Re-rank a metric sort at most this often: a grid that reshuffles every
+  // second makes a click open the wrong host.
+  const RESORT_MS = 5000;
+  // A delay of the consumer under this is not worth a word.
+  const DELAY_SHOWN = 5;
   const STATUS_RANK = { live: 0, stale: 1, offline: 2 };
   const LEVEL_RANK = { ok: 0, warn: 1, crit: 2 };
 
@@ -96,7 +108,10 @@
     routeHost: null,
     filter: '',
     problemsOnly: false,
+    statusFilter: '', // a header count: crit, warn, degraded, live, stale, offline
     sort: 'name',
+    delay: 0, // seconds the consumer is behind (api/status), when worth saying
+    suffix: '', // a domain every host name ends with, not repeated on tiles
   };
 
   const dirty = new Set(); // hosts whose tile must be redrawn
@@ -123,6 +138,7 @@
       status: 'live',
       m: {},
       level: 'ok',
+      degraded: false,
       tile: null,
       shown: false,
       onscreen: true,
@@ -145,6 +161,8 @@
     }
     if (num(cfg.stale_after_intervals) > 0) out.stale_after_intervals = cfg.stale_after_intervals;
     if (num(cfg.offline_after_intervals) > 0) out.offline_after_intervals = cfg.offline_after_intervals;
+    if (num(cfg.stale_min_seconds) >= 0) out.stale_min_seconds = cfg.stale_min_seconds;
+    if (num(cfg.offline_min_seconds) >= 0) out.offline_min_seconds = cfg.offline_min_seconds;
     return out;
   }
 
@@ -190,6 +208,11 @@
     m.processor = str(f.processor);
     m.agent = str(f.agent_version);
     m.sampledAt = str(f.sampled_at);
+    m.rdOps = num(f.rd_ops);
+    m.wrOps = num(f.wr_ops);
+    // Sources the publisher could not read (an NFS mount that hangs): the
+    // figures look fine but are not the whole truth.
+    m.missing = Array.isArray(f.missing) ? f.missing.filter((x) => typeof x === 'string' && x !== '') : [];
 
     const th = state.config.thresholds;
     m.lvCpu = levelOf(m.cpu, th.cpu);
@@ -199,6 +222,7 @@
     m.lvLoad = levelOf(m.loadPerCore, th.load);
     h.m = m;
     h.level = [m.lvCpu, m.lvMem, m.lvSwap, m.lvDisk, m.lvLoad].reduce(worseLevel, 'ok');
+    h.degraded = m.missing.length > 0;
   }
 
   function computeStatus(h) {
@@ -206,9 +230,11 @@
     const cfg = state.config;
     let s = 'live';
     if (h.interval > 0 && h.lastSeen > 0) {
-      const age = serverNow() - h.lastSeen;
-      if (age > cfg.offline_after_intervals * h.interval * 1000) s = 'offline';
-      else if (age > cfg.stale_after_intervals * h.interval * 1000) s = 'stale';
+      // The consumer's rule (fleet.Config.Limits), plus the delay it says
+      // it is behind: a consumer that lags has not lost its hosts.
+      const age = serverNow() - h.lastSeen - state.delay * 1000;
+      if (age > Math.max(cfg.offline_after_intervals * h.interval, cfg.offline_min_seconds) * 1000) s = 'offline';
+      else if (age > Math.max(cfg.stale_after_intervals * h.interval, cfg.stale_min_seconds) * 1000) s = 'stale';
     }
     // Never better than what the server said when it sent this entry.
     const srv = STATUS_RANK[h.serverStatus] != null ? h.serverStatus : 'live';
@@ -224,6 +250,7 @@
       h.historyFull = state.routeHost === e.host;
       state.hosts.set(e.host, h);
       layoutDirty = true;
+      hostsChanged = true;
     }
     if (typeof e.host_id === 'string') h.hostId = e.host_id;
     h.legacy = e.legacy === true;
@@ -235,6 +262,7 @@
     if (iv != null) h.interval = iv;
     h.goodbye = e.goodbye === true;
     h.serverStatus = typeof e.status === 'string' ? e.status : 'live';
+    const wasDown = h.status === 'offline', wasLevel = h.level, wasDegraded = h.degraded;
 
     if (withHistory) {
       // A state entry carries the host's latest point; the whole history is
@@ -258,6 +286,10 @@
 
     derive(h);
     h.status = computeStatus(h);
+    // Moving between the grid and the Down group, or in or out of a
+    // filter, is not a re-rank: it is done at once.
+    if (wasDown !== (h.status === 'offline') ||
+        ((state.problemsOnly || state.statusFilter) && (wasLevel !== h.level || wasDegraded !== h.degraded))) layoutDirty = true;
     markDirty(h);
     metricsChangedSinceSort = true;
     if (state.routeHost === h.key) hostViewDirty = true;
@@ -279,6 +311,7 @@
     for (const key of state.hosts.keys()) if (!keep.has(key)) removeHost(key);
     for (const e of entries) applyEntry(e, true);
     for (const h of state.hosts.values()) { derive(h); markDirty(h); }
+    pollDelay();
     if (state.routeHost != null) loadHistory(state.routeHost);
     layoutDirty = true;
     hostViewDirty = true;
@@ -297,6 +330,7 @@
     dirty.delete(h);
     state.hosts.delete(key);
     layoutDirty = true;
+    hostsChanged = true;
     if (state.routeHost === key) hostViewDirty = true;
   }
 
@@ -405,9 +439,64 @@
   }
   let bannerText = null;
 
+  // pollDelay asks the consumer how far behind it is (the median delay of
+  // the latest snapshots from sampling to receipt). While it lags, the page
+  // says so once in the header and ages hosts that much later, rather than
+  // turning a healthy fleet stale.
+  function pollDelay() {
+    if (state.conn !== 'connected') return;
+    fetch('api/status', { headers: { Accept: 'application/json' }, cache: 'no-store' })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((st) => setDelay(obj(st) ? num(st.delay_seconds) : null))
+      .catch(() => { /* the WebSocket's state says what matters */ });
+  }
+
+  function setDelay(d) {
+    const shown = d != null && d >= DELAY_SHOWN ? d : 0;
+    const node = $('delay');
+    node.hidden = shown === 0;
+    setText(node, shown ? 'updates delayed by ' + Math.round(shown) + ' s' : '');
+    if (shown !== state.delay) { state.delay = shown; tick(); }
+  }
+
   // ---------------------------------------------------------------- overview
 
   const tilesEl = $('tiles');
+  const downEl = $('down-tiles');
+
+  // The tile under the pointer and the tile with focus keep their place when
+  // the grid is re-ranked: the host a user is about to open does not move.
+  let pointerTile = null;
+  tilesEl.addEventListener('pointerover', (ev) => { pointerTile = ev.target.closest ? ev.target.closest('.tile') : null; });
+  tilesEl.addEventListener('pointerleave', () => { pointerTile = null; });
+
+  // elideMiddle keeps both ends of a long name, where names differ
+  // ("db-primary-eu-west-1a" and "db-primary-eu-west-1b").
+  function elideMiddle(s, max) {
+    if (s.length <= max) return s;
+    const head = Math.ceil((max - 1) / 2);
+    return s.slice(0, head) + '…' + s.slice(s.length - (max - 1 - head));
+  }
+
+  // fleetSuffix is the longest domain (".prod.example.com") that every host
+  // name ends with, when there are two hosts or more: tiles leave it out.
+  function fleetSuffix() {
+    let first = null, n = 0;
+    for (const key of state.hosts.keys()) { if (first == null) first = key; n++; }
+    if (n < 2) return '';
+    for (let i = first.indexOf('.'); i > 0; i = first.indexOf('.', i + 1)) {
+      const suf = first.slice(i);
+      let all = true;
+      for (const key of state.hosts.keys()) if (key.length <= suf.length || !key.endsWith(suf)) { all = false; break; }
+      if (all) return suf;
+    }
+    return '';
+  }
+
+  function shortName(key) {
+    const s = state.suffix && key.endsWith(state.suffix) ? key.slice(0, key.length - state.suffix.length) : key;
+    return elideMiddle(s, 30);
+  }
 
   const io = 'IntersectionObserver' in window ? new IntersectionObserver((entries) => {
     for (const en of entries) {
@@ -461,14 +550,20 @@
     a.setAttribute('href', '#/host/' + encodeURIComponent(h.key));
     const head = el('div', 't-head');
     const dot = el('span', 'dot');
-    const name = el('span', 't-name', h.key);
+    const name = el('span', 't-name', shortName(h.key));
     name.setAttribute('title', h.key);
     const status = el('span', 't-status');
-    head.append(dot, name);
+    // Level in words: colour alone says nothing to a colour-blind user.
+    const level = el('span', 't-level');
+    level.hidden = true;
+    head.append(dot, name, level);
     const legacy = el('span', 't-legacy', 'prototype');
     legacy.setAttribute('title', 'Sent by a prototype publisher (old message format)');
     legacy.hidden = true;
     head.append(legacy, status);
+
+    const missing = el('div', 't-missing');
+    missing.hidden = true;
 
     const metrics = el('div', 'metrics');
     const cpu = metricRow(metrics, 'CPU', 'cpu', true);
@@ -491,8 +586,8 @@
     seen.setAttribute('data-metric', 'seen');
     foot.append(up, seen);
 
-    a.append(head, metrics, foot);
-    h.tile = { el: a, status, legacy, cpu, mem, disk, load, rx, tx, up, seen, name };
+    a.append(head, missing, metrics, foot);
+    h.tile = { el: a, status, legacy, level, missing, cpu, mem, disk, load, rx, tx, up, seen, name };
     if (io) io.observe(a);
     return h.tile;
   }
@@ -516,8 +611,17 @@
     setAttr(t.el, 'data-status', h.status);
     setAttr(t.el, 'data-level', h.level);
     setAttr(t.el, 'data-seq', m.seq == null ? '' : String(m.seq));
+    setAttr(t.el, 'data-degraded', h.degraded ? 'true' : 'false');
     setText(t.status, h.status);
     t.legacy.hidden = !h.legacy;
+    setText(t.name, shortName(h.key));
+    const lv = h.level === 'crit' ? 'critical' : h.level === 'warn' ? 'warning' : '';
+    t.level.hidden = lv === '';
+    setText(t.level, lv);
+    t.missing.hidden = !h.degraded;
+    const miss = h.degraded ? 'degraded: no ' + m.missing.join(', ') : '';
+    setText(t.missing, miss);
+    setAttr(t.missing, 'title', h.degraded ? 'The publisher could not read: ' + m.missing.join(', ') : '');
 
     setRow(t.cpu, fmtPct(m.cpu), m.cores ? m.cores + (m.cores === 1 ? ' core' : ' cores') : '',
       m.cpu, m.lvCpu, 'CPU use');
@@ -529,7 +633,7 @@
     }
     setRow(t.mem, fmtPct(m.mem), memSub, m.mem, memLevel,
       'Memory use' + (m.memTotal ? ' of ' + fmtBytes(m.memTotal) : '') + (m.swap != null ? ', swap ' + fmtPct(m.swap) : ''));
-    setRow(t.disk, fmtPct(m.disk), m.diskMount, m.disk, m.lvDisk,
+    setRow(t.disk, fmtPct(m.disk), elideMiddle(m.diskMount, 16), m.disk, m.lvDisk,
       'Fullest filesystem' + (m.diskMount ? ': ' + m.diskMount : ''));
     const lth = state.config.thresholds.load;
     setRow(t.load, fmtLoad(m.load1), m.loadPerCore != null ? fmtLoad(m.loadPerCore) + '/core' : '',
@@ -551,10 +655,33 @@
     setAttr(t.seen, 'title', 'Last snapshot received ' + fmtTime(h.lastSeen - 0 + state.offset));
   }
 
+  const isDown = (h) => h.status === 'offline';
+
+  // problemRank orders what needs a human now: critical, then warning, then
+  // degraded (a source missing), then stale. Hosts that are down are apart.
+  function problemRank(h) {
+    if (h.level === 'crit') return 4;
+    if (h.level === 'warn') return 3;
+    if (h.degraded) return 2;
+    return h.status === 'stale' ? 1 : 0;
+  }
+
+  // inCategory tells whether a host is counted by a header count (and so
+  // shown when that count is the filter).
+  function inCategory(h, c) {
+    switch (c) {
+      case 'crit': case 'warn': return !isDown(h) && h.level === c;
+      case 'degraded': return !isDown(h) && h.degraded;
+      case 'live': case 'stale': return h.status === c;
+      case 'offline': return isDown(h);
+    }
+    return true;
+  }
+
   function matches(h) {
     if (state.filter && !h.key.toLowerCase().includes(state.filter)) return false;
-    if (state.problemsOnly && h.status === 'live' && h.level === 'ok') return false;
-    return true;
+    if (state.problemsOnly && !isDown(h) && problemRank(h) === 0) return false;
+    return inCategory(h, state.statusFilter);
   }
 
   function severity(h) {
@@ -567,8 +694,7 @@
   const desc = (f) => (a, b) => ((f(b) ?? -1) - (f(a) ?? -1)) || byName(a, b);
   const SORTS = {
     name: byName,
-    worst: (a, b) => (STATUS_RANK[b.status] - STATUS_RANK[a.status]) ||
-      (LEVEL_RANK[b.level] - LEVEL_RANK[a.level]) || (severity(b) - severity(a)) || byName(a, b),
+    worst: (a, b) => (problemRank(b) - problemRank(a)) || (severity(b) - severity(a)) || byName(a, b),
     cpu: desc((h) => h.m.cpu),
     mem: desc((h) => h.m.mem),
     disk: desc((h) => h.m.disk),
@@ -576,28 +702,66 @@
     net: desc((h) => (h.m.rx == null && h.m.tx == null ? null : (h.m.rx || 0) + (h.m.tx || 0))),
   };
 
-  // relayout puts the tiles of the hosts that pass the filter in sorted order and
-  // takes every other tile out of the document, so hidden hosts cost nothing.
-  function relayout() {
-    layoutDirty = false;
-    metricsChangedSinceSort = false;
-    const list = [];
-    for (const h of state.hosts.values()) {
-      const show = matches(h);
-      if (show && !h.shown) h.tileStale = true;
-      h.shown = show;
-      if (show) list.push(h);
-    }
-    list.sort(SORTS[state.sort] || byName);
+  // place puts the tiles of list into parent in that order and takes out
+  // the tiles that were there and are not in list.
+  function place(parent, list) {
     let i = 0;
     for (const h of list) {
       if (!h.tile || h.tileStale) renderTile(h);
       const node = h.tile.el;
-      const at = tilesEl.children[i];
-      if (at !== node) tilesEl.insertBefore(node, at || null);
+      const at = parent.children[i];
+      if (at !== node) parent.insertBefore(node, at || null);
       i++;
     }
-    while (tilesEl.children.length > list.length) tilesEl.lastElementChild.remove();
+    while (parent.children.length > list.length) parent.lastElementChild.remove();
+  }
+
+  // keepPinned puts the tile under the pointer and the tile with focus back
+  // where they are on the page, and ranks the others around them.
+  function keepPinned(list) {
+    const pinned = [];
+    for (const node of [pointerTile, document.activeElement]) {
+      const h = node && node.__host;
+      if (!h || node.parentElement !== tilesEl || pinned.some((p) => p.h === h)) continue;
+      const at = list.indexOf(h);
+      if (at >= 0) { list.splice(at, 1); pinned.push({ h, i: Array.prototype.indexOf.call(tilesEl.children, node) }); }
+    }
+    pinned.sort((a, b) => a.i - b.i);
+    for (const p of pinned) list.splice(Math.min(p.i, list.length), 0, p.h);
+  }
+
+  let lastRank = 0;
+  let hostsChanged = true; // the suffix common to the fleet may have changed
+
+  // relayout puts the tiles of the hosts that pass the filter in sorted order and
+  // takes every other tile out of the document, so hidden hosts cost nothing.
+  // Hosts that are down go to their own group, collapsed, newest first.
+  function relayout() {
+    layoutDirty = false;
+    metricsChangedSinceSort = false;
+    lastRank = Date.now();
+    if (hostsChanged) {
+      hostsChanged = false;
+      const suffix = fleetSuffix();
+      if (suffix !== state.suffix) {
+        state.suffix = suffix;
+        for (const h of state.hosts.values()) h.tileStale = true;
+      }
+    }
+    const list = [], down = [];
+    for (const h of state.hosts.values()) {
+      const show = matches(h);
+      if (show && !h.shown) h.tileStale = true;
+      h.shown = show;
+      if (show) (isDown(h) ? down : list).push(h);
+    }
+    list.sort(SORTS[state.sort] || byName);
+    keepPinned(list);
+    down.sort((a, b) => (b.lastSeen - a.lastSeen) || byName(a, b));
+    place(tilesEl, list);
+    place(downEl, down);
+    $('down').hidden = down.length === 0;
+    setText($('down-count'), String(down.length));
 
     const total = state.hosts.size;
     const empty = $('empty');
@@ -606,28 +770,43 @@
         ? 'No host has reported yet. Tiles appear here as soon as a publisher sends its first snapshot.'
         : 'Waiting for the consumer…';
       empty.hidden = false;
-    } else if (list.length === 0) {
-      empty.textContent = state.problemsOnly && !state.filter
+    } else if (list.length + down.length === 0) {
+      empty.textContent = state.problemsOnly && !state.filter && !state.statusFilter
         ? 'No problems: every host is live and under its thresholds.'
-        : 'No host matches “' + state.filter + '”' + (state.problemsOnly ? ' with a problem.' : '.');
+        : state.filter ? 'No host matches “' + state.filter + '”' + (state.problemsOnly || state.statusFilter ? ' with that status.' : '.')
+          : 'No host has that status now.';
       empty.hidden = false;
     } else {
       empty.hidden = true;
     }
-    $('shown').textContent = list.length === total ? '' : 'showing ' + list.length + ' of ' + total;
+    const n = list.length + down.length;
+    $('shown').textContent = (n === total ? '' : 'showing ' + n + ' of ' + total) +
+      (state.suffix ? (n === total ? '' : ' · ') + 'names without ' + elideMiddle(state.suffix, 40) : '');
   }
 
+  const COUNTS = ['crit', 'warn', 'degraded', 'live', 'stale', 'offline'];
   function renderCounts() {
-    let live = 0, stale = 0, offline = 0;
-    for (const h of state.hosts.values()) {
-      if (h.status === 'live') live++;
-      else if (h.status === 'stale') stale++;
-      else offline++;
-    }
+    const n = { crit: 0, warn: 0, degraded: 0, live: 0, stale: 0, offline: 0 };
+    for (const h of state.hosts.values()) for (const c of COUNTS) if (inCategory(h, c)) n[c]++;
     setText($('count-hosts'), String(state.hosts.size));
-    setText($('count-live'), String(live));
-    setText($('count-stale'), String(stale));
-    setText($('count-offline'), String(offline));
+    for (const c of COUNTS) {
+      setText($('count-' + c), String(n[c]));
+      // The problem counts show only when there is something to count.
+      if (c === 'crit' || c === 'warn' || c === 'degraded') $('count-' + c).parentElement.hidden = n[c] === 0 && state.statusFilter !== c;
+    }
+  }
+
+  // A header count is a filter: "3 critical" shows those three; clicked
+  // again (or "hosts"), everything.
+  function setStatusFilter(c) {
+    state.statusFilter = state.statusFilter === c ? '' : c;
+    for (const b of $('counts').querySelectorAll('button[data-filter]')) {
+      b.setAttribute('aria-pressed', String(b.getAttribute('data-filter') === state.statusFilter && state.statusFilter !== ''));
+    }
+    if (state.statusFilter === 'offline') $('down').open = true;
+    if (state.view !== 'overview') location.hash = '#/';
+    layoutDirty = true;
+    schedule();
   }
 
   function renderThresholds() {
@@ -667,14 +846,14 @@
         if (s !== h.status) {
           h.status = s;
           markDirty(h);
-          if (state.sort === 'worst' || state.problemsOnly) layoutDirty = true;
+          layoutDirty = true; // a status change is not a re-rank: at once
           if (state.routeHost === h.key) hostViewDirty = true;
         }
       }
     }
     if (state.view === 'overview') {
       for (const h of state.hosts.values()) if (h.shown && h.onscreen && h.tile) renderSeen(h);
-      if (state.sort !== 'name' && metricsChangedSinceSort) layoutDirty = true;
+      if (state.sort !== 'name' && metricsChangedSinceSort && Date.now() - lastRank >= RESORT_MS) layoutDirty = true;
     } else {
       renderHostSeen();
     }
@@ -930,6 +1109,7 @@
     fact(frag, 'Memory', m.memTotal != null ? fmtBytes(m.memTotal) : '');
     fact(frag, 'Swap', m.swapTotal != null ? (m.swapTotal === 0 ? 'none' : fmtBytes(m.swapTotal)) : '');
     fact(frag, 'Uptime', m.uptime != null ? fmtDuration(m.uptime) : '');
+    fact(frag, 'Disk IOPS', m.rdOps != null || m.wrOps != null ? fmtOps(m.rdOps) + ' read · ' + fmtOps(m.wrOps) + ' write' : '');
     fact(frag, 'Load (1/5/15)', m.load1 != null ? [m.load1, m.load5, m.load15].map(fmtLoad).join(' / ') : '');
     fact(frag, 'Interval', h.interval ? h.interval + ' s' : '');
     fact(frag, 'Agent', m.agent || (h.legacy ? 'prototype' : ''));
@@ -1011,14 +1191,33 @@
     st.textContent = h.status;
     st.setAttribute('data-status', h.status);
     $('hv-legacy').hidden = !h.legacy;
+    const deg = $('hv-degraded');
+    deg.hidden = !h.degraded;
+    setText(deg, h.degraded ? 'degraded: no ' + h.m.missing.join(', ') : '');
+    setAttr(deg, 'title', h.degraded ? 'The publisher could not read these sources for its last snapshot: ' + h.m.missing.join(', ') : '');
     renderHostSeen();
     renderFacts(h);
     renderTables(h);
-    if (rawShown !== h.snapshot) {
-      rawShown = h.snapshot;
-      $('raw').textContent = h.snapshot ? JSON.stringify(h.snapshot, null, 2) : '';
-    }
+    renderRaw(h);
     renderCharts(h);
+  }
+
+  // rawSelected tells whether the user has selected text in the JSON panel:
+  // it is not redrawn meanwhile, or the selection would vanish.
+  function rawSelected() {
+    const sel = document.getSelection();
+    if (!sel || sel.isCollapsed || sel.rangeCount === 0) return false;
+    const raw = $('raw');
+    return raw.contains(sel.anchorNode) || raw.contains(sel.focusNode);
+  }
+
+  function renderRaw(h) {
+    if (rawShown === h.snapshot) return;
+    const paused = rawSelected();
+    $('raw-paused').hidden = !paused;
+    if (paused) return;
+    rawShown = h.snapshot;
+    $('raw').textContent = h.snapshot ? JSON.stringify(h.snapshot, null, 2) : '';
   }
 
   function renderHostSeen() {
@@ -1075,6 +1274,7 @@
   // ---------------------------------------------------------------- routing
 
   let overviewScroll = 0;
+  let cameFrom = null; // the host whose tile opened the host view: focus goes back to it
 
   function parseRoute() {
     const m = /^#\/host\/(.*)$/.exec(location.hash);
@@ -1086,8 +1286,9 @@
     const host = parseRoute();
     if (state.routeHost != null && state.routeHost !== host) dropHistory(state.routeHost);
     if (host != null) {
-      if (state.view === 'overview') overviewScroll = window.scrollY;
+      if (state.view === 'overview') { overviewScroll = window.scrollY; cameFrom = host; }
       state.view = 'host';
+      disarmForget();
       state.routeHost = host;
       $('overview').hidden = true;
       $('hostview').hidden = false;
@@ -1108,7 +1309,15 @@
       layoutDirty = true;
       for (const h of state.hosts.values()) if (h.tileStale) dirty.add(h);
       frame();
-      if (wasHost) window.scrollTo(0, overviewScroll);
+      if (wasHost) {
+        window.scrollTo(0, overviewScroll);
+        // Back where the user was: on the tile they came from, not the page's body.
+        const h = cameFrom != null ? state.hosts.get(cameFrom) : null;
+        if (h && h.tile && h.tile.el.isConnected) {
+          if (downEl.contains(h.tile.el)) $('down').open = true;
+          h.tile.el.focus({ preventScroll: true });
+        }
+      }
     }
     schedule();
   }
@@ -1154,6 +1363,51 @@
       location.hash = '#/';
     }
   });
+  for (const b of $('counts').querySelectorAll('button[data-filter]')) {
+    b.addEventListener('click', () => setStatusFilter(b.getAttribute('data-filter')));
+  }
+  document.addEventListener('selectionchange', () => {
+    // A selection that ends lets the JSON panel catch up.
+    if (state.view === 'host' && !$('raw-paused').hidden && !rawSelected()) { hostViewDirty = true; schedule(); }
+  });
+  $('raw-copy').addEventListener('click', () => {
+    const btn = $('raw-copy');
+    const done = (msg) => { btn.textContent = msg; setTimeout(() => { btn.textContent = 'Copy'; }, 2000); };
+    if (!navigator.clipboard) { done('Select and press Ctrl+C'); return; }
+    navigator.clipboard.writeText($('raw').textContent).then(() => done('Copied'), () => done('Copy refused: select and press Ctrl+C'));
+  });
+
+  // Forgetting a host (a retired machine) asks for a second click: the host
+  // is gone from every dashboard, until it publishes again.
+  let forgetTimer = 0;
+  function disarmForget() {
+    clearTimeout(forgetTimer);
+    const btn = $('forget');
+    btn.removeAttribute('data-armed');
+    btn.textContent = 'Forget this host';
+    $('forget-msg').textContent = '';
+  }
+  $('forget').addEventListener('click', () => {
+    const key = state.routeHost;
+    const btn = $('forget');
+    if (key == null) return;
+    if (btn.getAttribute('data-armed') !== key) {
+      btn.setAttribute('data-armed', key);
+      btn.textContent = 'Click again to forget it';
+      $('forget-msg').textContent = 'Removes the host from every dashboard; it comes back if it publishes again.';
+      clearTimeout(forgetTimer);
+      forgetTimer = setTimeout(disarmForget, 6000);
+      return;
+    }
+    disarmForget();
+    fetch('api/hosts?host=' + encodeURIComponent(key), { method: 'DELETE', cache: 'no-store' })
+      .then((r) => {
+        if (!r.ok && r.status !== 404) throw new Error('HTTP ' + r.status);
+        removeHost(key);
+        if (state.routeHost === key) location.hash = '#/';
+      })
+      .catch((err) => { $('forget-msg').textContent = 'Could not forget the host: ' + String(err.message || err); });
+  });
   window.addEventListener('hashchange', route);
   window.addEventListener('online', retryNow);
   document.addEventListener('visibilitychange', () => { if (!document.hidden) retryNow(); });
@@ -1167,4 +1421,5 @@
   route();
   connect();
   setInterval(tick, 1000);
+  setInterval(pollDelay, 5000);
 })();

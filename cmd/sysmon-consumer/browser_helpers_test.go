@@ -169,6 +169,9 @@ type simHost struct {
 	processor  string
 	platform   string
 	ifName     string
+	phase      float64       // of the CPU's wave, so that hosts overtake each other
+	lag        time.Duration // "time" says the snapshot was sampled this long before it was sent
+	missing    []string      // sources the publisher could not read
 }
 
 // sim publishes the snapshots of its hosts to the exchange every period and
@@ -232,6 +235,16 @@ func (s *sim) goodbye(name string) {
 	}
 }
 
+// setLag makes every host's snapshots look sampled d before they are sent,
+// as they do when the consumer works through a backlog.
+func (s *sim) setLag(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range s.hosts {
+		h.lag = d
+	}
+}
+
 // raw publishes a body as it is (a prototype publisher).
 func (s *sim) raw(body []byte, routingKey string) {
 	s.mu.Lock()
@@ -279,7 +292,7 @@ func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
 // snapshotOf builds the message for seq in the documented wire format.
 func snapshotOf(h *simHost, seq uint64, now time.Time, goodbye bool) map[string]any {
-	w := math.Sin(float64(seq) / 4)
+	w := math.Sin(float64(seq)/4 + h.phase)
 	cpu := round1(math.Min(100, math.Max(0, h.cpuBase+6*w)))
 	mem := round1(math.Min(100, h.memBase+0.8*math.Sin(float64(seq)/9)))
 	const memTotal = 25276510208
@@ -314,7 +327,7 @@ func snapshotOf(h *simHost, seq uint64, now time.Time, goodbye bool) map[string]
 		"host_id":          "hid-" + h.instanceID,
 		"instance_id":      h.instanceID,
 		"seq":              seq,
-		"time":             now.UTC().Format(time.RFC3339Nano),
+		"time":             now.Add(-h.lag).UTC().Format(time.RFC3339Nano),
 		"interval_seconds": 1,
 		"agent_version":    "0.1.0",
 		"uptime_seconds":   123456 + seq,
@@ -326,9 +339,17 @@ func snapshotOf(h *simHost, seq uint64, now time.Time, goodbye bool) map[string]
 		"disk_io":          map[string]any{"read_bytes_per_sec": rx / 8, "write_bytes_per_sec": 40960 + 4096*float64(seq%5), "read_ops_per_sec": 1, "write_ops_per_sec": 3},
 		"network": map[string]any{"rx_bytes_per_sec": rx, "tx_bytes_per_sec": tx,
 			"interfaces": []any{map[string]any{"name": h.ifName, "rx_bytes_per_sec": rx, "tx_bytes_per_sec": tx}}},
-		"missing": []any{},
+		"missing": missingOf(h),
 		"goodbye": goodbye,
 	}
+}
+
+func missingOf(h *simHost) []any {
+	out := []any{}
+	for _, m := range h.missing {
+		out = append(out, m)
+	}
+	return out
 }
 
 func (s *sim) publishLocked(h *simHost, goodbye bool) {

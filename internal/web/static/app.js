@@ -619,7 +619,7 @@
     t.level.hidden = lv === '';
     setText(t.level, lv);
     t.missing.hidden = !h.degraded;
-    const miss = h.degraded ? 'degraded: no ' + m.missing.join(', ') : '';
+    const miss = h.degraded ? 'degraded · missing ' + m.missing.join(', ') : '';
     setText(t.missing, miss);
     setAttr(t.missing, 'title', h.degraded ? 'The publisher could not read: ' + m.missing.join(', ') : '');
 
@@ -1193,7 +1193,7 @@
     $('hv-legacy').hidden = !h.legacy;
     const deg = $('hv-degraded');
     deg.hidden = !h.degraded;
-    setText(deg, h.degraded ? 'degraded: no ' + h.m.missing.join(', ') : '');
+    setText(deg, h.degraded ? 'degraded · missing ' + h.m.missing.join(', ') : '');
     setAttr(deg, 'title', h.degraded ? 'The publisher could not read these sources for its last snapshot: ' + h.m.missing.join(', ') : '');
     renderHostSeen();
     renderFacts(h);

@@ -102,7 +102,9 @@ func setDark(t *testing.T, b *browser, dark bool) {
 // click clicks the element's centre with the real mouse.
 func click(t *testing.T, b *browser, sel string) {
 	t.Helper()
-	if err := chromedp.Do(b.ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second) // Click waits for the element to exist
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
 		t.Fatalf("click %s: %v", sel, err)
 	}
 }

@@ -33,3 +33,19 @@ func TestHostExpireConfig(t *testing.T) {
 		t.Fatalf("HOST_EXPIRE=soon: %v", err)
 	}
 }
+
+// TestHostFloorsConfig: the floors of the stale and offline states default to
+// 10 s and 60 s, and an offline floor under the stale one is refused.
+func TestHostFloorsConfig(t *testing.T) {
+	c, _, err := LoadConfig(filepath.Join(t.TempDir(), "none.env"), false, noEnv)
+	if err != nil || c.Fleet.StaleFloor != 10*time.Second || c.Fleet.OfflineFloor != time.Minute {
+		t.Fatalf("default floors %v, %v (err %v), want 10s, 1m", c.Fleet.StaleFloor, c.Fleet.OfflineFloor, err)
+	}
+	p := filepath.Join(t.TempDir(), "c.env")
+	if err := os.WriteFile(p, []byte("HOST_STALE_MIN=30s\nHOST_OFFLINE_MIN=20s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := LoadConfig(p, true, noEnv); err == nil || !strings.Contains(err.Error(), "HOST_OFFLINE_MIN") {
+		t.Fatalf("HOST_OFFLINE_MIN under HOST_STALE_MIN: %v", err)
+	}
+}

@@ -288,7 +288,7 @@ func TestDashboardOperators(t *testing.T) {
 		  const p = document.getElementById('problems'); if (p.checked) p.click(); window.scrollTo(0, 0); return true; })()`)
 		time.Sleep(500 * time.Millisecond)
 		var orders [][]string
-		for range 30 { // 6 s
+		for range 55 { // 11 s: two chances to re-rank
 			orders = append(orders, eval[order](t, b, orderJS).Grid)
 			time.Sleep(200 * time.Millisecond)
 		}
@@ -298,9 +298,12 @@ func TestDashboardOperators(t *testing.T) {
 				changes++
 			}
 		}
-		if changes > 2 {
-			t.Errorf("the grid was re-ranked %d times in 6 s, want at most 2 (every 5 s)", changes)
+		// The four CPU waves cross every few seconds: a grid that never
+		// moved would prove nothing.
+		if changes < 1 || changes > 3 {
+			t.Errorf("the grid was re-ranked %d times in 11 s, want 1 to 3 (every 5 s)", changes)
 		}
+		t.Logf("re-ranked %d times in 11 s", changes)
 		// The real pointer over the third tile, for 7 s: it stays there.
 		pos := eval[[]float64](t, b, `(() => { const r = document.querySelectorAll('#tiles .tile')[2].getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()`)
 		if err := chromedp.Do(b.ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, pos[0], pos[1])); err != nil {

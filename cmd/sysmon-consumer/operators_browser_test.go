@@ -337,6 +337,7 @@ func TestDashboardOperators(t *testing.T) {
 		if focused == "" {
 			t.Fatal("no tile reached with 20 presses of Tab")
 		}
+		t.Logf("Tab reached %s", focused)
 		ring := eval[string](t, b, `getComputedStyle(document.activeElement).outlineStyle + ' ' + getComputedStyle(document.activeElement).outlineWidth`)
 		if ring != "solid 3px" {
 			t.Errorf("the focused tile's outline is %q, want a visible ring (solid 3px)", ring)
@@ -344,20 +345,22 @@ func TestDashboardOperators(t *testing.T) {
 		// Its place holds while it has focus.
 		at := eval[int](t, b, `[...document.querySelectorAll('#tiles .tile')].indexOf(document.activeElement)`)
 		time.Sleep(6 * time.Second)
-		if now := eval[int](t, b, `[...document.querySelectorAll('#tiles .tile')].indexOf(document.activeElement)`); now != at {
-			t.Errorf("the focused tile moved from %d to %d", at, now)
+		if now := eval[int](t, b, `[...document.querySelectorAll('#tiles .tile')].indexOf(document.activeElement)`); now != at || at < 0 {
+			t.Errorf("the focused tile moved from %d to %d (-1: it lost focus)", at, now)
 		}
 		if err := chromedp.Do(b.ctx, chromedp.KeyEvent(kb.Enter)); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, b, "the host view", 3*time.Second, `location.hash`, func(h string) bool { return strings.HasPrefix(h, "#/host/") })
+		waitFor(t, b, "the host view", 3*time.Second, `document.getElementById('hv-name').textContent`, func(h string) bool { return h == focused })
 		if err := chromedp.Do(b.ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
 			t.Fatal(err)
 		}
-		got := waitFor(t, b, "focus back on the tile", 3*time.Second, `location.hash === '#/' && document.activeElement.classList.contains('tile') ? document.activeElement.getAttribute('data-host') : ''`,
-			func(h string) bool { return h != "" })
-		if got != focused {
-			t.Errorf("after Esc focus is on %s, want %s", got, focused)
+		got := waitFor(t, b, "focus back on the tile", 3*time.Second, `(() => { const a = document.activeElement;
+		  return { hash: location.hash, host: a && a.classList.contains('tile') ? a.getAttribute('data-host') : '',
+		    active: a ? a.tagName + '#' + a.id + '.' + a.className : 'none' }; })()`,
+			func(m map[string]string) bool { return m["hash"] == "#/" && m["host"] != "" })
+		if got["host"] != focused {
+			t.Errorf("after Esc focus is on %s, want %s", got["host"], focused)
 		}
 	})
 

@@ -758,8 +758,11 @@
     list.sort(SORTS[state.sort] || byName);
     keepPinned(list);
     down.sort((a, b) => (b.lastSeen - a.lastSeen) || byName(a, b));
+    // Moving a focused node in the document blurs it: focus stays on its tile.
+    const focused = document.activeElement && document.activeElement.__host ? document.activeElement : null;
     place(tilesEl, list);
     place(downEl, down);
+    if (focused && focused.isConnected && document.activeElement !== focused) focused.focus({ preventScroll: true });
     $('down').hidden = down.length === 0;
     setText($('down-count'), String(down.length));
 

@@ -111,3 +111,36 @@ func TestEveryHostNameIsReachable(t *testing.T) {
 		}
 	}
 }
+
+// TestForgetHost: DELETE forgets a host by either form, answers 404 for a
+// name it does not know and 400 without one; the host is gone from the API.
+func TestForgetHost(t *testing.T) {
+	base := apiServer(t, "a/b", "old-db", "..")
+	del := func(target string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodDelete, base+target, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for target, want := range map[string]int{
+		"/api/hosts/old-db": http.StatusNoContent, "/api/hosts?host=a%2Fb": http.StatusNoContent,
+		"/api/hosts/%2E%2E": http.StatusNoContent, "/api/hosts?host=nope": http.StatusNotFound,
+		"/api/hosts": http.StatusBadRequest,
+	} {
+		if code := del(target); code != want {
+			t.Errorf("DELETE %s: HTTP %d, want %d", target, code, want)
+		}
+	}
+	if code := del("/api/hosts/old-db"); code != http.StatusNotFound {
+		t.Errorf("DELETE of a forgotten host: HTTP %d, want 404", code)
+	}
+	for _, target := range []string{"/api/hosts?host=old-db", "/api/hosts?host=a%2Fb", "/api/hosts?host=.."} {
+		if code, _ := rawGet(t, base, target); code != http.StatusNotFound {
+			t.Errorf("GET %s after DELETE: HTTP %d, want 404", target, code)
+		}
+	}
+}

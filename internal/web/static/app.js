@@ -790,7 +790,13 @@
   const COUNTS = ['crit', 'warn', 'degraded', 'live', 'stale', 'offline'];
   function renderCounts() {
     const n = { crit: 0, warn: 0, degraded: 0, live: 0, stale: 0, offline: 0 };
-    for (const h of state.hosts.values()) for (const c of COUNTS) if (inCategory(h, c)) n[c]++;
+    // One pass of what inCategory says, per frame at 10,000 hosts.
+    for (const h of state.hosts.values()) {
+      if (h.status === 'offline') { n.offline++; continue; }
+      n[h.status === 'stale' ? 'stale' : 'live']++;
+      if (h.level !== 'ok') n[h.level]++;
+      if (h.degraded) n.degraded++;
+    }
     setText($('count-hosts'), String(state.hosts.size));
     for (const c of COUNTS) {
       setText($('count-' + c), String(n[c]));

@@ -278,6 +278,21 @@ func TestDashboardOperators(t *testing.T) {
 		if w := names["web-02"+suffix][0]; w != "web-02" {
 			t.Errorf("web-02's tile reads %q, want web-02", w)
 		}
+		// On a phone the tile is narrower still: the head gives way, the end stays whole.
+		if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(390, 844)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		phone := eval[map[string]any](t, b, `(() => { const n = document.querySelector('.tile[data-host="`+longA+`"] .t-name');
+		  const head = n.querySelector('.t-name-head'), tail = n.querySelector('.t-name-tail');
+		  return { tail: tail.textContent, whole: tail.scrollWidth <= tail.clientWidth + 1 && tail.getBoundingClientRect().right <= n.getBoundingClientRect().right + 1,
+		    headCut: head.scrollWidth > head.clientWidth }; })()`)
+		if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+			t.Fatal(err)
+		}
+		if tail, _ := phone["tail"].(string); !strings.HasSuffix(tail, "1a") || phone["whole"] != true || phone["headCut"] != true {
+			t.Errorf("on a phone the name's end %v: want …1a shown whole and the head elided", phone)
+		}
 		if sub := eval[string](t, b, `document.querySelector('.tile[data-host="`+longA+`"] [data-metric="disk"] + .m-sub').textContent`); !strings.HasPrefix(sub, "/var/l") || !strings.HasSuffix(sub, "volumes") {
 			t.Errorf("the fullest mount reads %q, want its start and its end", sub)
 		}

@@ -550,8 +550,12 @@
     a.setAttribute('href', '#/host/' + encodeURIComponent(h.key));
     const head = el('div', 't-head');
     const dot = el('span', 'dot');
-    const name = el('span', 't-name', shortName(h.key));
+    // Two parts: when the tile is narrower still (a phone), CSS elides the
+    // head and keeps the tail, where names differ.
+    const name = el('span', 't-name');
     name.setAttribute('title', h.key);
+    const nameHead = el('span', 't-name-head'), nameTail = el('span', 't-name-tail');
+    name.append(nameHead, nameTail);
     const status = el('span', 't-status');
     // Level in words: colour alone says nothing to a colour-blind user.
     const level = el('span', 't-level');
@@ -587,7 +591,7 @@
     foot.append(up, seen);
 
     a.append(head, missing, metrics, foot);
-    h.tile = { el: a, status, legacy, level, missing, cpu, mem, disk, load, rx, tx, up, seen, name };
+    h.tile = { el: a, status, legacy, level, missing, cpu, mem, disk, load, rx, tx, up, seen, name, nameHead, nameTail };
     if (io) io.observe(a);
     return h.tile;
   }
@@ -614,7 +618,10 @@
     setAttr(t.el, 'data-degraded', h.degraded ? 'true' : 'false');
     setText(t.status, h.status);
     t.legacy.hidden = !h.legacy;
-    setText(t.name, shortName(h.key));
+    const short = shortName(h.key);
+    const cut = short.length > 12 ? short.length - 8 : short.length;
+    setText(t.nameHead, short.slice(0, cut));
+    setText(t.nameTail, short.slice(cut));
     const lv = h.level === 'crit' ? 'critical' : h.level === 'warn' ? 'warning' : '';
     t.level.hidden = lv === '';
     setText(t.level, lv);

@@ -245,6 +245,17 @@ func (s *sim) setLag(d time.Duration) {
 	}
 }
 
+// change changes a host's figures from its next snapshot on.
+func (s *sim) change(name string, fn func(*simHost)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range s.hosts {
+		if h.name == name {
+			fn(h)
+		}
+	}
+}
+
 // raw publishes a body as it is (a prototype publisher).
 func (s *sim) raw(body []byte, routingKey string) {
 	s.mu.Lock()

@@ -77,15 +77,18 @@
   }
 
   function decorateAll() {
-    for (const t of document.querySelectorAll('#tiles [data-host]')) decorate(t);
+    for (const t of document.querySelectorAll('#tiles [data-host], #down-tiles [data-host]')) decorate(t);
   }
 
-  // Tiles appear as hosts arrive: badge them as they come.
-  new MutationObserver((muts) => {
+  // Tiles appear as hosts arrive: badge them as they come. Hosts that are
+  // down have their own group (app.js).
+  const tilesSeen = new MutationObserver((muts) => {
     for (const m of muts) for (const n of m.addedNodes) {
       if (n.nodeType === 1 && n.hasAttribute('data-host')) decorate(n);
     }
-  }).observe($('tiles'), { childList: true });
+  });
+  tilesSeen.observe($('tiles'), { childList: true });
+  tilesSeen.observe($('down-tiles'), { childList: true });
 
   // ------------------------------------------------------------- the page
 

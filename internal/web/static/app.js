@@ -820,7 +820,7 @@
       b.setAttribute('aria-pressed', String(b.getAttribute('data-filter') === state.statusFilter && state.statusFilter !== ''));
     }
     if (state.statusFilter === 'offline') $('down').open = true;
-    if (state.view !== 'overview') location.hash = '#/';
+    if (location.hash && location.hash !== '#/') location.hash = '#/'; // from a host or the alerts
     layoutDirty = true;
     schedule();
   }

@@ -118,7 +118,10 @@ type apiAlerts struct {
 
 func alertConsumerEnv(hook *receiver) Env {
 	return Env{"ALERT_WEBHOOK_URL": hook.srv.URL + "/hook", "ALERT_WEBHOOK_SECRET": hook.secret,
-		"ALERT_CHECK_INTERVAL": "200ms", "ALERT_FOR": "2s"}
+		"ALERT_CHECK_INTERVAL": "200ms", "ALERT_FOR": "2s",
+		// The rules, not the floors, are tested here: a host is offline
+		// after 10 of its 1 s intervals, as without HOST_OFFLINE_MIN.
+		"HOST_STALE_MIN": "0s", "HOST_OFFLINE_MIN": "0s"}
 }
 
 // TestAlertKilledPublisherOfflineStoppedPublisherStopped: SIGKILL → one

@@ -58,7 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	dashboards := hub.New(hosts, hub.Options{SendBuffer: cfg.SendBuffer}, log.With("component", "hub"))
 	thresholds := make(map[string]web.Thresholds, len(cfg.Thresholds))
 	rules := alert.DefaultConfig()
-	rules.For, rules.Repeat, rules.OfflineAfter, rules.Expire = cfg.Alerts.For, cfg.Alerts.Repeat, cfg.Fleet.OfflineAfter, cfg.Fleet.Expire
+	rules.For, rules.Repeat, rules.Expire = cfg.Alerts.For, cfg.Alerts.Repeat, cfg.Fleet.Expire
+	rules.OfflineAfter, rules.OfflineFloor = cfg.Fleet.OfflineAfter, cfg.Fleet.OfflineFloor
 	for k, t := range cfg.Thresholds {
 		thresholds[k] = web.Thresholds(t)
 		rules.Thresholds[k] = [2]float64{t.Warn, t.Crit}

@@ -22,9 +22,11 @@ type Config struct {
 	// Thresholds are the warning and critical levels of the threshold
 	// rules (cpu, memory, swap, disk, load per core).
 	Thresholds map[string][2]float64
-	// OfflineAfter is the fleet's offline time in the host's intervals;
-	// the consumer's blindness is excused for GraceFactor times it.
+	// OfflineAfter is the fleet's offline time in the host's intervals,
+	// and OfflineFloor its least (fleet.Config.Limits); the consumer's
+	// blindness is excused for GraceFactor times it.
 	OfflineAfter, GraceFactor float64
+	OfflineFloor              time.Duration
 	// Expire forgets the alerts of a host unseen this long (HOST_EXPIRE);
 	// 0 never does.
 	Expire time.Duration
@@ -132,7 +134,8 @@ func (e *Engine) grace(interval float64) time.Duration {
 	if interval <= 0 {
 		interval = fleet.MaxInterval
 	}
-	return time.Duration(e.cfg.GraceFactor * e.cfg.OfflineAfter * interval * float64(time.Second))
+	offline := max(e.cfg.OfflineAfter*interval, e.cfg.OfflineFloor.Seconds())
+	return time.Duration(e.cfg.GraceFactor * offline * float64(time.Second))
 }
 
 // Check evaluates every rule at now over the fleet's entries; brokerUp is

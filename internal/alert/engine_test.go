@@ -326,3 +326,21 @@ func TestBrokerBlipBetweenChecks(t *testing.T) {
 	at = at.Add(101 * time.Second)
 	eq(t, "after grace", sent(e.check(at, []fleet.Entry{silent(a, at)}, true, t0.Add(time.Minute-time.Second))), "firing host_offline/a")
 }
+
+// TestGraceFollowsTheOfflineFloor: the consumer's blindness is excused for
+// GraceFactor times the offline time the fleet applies, floor included (a
+// 1 s publisher is offline after 60 s, not 10 s, at the defaults).
+func TestGraceFollowsTheOfflineFloor(t *testing.T) {
+	c := testConfig()
+	c.OfflineAfter, c.GraceFactor = 10, 2
+	for _, tc := range []struct {
+		floor    time.Duration
+		interval float64
+		want     time.Duration
+	}{{0, 1, 20 * time.Second}, {60 * time.Second, 1, 120 * time.Second}, {60 * time.Second, 30, 600 * time.Second}} {
+		c.OfflineFloor = tc.floor
+		if got := NewEngine(c).grace(tc.interval); got != tc.want {
+			t.Errorf("floor %v, interval %vs: grace %v, want %v", tc.floor, tc.interval, got, tc.want)
+		}
+	}
+}

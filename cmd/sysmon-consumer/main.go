@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	hosts := fleet.New(cfg.Fleet)
 	ingest := consumer.NewIngest(hosts, cfg.MaxMessage, log.With("component", "ingest"))
 	ingest.Identity = cfg.Identity
-	dashboards := hub.New(hosts, hub.Options{SendBuffer: cfg.SendBuffer}, log.With("component", "hub"))
+	dashboards := hub.New(hosts, hub.Options{Tick: cfg.Tick, SendBuffer: cfg.SendBuffer}, log.With("component", "hub"))
 	thresholds := make(map[string]web.Thresholds, len(cfg.Thresholds))
 	rules := alert.DefaultConfig()
 	rules.For, rules.Repeat, rules.Expire = cfg.Alerts.For, cfg.Alerts.Repeat, cfg.Fleet.Expire
@@ -125,6 +125,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	g.Add(1, "broker", cons.Run)
 	g.Add(1, "watchdog", watchdog.Run)
 	g.Add(1, "alerts", alerts.Run)
+	g.Add(1, "dashboard ticks", dashboards.Run)
 	g.Add(2, "http server", func(ctx context.Context) error {
 		defer site.Close()
 		return srv.Run(ctx)

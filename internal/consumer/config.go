@@ -27,6 +27,8 @@ type Config struct {
 	MaxMessage int
 	Fleet      fleet.Config
 	SendBuffer int
+	// Tick is how often dashboards get what changed (0: at once).
+	Tick time.Duration
 	// StateDir keeps what the consumer remembers across restarts
 	// (history, alerts); "" keeps nothing.
 	StateDir   string
@@ -59,8 +61,13 @@ func Read(l *config.Loader) (Config, error) {
 			OfflineFloor: l.Duration("HOST_OFFLINE_MIN", time.Minute, 0, 7*24*time.Hour),
 		},
 		SendBuffer: l.Int("WS_SEND_BUFFER", 1024, 16, 1_000_000),
+		Tick:       l.Duration("WS_TICK", 250*time.Millisecond, 0, 10*time.Second),
 		StateDir:   strings.TrimSpace(l.String("STATE_DIR", config.StateDirectory())),
 		LogLevel:   config.LoadLogLevel(l),
+	}
+	if c.Tick > 0 && c.Tick < 10*time.Millisecond {
+		// A timer that fine costs more than it saves: say 0 for "at once".
+		l.Fail("WS_TICK", "expected 0 (each update at once) or from 10ms to 10s, got %v", c.Tick)
 	}
 	if c.StateDir != "" && !filepath.IsAbs(c.StateDir) {
 		l.Fail("STATE_DIR", "expected an absolute directory, or nothing to keep no state across restarts, got %q", c.StateDir)
@@ -157,6 +164,7 @@ func (c Config) Describe() string {
 		{"HOST_STALE_MIN", c.Fleet.StaleFloor.String()},
 		{"HOST_OFFLINE_MIN", c.Fleet.OfflineFloor.String()},
 		{"WS_SEND_BUFFER", fmt.Sprint(c.SendBuffer)},
+		{"WS_TICK", c.Tick.String()},
 		{"STATE_DIR", stateText(c.StateDir)},
 		{"HOST_IDENTITY", identityText(c.Identity)},
 	}

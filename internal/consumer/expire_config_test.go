@@ -49,3 +49,18 @@ func TestHostFloorsConfig(t *testing.T) {
 		t.Fatalf("HOST_OFFLINE_MIN under HOST_STALE_MIN: %v", err)
 	}
 }
+
+// TestWSTickConfig: WS_TICK defaults to 250ms and 0 sends each update at
+// once (bad values: TestThresholdsRejectWhatBreaksTheDashboard).
+func TestWSTickConfig(t *testing.T) {
+	for content, want := range map[string]time.Duration{"": 250 * time.Millisecond, "WS_TICK=0\n": 0, "WS_TICK=1s\n": time.Second, "WS_TICK=10ms\n": 10 * time.Millisecond} {
+		p := filepath.Join(t.TempDir(), "c.env")
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, _, err := LoadConfig(p, true, noEnv)
+		if err != nil || c.Tick != want {
+			t.Fatalf("%q: %v (err %v), want %v", content, c.Tick, err, want)
+		}
+	}
+}

@@ -29,6 +29,9 @@ func TestThresholdsRejectWhatBreaksTheDashboard(t *testing.T) {
 		{"MAX_HOSTS=-5", "MAX_HOSTS: expected a whole number from 1"},
 		{"HISTORY_SIZE=1e3", "HISTORY_SIZE: expected a whole number"},
 		{"QUEUE_PREFETCH=70000", "QUEUE_PREFETCH: expected a whole number from 1 to 65535"},
+		{"WS_TICK=5ms", "WS_TICK: expected 0 (each update at once) or from 10ms to 10s, got 5ms"},
+		{"WS_TICK=11s", "WS_TICK: expected a duration from 0s to 10s"},
+		{"WS_TICK=-1s", "WS_TICK: expected a duration"},
 	}
 	for _, c := range cases {
 		p := filepath.Join(t.TempDir(), "consumer.env")

@@ -53,7 +53,7 @@ func BenchmarkIngest(b *testing.B) {
 			for {
 				select {
 				case <-s.Ready():
-					s.Take(nil)
+					s.Take(&Pending{})
 				case <-drain:
 					return
 				}

@@ -37,9 +37,10 @@ func commonOfPoint(p *fleet.Point) *[10]float32 {
 }
 
 // appendHead writes a HostEntry up to its snapshot: `{"host":…,"snapshot":`,
-// returning where the status value sits. common is appendCommon's output
-// for its figures, or nil.
-func appendHead(b []byte, e *fleet.Entry, common []byte) (out []byte, statusAt, statusEnd int) {
+// returning where the status value sits and where the figures' lists
+// (`,"fs":[…],"net":[…]`) start: a lean entry is the head up to there,
+// then `}`. common is appendCommon's output for its figures, or nil.
+func appendHead(b []byte, e *fleet.Entry, common []byte) (out []byte, statusAt, statusEnd, listsAt int) {
 	b = append(b, `{"host":`...)
 	b = appendString(b, e.Host)
 	if e.HostID != "" {
@@ -59,14 +60,14 @@ func appendHead(b []byte, e *fleet.Entry, common []byte) (out []byte, statusAt, 
 	b = append(b, `,"goodbye":`...)
 	b = strconv.AppendBool(b, e.Goodbye)
 	b = append(b, `,"figures":`...)
-	b = appendFigures(b, &e.Figures, common)
+	b, listsAt = appendFigures(b, &e.Figures, common)
 	b = append(b, `,"snapshot":`...)
-	return b, statusAt, statusEnd
+	return b, statusAt, statusEnd, listsAt
 }
 
-// appendFigures writes a Figures object; common is appendCommon's output
-// for it, or nil.
-func appendFigures(b []byte, f *fleet.Figures, common []byte) []byte {
+// appendFigures writes a Figures object, its lists last, and returns where
+// they start; common is appendCommon's output for it, or nil.
+func appendFigures(b []byte, f *fleet.Figures, common []byte) (out []byte, listsAt int) {
 	b = append(b, '{')
 	if common != nil {
 		b = append(b, common...)
@@ -102,6 +103,31 @@ func appendFigures(b []byte, f *fleet.Figures, common []byte) []byte {
 	b = appendFloat64(b, f.Disk)
 	b = append(b, `,"disk_mount":`...)
 	b = appendString(b, f.DiskMount)
+	for _, v := range [...]struct{ k, v string }{{"platform", f.Platform}, {"platform_release", f.PlatformRelease},
+		{"processor", f.Processor}, {"agent_version", f.AgentVersion}} {
+		b = append(b, ',', '"')
+		b = append(b, v.k...)
+		b = append(b, '"', ':')
+		b = appendString(b, v.v)
+	}
+	b = append(b, `,"sampled_at":`...)
+	if f.SampledAt != nil {
+		b = append(b, '"')
+		b = f.SampledAt.UTC().AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
+	} else {
+		b = appendString(b, f.Timestamp)
+	}
+	// A degraded host shows on its tile: not one of the host view's lists.
+	b = append(b, `,"missing":[`...)
+	for i, m := range f.Missing {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, m)
+	}
+	b = append(b, ']')
+	listsAt = len(b)
 	b = append(b, `,"fs":[`...)
 	for i := range f.Filesystems {
 		fs := &f.Filesystems[i]
@@ -138,30 +164,7 @@ func appendFigures(b []byte, f *fleet.Figures, common []byte) []byte {
 		b = appendFloat64(b, it.TxBytesPerSec)
 		b = append(b, '}')
 	}
-	b = append(b, `],"missing":[`...)
-	for i, m := range f.Missing {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, m)
-	}
-	b = append(b, ']')
-	for _, v := range [...]struct{ k, v string }{{"platform", f.Platform}, {"platform_release", f.PlatformRelease},
-		{"processor", f.Processor}, {"agent_version", f.AgentVersion}} {
-		b = append(b, ',', '"')
-		b = append(b, v.k...)
-		b = append(b, '"', ':')
-		b = appendString(b, v.v)
-	}
-	b = append(b, `,"sampled_at":`...)
-	if f.SampledAt != nil {
-		b = append(b, '"')
-		b = f.SampledAt.UTC().AppendFormat(b, time.RFC3339Nano)
-		b = append(b, '"')
-	} else {
-		b = appendString(b, f.Timestamp)
-	}
-	return append(b, '}')
+	return append(b, ']', '}'), listsAt
 }
 
 // appendPoint writes a Point object: {"t":…,"cpu":…,…,"cores":[…],"fs":{"/":…}};

@@ -19,8 +19,14 @@ import (
 
 // Options configure the hub.
 type Options struct {
-	// SendBuffer is the number of updates queued per dashboard before
-	// further ones merge per host.
+	// Tick is how often the dashboards get what changed: each at most one
+	// frame per tick, with the newest entry of each host that changed, so
+	// that their cost grows with the hosts that change per tick and not
+	// with the message rate. 0 sends each change as soon as it is filed
+	// (the cost then grows with the rate).
+	Tick time.Duration
+	// SendBuffer is the number of updates queued per dashboard, beyond one
+	// tick's, before further ones merge per host.
 	SendBuffer int
 	// MaxQueueBytes is what may wait for one dashboard before it is
 	// dropped as too slow; 0 means 64 MiB.
@@ -40,7 +46,9 @@ type Hub struct {
 	latest  map[string]*latest // the entry each host's dashboards last got
 	subs    map[*Sub]struct{}
 	changes []fleet.Change
-	common  []byte // scratch of flushLocked
+	common  []byte         // scratch of flushLocked
+	group   map[string]int // scratch of flushLocked: host → index in groups
+	groups  []group
 
 	upgrader websocket.Upgrader
 	ctx      context.Context // ends when the hub closes
@@ -49,11 +57,19 @@ type Hub struct {
 	stats    wsStats
 }
 
+// group is one host's changes in a flush: the newest, and the points of
+// those before it.
+type group struct {
+	c      *fleet.Change
+	points []*fleet.Point
+}
+
 // latest is one host's latest update, kept encoded for the state frame; its
-// status is written afresh into each state.
+// status is written afresh into each state, and the figures' lists are
+// left out there (listsAt).
 type latest struct {
 	Encoded
-	statusAt, statusEnd int
+	statusAt, statusEnd, listsAt int
 	// For the status.
 	lastSeen time.Time
 	interval float64
@@ -61,11 +77,12 @@ type latest struct {
 }
 
 // New returns the hub of a fleet's dashboards; from now on it takes every
-// change of the fleet.
+// change of the fleet. With a tick, Run must run for dashboards to get
+// updates.
 func New(f *fleet.Fleet, opts Options, log *slog.Logger) *Hub {
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{fleet: f, opts: opts, log: log, latest: map[string]*latest{}, subs: map[*Sub]struct{}{},
-		ctx: ctx, cancel: cancel,
+		group: map[string]int{}, ctx: ctx, cancel: cancel,
 		upgrader: websocket.Upgrader{
 			HandshakeTimeout: 5 * time.Second,
 			ReadBufferSize:   1024,
@@ -74,9 +91,35 @@ func New(f *fleet.Fleet, opts Options, log *slog.Logger) *Hub {
 			// (which refuses such a handshake before it gets here).
 			CheckOrigin: server.SameOrigin,
 		}}
-	f.Watch(h.flush)
+	if opts.Tick > 0 {
+		f.Watch(func() {}) // the changes wait in the fleet's log for the next tick
+	} else {
+		f.Watch(h.flush)
+	}
 	h.flush() // the hosts filed before
 	return h
+}
+
+// Run sends what changed to the dashboards every tick until ctx ends;
+// without a tick there is nothing to do (each change is sent as it is
+// filed).
+func (h *Hub) Run(ctx context.Context) error {
+	if h.opts.Tick <= 0 {
+		<-ctx.Done()
+		return nil
+	}
+	t := time.NewTicker(h.opts.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			h.mu.Lock()
+			h.flushLocked(time.Now())
+			h.mu.Unlock()
+		}
+	}
 }
 
 // flush takes the fleet's changes and sends them to every dashboard.
@@ -86,47 +129,109 @@ func (h *Hub) flush() {
 	h.flushLocked(time.Time{})
 }
 
-// flushLocked takes the changes; with a time, after forgetting the hosts
-// expired by then.
+// flushLocked takes the changes (with a time, after forgetting the hosts
+// expired by then), encodes each changed host's newest entry once, and
+// sends them, as one batch, to every dashboard.
 func (h *Hub) flushLocked(now time.Time) {
 	h.changes = h.fleet.Changes(now, h.changes)
+	if len(h.changes) == 0 {
+		return
+	}
+	// One group per host, in the order the hosts first changed.
 	for i := range h.changes {
 		c := &h.changes[i]
+		k, ok := h.group[c.Entry.Host]
+		if !ok {
+			k = len(h.groups)
+			h.group[c.Entry.Host] = k
+			h.groups = append(h.groups, group{})
+		}
+		g := &h.groups[k]
+		switch {
+		case c.Removed:
+			g.points = g.points[:0] // a host filed again after this starts afresh
+		case g.c != nil && !g.c.Removed && g.c.Point.T != 0:
+			g.points = append(g.points, &g.c.Point)
+		}
+		g.c = c
+	}
+	bt := &batch{updates: make([]Update, 0, len(h.groups))}
+	size := 0
+	for i := range h.groups {
+		g := &h.groups[i]
+		c := g.c
 		u := Update{Host: c.Entry.Host}
 		if c.Removed {
 			delete(h.latest, c.Entry.Host)
 			u.Encoded = &Encoded{Head: appendRemoved(nil, c.Entry.Host)}
 		} else {
-			// Head and tail in one allocation, sized for most entries.
-			fig := &c.Entry.Figures
-			b := make([]byte, 0, 256+len(c.Entry.Host)+len(c.Entry.HostID)+fig.Size())
-			var head, tail []byte
-			var at, end int
-			if c.Point.T != 0 {
-				// The point's figures are the entry's: written once.
-				h.common = appendCommon(h.common[:0], commonOfPoint(&c.Point))
-				b, at, end = appendHead(b, &c.Entry, h.common)
-				n := len(b)
-				head, tail = b[:n:n], append(appendPoint(append(b[n:n], `,"point":`...), &c.Point, h.common), '}')
-			} else { // a host without history (HISTORY_SIZE 0, or all given up to the memory budget)
-				b, at, end = appendHead(b, &c.Entry, nil)
-				n := len(b)
-				head, tail = b[:n:n], append(b[n:n], `,"point":null}`...)
-			}
-			l := &latest{Encoded: Encoded{Head: head, Snap: c.Entry.Snapshot, Tail: tail}, statusAt: at, statusEnd: end,
-				lastSeen: c.Entry.LastSeen, interval: c.Entry.Interval, goodbye: c.Entry.Goodbye}
+			l := h.encode(c)
 			h.latest[u.Host] = l
 			u.Encoded = &l.Encoded
+			if len(g.points) > 0 {
+				// The tick merged several updates of the host: the charts
+				// still get every point.
+				pts := g.points[max(0, len(g.points)-MaxPoints):]
+				tail := append(make([]byte, 0, 16+len(l.Tail)+len(pts)*(128+8*len(c.Point.Cores()))), `,"points":[`...)
+				for k, p := range pts {
+					if k > 0 {
+						tail = append(tail, ',')
+					}
+					tail = appendPoint(tail, p, nil)
+				}
+				tail = append(append(tail, ']'), l.Tail...)
+				u.Encoded = &Encoded{Head: l.Head, Snap: l.Snap, Tail: tail}
+			}
 		}
-		for sub := range h.subs {
-			sub.send(u)
-		}
+		bt.updates = append(bt.updates, u)
+		size += u.size() + 1
+		clear(g.points)
+		*g = group{points: g.points[:0]}
 	}
+	h.groups = h.groups[:0]
+	clear(h.group)
 	clear(h.changes)
+
+	// The frame is written once and shared by every dashboard that keeps up.
+	bt.frame = make([]byte, 0, len(updatePrefix)+size+len(updateSuffix))
+	bt.frame = append(bt.frame, updatePrefix...)
+	for i := range bt.updates {
+		if i > 0 {
+			bt.frame = append(bt.frame, ',')
+		}
+		bt.frame = append(append(append(bt.frame, bt.updates[i].Head...), bt.updates[i].Snap...), bt.updates[i].Tail...)
+	}
+	bt.frame = append(bt.frame, updateSuffix...)
+	for sub := range h.subs {
+		sub.send(bt)
+	}
+}
+
+// encode writes a changed host's entry as the hub keeps it.
+func (h *Hub) encode(c *fleet.Change) *latest {
+	// Head and tail in one allocation, sized for most entries.
+	fig := &c.Entry.Figures
+	b := make([]byte, 0, 256+len(c.Entry.Host)+len(c.Entry.HostID)+fig.Size())
+	var head, tail []byte
+	var at, end, lists int
+	if c.Point.T != 0 {
+		// The point's figures are the entry's: written once.
+		h.common = appendCommon(h.common[:0], commonOfPoint(&c.Point))
+		b, at, end, lists = appendHead(b, &c.Entry, h.common)
+		n := len(b)
+		head, tail = b[:n:n], append(appendPoint(append(b[n:n], `,"point":`...), &c.Point, h.common), '}')
+	} else { // a host without history (HISTORY_SIZE 0, or all given up to the memory budget)
+		b, at, end, lists = appendHead(b, &c.Entry, nil)
+		n := len(b)
+		head, tail = b[:n:n], append(b[n:n], `,"point":null}`...)
+	}
+	return &latest{Encoded: Encoded{Head: head, Snap: c.Entry.Snapshot, Tail: tail}, statusAt: at, statusEnd: end,
+		listsAt: lists, lastSeen: c.Entry.LastSeen, interval: c.Entry.Interval, goodbye: c.Entry.Goodbye}
 }
 
 // State is the fleet as it was when a subscription started: each host's
-// latest entry with its status then. It is written outside every lock.
+// latest entry (lean: see StateFrame) with its status then. It is written
+// outside every lock.
 type State struct {
 	entries []stateEntry
 }
@@ -149,7 +254,8 @@ func (st *State) WriteTo(w io.Writer) (int64, error) {
 	}
 	sep := []byte{'['}
 	for _, e := range st.entries {
-		for _, part := range [...][]byte{sep, e.Head[:e.statusAt], []byte(e.status), e.Head[e.statusEnd:], e.Snap, e.Tail} {
+		// Lean: the head without the figures' lists and the snapshot.
+		for _, part := range [...][]byte{sep, e.Head[:e.statusAt], []byte(e.status), e.Head[e.statusEnd:e.listsAt], []byte{'}'}, e.Tail} {
 			if err := write(part); err != nil {
 				return n, err
 			}
@@ -166,13 +272,16 @@ func (st *State) WriteTo(w io.Writer) (int64, error) {
 
 // Subscribe returns the current state and a subscription to every later
 // update: nothing is missed and nothing is sent twice between the two. Once
-// more than mergeAfter updates wait, they merge per host; past maxBytes
-// waiting the subscriber is dropped.
+// more than mergeAfter updates (and more than one batch) wait, they merge
+// per host; past maxBytes waiting the subscriber is dropped.
 func (h *Hub) Subscribe(mergeAfter, maxBytes int, now time.Time) (*State, *Sub) {
 	sub := newSub(mergeAfter, maxBytes)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.flushLocked(now)
+	if h.opts.Tick <= 0 {
+		h.flushLocked(now)
+	} // else the state is the last tick's, and the next tick sends what changed since
+
 	st := &State{entries: make([]stateEntry, 0, len(h.latest))}
 	for _, l := range h.latest {
 		e := fleet.Entry{LastSeen: l.lastSeen, Interval: l.interval, Goodbye: l.goodbye}
@@ -203,7 +312,7 @@ func (h *Hub) WriteHosts(w io.Writer, now time.Time) error {
 	hosts := h.fleet.Hosts(now)
 	entries := make([]apiEntry, len(hosts))
 	for i := range hosts {
-		head, _, _ := appendHead(nil, &hosts[i], nil)
+		head, _, _, _ := appendHead(nil, &hosts[i], nil)
 		entries[i] = apiEntry{head: head, snap: hosts[i].Snapshot}
 	}
 	return writeEntries(w, entries, true)
@@ -217,6 +326,6 @@ func (h *Hub) WriteHost(w io.Writer, name string, now time.Time, maxPoints int) 
 	if !found {
 		return false, nil
 	}
-	head, _, _ := appendHead(nil, &e, nil)
+	head, _, _, _ := appendHead(nil, &e, nil)
 	return true, writeEntries(w, []apiEntry{{head: head, snap: e.Snapshot, hist: hist, withHist: true}}, false)
 }

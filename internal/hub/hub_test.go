@@ -33,6 +33,17 @@ func testHub() (*fleet.Fleet, *Hub) {
 	return f, New(f, Options{}, discard)
 }
 
+// take returns the updates waiting for sub, oldest first.
+func take(sub *Sub) []Update {
+	var p Pending
+	sub.Take(&p)
+	var out []Update
+	for _, b := range p.batches {
+		out = append(out, b.updates...)
+	}
+	return append(out, p.updates...)
+}
+
 // bytes is the update as one frame carries it.
 func (u *Update) bytes() []byte {
 	return append(append(append([]byte(nil), u.Head...), u.Snap...), u.Tail...)
@@ -61,17 +72,13 @@ func TestSubscribeSeesEverythingOnce(t *testing.T) {
 	if _, err := state.WriteTo(&buf); err != nil {
 		t.Fatal(err)
 	}
-	var hosts []struct {
-		Snapshot struct{ Seq uint64 } `json:"snapshot"`
-	}
-	if err := json.Unmarshal(buf.Bytes(), &hosts); err != nil {
-		t.Fatalf("%v: %s", err, buf.Bytes())
-	}
+	var hosts []HostEntry
+	decodeStrict(t, buf.Bytes(), &hosts)
 	next := uint64(1)
 	if len(hosts) == 1 {
-		next = hosts[0].Snapshot.Seq + 1
+		next = *hosts[0].Figures.Seq + 1
 	}
-	for _, u := range sub.Take(nil) {
+	for _, u := range take(sub) {
 		var e struct {
 			Snapshot struct{ Seq uint64 } `json:"snapshot"`
 		}
@@ -100,7 +107,7 @@ func TestBehindSubscriberGetsNewestPerHost(t *testing.T) {
 			f.Apply(s, body(s), "", time.Now())
 		}
 	}
-	got := sub.Take(nil)
+	got := take(sub)
 	var order []string
 	for _, u := range got {
 		var e struct {

@@ -10,14 +10,24 @@ import (
 // writes these objects with its own encoders (encode.go: they run for every
 // update of every host), and a test holds the encoders to these types.
 //
-// A dashboard receives one StateFrame, then UpdateFrames: nothing is missed
-// and nothing sent twice between the two while it keeps up. One that falls
-// behind gets each host's newest entry only (history points in between are
-// skipped), and one that falls too far behind is closed with 1008 (policy
-// violation) and reconnects to a new StateFrame.
+// A dashboard receives one StateFrame, then at most one UpdateFrame per
+// tick (WS_TICK) with the newest entry of each host that changed since its
+// last frame: nothing is missed and nothing sent twice between the two
+// while it keeps up. One that falls behind gets each host's newest entry
+// only (history points in between are skipped), and one that falls too far
+// behind is closed with 1008 (policy violation) and reconnects to a new
+// StateFrame.
+
+// MaxPoints bounds HostEntry.Points: a host that sends faster than that
+// per tick has its oldest points of the tick skipped.
+const MaxPoints = 64
 
 // StateFrame is the first frame: every host the consumer knows, each with
-// its latest Point (the whole history is GET /api/hosts?host=NAME).
+// its latest Point (the whole history is GET /api/hosts?host=NAME). Its
+// entries are lean, so that it grows with the fleet by a few hundred bytes
+// a host: they leave out Snapshot and Figures.FS and Figures.Net, which
+// only the host view shows (it has them from GET /api/hosts?host=NAME, and
+// then from the updates).
 type StateFrame struct {
 	Type       string          `json:"type"` // "state"
 	ServerTime time.Time       `json:"server_time"`
@@ -26,7 +36,10 @@ type StateFrame struct {
 }
 
 // UpdateFrame carries the hosts that changed since the last frame, in the
-// order they changed. An entry is a HostEntry with Point, or RemovedEntry.
+// order they first changed. An entry is a complete HostEntry with Point (and
+// Points when it merged several updates of its host), or RemovedEntry. A
+// host appears more than once only in a frame that catches up with several
+// ticks.
 type UpdateFrame struct {
 	Type  string            `json:"type"` // "update"
 	Hosts []json.RawMessage `json:"hosts"`
@@ -40,7 +53,8 @@ type RemovedEntry struct {
 }
 
 // HostEntry is one host: in frames with Point, in GET /api/hosts without,
-// in GET /api/hosts?host=NAME with History.
+// in GET /api/hosts?host=NAME with History. A StateFrame's entries are lean
+// (no Snapshot, no Figures.FS or Figures.Net).
 type HostEntry struct {
 	Host            string    `json:"host"`
 	HostID          string    `json:"host_id,omitempty"`
@@ -53,9 +67,12 @@ type HostEntry struct {
 	Figures Figures `json:"figures"`
 	// Snapshot is the message as published, compacted, for the host
 	// view's JSON panel.
-	Snapshot json.RawMessage `json:"snapshot"`
+	Snapshot json.RawMessage `json:"snapshot,omitzero"`
 	Point    *Point          `json:"point,omitempty"`
-	History  []Point         `json:"history,omitempty"` // oldest first
+	// Points are the history points of the updates this entry merged
+	// (those of one tick), oldest first, before Point; at most MaxPoints.
+	Points  []Point `json:"points,omitempty"`
+	History []Point `json:"history,omitempty"` // oldest first
 }
 
 // Figures are a host's latest figures (fleet.Figures). A figure the
@@ -81,8 +98,8 @@ type Figures struct {
 	Seq         *uint64      `json:"seq"`
 	Disk        *float64     `json:"disk"` // percent, the fullest file system
 	DiskMount   string       `json:"disk_mount"`
-	FS          []Filesystem `json:"fs"` // a prototype message's root ("disk") included
-	Net         []Interface  `json:"net"`
+	FS          []Filesystem `json:"fs,omitzero"`  // a prototype message's root ("disk") included; not in a StateFrame
+	Net         []Interface  `json:"net,omitzero"` // not in a StateFrame
 	// Missing names the sources the publisher could not read for this
 	// snapshot (its figures are absent): the host is degraded.
 	Missing []string `json:"missing"`

@@ -58,7 +58,7 @@ func TestEncodersMatchProtocol(t *testing.T) {
 	f.Apply(full, body(full), "", now)
 	f.Apply(proto, body(proto), "proto", now)
 
-	for _, u := range sub.Take(nil) {
+	for _, u := range take(sub) {
 		var e HostEntry
 		decodeStrict(t, u.bytes(), &e)
 		if e.Point == nil || e.Figures.CPU == nil || len(e.Figures.FS) == 0 {
@@ -144,7 +144,7 @@ func TestHubAfterHosts(t *testing.T) {
 	state.WriteTo(&buf)
 	var hosts []HostEntry
 	decodeStrict(t, buf.Bytes(), &hosts)
-	if len(hosts) != 1 || hosts[0].Point == nil || *hosts[0].Point.CPU != 2 || !strings.Contains(string(hosts[0].Snapshot), `"seq":2`) {
+	if len(hosts) != 1 || hosts[0].Point == nil || *hosts[0].Point.CPU != 2 || *hosts[0].Figures.Seq != 2 {
 		t.Fatalf("state %s", buf.Bytes())
 	}
 }

@@ -1,10 +1,15 @@
 package hub
 
-import "sync"
+import (
+	"io"
+	"sync"
+)
 
 // Sub is one dashboard's stream of updates (encoded HostEntry objects with
-// "point", or RemovedEntry when the fleet forgets a host). While the
-// dashboard keeps up it receives every update, in order. Once more than
+// "point", or RemovedEntry when the fleet forgets a host), in batches: one
+// per tick, holding the newest entry of each host that changed, encoded
+// once and shared by every subscriber. While the dashboard keeps up it
+// receives every batch, in order. Once more than one batch and more than
 // mergeAfter updates wait, further updates replace the waiting one of the
 // same host: a dashboard that falls behind gets each host's newest state
 // (skipping intermediate history points) and costs at most one waiting
@@ -14,8 +19,10 @@ type Sub struct {
 	mergeAfter, maxBytes int
 
 	mu      sync.Mutex
-	queue   []Update
-	index   map[string]int // host → its position in queue, once merging
+	batches []*batch // waiting, oldest first, until merging starts
+	n       int      // updates in batches
+	queue   []Update // once merging: one per host, in first-seen order
+	index   map[string]int
 	bytes   int
 	merged  uint64
 	ready   chan struct{}
@@ -38,6 +45,81 @@ type Encoded struct {
 
 func (u *Encoded) size() int { return len(u.Head) + len(u.Snap) + len(u.Tail) }
 
+// batch is what one flush sends: its updates, and the update frame that
+// holds them. Never modified.
+type batch struct {
+	updates []Update
+	frame   []byte
+}
+
+const (
+	updatePrefix = `{"type":"update","hosts":[`
+	updateSuffix = `]}`
+)
+
+// Pending is what a subscriber takes: waiting batches, or (once it fell
+// behind) updates merged per host.
+type Pending struct {
+	batches []*batch
+	updates []Update
+}
+
+// Len is the number of updates in p.
+func (p *Pending) Len() int {
+	n := len(p.updates)
+	for _, b := range p.batches {
+		n += len(b.updates)
+	}
+	return n
+}
+
+// WriteFrame writes p as one UpdateFrame: a single batch as it was
+// encoded, several joined, merged updates one by one.
+func (p *Pending) WriteFrame(w io.Writer) error {
+	if len(p.batches) == 1 && len(p.updates) == 0 {
+		_, err := w.Write(p.batches[0].frame)
+		return err
+	}
+	if _, err := io.WriteString(w, updatePrefix); err != nil {
+		return err
+	}
+	sep := false
+	for _, b := range p.batches {
+		if sep {
+			if _, err := w.Write([]byte{','}); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(b.frame[len(updatePrefix) : len(b.frame)-len(updateSuffix)]); err != nil {
+			return err
+		}
+		sep = true
+	}
+	for i := range p.updates {
+		u := &p.updates[i]
+		if sep {
+			if _, err := w.Write([]byte{','}); err != nil {
+				return err
+			}
+		}
+		for _, part := range [...][]byte{u.Head, u.Snap, u.Tail} {
+			if _, err := w.Write(part); err != nil {
+				return err
+			}
+		}
+		sep = true
+	}
+	_, err := io.WriteString(w, updateSuffix)
+	return err
+}
+
+func (p *Pending) reset() {
+	clear(p.batches)
+	p.batches = p.batches[:0]
+	clear(p.updates)
+	p.updates = p.updates[:0]
+}
+
 func newSub(mergeAfter, maxBytes int) *Sub {
 	return &Sub{mergeAfter: max(mergeAfter, 1), maxBytes: maxBytes,
 		ready: make(chan struct{}, 1), dropped: make(chan struct{})}
@@ -49,16 +131,15 @@ func (s *Sub) Ready() <-chan struct{} { return s.ready }
 // Dropped is closed when the subscriber fell too far behind or unsubscribed.
 func (s *Sub) Dropped() <-chan struct{} { return s.dropped }
 
-// Take returns the waiting updates, oldest first, reusing buf.
-func (s *Sub) Take(buf []Update) []Update {
+// Take moves what waits into p (whose former content the caller no longer
+// needs), oldest first.
+func (s *Sub) Take(p *Pending) {
+	p.reset()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	buf = append(buf[:0], s.queue...)
-	clear(s.queue)
-	s.queue = s.queue[:0]
-	s.index = nil
-	s.bytes = 0
-	return buf
+	p.batches, s.batches = s.batches, p.batches
+	p.updates, s.queue = s.queue, p.updates
+	s.n, s.index, s.bytes = 0, nil, 0
 }
 
 // Merged counts updates replaced by a newer one of the same host.
@@ -68,30 +149,29 @@ func (s *Sub) Merged() uint64 {
 	return s.merged
 }
 
-func (s *Sub) send(u Update) {
+func (s *Sub) send(b *batch) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return
 	}
-	if len(s.queue) >= s.mergeAfter {
+	if s.index == nil && (len(s.batches) == 0 || s.n+len(b.updates) <= s.mergeAfter) {
+		s.batches = append(s.batches, b)
+		s.n += len(b.updates)
+		s.bytes += len(b.frame)
+	} else {
 		if s.index == nil {
-			s.index = make(map[string]int, len(s.queue))
-			for i, u := range s.queue {
-				s.index[u.Host] = i // the last one of each host
+			// Fallen behind: from now on one update per host.
+			s.index = make(map[string]int, s.n+len(b.updates))
+			s.bytes = 0
+			for i, w := range s.batches {
+				s.mergeLocked(w.updates)
+				s.batches[i] = nil
 			}
+			s.batches, s.n = s.batches[:0], 0
 		}
-		if i, ok := s.index[u.Host]; ok {
-			s.bytes += u.size() - s.queue[i].size()
-			s.queue[i] = u
-			s.merged++
-			s.mu.Unlock()
-			return
-		}
-		s.index[u.Host] = len(s.queue)
+		s.mergeLocked(b.updates)
 	}
-	s.queue = append(s.queue, u)
-	s.bytes += u.size()
 	if s.bytes > s.maxBytes {
 		s.closeLocked()
 		s.mu.Unlock()
@@ -101,6 +181,20 @@ func (s *Sub) send(u Update) {
 	select {
 	case s.ready <- struct{}{}:
 	default:
+	}
+}
+
+func (s *Sub) mergeLocked(us []Update) {
+	for _, u := range us {
+		if i, ok := s.index[u.Host]; ok {
+			s.bytes += u.size() - s.queue[i].size()
+			s.queue[i] = u
+			s.merged++
+			continue
+		}
+		s.index[u.Host] = len(s.queue)
+		s.queue = append(s.queue, u)
+		s.bytes += u.size() + 1
 	}
 }
 

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -15,7 +16,6 @@ const (
 	pongWait       = 30 * time.Second
 	pingPeriod     = pongWait / 2
 	maxClientFrame = 4 << 10 // the protocol has nothing to say to the server
-	maxFrameBytes  = 1 << 20 // one update frame carries about this much at most
 	// defaultQueueBytes bounds what may wait for one client; with merging
 	// per host it is only reached by a fleet of very large snapshots.
 	defaultQueueBytes = 64 << 20
@@ -98,7 +98,7 @@ func (h *Hub) ServeWS(rw http.ResponseWriter, r *http.Request, config []byte) {
 }
 
 // frame writes one text frame through fill, within the write deadline.
-func frame(conn *websocket.Conn, fill func(wr interface{ Write([]byte) (int, error) }) error) error {
+func frame(conn *websocket.Conn, fill func(wr io.Writer) error) error {
 	_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
 	wr, err := conn.NextWriter(websocket.TextMessage)
 	if err != nil {
@@ -114,7 +114,7 @@ func frame(conn *websocket.Conn, fill func(wr interface{ Write([]byte) (int, err
 func (h *Hub) writeLoop(conn *websocket.Conn, config []byte, state *State, sub *Sub, readerDone <-chan struct{}) {
 	// The state goes straight from the kept entries into the frame:
 	// at 10,000 hosts it is megabytes, not worth a copy.
-	err := frame(conn, func(wr interface{ Write([]byte) (int, error) }) error {
+	err := frame(conn, func(wr io.Writer) error {
 		head := `{"type":"state","server_time":"` + time.Now().UTC().Format(time.RFC3339Nano) +
 			`","config":` + string(config) + `,"hosts":`
 		if _, err := wr.Write([]byte(head)); err != nil {
@@ -134,43 +134,21 @@ func (h *Hub) writeLoop(conn *websocket.Conn, config []byte, state *State, sub *
 
 	ping := time.NewTicker(pingPeriod)
 	defer ping.Stop()
-	var pending []Update
+	var pending Pending
 	for {
 		select {
 		case <-sub.Ready():
-			pending = sub.Take(pending)
-			for len(pending) > 0 {
-				n := 0
-				err := frame(conn, func(wr interface{ Write([]byte) (int, error) }) error {
-					if _, err := wr.Write([]byte(`{"type":"update","hosts":[`)); err != nil {
-						return err
-					}
-					size := 0
-					for ; n < len(pending) && (n == 0 || size < maxFrameBytes); n++ {
-						if n > 0 {
-							if _, err := wr.Write([]byte{','}); err != nil {
-								return err
-							}
-						}
-						u := &pending[n]
-						for _, part := range [...][]byte{u.Head, u.Snap, u.Tail} {
-							if _, err := wr.Write(part); err != nil {
-								return err
-							}
-						}
-						size += u.size()
-					}
-					_, err := wr.Write([]byte("]}"))
-					return err
-				})
-				if err != nil {
-					h.writeFailed(err, readerDone)
-					return
-				}
-				pending = pending[n:]
+			// One frame for whatever waits: one tick's batch while the
+			// dashboard keeps up.
+			sub.Take(&pending)
+			if pending.Len() == 0 {
+				continue
 			}
-			clear(pending)
-			pending = pending[:0]
+			if err := frame(conn, pending.WriteFrame); err != nil {
+				h.writeFailed(err, readerDone)
+				return
+			}
+			pending.reset()
 		case <-sub.Dropped():
 			h.slowClient()
 			h.closeWith(conn, websocket.ClosePolicyViolation, "too slow: fell behind the update stream")

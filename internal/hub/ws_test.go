@@ -57,9 +57,7 @@ func TestWebSocketStateThenEveryUpdateOnce(t *testing.T) {
 	}
 	next := map[string]uint64{"a": 1, "b": 1}
 	for _, e := range state.Hosts {
-		var s struct{ Seq uint64 }
-		json.Unmarshal(e.Snapshot, &s)
-		next[e.Host] = s.Seq + 1
+		next[e.Host] = *e.Figures.Seq + 1
 	}
 	<-done
 	// Forget "old": offline for longer than Expire when a new snapshot

@@ -257,7 +257,13 @@
     const seen = Date.parse(e.last_seen);
     if (Number.isFinite(seen)) h.lastSeen = seen;
     if (obj(e.snapshot)) h.snapshot = e.snapshot;
-    if (obj(e.figures)) h.figures = e.figures;
+    if (obj(e.figures)) {
+      // A state entry is lean: without the lists only the host view shows
+      // (fs, net) and the snapshot; keep those last known until an update
+      // or GET api/hosts?host= (loadHistory) brings them.
+      if (!Array.isArray(e.figures.fs) && h.figures) { e.figures.fs = h.figures.fs; e.figures.net = h.figures.net; }
+      h.figures = e.figures;
+    }
     const iv = num(e.interval_seconds);
     if (iv != null) h.interval = iv;
     h.goodbye = e.goodbye === true;
@@ -272,16 +278,21 @@
       h.historyLoading = false;
       h.history = hist.slice(-1);
     } else if (obj(e.point)) {
+      // points: the earlier points of updates the server merged in one tick.
+      const pts = Array.isArray(e.points) ? e.points.filter(obj) : [];
+      pts.push(e.point);
       const hist = h.history;
-      const last = hist.length ? hist[hist.length - 1] : null;
-      const t = num(e.point.t);
-      if (last && t != null && num(last.t) != null && t <= last.t) {
-        if (t === last.t) hist[hist.length - 1] = e.point; // same sample sent again
-      } else {
-        hist.push(e.point);
-        if (!h.historyFull && !h.historyLoading) hist.splice(0, hist.length - 1);
-        else if (hist.length > state.historyCap * 1.25) hist.splice(0, hist.length - state.historyCap);
+      for (const p of pts) {
+        const last = hist.length ? hist[hist.length - 1] : null;
+        const t = num(p.t);
+        if (last && t != null && num(last.t) != null && t <= last.t) {
+          if (t === last.t) hist[hist.length - 1] = p; // same sample sent again
+        } else {
+          hist.push(p);
+        }
       }
+      if (!h.historyFull && !h.historyLoading) hist.splice(0, hist.length - 1);
+      else if (hist.length > state.historyCap * 1.25) hist.splice(0, hist.length - state.historyCap);
     }
 
     derive(h);
@@ -1270,6 +1281,16 @@
       .then((entry) => {
         const cur = state.hosts.get(key);
         if (cur !== h || !h.historyLoading || state.routeHost !== key) return;
+        if (obj(entry) && !(Date.parse(entry.last_seen) < h.lastSeen)) {
+          // The complete entry: the snapshot and the figures' lists that
+          // the state frame leaves out.
+          if (obj(entry.snapshot)) h.snapshot = entry.snapshot;
+          if (h.figures && obj(entry.figures) && Array.isArray(entry.figures.fs)) {
+            h.figures.fs = entry.figures.fs;
+            h.figures.net = entry.figures.net;
+            derive(h);
+          }
+        }
         const fetched = obj(entry) && Array.isArray(entry.history) ? entry.history.filter(obj) : [];
         const lastT = fetched.length ? num(fetched[fetched.length - 1].t) : null;
         const newer = lastT == null ? [] : h.history.filter((p) => num(p.t) != null && p.t > lastT);

@@ -115,11 +115,16 @@ func (h *Hub) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			h.mu.Lock()
-			h.flushLocked(time.Now())
-			h.mu.Unlock()
+			h.tick()
 		}
 	}
+}
+
+// tick sends what changed since the last tick.
+func (h *Hub) tick() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.flushLocked(time.Now())
 }
 
 // flush takes the fleet's changes and sends them to every dashboard.

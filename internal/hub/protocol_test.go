@@ -213,3 +213,40 @@ func TestKeptEntryFitsItsEstimate(t *testing.T) {
 		}
 	}
 }
+
+// TestStateIsLean: a state frame's entries leave out what only the host
+// view shows (the snapshot, the figures' fs and net lists), keep the rest
+// of the figures and the point, and match protocol.go's types; the same
+// host's update and GET /api/hosts entries are complete.
+func TestStateIsLean(t *testing.T) {
+	f, h := testHub()
+	s := realistic("web-01")
+	f.Apply(s, body(s), "", time.Now())
+	state, sub := h.Subscribe(10, 1<<30, time.Now())
+	defer h.Unsubscribe(sub)
+	var buf bytes.Buffer
+	if _, err := state.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var hosts []HostEntry
+	decodeStrict(t, buf.Bytes(), &hosts)
+	again, _ := json.Marshal(hosts)
+	sameJSON(t, buf.Bytes(), again)
+	e := hosts[0]
+	if e.Snapshot != nil || e.Figures.FS != nil || e.Figures.Net != nil {
+		t.Fatalf("state entry not lean: %s", buf.Bytes())
+	}
+	if e.Point == nil || *e.Figures.Disk != 50 || e.Figures.DiskMount != "/var/lib/docker" || *e.Figures.Cores != 8 ||
+		e.Figures.Platform != "Linux" || e.Figures.Processor == "" || *e.Figures.Rx != 1234.5 {
+		t.Fatalf("state entry lost overview figures: %s", buf.Bytes())
+	}
+	t.Logf("state entry %d bytes, snapshot %d bytes", buf.Len(), len(body(s)))
+	var all bytes.Buffer
+	if err := h.WriteHosts(&all, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	decodeStrict(t, all.Bytes(), &hosts)
+	if hosts[0].Snapshot == nil || len(hosts[0].Figures.FS) != 2 || len(hosts[0].Figures.Net) != 2 {
+		t.Fatalf("API entry not complete: %s", all.Bytes())
+	}
+}

@@ -1,11 +1,13 @@
 package hub
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,12 +103,21 @@ func TestWebSocketStateThenEveryUpdateOnce(t *testing.T) {
 // more than its queue's worth of hosts change is dropped and counted (the
 // hub never waits for it); a new dashboard then gets the whole fleet.
 func TestWebSocketSlowClientIsDropped(t *testing.T) {
+	for _, tick := range []time.Duration{0, 10 * time.Millisecond} {
+		t.Run(fmt.Sprint("tick=", tick), func(t *testing.T) { testSlowClientIsDropped(t, tick) })
+	}
+}
+
+func testSlowClientIsDropped(t *testing.T, tick time.Duration) {
 	f := fleet.New(fleet.Config{HistorySize: 2, MaxHosts: 5000, StaleAfter: 3, OfflineAfter: 10})
-	h := New(f, Options{SendBuffer: 16, MaxQueueBytes: 256 << 10}, discard)
+	h := New(f, Options{Tick: tick, SendBuffer: 16, MaxQueueBytes: 256 << 10}, discard)
+	ctx, cancel := context.WithCancel(context.Background())
+	var run sync.WaitGroup
+	run.Go(func() { h.Run(ctx) })
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		h.ServeWS(rw, r, []byte(`{}`))
 	}))
-	t.Cleanup(func() { h.Close(); srv.Close() })
+	t.Cleanup(func() { cancel(); run.Wait(); h.Close(); srv.Close() })
 	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/"
 	slow, _, err := websocket.DefaultDialer.Dial(url, nil)
 	if err != nil {
@@ -127,6 +138,7 @@ func TestWebSocketSlowClientIsDropped(t *testing.T) {
 			s := snap(fmt.Sprintf("host-%04d", i), "i", round)
 			f.Apply(s, body(s), "", time.Now())
 		}
+		time.Sleep(tick) // a tick for each round
 	}
 	if h.Dropped() != 1 {
 		t.Fatalf("dropped %d dashboards, want the one slow one", h.Dropped())

@@ -1,0 +1,224 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/sysmon-dev/sysmon/internal/fleet"
+)
+
+// frameOf is what a dashboard's writer would send for what waits for sub,
+// decoded (strictly, into protocol.go's types) and re-encoded by
+// encoding/json for comparison; ok is false when nothing waits.
+func frameOf(t *testing.T, sub *Sub) (entries []HostEntry, ok bool) {
+	t.Helper()
+	select {
+	case <-sub.Ready():
+	default:
+		return nil, false
+	}
+	var p Pending
+	sub.Take(&p)
+	var buf bytes.Buffer
+	if err := p.WriteFrame(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var f UpdateFrame
+	decodeStrict(t, buf.Bytes(), &f)
+	if f.Type != "update" {
+		t.Fatalf("frame type %q", f.Type)
+	}
+	for _, raw := range f.Hosts {
+		var e HostEntry
+		decodeStrict(t, raw, &e)
+		again, _ := json.Marshal(e)
+		sameJSON(t, raw, again)
+		entries = append(entries, e)
+	}
+	return entries, true
+}
+
+func pointTimes(e HostEntry) []int64 {
+	var ts []int64
+	for _, p := range e.Points {
+		ts = append(ts, p.T)
+	}
+	if e.Point != nil {
+		ts = append(ts, e.Point.T)
+	}
+	return ts
+}
+
+// TestTickMergesUpdatesPerHost: between ticks a dashboard gets nothing; at
+// a tick it gets one frame with one entry per changed host, in the order
+// they first changed, each the newest, complete (snapshot and figures'
+// lists), with the points of the updates it merged; a tick with no change
+// sends nothing.
+func TestTickMergesUpdatesPerHost(t *testing.T) {
+	f := fleet.New(fleet.Config{HistorySize: 10, MaxHosts: 10, StaleAfter: 3, OfflineAfter: 10})
+	h := New(f, Options{Tick: time.Hour}, discard) // ticks by hand
+	_, sub := h.Subscribe(100, 1<<30, time.Now())
+	t0 := time.Now().Truncate(time.Millisecond)
+	for i, c := range []struct {
+		host string
+		seq  uint64
+	}{{"a", 1}, {"b", 1}, {"a", 2}, {"a", 3}} {
+		s := snap(c.host, "i", c.seq)
+		f.Apply(s, body(s), "", t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	if _, ok := frameOf(t, sub); ok {
+		t.Fatal("a frame before the tick")
+	}
+	h.tick()
+	got, ok := frameOf(t, sub)
+	if !ok || len(got) != 2 || got[0].Host != "a" || got[1].Host != "b" {
+		t.Fatalf("tick frame %+v", got)
+	}
+	a, b := got[0], got[1]
+	var s struct{ Seq uint64 }
+	json.Unmarshal(a.Snapshot, &s)
+	if *a.Figures.Seq != 3 || s.Seq != 3 || len(a.Figures.FS) != 1 || a.Figures.Net == nil {
+		t.Fatalf("a is not its newest complete entry: %+v", a)
+	}
+	want := []int64{t0.UnixMilli(), t0.UnixMilli() + 2, t0.UnixMilli() + 3}
+	if fmt.Sprint(pointTimes(a)) != fmt.Sprint(want) {
+		t.Fatalf("a's points at %v, want %v", pointTimes(a), want)
+	}
+	if *b.Figures.Seq != 1 || len(b.Points) != 0 || b.Point == nil {
+		t.Fatalf("b %+v", b)
+	}
+	h.tick()
+	if _, ok := frameOf(t, sub); ok {
+		t.Fatal("a frame for a tick without changes")
+	}
+}
+
+// TestTickBoundsPoints: a host that sends more than MaxPoints updates in a
+// tick gets its newest MaxPoints points (and the newest entry) through.
+func TestTickBoundsPoints(t *testing.T) {
+	f := fleet.New(fleet.Config{HistorySize: 500, MaxHosts: 10, StaleAfter: 3, OfflineAfter: 10})
+	h := New(f, Options{Tick: time.Hour}, discard)
+	_, sub := h.Subscribe(100, 1<<30, time.Now())
+	t0 := time.Now().Truncate(time.Millisecond)
+	const n = MaxPoints * 3
+	for i := range uint64(n) {
+		s := snap("a", "i", i+1)
+		f.Apply(s, body(s), "", t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	h.tick()
+	got, _ := frameOf(t, sub)
+	if len(got) != 1 || *got[0].Figures.Seq != n {
+		t.Fatalf("frame %+v", got)
+	}
+	ts := pointTimes(got[0])
+	if len(ts) != MaxPoints+1 || ts[0] != t0.UnixMilli()+n-MaxPoints-1 || ts[len(ts)-1] != t0.UnixMilli()+n-1 {
+		t.Fatalf("%d points from %d to %d, want the newest %d+1", len(ts), ts[0]-t0.UnixMilli(), ts[len(ts)-1]-t0.UnixMilli(), MaxPoints)
+	}
+}
+
+// TestTickBehindSubscriberMerges: a dashboard that has not taken several
+// ticks' frames, more than its buffer of updates, gets one entry per host,
+// the newest, and stays connected.
+func TestTickBehindSubscriberMerges(t *testing.T) {
+	f := fleet.New(fleet.Config{HistorySize: 10, MaxHosts: 10, StaleAfter: 3, OfflineAfter: 10})
+	h := New(f, Options{Tick: time.Hour}, discard)
+	_, sub := h.Subscribe(4, 1<<30, time.Now())
+	for seq := uint64(1); seq <= 5; seq++ {
+		for _, host := range []string{"a", "b", "c"} {
+			s := snap(host, "i", seq)
+			f.Apply(s, body(s), "", time.Now())
+		}
+		h.tick()
+	}
+	got, _ := frameOf(t, sub)
+	var order []string
+	for _, e := range got {
+		order = append(order, fmt.Sprintf("%s%d", e.Host, *e.Figures.Seq))
+	}
+	if fmt.Sprint(order) != "[a5 b5 c5]" || sub.Merged() == 0 {
+		t.Fatalf("behind dashboard got %v (merged %d), want [a5 b5 c5]", order, sub.Merged())
+	}
+	select {
+	case <-sub.Dropped():
+		t.Fatal("a dashboard merging per host was dropped")
+	default:
+	}
+}
+
+// TestTickWebSocket: with a tick, a dashboard that keeps up gets at most
+// about one frame per tick, the newest entry of every host, and every
+// history point once, in order, while hosts send far faster than the tick.
+func TestTickWebSocket(t *testing.T) {
+	const tick = 20 * time.Millisecond
+	f := fleet.New(fleet.Config{HistorySize: 10, MaxHosts: 10, StaleAfter: 3, OfflineAfter: 10})
+	h := New(f, Options{Tick: tick, SendBuffer: 1024}, discard)
+	ctx, cancel := context.WithCancel(context.Background())
+	var run sync.WaitGroup
+	run.Go(func() { h.Run(ctx) })
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		h.ServeWS(rw, r, []byte(`{}`))
+	}))
+	t.Cleanup(func() { cancel(); run.Wait(); h.Close(); srv.Close() })
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var state StateFrame
+	if err := c.ReadJSON(&state); err != nil || len(state.Hosts) != 0 {
+		t.Fatalf("state %+v, %v", state, err)
+	}
+	const n = 300
+	start := time.Now()
+	t0 := start.Truncate(time.Millisecond)
+	go func() {
+		for i := range uint64(n) {
+			for k, host := range []string{"a", "b", "c"} {
+				s := snap(host, "i", i+1)
+				f.Apply(s, body(s), "", t0.Add(time.Duration(3*i+uint64(k))*time.Millisecond))
+			}
+			if i%4 == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	// Host k's i-th point is at t0 + 3i+k ms.
+	next := map[string]int64{"a": 0, "b": 1, "c": 2}
+	skipped, frames := 0, 0
+	for next["a"] < 3*n || next["b"] < 3*n+1 || next["c"] < 3*n+2 {
+		var u UpdateFrame
+		if err := c.ReadJSON(&u); err != nil {
+			t.Fatalf("after %d frames: %v (next points %v)", frames, err, next)
+		}
+		frames++
+		for _, raw := range u.Hosts {
+			var e HostEntry
+			decodeStrict(t, raw, &e)
+			ts := pointTimes(e)
+			for i, v := range ts {
+				got := v - t0.UnixMilli()
+				if got != next[e.Host] && !(i == 0 && len(e.Points) == MaxPoints && got > next[e.Host]) {
+					t.Fatalf("%s: point at +%d ms, want +%d: every point once, in order", e.Host, got, next[e.Host])
+				}
+				skipped += int(got-next[e.Host]) / 3
+				next[e.Host] = got + 3
+			}
+		}
+	}
+	elapsed := time.Since(start)
+	if most := int(elapsed/tick) + 2; frames > most {
+		t.Fatalf("%d frames in %v, more than one per %v tick (%d)", frames, elapsed, tick, most)
+	}
+	t.Logf("%d updates of 3 hosts in %d frames over %v (%d points skipped: over %d in a tick)", 3*n, frames, elapsed.Round(time.Millisecond), skipped, MaxPoints)
+}

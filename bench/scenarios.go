@@ -174,10 +174,14 @@ func getJSON(url string, v any) {
 	_ = json.NewDecoder(resp.Body).Decode(v)
 }
 
-var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+(\d+)\s+([\d.]+) ns/op(?:\s+[\d.]+ MB/s)?(?:\s+([\d.]+) B/op)?(?:\s+([\d.]+) allocs/op)?`)
+var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+(\d+)\s+([\d.]+) ns/op(?:\s+[\d.]+ MB/s)?((?:\s+[\d.]+ [^\s/]+/\S+)*?)(?:\s+([\d.]+) B/op)?(?:\s+([\d.]+) allocs/op)?\s*$`)
+
+// extraMetric reads a benchmark's own metrics ("7.9 MiB/state") into text.
+var extraMetric = regexp.MustCompile(`([\d.]+) (\S+)`)
 
 type goBench struct {
 	ns, bytes, allocs float64
+	extra             string // the benchmark's own metrics
 }
 
 // goBenchmarks runs the Go benchmarks of the hot path and reports the
@@ -208,8 +212,11 @@ func (b *bench) goBenchmarks() ([]Figure, error) {
 		}
 		g := goBench{}
 		g.ns, _ = strconv.ParseFloat(m[3], 64)
-		g.bytes, _ = strconv.ParseFloat(m[4], 64)
-		g.allocs, _ = strconv.ParseFloat(m[5], 64)
+		for _, x := range extraMetric.FindAllStringSubmatch(m[4], -1) {
+			g.extra += ", " + x[1] + " " + x[2]
+		}
+		g.bytes, _ = strconv.ParseFloat(m[5], 64)
+		g.allocs, _ = strconv.ParseFloat(m[6], 64)
 		name := pkg + "." + strings.TrimPrefix(m[1], "Benchmark")
 		res[name] = g
 		order = append(order, name)
@@ -232,7 +239,7 @@ func (b *bench) goBenchmarks() ([]Figure, error) {
 		}
 		g := res[name]
 		figs = append(figs, Figure{ID: "gobench." + name, Figure: "Go benchmark " + name,
-			Measured: fmt.Sprintf("%s/op, %.0f allocs/op, %.0f B/op", dur(g.ns), g.allocs, g.bytes),
+			Measured: fmt.Sprintf("%s/op, %.0f allocs/op, %.0f B/op%s", dur(g.ns), g.allocs, g.bytes, g.extra),
 			Target:   "report", Baseline: "—",
 			Values: map[string]float64{"ns_op": g.ns, "allocs_op": g.allocs, "bytes_op": g.bytes}})
 	}

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"fmt"
-	"io"
 	"testing"
 	"time"
 
@@ -85,25 +84,129 @@ func BenchmarkIngest(b *testing.B) {
 	}
 }
 
-// BenchmarkState10000 is what a new dashboard costs the consumer with
-// 10,000 hosts and full histories: the initial state.
-func BenchmarkState10000(b *testing.B) {
-	f := fleet.New(fleet.Config{HistorySize: 300, StaleAfter: 3, OfflineAfter: 10})
-	now := time.Now()
-	for i := range 10000 {
-		s := realistic(fmt.Sprintf("host-%05d", i))
-		s.InstanceID = "" // no sequence: the same body 300 times fills the history
-		body, _ := snapshot.Encode(s)
-		for range 300 {
-			f.Apply(s, body, "", now)
-		}
+// BenchmarkState is what a new dashboard costs the consumer: the initial
+// state of 10,000 hosts with full histories, and of 100,000 hosts (one
+// point each: the state holds only the latest), written to a sink that
+// copies it, as into a socket buffer. It
+// reports the frame's size (MiB/state); ns/op is its time.
+func BenchmarkState(b *testing.B) {
+	for _, c := range []struct{ hosts, points int }{{10000, 300}, {100000, 1}} {
+		b.Run(fmt.Sprintf("hosts=%d", c.hosts), func(b *testing.B) {
+			f := fleet.New(fleet.Config{HistorySize: 300, MaxHosts: c.hosts, StaleAfter: 3, OfflineAfter: 10})
+			now := time.Now()
+			for i := range c.hosts {
+				s := realistic(fmt.Sprintf("host-%06d", i))
+				s.InstanceID = "" // no sequence: the same body fills the history
+				body, _ := snapshot.Encode(s)
+				for range c.points {
+					f.Apply(s, body, "", now)
+				}
+			}
+			h := New(f, Options{}, discard) // takes the hosts as they are
+			b.ReportAllocs()
+			var n int64
+			var out sink // as a socket would, it copies the frame
+			for b.Loop() {
+				state, sub := h.Subscribe(16, 1<<30, now)
+				h.Unsubscribe(sub)
+				n, _ = state.WriteTo(&out)
+			}
+			b.ReportMetric(float64(n)/(1<<20), "MiB/state")
+		})
 	}
-	h := New(f, Options{}, discard) // takes the hosts as they are
-	b.ReportAllocs()
-	for b.Loop() {
-		state, sub := h.Subscribe(16, 1<<30, now)
-		h.Unsubscribe(sub)
-		n, _ := state.WriteTo(io.Discard)
-		b.SetBytes(n)
+}
+
+// sink stands for a socket: it copies what it is given (the kernel's copy
+// into the socket buffer; not the system call) and counts the writes.
+type sink struct {
+	buf          [64 << 10]byte
+	at           int
+	bytes, calls int64
+}
+
+func (s *sink) Write(p []byte) (int, error) {
+	n := len(p)
+	s.bytes += int64(n)
+	s.calls++
+	for len(p) > 0 {
+		if s.at == len(s.buf) {
+			s.at = 0
+		}
+		k := copy(s.buf[s.at:], p)
+		s.at += k
+		p = p[k:]
+	}
+	return n, nil
+}
+
+// BenchmarkFanout is the cost of the dashboards per tick (WS_TICK 250ms) at
+// 1,000 hosts sending at 1 Hz: 250 hosts change per tick; the hub encodes
+// them once and every dashboard takes its frame and writes it (to a sink
+// that copies it, as into a socket buffer). tick=0 is the same traffic sent
+// update by update to dashboards that keep up, as before the tick. Filing
+// the 250 snapshots (fleet.Apply, decoded beforehand) is included in both.
+func BenchmarkFanout(b *testing.B) {
+	const hosts, perTick = 1000, 250
+	for _, dashboards := range []int{100, 1000} {
+		for _, tick := range []time.Duration{250 * time.Millisecond, 0} {
+			b.Run(fmt.Sprintf("dashboards=%d/tick=%v", dashboards, tick), func(b *testing.B) {
+				f := fleet.New(fleet.Config{HistorySize: 300, StaleAfter: 3, OfflineAfter: 10})
+				h := New(f, Options{Tick: tick}, discard)
+				raw := make([]*snapshot.Snapshot, hosts)
+				snaps := make([]*snapshot.Snapshot, hosts)
+				bodies := make([][]byte, hosts)
+				for i := range raw {
+					raw[i] = realistic(fmt.Sprintf("host-%05d", i))
+				}
+				subs := make([]*Sub, dashboards)
+				for i := range subs {
+					_, subs[i] = h.Subscribe(1024, 1<<30, time.Now())
+				}
+				var p Pending
+				var out sink
+				frames := int64(0)
+				write := func() {
+					for _, s := range subs {
+						s.Take(&p)
+						if p.Len() > 0 {
+							frames++
+							if err := p.WriteFrame(&out); err != nil {
+								b.Fatal(err)
+							}
+						}
+					}
+				}
+				b.ReportAllocs()
+				seq, next := uint64(0), 0
+				for b.Loop() {
+					if next == 0 {
+						b.StopTimer()
+						seq++
+						for k, s := range raw {
+							s.Seq = seq
+							bodies[k], _ = snapshot.Encode(s)
+							snaps[k], _ = snapshot.Decode(bodies[k], 1<<20)
+						}
+						b.StartTimer()
+					}
+					for range perTick {
+						f.Apply(snaps[next], bodies[next], "", time.Now())
+						if tick == 0 {
+							write() // each update as it is filed (the fleet's notification flushed it)
+						}
+						next = (next + 1) % hosts
+					}
+					if tick > 0 {
+						h.tick()
+						write()
+					}
+				}
+				n := float64(b.N)
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n/float64(dashboards)/1e3, "µs/dashboard/tick")
+				b.ReportMetric(float64(frames)/n/float64(dashboards), "frames/dashboard/tick")
+				b.ReportMetric(float64(out.bytes)/n/float64(dashboards)/1024, "KiB/dashboard/tick")
+				b.ReportMetric(float64(out.calls)/n/float64(dashboards), "writes/dashboard/tick")
+			})
+		}
 	}
 }

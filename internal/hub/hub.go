@@ -249,30 +249,35 @@ type stateEntry struct {
 // Hosts is the number of hosts in the state.
 func (st *State) Hosts() int { return len(st.entries) }
 
-// WriteTo writes the state as the JSON array of a StateFrame's hosts.
+// WriteTo writes the state as the JSON array of a StateFrame's hosts, in
+// chunks of about 64 KiB (a WebSocket writes those straight to the socket).
 func (st *State) WriteTo(w io.Writer) (int64, error) {
+	const chunk = 64 << 10
 	var n int64
-	write := func(b []byte) error {
-		k, err := w.Write(b)
-		n += int64(k)
-		return err
-	}
-	sep := []byte{'['}
-	for _, e := range st.entries {
+	buf := make([]byte, 0, chunk+4<<10)
+	buf = append(buf, '[')
+	for i, e := range st.entries {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
 		// Lean: the head without the figures' lists and the snapshot.
-		for _, part := range [...][]byte{sep, e.Head[:e.statusAt], []byte(e.status), e.Head[e.statusEnd:e.listsAt], []byte{'}'}, e.Tail} {
-			if err := write(part); err != nil {
+		buf = append(buf, e.Head[:e.statusAt]...)
+		buf = append(buf, e.status...)
+		buf = append(buf, e.Head[e.statusEnd:e.listsAt]...)
+		buf = append(buf, '}')
+		buf = append(buf, e.Tail...)
+		if len(buf) >= chunk {
+			k, err := w.Write(buf)
+			n += int64(k)
+			if err != nil {
 				return n, err
 			}
-		}
-		sep = []byte{','}
-	}
-	if len(st.entries) == 0 {
-		if err := write(sep); err != nil {
-			return n, err
+			buf = buf[:0]
 		}
 	}
-	return n, write([]byte{']'})
+	buf = append(buf, ']')
+	k, err := w.Write(buf)
+	return n + int64(k), err
 }
 
 // Subscribe returns the current state and a subscription to every later

@@ -196,6 +196,9 @@ func (h *Hub) flushLocked(now time.Time) {
 	h.groups = h.groups[:0]
 	clear(h.group)
 	clear(h.changes)
+	if len(h.subs) == 0 {
+		return
+	}
 
 	// The frame is written once and shared by every dashboard that keeps up.
 	bt.frame = make([]byte, 0, len(updatePrefix)+size+len(updateSuffix))

@@ -559,9 +559,11 @@ func (b *bench) growth() ([]Figure, error) {
 	figs = append(figs, Figure{
 		ID: "e2e_latency_1000", Figure: fmt.Sprintf("end-to-end latency publish → WebSocket, 1,000 snapshots/s, %d dashboards", b.opts.dashboards),
 		Measured: fmt.Sprintf("p50 %.2f ms, p99 %.2f ms (max %.1f)", r.latP50, r.latP99, r.latMax),
-		Target:   "p50 ≤ 2 ms, p99 ≤ 20 ms",
+		// Dashboards get what changed once per tick (WS_TICK, 250 ms by
+		// default, which the consumer runs with here): issue 16's target.
+		Target:   "p99 ≤ one tick (250 ms) + 20 ms",
 		Baseline: fmt.Sprintf("broker alone (bare consumer, same stream): p50 %.2f ms, p99 %.2f ms", r.bareP50, r.bareP99),
-		Met:      ptr(r.latP50 <= 2 && r.latP99 <= 20),
+		Met:      ptr(r.latP99 <= 250+20),
 		Values: map[string]float64{"p50_ms": r.latP50, "p99_ms": r.latP99, "max_ms": r.latMax,
 			"baseline_p50_ms": r.bareP50, "baseline_p99_ms": r.bareP99},
 	}, Figure{

@@ -212,6 +212,21 @@ func (s *sim) add(h *simHost) {
 	s.publishLocked(h, false)
 }
 
+// burst publishes n snapshots of a host, gap apart: faster than the
+// consumer's tick, so that its dashboards get them merged into one entry.
+func (s *sim) burst(name string, n int, gap time.Duration) {
+	for range n {
+		s.mu.Lock()
+		for _, h := range s.hosts {
+			if h.name == name {
+				s.publishLocked(h, false)
+			}
+		}
+		s.mu.Unlock()
+		time.Sleep(gap)
+	}
+}
+
 // silence stops a host's publisher without a goodbye.
 func (s *sim) silence(name string) {
 	s.mu.Lock()

@@ -353,6 +353,18 @@ func TestDashboardBrowser(t *testing.T) {
 			})
 		t.Logf("points per chart: %v", points)
 
+		// Snapshots faster than the tick (WS_TICK, 250 ms) reach the page
+		// merged into one entry per tick, their points with it: the chart
+		// gets every one (the periodic publishing adds at most 7 in the
+		// time allowed, so a page that drew only each entry's newest point
+		// would miss the count).
+		const burst = 12
+		cpuPoints := `+document.querySelector('#charts .chart[data-chart="cpu"]').getAttribute('data-points')`
+		before := eval[int](t, b, cpuPoints)
+		s.burst("web-01", burst, 3*time.Millisecond)
+		waitFor(t, b, "every point of a burst on the CPU chart", 1500*time.Millisecond, cpuPoints,
+			func(n int) bool { return n >= before+burst })
+
 		// The raw JSON is the last snapshot web-01 published (it publishes on).
 		raw := waitFor(t, b, "the raw JSON of a recent snapshot", 3*time.Second, `document.getElementById('raw').textContent`,
 			func(raw string) bool {

@@ -159,7 +159,9 @@ func TestFaultWebSocketClients(t *testing.T) {
 		}
 		return c, err
 	}, ReadBufferSize: 1024}
-	slow, _, err := slowDialer.Dial(wsURL, nil)
+	// Complete entries, so that the 50 KiB snapshots below reach it (a
+	// dashboard's lean entries would not fill its buffers).
+	slow, _, err := slowDialer.Dial(wsURL+"?complete=1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

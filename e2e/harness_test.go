@@ -303,7 +303,8 @@ type WSClient struct {
 // DialWS connects to the consumer's WebSocket.
 func DialWS(t testing.TB, consumer *Daemon) *WSClient {
 	t.Helper()
-	url := "ws" + strings.TrimPrefix(consumer.Base, "http") + "/ws"
+	// Complete entries: the suite reads every snapshot's instance and seq.
+	url := "ws" + strings.TrimPrefix(consumer.Base, "http") + "/ws?complete=1"
 	conn, _, err := websocket.DefaultDialer.Dial(url, nil)
 	if err != nil {
 		t.Fatalf("dial %s: %v", url, err)

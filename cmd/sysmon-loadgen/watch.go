@@ -37,7 +37,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (any
 	fs := newFlags("watch", `Connects -clients dashboard clients to a sysmon-consumer's WebSocket, as
 browsers do. Each one times its initial "state" frame (the whole fleet); the
 first -measure of them also take the latency of every update: the time it is
-received minus the publisher's "time" in the snapshot (run on the same
+received minus the publisher's "time" (the entry's sampled_at) (run on the same
 machine as the publishers, or on hosts with synchronised clocks). The others
 read and discard, like an idle dashboard tab. -duration 0 only times the
 state and exits.`, stderr)
@@ -112,7 +112,9 @@ func watch(ctx context.Context, url string, clients, measure int, duration, skip
 	return sum, first
 }
 
-var timeKey = []byte(`"time":"`)
+// timeKey is the figure that holds the publisher's "time": a dashboard's
+// entries are lean, without the snapshot (internal/hub/protocol.go).
+var timeKey = []byte(`"sampled_at":"`)
 
 func (w *watcher) client(ctx context.Context, url string, measure, stateOnly bool, measureFrom time.Time) error {
 	t0 := time.Now()
@@ -179,7 +181,7 @@ func (w *watcher) client(ctx context.Context, url string, measure, stateOnly boo
 		if err != nil || now.Before(measureFrom) {
 			continue
 		}
-		// Every entry's snapshot has one "time" key: the publisher's clock.
+		// Every entry's figures have one "sampled_at": the publisher's clock.
 		for rest := b; ; {
 			i := bytes.Index(rest, timeKey)
 			if i < 0 {

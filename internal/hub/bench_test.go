@@ -43,7 +43,7 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	subs := make([]*Sub, 20)
 	for i := range subs {
-		_, subs[i] = h.Subscribe(1<<20, 1<<30, time.Now())
+		_, subs[i] = h.Subscribe(1<<20, 1<<30, false, time.Now())
 	}
 	drain := make(chan struct{})
 	defer close(drain)
@@ -107,7 +107,7 @@ func BenchmarkState(b *testing.B) {
 			var n int64
 			var out sink // as a socket would, it copies the frame
 			for b.Loop() {
-				state, sub := h.Subscribe(16, 1<<30, now)
+				state, sub := h.Subscribe(16, 1<<30, false, now)
 				h.Unsubscribe(sub)
 				n, _ = state.WriteTo(&out)
 			}
@@ -160,7 +160,7 @@ func BenchmarkFanout(b *testing.B) {
 				}
 				subs := make([]*Sub, dashboards)
 				for i := range subs {
-					_, subs[i] = h.Subscribe(1024, 1<<30, time.Now())
+					_, subs[i] = h.Subscribe(1024, 1<<30, false, time.Now())
 				}
 				var p Pending
 				var out sink

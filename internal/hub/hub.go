@@ -49,6 +49,8 @@ type Hub struct {
 	common  []byte         // scratch of flushLocked
 	group   map[string]int // scratch of flushLocked: host → index in groups
 	groups  []group
+	// Subscriptions that want complete entries, and that watch a host.
+	complete, watching int
 
 	upgrader websocket.Upgrader
 	ctx      context.Context // ends when the hub closes
@@ -161,23 +163,24 @@ func (h *Hub) flushLocked(now time.Time) {
 		g.c = c
 	}
 	bt := &batch{updates: make([]Update, 0, len(h.groups))}
-	size := 0
+	brace := []byte{'}'} // ends every lean entry's figures
 	for i := range h.groups {
 		g := &h.groups[i]
 		c := g.c
-		u := Update{Host: c.Entry.Host}
+		u := Update{Host: c.Entry.Host, Removed: c.Removed}
 		if c.Removed {
 			delete(h.latest, c.Entry.Host)
-			u.Encoded = &Encoded{Head: appendRemoved(nil, c.Entry.Host)}
+			u.Full = &Encoded{Head: appendRemoved(nil, c.Entry.Host)}
+			u.Lean = u.Full
 		} else {
 			l := h.encode(c)
 			h.latest[u.Host] = l
-			u.Encoded = &l.Encoded
+			tail := l.Tail
 			if len(g.points) > 0 {
 				// The tick merged several updates of the host: the charts
 				// still get every point.
 				pts := g.points[max(0, len(g.points)-MaxPoints):]
-				tail := append(make([]byte, 0, 16+len(l.Tail)+len(pts)*(128+8*len(c.Point.Cores()))), `,"points":[`...)
+				tail = append(make([]byte, 0, 16+len(l.Tail)+len(pts)*(128+8*len(c.Point.Cores()))), `,"points":[`...)
 				for k, p := range pts {
 					if k > 0 {
 						tail = append(tail, ',')
@@ -185,11 +188,11 @@ func (h *Hub) flushLocked(now time.Time) {
 					tail = appendPoint(tail, p, nil)
 				}
 				tail = append(append(tail, ']'), l.Tail...)
-				u.Encoded = &Encoded{Head: l.Head, Snap: l.Snap, Tail: tail}
 			}
+			u.Full = &Encoded{Head: l.Head, Mid: l.Mid, Tail: tail}
+			u.Lean = &Encoded{Head: l.Head[:l.listsAt], Mid: brace, Tail: tail}
 		}
 		bt.updates = append(bt.updates, u)
-		size += u.size() + 1
 		clear(g.points)
 		*g = group{points: g.points[:0]}
 	}
@@ -200,19 +203,39 @@ func (h *Hub) flushLocked(now time.Time) {
 		return
 	}
 
-	// The frame is written once and shared by every dashboard that keeps up.
-	bt.frame = make([]byte, 0, len(updatePrefix)+size+len(updateSuffix))
-	bt.frame = append(bt.frame, updatePrefix...)
-	for i := range bt.updates {
-		if i > 0 {
-			bt.frame = append(bt.frame, ',')
-		}
-		bt.frame = append(append(append(bt.frame, bt.updates[i].Head...), bt.updates[i].Snap...), bt.updates[i].Tail...)
+	// The frames are written once and shared by every dashboard that keeps
+	// up: lean, and complete if a subscriber wants that.
+	bt.lean = frameOf(bt.updates, false)
+	if h.complete > 0 {
+		bt.full = frameOf(bt.updates, true)
 	}
-	bt.frame = append(bt.frame, updateSuffix...)
+	if h.watching > 0 {
+		bt.index = make(map[string]int, len(bt.updates))
+		for i, u := range bt.updates {
+			bt.index[u.Host] = i
+		}
+	}
 	for sub := range h.subs {
 		sub.send(bt)
 	}
+}
+
+// frameOf writes an update frame of us.
+func frameOf(us []Update, complete bool) []byte {
+	size := len(updatePrefix) + len(updateSuffix)
+	for i := range us {
+		size += us[i].enc(complete).size() + 1
+	}
+	f := make([]byte, 0, size)
+	f = append(f, updatePrefix...)
+	for i := range us {
+		if i > 0 {
+			f = append(f, ',')
+		}
+		e := us[i].enc(complete)
+		f = append(append(append(f, e.Head...), e.Mid...), e.Tail...)
+	}
+	return append(f, updateSuffix...)
 }
 
 // encode writes a changed host's entry as the hub keeps it.
@@ -233,7 +256,7 @@ func (h *Hub) encode(c *fleet.Change) *latest {
 		n := len(b)
 		head, tail = b[:n:n], append(b[n:n], `,"point":null}`...)
 	}
-	return &latest{Encoded: Encoded{Head: head, Snap: c.Entry.Snapshot, Tail: tail}, statusAt: at, statusEnd: end,
+	return &latest{Encoded: Encoded{Head: head, Mid: c.Entry.Snapshot, Tail: tail}, statusAt: at, statusEnd: end,
 		listsAt: lists, lastSeen: c.Entry.LastSeen, interval: c.Entry.Interval, goodbye: c.Entry.Goodbye}
 }
 
@@ -287,8 +310,8 @@ func (st *State) WriteTo(w io.Writer) (int64, error) {
 // update: nothing is missed and nothing is sent twice between the two. Once
 // more than mergeAfter updates (and more than one batch) wait, they merge
 // per host; past maxBytes waiting the subscriber is dropped.
-func (h *Hub) Subscribe(mergeAfter, maxBytes int, now time.Time) (*State, *Sub) {
-	sub := newSub(mergeAfter, maxBytes)
+func (h *Hub) Subscribe(mergeAfter, maxBytes int, complete bool, now time.Time) (*State, *Sub) {
+	sub := newSub(mergeAfter, maxBytes, complete)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.opts.Tick <= 0 {
@@ -301,15 +324,50 @@ func (h *Hub) Subscribe(mergeAfter, maxBytes int, now time.Time) (*State, *Sub) 
 		st.entries = append(st.entries, stateEntry{latest: l, status: h.fleet.StatusAt(&e, now)})
 	}
 	h.subs[sub] = struct{}{}
+	if complete {
+		h.complete++
+	}
 	return st, sub
 }
 
 // Unsubscribe ends a subscription.
 func (h *Hub) Unsubscribe(sub *Sub) {
 	h.mu.Lock()
-	delete(h.subs, sub)
+	if _, ok := h.subs[sub]; ok {
+		delete(h.subs, sub)
+		if sub.complete {
+			h.complete--
+		}
+		h.watchLocked(sub, "")
+	}
 	h.mu.Unlock()
 	sub.close()
+}
+
+// Watch makes sub get the complete entry of host ("": none), the host view's
+// snapshot and lists: now, and in every frame in which the host changed.
+func (h *Hub) Watch(sub *Sub, host string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.subs[sub]; ok {
+		h.watchLocked(sub, host)
+		sub.signal()
+	}
+}
+
+func (h *Hub) watchLocked(sub *Sub, host string) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.watch != "" {
+		h.watching--
+	}
+	sub.watch, sub.watched = host, nil
+	if host != "" {
+		h.watching++
+		if l := h.latest[host]; l != nil {
+			sub.watched = &l.Encoded
+		}
+	}
 }
 
 // Subscribers is the number of subscriptions.

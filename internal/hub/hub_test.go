@@ -44,9 +44,11 @@ func take(sub *Sub) []Update {
 	return append(out, p.updates...)
 }
 
-// bytes is the update as one frame carries it.
-func (u *Update) bytes() []byte {
-	return append(append(append([]byte(nil), u.Head...), u.Snap...), u.Tail...)
+// bytes is the update's complete entry, as a frame carries it.
+func (u *Update) bytes() []byte { return u.Full.bytes() }
+
+func (e *Encoded) bytes() []byte {
+	return append(append(append([]byte(nil), e.Head...), e.Mid...), e.Tail...)
 }
 
 // TestSubscribeSeesEverythingOnce: updates applied concurrently with a
@@ -66,7 +68,7 @@ func TestSubscribeSeesEverythingOnce(t *testing.T) {
 		}
 	}()
 	time.Sleep(time.Millisecond)
-	state, sub := h.Subscribe(n+1, 1<<30, time.Now())
+	state, sub := h.Subscribe(n+1, 1<<30, false, time.Now())
 	<-done
 	var buf bytes.Buffer
 	if _, err := state.WriteTo(&buf); err != nil {
@@ -100,7 +102,7 @@ func TestSubscribeSeesEverythingOnce(t *testing.T) {
 // order; memory stays bounded by the fleet, not by the stream.
 func TestBehindSubscriberGetsNewestPerHost(t *testing.T) {
 	f, h := testHub()
-	_, sub := h.Subscribe(2, 1<<30, time.Now())
+	_, sub := h.Subscribe(2, 1<<30, false, time.Now())
 	for i := uint64(1); i <= 50; i++ {
 		for _, h := range []string{"a", "b", "c"} {
 			s := snap(h, "i", i)
@@ -134,7 +136,7 @@ func TestBehindSubscriberGetsNewestPerHost(t *testing.T) {
 
 func TestSubscriberOverByteLimitIsDropped(t *testing.T) {
 	f, h := testHub()
-	_, sub := h.Subscribe(1000, 600, time.Now())
+	_, sub := h.Subscribe(1000, 600, false, time.Now())
 	for i := uint64(1); i <= 3; i++ {
 		s := snap("a", "i", i)
 		f.Apply(s, body(s), "", time.Now())

@@ -6,7 +6,7 @@ import (
 )
 
 // The WebSocket protocol (GET /ws) and the JSON API's host entries, as Go
-// types. The server only sends; anything a client sends is ignored. The hub
+// types. A client sends only WatchMessage; anything else is ignored. The hub
 // writes these objects with its own encoders (encode.go: they run for every
 // update of every host), and a test holds the encoders to these types.
 //
@@ -24,10 +24,10 @@ const MaxPoints = 64
 
 // StateFrame is the first frame: every host the consumer knows, each with
 // its latest Point (the whole history is GET /api/hosts?host=NAME). Its
-// entries are lean, so that it grows with the fleet by a few hundred bytes
-// a host: they leave out Snapshot and Figures.FS and Figures.Net, which
-// only the host view shows (it has them from GET /api/hosts?host=NAME, and
-// then from the updates).
+// entries, like the updates', are lean, so that it grows with the fleet by a
+// few hundred bytes a host: they leave out Snapshot and Figures.FS and
+// Figures.Net, which only the host view shows (it watches its host:
+// WatchMessage).
 type StateFrame struct {
 	Type       string          `json:"type"` // "state"
 	ServerTime time.Time       `json:"server_time"`
@@ -36,13 +36,26 @@ type StateFrame struct {
 }
 
 // UpdateFrame carries the hosts that changed since the last frame, in the
-// order they first changed. An entry is a complete HostEntry with Point (and
-// Points when it merged several updates of its host), or RemovedEntry. A
-// host appears more than once only in a frame that catches up with several
-// ticks.
+// order they first changed. An entry is a lean HostEntry (as in StateFrame)
+// with Point (and Points when it merged several updates of its host), or
+// RemovedEntry; complete entries with GET /ws?complete=1. A host appears
+// more than once only in a frame that catches up with several ticks.
 type UpdateFrame struct {
 	Type  string            `json:"type"` // "update"
 	Hosts []json.RawMessage `json:"hosts"`
+	// Watched is the complete entry of the host the client watches
+	// (WatchMessage): in the first frame after the watch message, and in
+	// every frame in which that host changed. A frame may carry it alone.
+	Watched *HostEntry `json:"watched,omitempty"`
+}
+
+// WatchMessage is what a client may send: the host whose complete entry
+// (snapshot and figures' lists, for the host view) it wants in UpdateFrame's
+// Watched, or null for none. At most 10 a second; frames over 4 KiB close
+// the connection.
+type WatchMessage struct {
+	Type string  `json:"type"` // "watch"
+	Host *string `json:"host"`
 }
 
 // RemovedEntry says the consumer forgot a host (offline longer than
@@ -53,8 +66,9 @@ type RemovedEntry struct {
 }
 
 // HostEntry is one host: in frames with Point, in GET /api/hosts without,
-// in GET /api/hosts?host=NAME with History. A StateFrame's entries are lean
-// (no Snapshot, no Figures.FS or Figures.Net).
+// in GET /api/hosts?host=NAME with History. In frames entries are lean
+// (no Snapshot, no Figures.FS or Figures.Net) but for UpdateFrame.Watched
+// and with GET /ws?complete=1.
 type HostEntry struct {
 	Host            string    `json:"host"`
 	HostID          string    `json:"host_id,omitempty"`

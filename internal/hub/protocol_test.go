@@ -54,18 +54,25 @@ func TestEncodersMatchProtocol(t *testing.T) {
 	proto := &snapshot.Snapshot{Timestamp: "t", CPUPercent: 1, Memory: snapshot.Memory{Total: 1, Percent: 2},
 		Disk: snapshot.Disk{Total: 4, Used: 1, Free: 3}}
 	f, h := testHub()
-	_, sub := h.Subscribe(100, 1<<30, now)
+	_, sub := h.Subscribe(100, 1<<30, false, now)
 	f.Apply(full, body(full), "", now)
 	f.Apply(proto, body(proto), "proto", now)
 
 	for _, u := range take(sub) {
 		var e HostEntry
 		decodeStrict(t, u.bytes(), &e)
-		if e.Point == nil || e.Figures.CPU == nil || len(e.Figures.FS) == 0 {
-			t.Fatalf("update without point, figures or file systems: %s", u.bytes())
+		if e.Point == nil || e.Figures.CPU == nil || len(e.Figures.FS) == 0 || e.Snapshot == nil {
+			t.Fatalf("complete update without point, figures, file systems or snapshot: %s", u.bytes())
 		}
 		again, _ := json.Marshal(e)
 		sameJSON(t, u.bytes(), again)
+		var lean HostEntry
+		decodeStrict(t, u.Lean.bytes(), &lean)
+		if lean.Point == nil || lean.Figures.CPU == nil || lean.Figures.FS != nil || lean.Figures.Net != nil || lean.Snapshot != nil {
+			t.Fatalf("lean update: %s", u.Lean.bytes())
+		}
+		again, _ = json.Marshal(lean)
+		sameJSON(t, u.Lean.bytes(), again)
 	}
 	var all bytes.Buffer
 	if err := h.WriteHosts(&all, now); err != nil {
@@ -112,7 +119,7 @@ func TestStateKeepsStatusFresh(t *testing.T) {
 		f.Apply(snap(n, "i", 1), body(snap(n, "i", 1)), "", t0)
 	}
 	f.Apply(snap("b", "i", 2), body(snap("b", "i", 2)), "", t0.Add(4*time.Second))
-	state, sub := h.Subscribe(10, 1<<30, t0.Add(4*time.Second))
+	state, sub := h.Subscribe(10, 1<<30, false, t0.Add(4*time.Second))
 	defer h.Unsubscribe(sub)
 	var buf bytes.Buffer
 	if _, err := state.WriteTo(&buf); err != nil {
@@ -139,7 +146,7 @@ func TestHubAfterHosts(t *testing.T) {
 	f.Apply(snap("a", "i", 1), body(snap("a", "i", 1)), "", time.Now())
 	f.Apply(snap("a", "i", 2), body(snap("a", "i", 2)), "", time.Now())
 	h := New(f, Options{}, discard)
-	state, _ := h.Subscribe(10, 1<<30, time.Now())
+	state, _ := h.Subscribe(10, 1<<30, false, time.Now())
 	var buf bytes.Buffer
 	state.WriteTo(&buf)
 	var hosts []HostEntry
@@ -174,7 +181,7 @@ func TestHostWithoutHistory(t *testing.T) {
 	f := fleet.New(fleet.Config{HistorySize: 0, MaxHosts: 3, StaleAfter: 3, OfflineAfter: 10})
 	f.Apply(snap("a", "i", 1), body(snap("a", "i", 1)), "", time.Now())
 	h := New(f, Options{}, discard)
-	state, _ := h.Subscribe(10, 1<<30, time.Now())
+	state, _ := h.Subscribe(10, 1<<30, false, time.Now())
 	var buf bytes.Buffer
 	state.WriteTo(&buf)
 	var hosts []HostEntry
@@ -222,7 +229,7 @@ func TestStateIsLean(t *testing.T) {
 	f, h := testHub()
 	s := realistic("web-01")
 	f.Apply(s, body(s), "", time.Now())
-	state, sub := h.Subscribe(10, 1<<30, time.Now())
+	state, sub := h.Subscribe(10, 1<<30, false, time.Now())
 	defer h.Unsubscribe(sub)
 	var buf bytes.Buffer
 	if _, err := state.WriteTo(&buf); err != nil {

@@ -8,15 +8,18 @@ import (
 // Sub is one dashboard's stream of updates (encoded HostEntry objects with
 // "point", or RemovedEntry when the fleet forgets a host), in batches: one
 // per tick, holding the newest entry of each host that changed, encoded
-// once and shared by every subscriber. While the dashboard keeps up it
-// receives every batch, in order. Once more than one batch and more than
-// mergeAfter updates wait, further updates replace the waiting one of the
-// same host: a dashboard that falls behind gets each host's newest state
-// (skipping intermediate history points) and costs at most one waiting
-// update per host, and the hub never waits for it. A subscriber whose
-// waiting updates exceed maxBytes is dropped.
+// once and shared by every subscriber. Entries are lean unless the
+// subscriber asked for complete ones; the host it watches comes complete
+// on the side ("watched"). While the dashboard keeps up it receives every
+// batch, in order. Once more than one batch and more than mergeAfter
+// updates wait, further updates replace the waiting one of the same host:
+// a dashboard that falls behind gets each host's newest state (skipping
+// intermediate history points) and costs at most one waiting update per
+// host, and the hub never waits for it. A subscriber whose waiting updates
+// exceed maxBytes is dropped.
 type Sub struct {
 	mergeAfter, maxBytes int
+	complete             bool // every entry complete, as GET /ws?complete=1 asks
 
 	mu      sync.Mutex
 	batches []*batch // waiting, oldest first, until merging starts
@@ -25,31 +28,63 @@ type Sub struct {
 	index   map[string]int
 	bytes   int
 	merged  uint64
+	watch   string   // the host whose complete entry it gets, or ""
+	watched *Encoded // that entry, when it changed since the last frame
 	ready   chan struct{}
 	dropped chan struct{}
 	closed  bool
 }
 
-// Update is one host's encoded entry, shared by every subscriber.
+// Update is one host's change, encoded once and shared by every
+// subscriber: lean (without the snapshot and the figures' lists, as most
+// dashboards get it) and complete.
 type Update struct {
-	Host string
-	*Encoded
+	Host       string
+	Removed    bool
+	Lean, Full *Encoded
+}
+
+func (u *Update) enc(complete bool) *Encoded {
+	if complete {
+		return u.Full
+	}
+	return u.Lean
 }
 
 // Encoded is an encoded entry, in parts that are written one after the
-// other: the head (or the whole RemovedEntry), the snapshot as the fleet
-// keeps it (shared), and the point that ends the object. Never modified.
+// other (the whole RemovedEntry is Head): for a complete entry the head,
+// the snapshot as the fleet keeps it (shared) and the point that ends the
+// object; for a lean one the head up to the figures' lists, "}", the
+// point. Never modified.
 type Encoded struct {
-	Head, Snap, Tail []byte
+	Head, Mid, Tail []byte
 }
 
-func (u *Encoded) size() int { return len(u.Head) + len(u.Snap) + len(u.Tail) }
+func (u *Encoded) size() int { return len(u.Head) + len(u.Mid) + len(u.Tail) }
 
-// batch is what one flush sends: its updates, and the update frame that
-// holds them. Never modified.
+func (u *Encoded) writeTo(w io.Writer) error {
+	for _, part := range [...][]byte{u.Head, u.Mid, u.Tail} {
+		if _, err := w.Write(part); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// batch is what one flush sends: its updates, the update frame that holds
+// them lean and (when a subscriber wants it) complete, and where each host
+// is (when a subscriber watches one). Never modified.
 type batch struct {
-	updates []Update
-	frame   []byte
+	updates    []Update
+	lean, full []byte
+	index      map[string]int
+}
+
+func (b *batch) frame(complete bool) []byte {
+	if complete {
+		return b.full
+	}
+	return b.lean
 }
 
 const (
@@ -58,10 +93,12 @@ const (
 )
 
 // Pending is what a subscriber takes: waiting batches, or (once it fell
-// behind) updates merged per host.
+// behind) updates merged per host, and its watched host's entry.
 type Pending struct {
-	batches []*batch
-	updates []Update
+	batches  []*batch
+	updates  []Update
+	watched  *Encoded
+	complete bool
 }
 
 // Len is the number of updates in p.
@@ -74,10 +111,11 @@ func (p *Pending) Len() int {
 }
 
 // WriteFrame writes p as one UpdateFrame: a single batch as it was
-// encoded, several joined, merged updates one by one.
+// encoded, several joined, merged updates one by one, then the watched
+// host's complete entry.
 func (p *Pending) WriteFrame(w io.Writer) error {
-	if len(p.batches) == 1 && len(p.updates) == 0 {
-		_, err := w.Write(p.batches[0].frame)
+	if len(p.batches) == 1 && len(p.updates) == 0 && p.watched == nil {
+		_, err := w.Write(p.batches[0].frame(p.complete))
 		return err
 	}
 	if _, err := io.WriteString(w, updatePrefix); err != nil {
@@ -85,29 +123,37 @@ func (p *Pending) WriteFrame(w io.Writer) error {
 	}
 	sep := false
 	for _, b := range p.batches {
+		f := b.frame(p.complete)
 		if sep {
 			if _, err := w.Write([]byte{','}); err != nil {
 				return err
 			}
 		}
-		if _, err := w.Write(b.frame[len(updatePrefix) : len(b.frame)-len(updateSuffix)]); err != nil {
+		if _, err := w.Write(f[len(updatePrefix) : len(f)-len(updateSuffix)]); err != nil {
 			return err
 		}
 		sep = true
 	}
 	for i := range p.updates {
-		u := &p.updates[i]
 		if sep {
 			if _, err := w.Write([]byte{','}); err != nil {
 				return err
 			}
 		}
-		for _, part := range [...][]byte{u.Head, u.Snap, u.Tail} {
-			if _, err := w.Write(part); err != nil {
-				return err
-			}
+		if err := p.updates[i].enc(p.complete).writeTo(w); err != nil {
+			return err
 		}
 		sep = true
+	}
+	if p.watched != nil {
+		if _, err := io.WriteString(w, `],"watched":`); err != nil {
+			return err
+		}
+		if err := p.watched.writeTo(w); err != nil {
+			return err
+		}
+		_, err := io.WriteString(w, "}")
+		return err
 	}
 	_, err := io.WriteString(w, updateSuffix)
 	return err
@@ -118,10 +164,11 @@ func (p *Pending) reset() {
 	p.batches = p.batches[:0]
 	clear(p.updates)
 	p.updates = p.updates[:0]
+	p.watched = nil
 }
 
-func newSub(mergeAfter, maxBytes int) *Sub {
-	return &Sub{mergeAfter: max(mergeAfter, 1), maxBytes: maxBytes,
+func newSub(mergeAfter, maxBytes int, complete bool) *Sub {
+	return &Sub{mergeAfter: max(mergeAfter, 1), maxBytes: maxBytes, complete: complete,
 		ready: make(chan struct{}, 1), dropped: make(chan struct{})}
 }
 
@@ -139,6 +186,8 @@ func (s *Sub) Take(p *Pending) {
 	defer s.mu.Unlock()
 	p.batches, s.batches = s.batches, p.batches
 	p.updates, s.queue = s.queue, p.updates
+	p.watched, s.watched = s.watched, nil
+	p.complete = s.complete
 	s.n, s.index, s.bytes = 0, nil, 0
 }
 
@@ -155,10 +204,15 @@ func (s *Sub) send(b *batch) {
 		s.mu.Unlock()
 		return
 	}
+	if s.watch != "" && b.index != nil {
+		if i, ok := b.index[s.watch]; ok && !b.updates[i].Removed {
+			s.watched = b.updates[i].Full
+		}
+	}
 	if s.index == nil && (len(s.batches) == 0 || s.n+len(b.updates) <= s.mergeAfter) {
 		s.batches = append(s.batches, b)
 		s.n += len(b.updates)
-		s.bytes += len(b.frame)
+		s.bytes += len(b.frame(s.complete))
 	} else {
 		if s.index == nil {
 			// Fallen behind: from now on one update per host.
@@ -178,6 +232,10 @@ func (s *Sub) send(b *batch) {
 		return
 	}
 	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *Sub) signal() {
 	select {
 	case s.ready <- struct{}{}:
 	default:
@@ -187,14 +245,14 @@ func (s *Sub) send(b *batch) {
 func (s *Sub) mergeLocked(us []Update) {
 	for _, u := range us {
 		if i, ok := s.index[u.Host]; ok {
-			s.bytes += u.size() - s.queue[i].size()
+			s.bytes += u.enc(s.complete).size() - s.queue[i].enc(s.complete).size()
 			s.queue[i] = u
 			s.merged++
 			continue
 		}
 		s.index[u.Host] = len(s.queue)
 		s.queue = append(s.queue, u)
-		s.bytes += u.size() + 1
+		s.bytes += u.enc(s.complete).size() + 1
 	}
 }
 

@@ -17,15 +17,20 @@ import (
 	"github.com/sysmon-dev/sysmon/internal/fleet"
 )
 
-// frameOf is what a dashboard's writer would send for what waits for sub,
-// decoded (strictly, into protocol.go's types) and re-encoded by
-// encoding/json for comparison; ok is false when nothing waits.
-func frameOf(t *testing.T, sub *Sub) (entries []HostEntry, ok bool) {
+// takeFrame is what a dashboard's writer would send for what waits for
+// sub, decoded (strictly, into protocol.go's types) and compared with what
+// encoding/json writes from those; ok is false when nothing waits.
+func takeFrame(t *testing.T, sub *Sub) (entries []HostEntry, ok bool) {
+	entries, _, ok = takeFrameWatched(t, sub)
+	return entries, ok
+}
+
+func takeFrameWatched(t *testing.T, sub *Sub) (entries []HostEntry, watched *HostEntry, ok bool) {
 	t.Helper()
 	select {
 	case <-sub.Ready():
 	default:
-		return nil, false
+		return nil, nil, false
 	}
 	var p Pending
 	sub.Take(&p)
@@ -45,7 +50,15 @@ func frameOf(t *testing.T, sub *Sub) (entries []HostEntry, ok bool) {
 		sameJSON(t, raw, again)
 		entries = append(entries, e)
 	}
-	return entries, true
+	if f.Watched != nil {
+		again, _ := json.Marshal(f.Watched)
+		var raw struct {
+			Watched json.RawMessage `json:"watched"`
+		}
+		json.Unmarshal(buf.Bytes(), &raw)
+		sameJSON(t, raw.Watched, again)
+	}
+	return entries, f.Watched, true
 }
 
 func pointTimes(e HostEntry) []int64 {
@@ -61,13 +74,17 @@ func pointTimes(e HostEntry) []int64 {
 
 // TestTickMergesUpdatesPerHost: between ticks a dashboard gets nothing; at
 // a tick it gets one frame with one entry per changed host, in the order
-// they first changed, each the newest, complete (snapshot and figures'
-// lists), with the points of the updates it merged; a tick with no change
-// sends nothing.
+// they first changed, each the newest, lean, with the points of the updates
+// it merged, and the complete entry of the host it watches; a tick with no
+// change sends nothing.
 func TestTickMergesUpdatesPerHost(t *testing.T) {
 	f := fleet.New(fleet.Config{HistorySize: 10, MaxHosts: 10, StaleAfter: 3, OfflineAfter: 10})
 	h := New(f, Options{Tick: time.Hour}, discard) // ticks by hand
-	_, sub := h.Subscribe(100, 1<<30, time.Now())
+	_, sub := h.Subscribe(100, 1<<30, false, time.Now())
+	h.Watch(sub, "a")
+	if got, w, ok := takeFrameWatched(t, sub); ok && (len(got) > 0 || w != nil) {
+		t.Fatalf("watching an unknown host sent %+v %+v", got, w)
+	}
 	t0 := time.Now().Truncate(time.Millisecond)
 	for i, c := range []struct {
 		host string
@@ -76,19 +93,21 @@ func TestTickMergesUpdatesPerHost(t *testing.T) {
 		s := snap(c.host, "i", c.seq)
 		f.Apply(s, body(s), "", t0.Add(time.Duration(i)*time.Millisecond))
 	}
-	if _, ok := frameOf(t, sub); ok {
+	if _, ok := takeFrame(t, sub); ok {
 		t.Fatal("a frame before the tick")
 	}
 	h.tick()
-	got, ok := frameOf(t, sub)
+	got, w, ok := takeFrameWatched(t, sub)
 	if !ok || len(got) != 2 || got[0].Host != "a" || got[1].Host != "b" {
 		t.Fatalf("tick frame %+v", got)
 	}
 	a, b := got[0], got[1]
+	if *a.Figures.Seq != 3 || a.Snapshot != nil || a.Figures.FS != nil || b.Snapshot != nil {
+		t.Fatalf("a is not its newest lean entry: %+v", a)
+	}
 	var s struct{ Seq uint64 }
-	json.Unmarshal(a.Snapshot, &s)
-	if *a.Figures.Seq != 3 || s.Seq != 3 || len(a.Figures.FS) != 1 || a.Figures.Net == nil {
-		t.Fatalf("a is not its newest complete entry: %+v", a)
+	if w == nil || w.Host != "a" || json.Unmarshal(w.Snapshot, &s) != nil || s.Seq != 3 || len(w.Figures.FS) != 1 || w.Figures.Net == nil {
+		t.Fatalf("the watched host's complete entry: %+v", w)
 	}
 	want := []int64{t0.UnixMilli(), t0.UnixMilli() + 2, t0.UnixMilli() + 3}
 	if fmt.Sprint(pointTimes(a)) != fmt.Sprint(want) {
@@ -98,8 +117,37 @@ func TestTickMergesUpdatesPerHost(t *testing.T) {
 		t.Fatalf("b %+v", b)
 	}
 	h.tick()
-	if _, ok := frameOf(t, sub); ok {
+	if _, ok := takeFrame(t, sub); ok {
 		t.Fatal("a frame for a tick without changes")
+	}
+
+	// Watching another host sends its complete entry at once, alone; a
+	// change of a host not watched comes lean, without "watched".
+	h.Watch(sub, "b")
+	got, w, _ = takeFrameWatched(t, sub)
+	if len(got) != 0 || w == nil || w.Host != "b" || w.Snapshot == nil {
+		t.Fatalf("watch b: %+v %+v", got, w)
+	}
+	s4 := snap("a", "i", 4)
+	f.Apply(s4, body(s4), "", time.Now())
+	h.tick()
+	got, w, _ = takeFrameWatched(t, sub)
+	if len(got) != 1 || got[0].Host != "a" || w != nil {
+		t.Fatalf("a change of a, b watched: %+v %+v", got, w)
+	}
+	// A complete subscriber gets complete entries, and no "watched".
+	_, all := h.Subscribe(100, 1<<30, true, time.Now())
+	s5 := snap("a", "i", 5)
+	f.Apply(s5, body(s5), "", time.Now())
+	h.tick()
+	got, w, _ = takeFrameWatched(t, all)
+	if len(got) != 1 || got[0].Snapshot == nil || len(got[0].Figures.FS) != 1 || w != nil {
+		t.Fatalf("complete subscriber: %+v %+v", got, w)
+	}
+	h.Unsubscribe(all)
+	h.Unsubscribe(sub)
+	if h.complete != 0 || h.watching != 0 {
+		t.Fatalf("after unsubscribing: %d complete, %d watching", h.complete, h.watching)
 	}
 }
 
@@ -108,7 +156,7 @@ func TestTickMergesUpdatesPerHost(t *testing.T) {
 func TestTickBoundsPoints(t *testing.T) {
 	f := fleet.New(fleet.Config{HistorySize: 500, MaxHosts: 10, StaleAfter: 3, OfflineAfter: 10})
 	h := New(f, Options{Tick: time.Hour}, discard)
-	_, sub := h.Subscribe(100, 1<<30, time.Now())
+	_, sub := h.Subscribe(100, 1<<30, false, time.Now())
 	t0 := time.Now().Truncate(time.Millisecond)
 	const n = MaxPoints * 3
 	for i := range uint64(n) {
@@ -116,7 +164,7 @@ func TestTickBoundsPoints(t *testing.T) {
 		f.Apply(s, body(s), "", t0.Add(time.Duration(i)*time.Millisecond))
 	}
 	h.tick()
-	got, _ := frameOf(t, sub)
+	got, _ := takeFrame(t, sub)
 	if len(got) != 1 || *got[0].Figures.Seq != n {
 		t.Fatalf("frame %+v", got)
 	}
@@ -132,7 +180,7 @@ func TestTickBoundsPoints(t *testing.T) {
 func TestTickBehindSubscriberMerges(t *testing.T) {
 	f := fleet.New(fleet.Config{HistorySize: 10, MaxHosts: 10, StaleAfter: 3, OfflineAfter: 10})
 	h := New(f, Options{Tick: time.Hour}, discard)
-	_, sub := h.Subscribe(4, 1<<30, time.Now())
+	_, sub := h.Subscribe(4, 1<<30, false, time.Now())
 	for seq := uint64(1); seq <= 5; seq++ {
 		for _, host := range []string{"a", "b", "c"} {
 			s := snap(host, "i", seq)
@@ -140,7 +188,7 @@ func TestTickBehindSubscriberMerges(t *testing.T) {
 		}
 		h.tick()
 	}
-	got, _ := frameOf(t, sub)
+	got, _ := takeFrame(t, sub)
 	var order []string
 	for _, e := range got {
 		order = append(order, fmt.Sprintf("%s%d", e.Host, *e.Figures.Seq))

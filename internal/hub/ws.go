@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -9,21 +10,25 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
 
 const (
 	writeWait      = 5 * time.Second // a client that cannot take a frame this long is dropped
 	pongWait       = 30 * time.Second
 	pingPeriod     = pongWait / 2
-	maxClientFrame = 4 << 10 // the protocol has nothing to say to the server
+	maxClientFrame = 4 << 10 // a watch message is far smaller
+	watchRate      = 10      // watch messages a second, and a burst of as many
 	// defaultQueueBytes bounds what may wait for one client; with merging
 	// per host it is only reached by a fleet of very large snapshots.
 	defaultQueueBytes = 64 << 20
 )
 
 type wsStats struct {
-	connected, dropped atomic.Uint64
-	active             atomic.Int64
+	connected, dropped, refused atomic.Uint64
+	active                      atomic.Int64
 }
 
 // Stats are the WebSocket counters for /api/status.
@@ -31,11 +36,14 @@ type Stats struct {
 	Clients        int64  `json:"clients"`
 	ConnectedTotal uint64 `json:"connected_total"`
 	DroppedSlow    uint64 `json:"dropped_slow_total"`
+	// Client messages ignored: not a WatchMessage, or over the rate.
+	RefusedMessages uint64 `json:"refused_messages_total"`
 }
 
 // Stats returns the WebSocket counters.
 func (h *Hub) Stats() Stats {
-	return Stats{Clients: h.stats.active.Load(), ConnectedTotal: h.stats.connected.Load(), DroppedSlow: h.stats.dropped.Load()}
+	return Stats{Clients: h.stats.active.Load(), ConnectedTotal: h.stats.connected.Load(), DroppedSlow: h.stats.dropped.Load(),
+		RefusedMessages: h.stats.refused.Load()}
 }
 
 // Clients is the number of connected WebSocket clients.
@@ -75,7 +83,7 @@ func (h *Hub) ServeWS(rw http.ResponseWriter, r *http.Request, config []byte) {
 	if queueBytes <= 0 {
 		queueBytes = defaultQueueBytes
 	}
-	state, sub := h.Subscribe(h.opts.SendBuffer, queueBytes, time.Now())
+	state, sub := h.Subscribe(h.opts.SendBuffer, queueBytes, r.URL.Query().Get("complete") == "1", time.Now())
 	defer h.Unsubscribe(sub)
 
 	readerDone := make(chan struct{})
@@ -84,12 +92,26 @@ func (h *Hub) ServeWS(rw http.ResponseWriter, r *http.Request, config []byte) {
 		conn.SetReadLimit(maxClientFrame)
 		_ = conn.SetReadDeadline(time.Now().Add(pongWait))
 		conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
+		// A person opens a host view a few times a minute; more is a
+		// client misbehaving, and each watch takes the hub's lock.
+		limit := rate.NewLimiter(rate.Limit(watchRate), watchRate)
 		for {
-			// Anything a client sends is ignored; an oversized frame
-			// closes the connection (gorilla answers 1009).
-			if _, _, err := conn.NextReader(); err != nil {
+			// An oversized frame closes the connection (gorilla answers
+			// 1009); anything else but a watch message is ignored.
+			_, rd, err := conn.NextReader()
+			if err != nil {
 				return
 			}
+			b, err := io.ReadAll(rd)
+			if err != nil {
+				return
+			}
+			host, ok := parseWatch(b)
+			if !ok || !limit.Allow() {
+				h.refused()
+				continue
+			}
+			h.Watch(sub, host)
 		}
 	}()
 	h.writeLoop(conn, config, state, sub, readerDone)
@@ -141,7 +163,7 @@ func (h *Hub) writeLoop(conn *websocket.Conn, config []byte, state *State, sub *
 			// One frame for whatever waits: one tick's batch while the
 			// dashboard keeps up.
 			sub.Take(&pending)
-			if pending.Len() == 0 {
+			if pending.Len() == 0 && pending.watched == nil {
 				continue
 			}
 			if err := frame(conn, pending.WriteFrame); err != nil {
@@ -177,6 +199,27 @@ func (h *Hub) writeFailed(err error, readerDone <-chan struct{}) {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		h.slowClient()
+	}
+}
+
+// parseWatch reads a WatchMessage; ok is false for anything else.
+func parseWatch(b []byte) (host string, ok bool) {
+	var m WatchMessage
+	if json.Unmarshal(b, &m) != nil || m.Type != "watch" {
+		return "", false
+	}
+	if m.Host == nil {
+		return "", true
+	}
+	if len(*m.Host) > snapshot.MaxHostLen { // no host has a longer name
+		return "", false
+	}
+	return *m.Host, true
+}
+
+func (h *Hub) refused() {
+	if h.stats.refused.Add(1) == 1 {
+		h.log.Warn("ignored a WebSocket client's message that is not a watch, or over the rate (logged once; see /api/status for the count)")
 	}
 }
 

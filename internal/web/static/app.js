@@ -203,6 +203,7 @@
     m.seq = num(f.seq);
     m.fs = Array.isArray(f.fs) ? f.fs.filter(obj) : [];
     m.net = Array.isArray(f.net) ? f.net.filter(obj) : [];
+    m.listsKnown = Array.isArray(f.fs); // lean entries leave the lists out
     m.platform = str(f.platform);
     m.release = str(f.platform_release);
     m.processor = str(f.processor);
@@ -258,9 +259,9 @@
     if (Number.isFinite(seen)) h.lastSeen = seen;
     if (obj(e.snapshot)) h.snapshot = e.snapshot;
     if (obj(e.figures)) {
-      // A state entry is lean: without the lists only the host view shows
-      // (fs, net) and the snapshot; keep those last known until an update
-      // or GET api/hosts?host= (loadHistory) brings them.
+      // Entries are lean: without the lists only the host view shows (fs,
+      // net) and the snapshot; keep those last known until the watched
+      // entry (applyWatched) or GET api/hosts?host= (loadHistory) brings them.
       if (!Array.isArray(e.figures.fs) && h.figures) { e.figures.fs = h.figures.fs; e.figures.net = h.figures.net; }
       h.figures = e.figures;
     }
@@ -351,7 +352,22 @@
       if (obj(e) && e.removed === true && typeof e.host === 'string') removeHost(e.host);
       else applyEntry(e, false);
     }
+    if (obj(msg.watched)) applyWatched(msg.watched);
     schedule();
+  }
+
+  // applyWatched takes the complete entry of the host on screen (sendWatch):
+  // its snapshot and the figures' lists that the other entries leave out.
+  function applyWatched(e) {
+    const h = typeof e.host === 'string' ? state.hosts.get(e.host) : null;
+    if (!h) return;
+    if (obj(e.snapshot)) h.snapshot = e.snapshot;
+    if (h.figures && obj(e.figures) && Array.isArray(e.figures.fs)) {
+      h.figures.fs = e.figures.fs;
+      h.figures.net = Array.isArray(e.figures.net) ? e.figures.net : [];
+      derive(h);
+    }
+    if (state.routeHost === h.key) hostViewDirty = true;
   }
 
   // ---------------------------------------------------------------- connection
@@ -360,6 +376,12 @@
   let attempt = 0;
   let retryAt = 0;
   let retryTimer = 0;
+
+  // sendWatch tells the consumer which host is on screen (null: none): it
+  // then sends that host's complete entry with the updates.
+  function sendWatch() {
+    if (ws && ws.readyState === 1) ws.send(JSON.stringify({ type: 'watch', host: state.routeHost }));
+  }
 
   function wsURL() {
     return (location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + location.host + '/ws';
@@ -379,6 +401,7 @@
       return;
     }
     ws = sock;
+    sock.onopen = () => { if (ws === sock) sendWatch(); };
     sock.onmessage = (ev) => {
       if (ws !== sock || typeof ev.data !== 'string') return;
       let msg;
@@ -1167,7 +1190,7 @@
     }
     if (rows.length === 0) {
       const tr = el('tr');
-      const td = el('td', '', 'None reported.');
+      const td = el('td', '', h.m.listsKnown ? 'None reported.' : '');
       td.colSpan = 6;
       tr.append(td);
       rows.push(tr);
@@ -1183,7 +1206,7 @@
     }
     if (irows.length === 0) {
       const tr = el('tr');
-      const td = el('td', '', h.legacy ? 'Not sent by prototype-format publishers.' : 'None reported.');
+      const td = el('td', '', !h.m.listsKnown ? '' : h.legacy ? 'Not sent by prototype-format publishers.' : 'None reported.');
       td.colSpan = 3;
       tr.append(td);
       irows.push(tr);
@@ -1330,7 +1353,7 @@
       $('overview').hidden = true;
       $('hostview').hidden = false;
       chartsNeedRebuild = true;
-      rawShown = null;
+      rawShown = undefined; // shown afresh, empty until the host's snapshot is here
       hostViewDirty = true;
       loadHistory(host);
       window.scrollTo(0, 0);
@@ -1356,6 +1379,7 @@
         }
       }
     }
+    sendWatch();
     schedule();
   }
 

@@ -355,15 +355,20 @@ func TestDashboardBrowser(t *testing.T) {
 
 		// Snapshots faster than the tick (WS_TICK, 250 ms) reach the page
 		// merged into one entry per tick, their points with it: the chart
-		// gets every one (the periodic publishing adds at most 7 in the
-		// time allowed, so a page that drew only each entry's newest point
-		// would miss the count).
-		const burst = 12
+		// gets every point the consumer filed meanwhile (a page that drew
+		// only each entry's newest point would get about one a tick). The
+		// consumer stamps points with its receipt time in milliseconds, so
+		// two snapshots it happens to take in the same millisecond are one
+		// point: count what it filed.
 		cpuPoints := `+document.querySelector('#charts .chart[data-chart="cpu"]').getAttribute('data-points')`
 		before := eval[int](t, b, cpuPoints)
-		s.burst("web-01", burst, 3*time.Millisecond)
+		since := time.Now().UnixMilli()
+		s.burst("web-01", 24, 3*time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
+		filed := filedSince(t, base, "web-01", since)
+		t.Logf("a burst of 24 snapshots: %d points filed (distinct times)", filed)
 		waitFor(t, b, "every point of a burst on the CPU chart", 1500*time.Millisecond, cpuPoints,
-			func(n int) bool { return n >= before+burst })
+			func(n int) bool { return n >= before+filed })
 
 		// The raw JSON is the last snapshot web-01 published (it publishes on).
 		raw := waitFor(t, b, "the raw JSON of a recent snapshot", 3*time.Second, `document.getElementById('raw').textContent`,
@@ -496,4 +501,31 @@ func TestDashboardBrowser(t *testing.T) {
 		}
 	}
 	t.Logf("browser test took %v", time.Since(started).Round(time.Millisecond))
+}
+
+// filedSince is the number of history points, by distinct time, that the
+// consumer holds for host from since (unix ms) on: the page draws points of
+// the same millisecond as one.
+func filedSince(t *testing.T, base, host string, since int64) int {
+	t.Helper()
+	resp, err := http.Get(base + "/api/hosts?host=" + host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e struct {
+		History []struct {
+			T int64 `json:"t"`
+		} `json:"history"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+		t.Fatal(err)
+	}
+	times := map[int64]bool{}
+	for _, p := range e.History {
+		if p.T >= since {
+			times[p.T] = true
+		}
+	}
+	return len(times)
 }

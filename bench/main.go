@@ -85,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.bin, "bin", "bin", "folder with sysmon-publisher, sysmon-consumer and sysmon-loadgen")
 	fs.StringVar(&o.root, "root", ".", "the module's root (for go test -bench)")
 	fs.StringVar(&o.out, "out", "bench-results/latest.json", "where to write the figures as JSON")
-	fs.StringVar(&o.only, "only", "", "comma-separated scenarios to run (latency,footprint,gobench,ingest,growth,fleet); empty: all")
+	fs.StringVar(&o.only, "only", "", "comma-separated scenarios to run (latency,footprint,gobench,ingest,history,growth,fleet); empty: all")
 	fs.BoolVar(&o.quick, "quick", false, "short durations: a smoke run (figures are noisier)")
 	fs.IntVar(&o.latencyN, "latency-requests", 1000, "sequential /publish requests")
 	fs.DurationVar(&o.footprint, "footprint", 60*time.Second, "publisher footprint window (1 s interval)")
@@ -133,6 +133,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		{"footprint", b.publisherFootprint},
 		{"gobench", b.goBenchmarks},
 		{"ingest", b.ingest},
+		{"history", b.historyCost},
 		{"growth", b.growth},
 		{"fleet", b.bigFleet},
 	}

@@ -253,26 +253,7 @@ func (b *bench) goBenchmarks() ([]Figure, error) {
 func (b *bench) ingest() ([]Figure, error) {
 	ex := b.name("ingest")
 	n := b.opts.ingestN
-	fill := func(q string) error {
-		if err := b.declareQueue(ex, q, nil); err != nil {
-			return err
-		}
-		lg, err := b.start("ingest", "sysmon-loadgen", "publish", "-exchange", ex, "-hosts", "1000", "-interval", "0",
-			"-count", strconv.Itoa(n), "-report", "0", "-json", "-prefix", "ingest-")
-		if err != nil {
-			return err
-		}
-		var s struct{}
-		if err := lg.wait(10*time.Minute, &s); err != nil {
-			return err
-		}
-		// Only this run's queue is bound: unbind so the next fill goes to the next queue only.
-		err = b.withChannel(func(ch *amqp.Channel) error { return ch.QueueUnbind(q, "#", ex, nil) })
-		if err != nil {
-			return err
-		}
-		return b.waitDepth(q, n, time.Minute)
-	}
+	fill := func(q string) error { return b.fillBacklog(ex, q, 1000, n) }
 	bareRun := func(tag string) (float64, error) {
 		q := b.name("ingest.bare" + tag)
 		defer b.cleanup("", q)

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -17,6 +18,7 @@ import (
 	"github.com/sysmon-dev/sysmon/internal/consumer"
 	"github.com/sysmon-dev/sysmon/internal/daemon"
 	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/forward"
 	"github.com/sysmon-dev/sysmon/internal/hub"
 	"github.com/sysmon-dev/sysmon/internal/metrics"
 	"github.com/sysmon-dev/sysmon/internal/mq"
@@ -98,6 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return out
 	}})
+	fwd := newForwarder(cfg, hosts, reg, log)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", reg)
 	mux.Handle("GET /metrics/fleet", metrics.FleetHandler(hosts))
@@ -126,6 +129,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	g.Add(1, "watchdog", watchdog.Run)
 	g.Add(1, "alerts", alerts.Run)
 	g.Add(1, "dashboard ticks", dashboards.Run)
+	if fwd != nil {
+		g.Add(1, "forwarder", fwd.Run)
+	}
 	g.Add(2, "http server", func(ctx context.Context) error {
 		defer site.Close()
 		return srv.Run(ctx)
@@ -137,6 +143,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// newForwarder is the shard's forwarder to the merged view, with its
+// metrics, or nil when FORWARD_EXCHANGE is not set.
+func newForwarder(cfg consumer.Config, hosts *fleet.Fleet, reg *metrics.Registry, log *slog.Logger) *forward.Forwarder {
+	if cfg.Forward.Exchange == "" {
+		return nil
+	}
+	flog := log.With("component", "forward")
+	f := forward.New(forward.Options{Exchange: cfg.Forward.Exchange, Every: cfg.Forward.Every, Hosts: hosts.Hosts,
+		Dialer: mq.NewDialer(daemon.Dial(cfg.Broker), name+"-forward@"+daemon.Hostname(), flog, mq.NewStatus()), Log: flog})
+	st := func() forward.Stats { return f.Stats() }
+	metrics.Forward(reg, metrics.ForwardSources{
+		Queued: func() uint64 { return st().Queued }, Confirmed: func() uint64 { return st().Confirmed },
+		Dropped: func() uint64 { return st().Dropped }, Skipped: func() uint64 { return st().Skipped },
+		Waiting: func() int { return st().Waiting },
+	})
+	return f
 }
 
 // alertChannels are the configured notification channels.

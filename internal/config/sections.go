@@ -30,6 +30,12 @@ type Broker struct {
 	ReadableSecrets []string
 }
 
+// ConsistentHash is the exchange type of RabbitMQ's consistent-hash plugin
+// (rabbitmq_consistent_hash_exchange): it spreads hosts over the queues
+// bound to it by their routing key (the host name), each queue's share
+// weighted by its binding key. Shards of a sharded deployment use it.
+const ConsistentHash = "x-consistent-hash"
+
 // Redacted returns the broker URLs with the password masked.
 func (b Broker) Redacted() []string {
 	out := make([]string, len(b.URLs))
@@ -47,7 +53,7 @@ var urlKeys = []string{"RABBITMQ_HOST", "RABBITMQ_PORT", "RABBITMQ_USER", "RABBI
 func LoadBroker(l *Loader) Broker {
 	b := Broker{
 		Exchange:     l.Name("EXCHANGE_NAME", "system_info"),
-		ExchangeType: l.Enum("EXCHANGE_TYPE", "fanout", "fanout", "topic", "direct", "headers"),
+		ExchangeType: l.Enum("EXCHANGE_TYPE", "fanout", "fanout", "topic", "direct", "headers", ConsistentHash),
 		Heartbeat:    l.Duration("RABBITMQ_HEARTBEAT", 10*time.Second, time.Second, 10*time.Minute),
 		ReconnectMax: l.Duration("RECONNECT_MAX_DELAY", 15*time.Second, 100*time.Millisecond, 10*time.Minute),
 	}

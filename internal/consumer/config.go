@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -35,7 +36,16 @@ type Config struct {
 	Thresholds map[string]Thresholds
 	Identity   Identity
 	Alerts     Alerts
-	LogLevel   slog.Level
+	// Forward sends each host's latest snapshot on to a merged view.
+	Forward  Forward
+	LogLevel slog.Level
+}
+
+// Forward is the shard side of a sharded deployment (README "Beyond one
+// consumer"): Exchange "" is off.
+type Forward struct {
+	Exchange string
+	Every    time.Duration
 }
 
 // LoadConfig reads the env file at path (the environment overrides it).
@@ -91,6 +101,15 @@ func Read(l *config.Loader) (Config, error) {
 		l.Fail("QUEUE_NAME", "names starting with amq. are reserved by RabbitMQ (it refuses to declare such a queue): choose another name")
 	}
 	bindingKey := l.String("QUEUE_BINDING_KEY", "#")
+	if c.Broker.ExchangeType == config.ConsistentHash {
+		// The binding key is the queue's weight: its share of the hosts.
+		if !l.IsSet("QUEUE_BINDING_KEY") {
+			bindingKey = "1"
+		}
+		if w, err := strconv.Atoi(bindingKey); err != nil || w < 1 || w > 1000 {
+			l.Fail("QUEUE_BINDING_KEY", "with EXCHANGE_TYPE=%s the binding key is this shard's weight: expected a whole number from 1 to 1000, got %q", config.ConsistentHash, bindingKey)
+		}
+	}
 	if len(bindingKey) > config.MaxName || !utf8.ValidString(bindingKey) {
 		l.Fail("QUEUE_BINDING_KEY", "expected a binding key of at most %d bytes of UTF-8 (# for every host), got %d bytes", config.MaxName, len(bindingKey))
 	}
@@ -121,6 +140,18 @@ func Read(l *config.Loader) (Config, error) {
 		"load":   thresholds(l, "THRESHOLD_LOAD", 1.5, 3, 1000),
 	}
 	c.Alerts = loadAlerts(l)
+	c.Forward = Forward{Exchange: strings.TrimSpace(l.String("FORWARD_EXCHANGE", "")),
+		Every: l.Duration("FORWARD_EVERY", 10*time.Second, 100*time.Millisecond, time.Hour)}
+	switch fx := c.Forward.Exchange; {
+	case fx == "":
+	case config.CheckName(fx) != nil:
+		l.Fail("FORWARD_EXCHANGE", "expected an exchange name, or nothing to forward nothing: the name %v", config.CheckName(fx))
+	case strings.HasPrefix(fx, "amq."):
+		l.Fail("FORWARD_EXCHANGE", "names starting with amq. are reserved by RabbitMQ: choose another name")
+	case fx == c.Broker.Exchange:
+		// Forwarded snapshots would come back to this consumer, forever.
+		l.Fail("FORWARD_EXCHANGE", "expected another exchange than EXCHANGE_NAME (%q): the merged view's", fx)
+	}
 	if err := l.Err(); err != nil {
 		return Config{}, err
 	}
@@ -167,6 +198,8 @@ func (c Config) Describe() string {
 		{"WS_TICK", c.Tick.String()},
 		{"STATE_DIR", stateText(c.StateDir)},
 		{"HOST_IDENTITY", identityText(c.Identity)},
+		{"FORWARD_EXCHANGE", forwardText(c.Forward)},
+		{"FORWARD_EVERY", c.Forward.Every.String()},
 	}
 	for _, k := range []string{"cpu", "memory", "swap", "disk", "load"} {
 		t := c.Thresholds[k]
@@ -182,6 +215,13 @@ func stateText(dir string) string {
 		return "none (nothing kept across restarts)"
 	}
 	return dir
+}
+
+func forwardText(f Forward) string {
+	if f.Exchange == "" {
+		return "none (this consumer is not a shard of a merged view)"
+	}
+	return f.Exchange
 }
 
 func identityText(id Identity) string {

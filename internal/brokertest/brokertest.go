@@ -128,6 +128,9 @@ type Options struct {
 	// Files are written into the node's folder, owned by the broker's user
 	// (certificates and keys, say).
 	Files map[string][]byte
+	// Plugins are enabled at boot (rabbitmq_consistent_hash_exchange, say):
+	// they must be installed with the server.
+	Plugins []string
 }
 
 // Start boots a private node on a free port (about 5 s) and stops it when
@@ -174,7 +177,7 @@ func launch(t testing.TB, o Options) *Node {
 			t.Fatal(err)
 		}
 	}
-	must(t, os.WriteFile(filepath.Join(dir, "enabled_plugins"), []byte("[].\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "enabled_plugins"), []byte("["+strings.Join(o.Plugins, ",")+"].\n"), 0o644))
 	conf := fmt.Sprintf("listeners.tcp.local = 127.0.0.1:%d\n", port)
 	for _, line := range o.Config {
 		conf += strings.ReplaceAll(line, "$DIR", dir) + "\n"

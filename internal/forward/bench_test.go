@@ -1,0 +1,79 @@
+package forward
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/sysmon-dev/sysmon/internal/brokertest"
+	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/mq"
+)
+
+// BenchmarkForward is one shard's forwarding ceiling: how many hosts'
+// snapshots (1.4 KB, a typical host's) a forwarder gets confirmed per second,
+// each one persistent and confirmed before the next (mq.Publisher). A shard
+// can forward at most this × FORWARD_EVERY hosts.
+func BenchmarkForward(b *testing.B) {
+	url := brokertest.Shared(b)
+	exchange := brokertest.Name(b, "ex")
+	conn, err := amqp.Dial(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := ch.ExchangeDeclare(exchange, "fanout", true, false, false, false, nil); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = ch.ExchangeDelete(exchange, false, false) }()
+	// A queue bound, as the merged consumer's is: persistent messages are
+	// confirmed once queued (and written).
+	q, err := ch.QueueDeclare("", false, true, true, false, amqp.Table{"x-max-length": int64(1000), "x-overflow": "drop-head"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := ch.QueueBind(q.Name, "", exchange, false, nil); err != nil {
+		b.Fatal(err)
+	}
+	body := make([]byte, 1400)
+	for i := range body {
+		body[i] = 'x'
+	}
+	n := b.N
+	entries := make([]fleet.Entry, n)
+	now := time.Now()
+	for i := range entries {
+		entries[i] = fleet.Entry{Host: fmt.Sprintf("host-%07d", i), LastSeen: now, Snapshot: body}
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	f := New(Options{Exchange: exchange, Every: time.Hour, Backlog: n + 1, Hosts: func(time.Time) []fleet.Entry { return entries }, Log: log,
+		Dialer: mq.NewDialer(mq.DialConfig{URLs: []string{url}, Shown: []string{"test"}, Heartbeat: 10 * time.Second, MaxDelay: time.Second},
+			"forward-bench", log, mq.NewStatus())})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.pub.Run(ctx) }()
+	b.ResetTimer()
+	start := time.Now()
+	for slot := range Slots {
+		f.forward(slot, now)
+	}
+	for f.Stats().Confirmed < uint64(n) {
+		time.Sleep(time.Millisecond)
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(n)/el.Seconds(), "forwards/s")
+}

@@ -231,7 +231,7 @@ func TestShardsMergeIntoOneFleet(t *testing.T) {
 	var shard []*Daemon
 	for i := range shards {
 		shard = append(shard, Start(t, "sysmon-consumer", Env{"RABBITMQ_URL": node.URL,
-			"EXCHANGE_NAME": hashEx, "EXCHANGE_TYPE": "x-consistent-hash", "QUEUE_BINDING_KEY": "1",
+			"EXCHANGE_NAME": hashEx, "EXCHANGE_TYPE": "x-consistent-hash", // QUEUE_BINDING_KEY: 100 by default
 			"QUEUE_NAME": brokertest.Name(t, fmt.Sprintf("q.shard%d", i)), "RECONNECT_MAX_DELAY": "1s", "WS_TICK": "250ms",
 			"FORWARD_EXCHANGE": fleetEx, "FORWARD_EVERY": every.String()}))
 	}

@@ -19,13 +19,13 @@ func loadText(t *testing.T, content string) (Config, error) {
 }
 
 // A shard: its queue's binding key is its weight on the consistent-hash
-// exchange (1 unless set), and it forwards to another exchange.
+// exchange (100 unless set), and it forwards to another exchange.
 func TestShardSettings(t *testing.T) {
 	c, err := loadText(t, "EXCHANGE_TYPE=x-consistent-hash\nFORWARD_EXCHANGE=sysmon.fleet\n")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Queue.BindingKey != "1" || c.Forward.Exchange != "sysmon.fleet" || c.Forward.Every != 10*time.Second {
+	if c.Queue.BindingKey != "100" || c.Forward.Exchange != "sysmon.fleet" || c.Forward.Every != 10*time.Second {
 		t.Fatalf("binding key %q, forward %+v", c.Queue.BindingKey, c.Forward)
 	}
 	c, err = loadText(t, "EXCHANGE_TYPE=x-consistent-hash\nQUEUE_BINDING_KEY=3\nFORWARD_EXCHANGE=f\nFORWARD_EVERY=2s\n")

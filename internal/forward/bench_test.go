@@ -13,6 +13,7 @@ import (
 	"github.com/sysmon-dev/sysmon/internal/brokertest"
 	"github.com/sysmon-dev/sysmon/internal/fleet"
 	"github.com/sysmon-dev/sysmon/internal/mq"
+	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
 
 // BenchmarkForward is one shard's forwarding ceiling: how many hosts'
@@ -49,13 +50,13 @@ func BenchmarkForward(b *testing.B) {
 		body[i] = 'x'
 	}
 	n := b.N
-	entries := make([]fleet.Entry, n)
+	entries := make([]fleet.Latest, n)
 	now := time.Now()
 	for i := range entries {
-		entries[i] = fleet.Entry{Host: fmt.Sprintf("host-%07d", i), LastSeen: now, Snapshot: body}
+		entries[i] = fleet.Latest{Host: fmt.Sprintf("host-%07d", i), LastSeen: now, Snapshot: body}
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f := New(Options{Exchange: exchange, Every: time.Hour, Backlog: n + 1, Hosts: func(time.Time) []fleet.Entry { return entries }, Log: log,
+	f := New(Options{Exchange: exchange, Every: time.Hour, Backlog: n + 1, Latest: func(buf []fleet.Latest) []fleet.Latest { return append(buf, entries...) }, Log: log,
 		Dialer: mq.NewDialer(mq.DialConfig{URLs: []string{url}, Shown: []string{"test"}, Heartbeat: 10 * time.Second, MaxDelay: time.Second},
 			"forward-bench", log, mq.NewStatus())})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -64,7 +65,7 @@ func BenchmarkForward(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for slot := range Slots {
-		f.forward(slot, now)
+		f.forward(slot)
 	}
 	for f.Stats().Confirmed < uint64(n) {
 		time.Sleep(time.Millisecond)
@@ -76,4 +77,35 @@ func BenchmarkForward(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(n)/el.Seconds(), "forwards/s")
+}
+
+// BenchmarkScan is the forwarder's cost per slot (FORWARD_EVERY/10) besides
+// publishing: reading the fleet's hosts (fleet.AppendLatest) and picking the tenth
+// that is due, with nothing new to send. Ten of these per FORWARD_EVERY.
+func BenchmarkScan(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
+			f := fleet.New(fleet.Config{HistorySize: 1, MaxHosts: n, StaleAfter: 3, OfflineAfter: 10})
+			now := time.Now()
+			for i := range n {
+				host := fmt.Sprintf("host-%07d", i)
+				body := fmt.Appendf(nil, `{"schema":1,"host":%q,"timestamp":"2026-11-27T03:12:27.663874","cpu_percent":12.5,"memory":{"total":1,"available":1,"percent":1},"disk":{"total":1,"used":1,"free":1},"platform":"Linux","platform_release":"6.1","processor":"x"}`, host)
+				s, err := snapshot.Decode(body, 1<<20)
+				if err != nil {
+					b.Fatal(err)
+				}
+				f.Apply(s, body, "", now)
+			}
+			fw := New(Options{Exchange: "unused", Every: time.Hour, Latest: f.AppendLatest, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			for slot := range Slots {
+				fw.forward(slot) // all sent once: later scans find nothing new
+			}
+			b.ReportAllocs()
+			slot := 0
+			for b.Loop() {
+				fw.forward(slot)
+				slot = (slot + 1) % Slots
+			}
+		})
+	}
 }

@@ -29,8 +29,8 @@ const Slots = 10
 type Options struct {
 	Exchange string        // fanout exchange of the merged view
 	Every    time.Duration // at most one snapshot per host this often
-	// Hosts returns the fleet's hosts (fleet.Fleet.Hosts).
-	Hosts func(now time.Time) []fleet.Entry
+	// Latest appends the fleet's hosts to a buffer (fleet.Fleet.AppendLatest).
+	Latest func(buf []fleet.Latest) []fleet.Latest
 	// Dialer connects the forwarder's own connection (its status is not
 	// the consumer's: a merge that cannot publish does not stop ingest).
 	Dialer *mq.Dialer
@@ -48,6 +48,7 @@ type Forwarder struct {
 	// sent is each host's LastSeen when its snapshot was last forwarded;
 	// owned by Run's goroutine.
 	sent map[string]time.Time
+	buf  []fleet.Latest // reused by each scan
 
 	forwarded, skipped atomic.Uint64
 }
@@ -80,16 +81,20 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			return <-done
 		case err := <-done:
 			return err
-		case now := <-tick.C:
-			f.forward(slot, now)
+		case <-tick.C:
+			f.forward(slot)
 		}
 	}
 }
 
 // forward queues the hosts due in slot whose snapshot is newer than the
 // one they last forwarded.
-func (f *Forwarder) forward(slot int, now time.Time) {
-	hosts := f.o.Hosts(now)
+func (f *Forwarder) forward(slot int) {
+	hosts := f.o.Latest(f.buf[:0])
+	defer func() {
+		clear(hosts) // the snapshots are not kept past the scan
+		f.buf = hosts
+	}()
 	if len(f.sent) > len(hosts) {
 		// Hosts expired or forgotten: forget them here too.
 		live := make(map[string]bool, len(hosts))

@@ -32,23 +32,22 @@ func TestSlotsSpreadHosts(t *testing.T) {
 // fakeFleet is a fleet whose hosts the test changes.
 type fakeFleet struct {
 	mu    sync.Mutex
-	hosts map[string]fleet.Entry
+	hosts map[string]fleet.Latest
 }
 
-func (f *fakeFleet) Hosts(time.Time) []fleet.Entry {
+func (f *fakeFleet) Latest(buf []fleet.Latest) []fleet.Latest {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]fleet.Entry, 0, len(f.hosts))
 	for _, e := range f.hosts {
-		out = append(out, e)
+		buf = append(buf, e)
 	}
-	return out
+	return buf
 }
 
 func (f *fakeFleet) set(host string, seq int, at time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.hosts[host] = fleet.Entry{Host: host, LastSeen: at, Snapshot: fmt.Appendf(nil, `{"host":%q,"seq":%d}`, host, seq)}
+	f.hosts[host] = fleet.Latest{Host: host, LastSeen: at, Snapshot: fmt.Appendf(nil, `{"host":%q,"seq":%d}`, host, seq)}
 }
 
 // Each host's latest snapshot reaches the exchange once, as it was filed,
@@ -81,14 +80,14 @@ func TestForwardsEachHostsLatestOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ff := &fakeFleet{hosts: map[string]fleet.Entry{}}
+	ff := &fakeFleet{hosts: map[string]fleet.Latest{}}
 	t0 := time.Now()
 	for i := range 30 {
 		ff.set(fmt.Sprintf("h%02d", i), 1, t0)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	every := 300 * time.Millisecond
-	f := New(Options{Exchange: exchange, Every: every, Hosts: ff.Hosts, Log: log,
+	f := New(Options{Exchange: exchange, Every: every, Latest: ff.Latest, Log: log,
 		Dialer: mq.NewDialer(mq.DialConfig{URLs: []string{url}, Shown: []string{"test"}, Heartbeat: 10 * time.Second, MaxDelay: time.Second},
 			"forward-test", log, mq.NewStatus())})
 	ctx, cancel := context.WithCancel(context.Background())

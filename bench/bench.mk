@@ -7,7 +7,15 @@
 BENCH_BIN   ?= bin
 BENCH_FLAGS ?=
 
-.PHONY: bench bench-quick bench-build
+.PHONY: bench bench-quick bench-build ensure-collectd
+
+# The footprint scenario measures sysmon-publisher beside collectd (Debian's
+# collectd-core, with the libraries its amqp and disk plugins load).
+ensure-collectd:
+	@packaging/ensure-tools.sh /usr/sbin/collectd=collectd-core \
+		/usr/lib/x86_64-linux-gnu/librabbitmq.so.4=librabbitmq4 \
+		/usr/lib/x86_64-linux-gnu/libyajl.so.2=libyajl2 \
+		/usr/lib/x86_64-linux-gnu/libudev.so.1=libudev1
 
 bench-build: ensure-go
 	@mkdir -p $(BENCH_BIN)
@@ -16,9 +24,9 @@ bench-build: ensure-go
 	$(GO) build -o $(BENCH_BIN)/sysmon-bench ./bench
 
 # About 11 minutes on 2 cores, most of it the 10,000-host fleet for 5 minutes.
-bench: ensure-broker bench-build
+bench: ensure-broker ensure-collectd bench-build
 	$(BENCH_BIN)/sysmon-bench -bin $(BENCH_BIN) -out bench-results/latest.json $(BENCH_FLAGS)
 
 # About 3 minutes.
-bench-quick: ensure-broker bench-build
+bench-quick: ensure-broker ensure-collectd bench-build
 	$(BENCH_BIN)/sysmon-bench -quick -bin $(BENCH_BIN) -out bench-results/latest.json $(BENCH_FLAGS)

@@ -50,13 +50,17 @@ func (l *lockedBuffer) Bytes() []byte {
 // start runs bin/NAME with args; stderr (and stdout for daemons) go to a log
 // file named after the step.
 func (b *bench) start(step, name string, args ...string) (*proc, error) {
+	return b.startCmd(step, name, exec.Command(filepath.Join(b.bin, name), args...))
+}
+
+// startCmd runs cmd as start does, for programs that are not sysmon's.
+func (b *bench) startCmd(step, name string, cmd *exec.Cmd) (*proc, error) {
 	logPath := filepath.Join(b.logDir, fmt.Sprintf("%02d-%s-%s.log", b.seq(), step, name))
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	p := &proc{name: name, out: &lockedBuffer{}, log: logPath, done: make(chan struct{})}
-	p.cmd = exec.Command(filepath.Join(b.bin, name), args...)
+	p := &proc{name: name, cmd: cmd, out: &lockedBuffer{}, log: logPath, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, f
 	p.cmd.Env = daemon.CleanEnv(os.Environ())
 	if err := p.cmd.Start(); err != nil {
@@ -206,28 +210,8 @@ func cpuTime(pid int) time.Duration {
 
 // memory returns VmRSS and VmHWM (peak RSS) in bytes.
 func memory(pid int) (rss, peak int64) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(v)
-		if len(f) == 0 {
-			continue
-		}
-		n, _ := strconv.ParseInt(f[0], 10, 64)
-		switch k {
-		case "VmRSS":
-			rss = n << 10
-		case "VmHWM":
-			peak = n << 10
-		}
-	}
-	return rss, peak
+	v := statusFields(fmt.Sprintf("/proc/%d/status", pid), "VmRSS", "VmHWM")
+	return v[0] << 10, v[1] << 10
 }
 
 // cpuMeter measures a process's CPU use over a window.

@@ -123,48 +123,6 @@ func (b *bench) publishLatency() ([]Figure, error) {
 	}}, nil
 }
 
-// publisherFootprint: a publisher at a 1 s interval, CPU over the window and
-// RSS at its end.
-func (b *bench) publisherFootprint() ([]Figure, error) {
-	ex, q := b.name("footprint"), b.name("footprint.q")
-	defer b.cleanup(ex, q)
-	if err := b.declareQueue(ex, q, amqp.Table{"x-max-length": int64(1000), "x-overflow": "drop-head"}); err != nil {
-		return nil, err
-	}
-	pub, base, err := b.startDaemon("footprint", "sysmon-publisher", map[string]string{
-		"EXCHANGE_NAME": ex, "PUBLISH_INTERVAL": "1s", "HOST_NAME": "bench-footprint"})
-	if err != nil {
-		return nil, err
-	}
-	defer pub.stop()
-	if err := b.sleep(3 * time.Second); err != nil {
-		return nil, err
-	}
-	m := meter(pub)
-	var c0 struct {
-		Snapshots struct {
-			Published uint64 `json:"published_total"`
-		} `json:"snapshots"`
-	}
-	getJSON(base+"/", &c0)
-	if err := b.sleep(b.opts.footprint); err != nil {
-		return nil, err
-	}
-	cpu := m.percent()
-	rss, peak := memory(pub.cmd.Process.Pid)
-	c1 := c0
-	getJSON(base+"/", &c1)
-	n := c1.Snapshots.Published - c0.Snapshots.Published
-	return []Figure{{
-		ID: "publisher_footprint", Figure: fmt.Sprintf("publisher CPU and RSS, 1 s interval, %s", b.opts.footprint),
-		Measured: fmt.Sprintf("%.3f%% of a core, RSS %.1f MiB (peak %.1f MiB), %d snapshots", cpu, float64(rss)/mib, float64(peak)/mib, n),
-		Target:   "≤ 0.15%, ≤ 12 MiB",
-		Baseline: "collectd 0.15%, 5 MiB; node_exporter 0.67%, 21 MiB (TESTBED.md, not this run)",
-		Met:      ptr(cpu <= 0.15 && float64(rss) <= 12*mib),
-		Values:   map[string]float64{"cpu_percent": cpu, "rss_mib": float64(rss) / mib, "peak_rss_mib": float64(peak) / mib, "snapshots": float64(n)},
-	}}, nil
-}
-
 func getJSON(url string, v any) {
 	resp, err := httpClient.Get(url)
 	if err != nil {

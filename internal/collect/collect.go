@@ -20,7 +20,6 @@ import (
 	"github.com/shirou/gopsutil/v4/cpu"
 	"github.com/shirou/gopsutil/v4/disk"
 	"github.com/shirou/gopsutil/v4/host"
-	"github.com/shirou/gopsutil/v4/load"
 	"github.com/shirou/gopsutil/v4/mem"
 	"github.com/shirou/gopsutil/v4/net"
 
@@ -234,43 +233,63 @@ func defaultSources() []Source {
 	netW := &counterWindow[map[string]net.IOCountersStat]{minWindow: time.Second}
 	fs := &filesystems{busy: map[string]*atomic.Bool{}}
 	disks := wholeDisks{}
+	// The /proc files are parsed here (procfs.go, checked against
+	// gopsutil's parsers in the tests), each kept open: gopsutil's
+	// system calls per file were most of the publisher's CPU time.
+	statF, memF, loadF := newProcFile("stat"), newProcFile("meminfo"), newProcFile("loadavg")
+	diskF, netF := newProcFile("diskstats"), newProcFile("net/dev")
+	var per []cpu.TimesStat
 	return []Source{
 		{"cpu", func(ctx context.Context, now time.Time, s *snapshot.Snapshot) error {
-			// One read of /proc/stat: the total is the sum of the CPUs.
-			per, err := cpu.TimesWithContext(ctx, true)
+			data, err := statF.read()
 			if err != nil {
 				return err
 			}
+			// The total is the sum of the CPUs.
+			per = parseStat(data, per)
 			return fillCPU(cpuW, now, append([]cpu.TimesStat{sumTimes(per)}, per...), s)
 		}},
 		{"memory", func(ctx context.Context, _ time.Time, s *snapshot.Snapshot) error {
-			vm, err := mem.VirtualMemoryWithContext(ctx)
+			data, err := memF.read()
 			if err != nil {
 				return err
 			}
-			s.Memory = snapshot.Memory{Total: vm.Total, Available: vm.Available, Used: vm.Used,
-				Percent: round2(vm.UsedPercent)}
-			if vm.Total > 0 {
-				// The prototype's percent (psutil) is the share not available.
-				s.Memory.Percent = round2(float64(vm.Total-vm.Available) / float64(vm.Total) * 100)
+			m, err := parseMeminfo(data)
+			if errors.Is(err, errNoMemAvailable) {
+				// gopsutil estimates it from the zones, as psutil does.
+				vm, verr := mem.VirtualMemoryWithContext(ctx)
+				if verr != nil {
+					return verr
+				}
+				m.available, err = vm.Available, nil
 			}
-			// Swap from the same /proc/meminfo reading: mem.SwapMemory
-			// parses /proc/vmstat too, for figures not sent, and made 40% of
-			// a sample's allocations.
-			s.Swap = swapFrom(vm.SwapTotal, vm.SwapFree)
+			if err != nil {
+				return err
+			}
+			m.available = min(m.available, m.total)
+			// The prototype's percent (psutil) is the share not available.
+			s.Memory = snapshot.Memory{Total: m.total, Available: m.available, Used: m.total - m.available,
+				Percent: round2(float64(m.total-m.available) / float64(m.total) * 100)}
+			// Swap from the same /proc/meminfo reading (mem.SwapMemory
+			// parses /proc/vmstat too, for figures not sent).
+			s.Swap = swapFrom(m.swapTotal, m.swapFree)
 			return nil
 		}},
 		{"load", func(ctx context.Context, _ time.Time, s *snapshot.Snapshot) error {
-			a, err := load.AvgWithContext(ctx)
+			data, err := loadF.read()
 			if err != nil {
 				return err
 			}
-			s.Load = &snapshot.Load{Load1: a.Load1, Load5: a.Load5, Load15: a.Load15}
+			l1, l5, l15, err := parseLoadavg(data)
+			if err != nil {
+				return err
+			}
+			s.Load = &snapshot.Load{Load1: l1, Load5: l5, Load15: l15}
 			return nil
 		}},
 		{"filesystems", fs.fill},
 		{"disk_io", func(ctx context.Context, now time.Time, s *snapshot.Snapshot) error {
-			data, err := readDiskstats()
+			data, err := diskF.read()
 			if err != nil {
 				return err
 			}
@@ -279,15 +298,13 @@ func defaultSources() []Source {
 			return nil
 		}},
 		{"network", func(ctx context.Context, now time.Time, s *snapshot.Snapshot) error {
-			list, err := net.IOCountersWithContext(ctx, true)
+			data, err := netF.read()
 			if err != nil {
 				return err
 			}
-			m := make(map[string]net.IOCountersStat, len(list))
-			for _, c := range list {
-				if c.Name != "lo" {
-					m[c.Name] = c
-				}
+			m, err := parseNetDev(data)
+			if err != nil {
+				return err
 			}
 			fillNetwork(netW, now, m, s)
 			return nil

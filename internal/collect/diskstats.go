@@ -1,11 +1,8 @@
 package collect
 
 import (
-	"bufio"
-	"bytes"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/shirou/gopsutil/v4/disk"
@@ -13,34 +10,31 @@ import (
 	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
 
-// readDiskstats reads the kernel's block device counters. gopsutil's
+// parseDiskstats reads /proc/diskstats (read by a procFile). gopsutil's
 // IOCounters also opens udev data, serial, model and device-mapper files
 // for every device, every sample: labels sysmon does not send, five file
 // opens per disk per second on a host that should barely notice sysmon.
-func readDiskstats() ([]byte, error) {
-	return os.ReadFile(hostPath("HOST_PROC", "/proc") + "/diskstats")
-}
-
-// parseDiskstats reads /proc/diskstats lines: major minor name, then reads
+//
+// The lines are: major minor name, then reads
 // completed, reads merged, sectors read, ms reading, writes completed,
 // writes merged, sectors written, … (Documentation/admin-guide/iostats.rst).
 // A sector is 512 bytes there, whatever the device's own sector size.
 func parseDiskstats(data []byte) map[string]disk.IOCountersStat {
 	out := map[string]disk.IOCountersStat{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		f := bytes.Fields(sc.Bytes())
-		if len(f) < 10 {
-			continue
+	var f [10][]byte
+	lines(data, func(line []byte) bool {
+		if fields(line, f[:]) < 10 {
+			return true
 		}
 		n := func(i int) uint64 {
-			v, _ := strconv.ParseUint(string(f[i]), 10, 64)
+			v, _ := parseUint(f[i])
 			return v
 		}
 		name := string(f[2])
 		out[name] = disk.IOCountersStat{Name: name, ReadCount: n(3), ReadBytes: n(5) * 512,
 			WriteCount: n(7), WriteBytes: n(9) * 512}
-	}
+		return true
+	})
 	return out
 }
 

@@ -433,7 +433,7 @@ func TestFaultHangingCollector(t *testing.T) {
 	}
 	// One hung goroutine, not one per sample.
 	g, dump := goroutines(t, pub)
-	hung := strings.Count(dump, "load.readLoadAvgFromFile")
+	hung := strings.Count(dump, "collect.(*procFile).read")
 	if hung > 1 || g > 40 {
 		t.Errorf("%d goroutines, %d stuck on loadavg after %d samples (want 1)", g, hung, c.Snapshots.Published)
 	}

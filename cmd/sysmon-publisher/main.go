@@ -115,11 +115,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	notifier.Ready()
 	notifier.Status(status.Line())
 
+	// The loops prove they are alive to the watchdog, which checks every
+	// half interval that each beat within the interval: a beat every
+	// quarter is enough, and no watchdog needs no timer at all.
+	beatEvery := watchdog.Interval() / 4
 	dialer := mq.NewDialer(daemon.Dial(cfg.Broker), name+"@"+cfg.HostName, log.With("component", "mq"), status)
 	dialer.Beat = watchdog.Loop("broker")
 	pub := &mq.Publisher{Dialer: dialer, Exchange: cfg.Broker.Exchange, ExchangeType: cfg.Broker.ExchangeType,
 		Outbox: outbox, Log: log.With("component", "mq"), DrainTimeout: 2 * time.Second,
-		UserID: cfg.UserID, NoUserID: cfg.NoUserID}
+		UserID: cfg.UserID, NoUserID: cfg.NoUserID, BeatEvery: beatEvery}
 
 	// Stopped in this order: what adds to the outbox (the periodic loop,
 	// which queues a goodbye message, and /publish); then the broker side,
@@ -129,7 +133,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	g.Add(1, "http server", srv.Run)
 	g.Add(1, "watchdog", watchdog.Run)
 	beat := watchdog.Loop("periodic")
-	g.Add(1, "periodic loop", func(ctx context.Context) error { return svc.Run(ctx, beat) })
+	g.Add(1, "periodic loop", func(ctx context.Context) error { return svc.Run(ctx, beat, beatEvery) })
 	g.Add(2, "broker", pub.Run)
 	g.Add(3, "journal", func(ctx context.Context) error {
 		if err := outbox.RunJournal(ctx); err != nil {

@@ -30,6 +30,11 @@ type Publisher struct {
 	// the broker derives from the certificate). NoUserID: never set it.
 	UserID   string
 	NoUserID bool
+	// BeatEvery is how often the loop beats the Dialer's watchdog while
+	// nothing is sent (it beats at each message too); 0: only at each
+	// message, for a process without a watchdog, which then has no timer
+	// of its own here to wake it.
+	BeatEvery time.Duration
 }
 
 // Run publishes until ctx ends, then drains for up to DrainTimeout.
@@ -70,11 +75,16 @@ func (p *Publisher) session(ctx context.Context, conn *amqp.Connection, ready fu
 	stopDrain := context.AfterFunc(ctx, func() { time.AfterFunc(p.DrainTimeout, cancelHard) })
 	defer stopDrain()
 
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
+	var tick <-chan time.Time
+	if p.BeatEvery > 0 {
+		t := time.NewTicker(p.BeatEvery)
+		defer t.Stop()
+		tick = t.C
+	}
 	status := p.Dialer.Status
 
 	for {
+		p.beat()
 		it := p.Outbox.peek()
 		if it == nil {
 			if ctx.Err() != nil {
@@ -83,8 +93,7 @@ func (p *Publisher) session(ctx context.Context, conn *amqp.Connection, ready fu
 			select {
 			case <-ctx.Done():
 			case <-p.Outbox.Ready():
-			case <-tick.C:
-				p.beat()
+			case <-tick:
 			case e := <-connClosed:
 				return closedErr("connection", e)
 			case e := <-chClosed:
@@ -137,7 +146,7 @@ func (p *Publisher) session(ctx context.Context, conn *amqp.Connection, ready fu
 				return chErr(e)
 			case b := <-blocked:
 				p.onBlocked(status, b)
-			case <-tick.C:
+			case <-tick:
 				// Waiting for a confirm under a resource alarm is healthy.
 				p.beat()
 			}

@@ -102,22 +102,29 @@ func (s *Service) stamp(snap *snapshot.Snapshot) time.Time {
 }
 
 // Run publishes every interval until ctx ends, then queues a goodbye
-// message so that dashboards show the host offline at once.
-func (s *Service) Run(ctx context.Context, beat func()) error {
-	var tick <-chan time.Time
+// message so that dashboards show the host offline at once. It calls beat
+// at each publish, and at least every beatEvery when that is shorter than
+// the interval (0: no such need, there is no watchdog). A second timer
+// would wake the process at another instant than the publishing one: on an
+// agent that sleeps between samples, wake-ups are much of its CPU time.
+func (s *Service) Run(ctx context.Context, beat func(), beatEvery time.Duration) error {
+	var tick, alive <-chan time.Time
 	if s.cfg.Interval > 0 {
 		t := time.NewTicker(s.cfg.Interval)
 		defer t.Stop()
 		tick = t.C
 	}
-	alive := time.NewTicker(time.Second)
-	defer alive.Stop()
+	if beatEvery > 0 && (s.cfg.Interval == 0 || s.cfg.Interval > beatEvery) {
+		t := time.NewTicker(beatEvery)
+		defer t.Stop()
+		alive = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			s.goodbye()
 			return nil
-		case <-alive.C:
+		case <-alive:
 			beat()
 		case <-tick:
 			beat()

@@ -143,16 +143,17 @@ func TestInfo(t *testing.T) {
 // with PUBLISH_INTERVAL=0 it publishes only on demand, goodbye included.
 func TestRunPeriodicAndGoodbye(t *testing.T) {
 	for _, c := range []struct {
-		name     string
-		interval time.Duration
-		min      int
-	}{{"every 20ms", 20 * time.Millisecond, 3}, {"on demand", 0, 0}} {
+		name      string
+		interval  time.Duration
+		beatEvery time.Duration
+		min       int
+	}{{"every 20ms", 20 * time.Millisecond, 0, 3}, {"on demand", 0, 0, 0}, {"on demand, watchdog", 0, 10 * time.Millisecond, 0}} {
 		t.Run(c.name, func(t *testing.T) {
 			svc, _, out, _ := newService(t, Config{Interval: c.interval})
 			ctx, cancel := context.WithCancel(context.Background())
 			var beats atomic.Int32
 			done := make(chan error)
-			go func() { done <- svc.Run(ctx, func() { beats.Add(1) }) }()
+			go func() { done <- svc.Run(ctx, func() { beats.Add(1) }, c.beatEvery) }()
 			if c.interval > 0 {
 				deadline := time.Now().Add(20 * time.Second)
 				for out.Len() < c.min && time.Now().Before(deadline) {
@@ -175,7 +176,7 @@ func TestRunPeriodicAndGoodbye(t *testing.T) {
 			if out.Len() != before+1 || svc.Published() != uint64(before+1) {
 				t.Fatalf("after stop: outbox %d, published %d; want the goodbye on top of %d", out.Len(), svc.Published(), before)
 			}
-			if c.interval > 0 && beats.Load() == 0 {
+			if (c.interval > 0 || c.beatEvery > 0) && beats.Load() == 0 {
 				t.Fatal("Run never beat")
 			}
 		})

@@ -105,93 +105,105 @@ func (c *Collector) Sample(ctx context.Context) (*snapshot.Snapshot, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
-	type result struct {
-		g    *guarded
-		part snapshot.Snapshot
-		err  error
-	}
-	results := make(chan result, len(c.sources))
-	started := 0
+	// The sources run one after another on one goroutine, which wakes
+	// this one once, when it is done: they take microseconds each, and a
+	// goroutine per source (or a wake-up per result) made the runtime hand
+	// the only P to another thread whenever a source was in a system call
+	// with a goroutine runnable behind it (a fifth of the publisher's CPU,
+	// issue 16). A source that has not answered within slowSource is left
+	// to its goroutine, and a new one takes the sources after it from the
+	// same queue: one that hangs (a dead NFS or lxcfs mount) costs only
+	// itself, as it would on its own goroutine.
+	var list []*guarded
 	for _, g := range c.sources {
 		if !g.busy.CompareAndSwap(false, true) {
 			s.Missing = append(s.Missing, g.Name)
 			c.report(g, ErrBusy)
 			continue
 		}
-		started++
-		go func() {
+		list = append(list, g)
+	}
+	type result struct {
+		part snapshot.Snapshot
+		err  error
+		done bool
+	}
+	var (
+		mu       sync.Mutex // guards results, which late workers still write
+		results  = make([]result, len(list))
+		queue    atomic.Int32
+		answered atomic.Int32
+		finished = make(chan struct{})
+	)
+	take := func() int { return int(queue.Add(1)) - 1 }
+	worker := func() {
+		for i := take(); i < len(list); i = take() {
+			g := list[i]
 			var part snapshot.Snapshot
-			err := g.Fill(ctx, now, &part)
+			err := ctx.Err() // a worker that was stuck past the deadline
+			if err == nil {
+				err = g.Fill(ctx, now, &part)
+			}
 			// Free before answering: a Sample right after this one (two
 			// quick /publish calls) must not find a source that has
 			// answered still busy.
 			g.busy.Store(false)
-			results <- result{g: g, part: part, err: err}
-		}()
-	}
-	for range started {
-		select {
-		case r := <-results:
-			if r.err != nil {
-				s.Missing = append(s.Missing, r.g.Name)
-				c.report(r.g, r.err)
-				continue
+			mu.Lock()
+			results[i] = result{part: part, err: err, done: true}
+			mu.Unlock()
+			if int(answered.Add(1)) == len(list) {
+				close(finished)
 			}
-			r.g.reported.Store(false)
+		}
+	}
+	if len(list) > 0 {
+		go worker()
+		slow := time.NewTimer(slowSource)
+	wait:
+		for {
+			select {
+			case <-finished:
+				break wait
+			case <-slow.C:
+				if int(queue.Load()) < len(list) {
+					go worker()
+				}
+				slow.Reset(slowSource)
+			case <-ctx.Done():
+				// Sources no worker has taken are freed here (no worker
+				// will take them now); the one being read is missing,
+				// stays busy until its read returns, and is reported by
+				// the next sample.
+				for i := take(); i < len(list); i = take() {
+					list[i].busy.Store(false)
+				}
+				break wait
+			}
+		}
+		slow.Stop()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, r := range results {
+		g := list[i]
+		switch {
+		case !r.done:
+			s.Missing = append(s.Missing, g.Name)
+		case r.err != nil:
+			s.Missing = append(s.Missing, g.Name)
+			c.report(g, r.err)
+		default:
+			g.reported.Store(false)
 			merge(s, &r.part)
-		case <-ctx.Done():
-			// Whatever has not answered is missing; its goroutine finishes
-			// (or hangs) on its own and keeps the source marked busy.
-			s.Missing = append(s.Missing, c.pending(s)...)
-			sort.Strings(s.Missing)
-			return s, nil
 		}
 	}
 	sort.Strings(s.Missing)
 	return s, nil
 }
 
-// pending lists sources that are busy and not yet listed as missing.
-func (c *Collector) pending(s *snapshot.Snapshot) []string {
-	var out []string
-	for _, g := range c.sources {
-		if g.busy.Load() && !contains(s.Missing, g.Name) && !filled(s, g.Name) {
-			out = append(out, g.Name)
-		}
-	}
-	return out
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-// filled tells whether the source's result was already merged: a source can
-// be busy only in the instant between sending its result and clearing busy.
-func filled(s *snapshot.Snapshot, name string) bool {
-	switch name {
-	case "cpu":
-		return s.CPUPerCore != nil
-	case "memory":
-		return s.Memory.Total != 0
-	case "load":
-		return s.Load != nil
-	case "filesystems":
-		return s.Filesystems != nil
-	case "disk_io":
-		return s.DiskIO != nil
-	case "network":
-		return s.Network != nil
-	case "host":
-		return s.UptimeSeconds != 0
-	}
-	return false
-}
+// slowSource is how long a source may take before the sources after it get
+// a goroutine of their own; /proc reads take microseconds.
+const slowSource = 20 * time.Millisecond
 
 // report logs a failing source once until it recovers.
 func (c *Collector) report(g *guarded, err error) {

@@ -2,6 +2,7 @@ package collect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -153,6 +155,49 @@ func TestHangingSourceDoesNotBlock(t *testing.T) {
 	}
 	if after := runtime.NumGoroutine(); after > before+2 {
 		t.Fatalf("goroutines grew from %d to %d", before, after)
+	}
+}
+
+// The sources share one goroutine; when one starts to hang, the sources
+// queued after it still answer in that very sample, and a source that only
+// fails is reported without holding up the others.
+func TestHangingSourceCostsOnlyItselfFromTheFirstSample(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	var calls atomic.Int32
+	set := func(v float64) func(context.Context, time.Time, *snapshot.Snapshot) error {
+		return func(_ context.Context, _ time.Time, s *snapshot.Snapshot) error {
+			s.UptimeSeconds = uint64(v)
+			return nil
+		}
+	}
+	first := Source{"cpu", func(_ context.Context, _ time.Time, s *snapshot.Snapshot) error {
+		s.CPUPerCore = []float64{1}
+		return nil
+	}}
+	hang := Source{"filesystems", func(ctx context.Context, _ time.Time, s *snapshot.Snapshot) error {
+		if calls.Add(1) > 1 { // the baseline sample of NewWithSources passes
+			<-release
+		}
+		return nil
+	}}
+	failing := Source{"memory", func(context.Context, time.Time, *snapshot.Snapshot) error { return errors.New("no meminfo") }}
+	last := Source{"host", set(42)}
+	c := NewWithSources(quiet(), 500*time.Millisecond, staticInfo{platform: "Linux"}, first, hang, failing, last)
+	for i := range 3 {
+		s, err := c.Sample(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.CPUPerCore) != 1 || s.UptimeSeconds != 42 {
+			t.Fatalf("sample %d: a healthy source is missing: cpu %v, uptime %d, missing %v", i, s.CPUPerCore, s.UptimeSeconds, s.Missing)
+		}
+		if want := []string{"filesystems", "memory"}; !slices.Equal(s.Missing, want) {
+			t.Fatalf("sample %d: missing %v, want %v", i, s.Missing, want)
+		}
+	}
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("the hanging source was called %d times, want 2 (baseline, then the call that hangs)", n)
 	}
 }
 

@@ -66,6 +66,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
 		debug.SetMemoryLimit(9 << 20)
 	}
+	// Its live heap is under 1 MiB, and the runtime's 4 MiB minimum heap
+	// goal let garbage pile up for minutes before the first collection: a
+	// quarter of it (1 MiB) keeps the heap near what is live (measured over
+	// 4 minutes side by side: RssAnon 4.6 -> 3.5 MiB, CPU no higher).
+	// GOGC in the environment overrides it.
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(25)
+	}
 	// Nor does it need parallelism: one P saves the wake-ups of a second
 	// thread on every sample and publish (measured: 1.22 -> 1.04 ms of CPU
 	// per second at a 1 s interval). A hung read still releases its P.

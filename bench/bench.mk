@@ -21,6 +21,7 @@ bench-build: ensure-go
 	@mkdir -p $(BENCH_BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o $(BENCH_BIN)/ \
 		./cmd/sysmon-publisher ./cmd/sysmon-consumer ./cmd/sysmon-loadgen
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BENCH_BIN)/sysmon-floor ./bench/floor
 	$(GO) build -o $(BENCH_BIN)/sysmon-bench ./bench
 
 # About 11 minutes on 2 cores, most of it the 10,000-host fleet for 5 minutes.

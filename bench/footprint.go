@@ -31,6 +31,18 @@ func (b *bench) publisherFootprint() ([]Figure, error) {
 	if err := b.declareQueue(cex, cq, amqp.Table{"x-max-length": int64(1_000_000), "x-overflow": "drop-head"}); err != nil {
 		return nil, err
 	}
+	// The floor: the Go runtime, net/http and amqp091 doing the core of the
+	// publisher's work, without sysmon's (bench/floor).
+	fex, fq := b.name("footprint.floor"), b.name("footprint.floor.q")
+	defer b.cleanup(fex, fq)
+	if err := b.declareQueue(fex, fq, amqp.Table{"x-max-length": int64(1000), "x-overflow": "drop-head"}); err != nil {
+		return nil, err
+	}
+	floor, err := b.start("footprint", "sysmon-floor", "-url", b.opts.url, "-exchange", fex)
+	if err != nil {
+		return nil, err
+	}
+	defer floor.stop()
 	cd, err := b.startCollectd("footprint", cex)
 	if err != nil {
 		return nil, err
@@ -45,10 +57,12 @@ func (b *bench) publisherFootprint() ([]Figure, error) {
 	if err := b.sleep(3 * time.Second); err != nil {
 		return nil, err
 	}
-	select {
-	case <-cd.done:
-		return nil, fmt.Errorf("collectd exited: %v (see %s)", cd.err, cd.log)
-	default:
+	for _, p := range []*proc{cd, floor} {
+		select {
+		case <-p.done:
+			return nil, fmt.Errorf("%s exited: %v (see %s)", p.name, p.err, p.log)
+		default:
+		}
 	}
 	type published struct {
 		Snapshots struct {
@@ -61,18 +75,20 @@ func (b *bench) publisherFootprint() ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	pid, cpid := pub.cmd.Process.Pid, cd.cmd.Process.Pid
-	m, cm := meter(pub), meter(cd)
+	pid, cpid, fpid := pub.cmd.Process.Pid, cd.cmd.Process.Pid, floor.cmd.Process.Pid
+	m, cm, fm := meter(pub), meter(cd), meter(floor)
 	w0, cw0 := wakeups(pid), wakeups(cpid)
 	if err := b.sleep(b.opts.footprint); err != nil {
 		return nil, err
 	}
-	cpu, ccpu := m.percent(), cm.percent()
+	cpu, ccpu, fcpu := m.percent(), cm.percent(), fm.percent()
 	w1, cw1 := wakeups(pid), wakeups(cpid)
 	el := time.Since(m.t0).Seconds()
 	rss, peak := memory(pid)
 	crss, _ := memory(cpid)
 	anon, file := rssParts(pid)
+	frss, _ := memory(fpid)
+	fanon, ffile := rssParts(fpid)
 	getJSON(base+"/", &c1)
 	d1, err := b.depth(cq)
 	if err != nil {
@@ -92,8 +108,12 @@ func (b *bench) publisherFootprint() ([]Figure, error) {
 		Baseline: fmt.Sprintf("collectd 5.12 (cpu, memory, swap, df, load, interface, disk, uptime, amqp JSON persistent): %.3f%%, RSS %.1f MiB, %.1f wake-ups/s, %d messages",
 			ccpu, float64(crss)/mib, cwps, cn),
 		Met: ptr(ratio <= 0.3 && float64(rss) <= 8*mib),
+		Note: fmt.Sprintf("what bounds the RSS: the Go floor (bench/floor: HTTP listener, amqp091 with confirms, a JSON message a second) "+
+			"has RSS %.1f MiB (anon %.1f, file %.1f) and uses %.3f%% of a core in the same window", float64(frss)/mib, float64(fanon)/mib, float64(ffile)/mib, fcpu),
 		Values: map[string]float64{"cpu_percent": cpu, "cpu_ratio": ratio, "rss_mib": float64(rss) / mib, "peak_rss_mib": float64(peak) / mib,
 			"rss_anon_mib": float64(anon) / mib, "rss_file_mib": float64(file) / mib, "wakeups_per_s": wps, "snapshots": float64(n),
+			"floor_rss_mib": float64(frss) / mib, "floor_rss_anon_mib": float64(fanon) / mib, "floor_rss_file_mib": float64(ffile) / mib,
+			"floor_cpu_percent":    fcpu,
 			"collectd_cpu_percent": ccpu, "collectd_rss_mib": float64(crss) / mib, "collectd_wakeups_per_s": cwps, "collectd_messages": float64(cn)},
 	}}, nil
 }

@@ -175,7 +175,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func newBench(ctx context.Context, o options) (*bench, error) {
-	for _, name := range []string{"sysmon-publisher", "sysmon-consumer", "sysmon-loadgen"} {
+	for _, name := range []string{"sysmon-publisher", "sysmon-consumer", "sysmon-loadgen", "sysmon-floor"} {
 		if _, err := os.Stat(filepath.Join(o.bin, name)); err != nil {
 			return nil, fmt.Errorf("%s missing in %s (make bench builds it): %w", name, o.bin, err)
 		}

@@ -48,8 +48,11 @@ func TestBadBrokerURLNeverShowsThePassword(t *testing.T) {
 				}
 			}
 			r := RedactURL(c.url)
+			// The file's path is a random temporary directory, whose
+			// digits may hold "2024": judge what follows it.
+			said := msg[strings.Index(msg, "x.env:2: "):]
 			for _, secret := range []string{"Winter", "2024"} {
-				if strings.Contains(msg, secret) {
+				if strings.Contains(said, secret) {
 					t.Errorf("%s: error shows the password: %q", c.url, msg)
 				}
 				if strings.Contains(r, secret) {

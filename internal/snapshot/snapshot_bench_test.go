@@ -6,11 +6,20 @@ import (
 )
 
 // bigSample is a host of the size the load generator simulates on average:
-// 8 cores, 2 file systems, 2 interfaces (about 1.4 kB).
+// 8 cores with their CPU seconds, 2 file systems, 2 interfaces (about 2.2 kB).
 func bigSample() *Snapshot {
 	s := sample()
 	s.CPUCount = 8
 	s.CPUPerCore = []float64{12.5, 3.03, 45.1, 0, 7.77, 99.5, 23.4, 1.01}
+	secs := func(base float64) []float64 {
+		v := make([]float64, len(s.CPUPerCore))
+		for i := range v {
+			v[i] = base + float64(i)*17.31
+		}
+		return v
+	}
+	s.CPUSeconds = &CPUSeconds{User: secs(1203.5), Nice: secs(0.5), System: secs(301.07), Idle: secs(73002.9),
+		Iowait: secs(12.3), Irq: secs(0), Softirq: secs(4.2), Steal: secs(0)}
 	s.Filesystems = append(s.Filesystems, Filesystem{Mountpoint: "/var/lib/docker", Device: "/dev/nvme1n1p1",
 		Fstype: "xfs", Total: 1099511627776, Used: 549755813888, Free: 549755813888, Percent: 50})
 	s.Network.Interfaces = append(s.Network.Interfaces, Interface{Name: "eth1", RxBytesPerSec: 1e6, TxBytesPerSec: 4.5e5})

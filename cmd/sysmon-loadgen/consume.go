@@ -8,6 +8,11 @@ import (
 	"time"
 )
 
+// snapshotTimeKey is the snapshot's own "time" (the publisher's clock), which
+// the bare consumer reads from the message body; dashboards read it from the
+// entry's figures (watch.go's timeKey).
+var snapshotTimeKey = []byte(`"time":"`)
+
 // ConsumeSummary is what consume prints when it ends.
 type ConsumeSummary struct {
 	Received   uint64  `json:"received"`
@@ -118,8 +123,8 @@ loop:
 			sum.Received++
 			sum.Bytes += uint64(len(d.Body))
 			if *latency {
-				if i := bytes.Index(d.Body, timeKey); i >= 0 {
-					rest := d.Body[i+len(timeKey):]
+				if i := bytes.Index(d.Body, snapshotTimeKey); i >= 0 {
+					rest := d.Body[i+len(snapshotTimeKey):]
 					if j := bytes.IndexByte(rest, '"'); j > 0 {
 						if t, err := time.Parse(time.RFC3339Nano, string(rest[:j])); err == nil {
 							lat = append(lat, float64(now.Sub(t).Microseconds())/1000)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sysmon-dev/sysmon/internal/config"
 	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/history"
 	"github.com/sysmon-dev/sysmon/internal/mq"
 )
 
@@ -32,7 +33,10 @@ type Config struct {
 	Tick time.Duration
 	// StateDir keeps what the consumer remembers across restarts
 	// (history, alerts); "" keeps nothing.
-	StateDir   string
+	StateDir string
+	// History is how long each tier of the history is kept in StateDir
+	// (HISTORY_RAW, HISTORY_MINUTE, HISTORY_HOUR); 0 turns a tier off.
+	History    history.Retention
 	Thresholds map[string]Thresholds
 	Identity   Identity
 	Alerts     Alerts
@@ -84,6 +88,17 @@ func Read(l *config.Loader) (Config, error) {
 	}
 	if c.Fleet.OfflineFloor < c.Fleet.StaleFloor {
 		l.Fail("HOST_OFFLINE_MIN", "expected at least HOST_STALE_MIN (%v), got %v", c.Fleet.StaleFloor, c.Fleet.OfflineFloor)
+	}
+	c.History = history.Retention{
+		Raw:    retention(l, "HISTORY_RAW", time.Hour, time.Minute, 30*day),
+		Minute: retention(l, "HISTORY_MINUTE", 7*day, time.Hour, 2*year),
+		Hour:   retention(l, "HISTORY_HOUR", year, day, 20*year),
+	}
+	switch r := c.History; {
+	case r.Minute > 0 && r.Minute < r.Raw:
+		l.Fail("HISTORY_MINUTE", "expected at least HISTORY_RAW (%s), or 0 to keep no minute aggregates: a coarser tier that ends before the finer one leaves nothing to show", days(r.Raw))
+	case r.Hour > 0 && r.Hour < max(r.Minute, r.Raw):
+		l.Fail("HISTORY_HOUR", "expected at least HISTORY_MINUTE and HISTORY_RAW (%s), or 0 to keep no hour aggregates", days(max(r.Minute, r.Raw)))
 	}
 	maxLen := l.Int("QUEUE_MAX_LENGTH", 100_000, 0, 100_000_000)
 	expiry := l.Duration("QUEUE_EXPIRES", 7*24*time.Hour, 0, 365*24*time.Hour)
@@ -162,6 +177,53 @@ func Read(l *config.Loader) (Config, error) {
 	return c, nil
 }
 
+const (
+	day  = 24 * time.Hour
+	year = 365 * day
+)
+
+// retention reads a tier's retention: 0 (off), or a duration from lo to hi
+// written as Go's (36h), seconds (3600), or in days or years (7d, 1y), as
+// retention is usually said.
+func retention(l *config.Loader, key string, def, lo, hi time.Duration) time.Duration {
+	v := strings.TrimSpace(l.String(key, ""))
+	if v == "" {
+		return def
+	}
+	d, err := parseRetention(v)
+	if err != nil || d != 0 && (d < lo || d > hi) {
+		l.Fail(key, "expected 0 (off) or a duration from %s to %s such as 90d, 1y, 36h or 3600 (seconds), got %q", days(lo), days(hi), v)
+		return def
+	}
+	return d
+}
+
+// parseRetention reads 7d, 1y, 1.5d, or whatever config.ParseDuration does.
+func parseRetention(v string) (time.Duration, error) {
+	unit := map[byte]time.Duration{'d': day, 'y': year, 'w': 7 * day}[v[len(v)-1]]
+	if unit == 0 {
+		return config.ParseDuration(v)
+	}
+	f, err := config.ParseNumber(v[:len(v)-1])
+	if err != nil || f < 0 || f > 100 {
+		return 0, fmt.Errorf("not a number of days or years up to 100: %q", v)
+	}
+	return time.Duration(f * float64(unit)), nil
+}
+
+// days writes a retention as it is configured: 7d rather than 168h0m0s.
+func days(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0 (off)"
+	case d%year == 0:
+		return fmt.Sprintf("%dy", d/year)
+	case d%day == 0:
+		return fmt.Sprintf("%dd", d/day)
+	}
+	return d.String()
+}
+
 // Thresholds is one metric's warning and critical levels on the dashboard.
 type Thresholds struct {
 	Warn float64 `json:"warn"`
@@ -201,6 +263,9 @@ func (c Config) Describe() string {
 		{"WS_SEND_BUFFER", fmt.Sprint(c.SendBuffer)},
 		{"WS_TICK", c.Tick.String()},
 		{"STATE_DIR", stateText(c.StateDir)},
+		{"HISTORY_RAW", days(c.History.Raw)},
+		{"HISTORY_MINUTE", days(c.History.Minute)},
+		{"HISTORY_HOUR", days(c.History.Hour)},
 		{"HOST_IDENTITY", identityText(c.Identity)},
 		{"FORWARD_EXCHANGE", forwardText(c.Forward)},
 		{"FORWARD_EVERY", c.Forward.Every.String()},
@@ -216,7 +281,7 @@ func (c Config) Describe() string {
 
 func stateText(dir string) string {
 	if dir == "" {
-		return "none (nothing kept across restarts)"
+		return "none (nothing kept across restarts: no history, charts start empty)"
 	}
 	return dir
 }

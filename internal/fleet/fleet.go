@@ -13,6 +13,7 @@ import (
 	"time"
 	"unsafe"
 
+	stored "github.com/sysmon-dev/sysmon/internal/history"
 	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
 
@@ -265,6 +266,35 @@ func (f *Fleet) recost(h *host) {
 // than s re-encoded, so that the dashboard shows exactly what was sent,
 // keys a newer publisher adds included; Decode bounded its size.
 func (f *Fleet) Apply(s *snapshot.Snapshot, body []byte, routingKey string, now time.Time) Outcome {
+	return f.apply(s, body, routingKey, now, false, nil)
+}
+
+// Restore files a host as the consumer knew it before it restarted: its
+// last snapshot (s, decoded from body), received at lastSeen, so that a
+// host that stopped meanwhile shows offline and not live, and its recent
+// history from the store (oldest first) as its chart. It is not counted as
+// accepted; call it before the hub watches the fleet.
+func (f *Fleet) Restore(s *snapshot.Snapshot, body []byte, routingKey string, lastSeen time.Time, recent []stored.Sample) Outcome {
+	return f.apply(s, body, routingKey, lastSeen, true, recent)
+}
+
+// pointOf is a stored sample as a history point.
+func (hs *history) pointOf(smp *stored.Sample) Point {
+	fig := Figures{CPU: float64(smp.CPU), Mem: float64(smp.Mem), Swap: float64(smp.Swap),
+		Load1: float64(smp.Load1), Load5: float64(smp.Load5), Load15: float64(smp.Load15),
+		Rx: float64(smp.Rx), Tx: float64(smp.Tx), Rd: float64(smp.Rd), Wr: float64(smp.Wr)}
+	for _, c := range smp.Cores {
+		fig.PerCore = append(fig.PerCore, float64(c))
+	}
+	for _, u := range smp.FS {
+		fig.Filesystems = append(fig.Filesystems, snapshot.Filesystem{Mountpoint: u.Mount, Percent: float64(u.Pct)})
+	}
+	p := pointFrom(&fig, smp.T)
+	p.mounts = hs.mountsFor(&fig)
+	return p
+}
+
+func (f *Fleet) apply(s *snapshot.Snapshot, body []byte, routingKey string, now time.Time, restore bool, recent []stored.Sample) Outcome {
 	name, legacy := HostKey(s, routingKey)
 	snapJSON := compact(body)
 	if snapJSON == nil {
@@ -303,14 +333,23 @@ func (f *Fleet) Apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 	}
 	h.legacy, h.hostID, h.latest, h.figures, h.lastSeen, h.goodbye = legacy, s.HostID, s, fig, now, s.Goodbye
 	h.latestCost = snapshotCost(s, len(snapJSON))
-	p.mounts = h.hist.mountsFor(&fig)
-	h.hist.push(p, f.cfg.HistorySize)
+	if restore && len(recent) > 0 {
+		for i := range recent {
+			h.hist.push(h.hist.pointOf(&recent[i]), f.cfg.HistorySize)
+		}
+	} else {
+		p.mounts = h.hist.mountsFor(&fig)
+		h.hist.push(p, f.cfg.HistorySize)
+	}
 	h.snap = snapJSON
 	f.recost(h)
 	// Over budget: make room from hosts that are offline, then from this
 	// host's own history; its latest snapshot is always kept.
 	for f.bytes > f.cfg.maxBytes() && (f.evictLocked(now, h) || h.hist.dropOldest()) {
 		f.recost(h)
+	}
+	if restore {
+		return Accepted
 	}
 	f.accepted.Add(1)
 	if f.notify != nil {

@@ -35,6 +35,8 @@ type Ingest struct {
 	// sampling (the publisher's clock) to receipt.
 	OnDelay func(time.Duration)
 	lag     lag
+	// History, when set before use, records every accepted snapshot.
+	History *Recorder
 }
 
 // NewIngest returns an Ingest filing into f.
@@ -81,6 +83,10 @@ func (in *Ingest) Handle(d *amqp.Delivery) {
 		}
 	}
 	switch in.fleet.Apply(s, d.Body, d.RoutingKey, now) {
+	case fleet.Accepted:
+		if in.History != nil {
+			in.History.Accepted(s, d.Body, d.RoutingKey, now)
+		}
 	case fleet.Duplicate:
 		in.duplicates.Add(1)
 	case fleet.Refused:

@@ -1,0 +1,223 @@
+package consumer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/history"
+	"github.com/sysmon-dev/sysmon/internal/snapshot"
+)
+
+// Store is what the consumer writes to the history store: samples, events
+// and each host's latest message (to restore the fleet after a restart).
+// Every method returns at once; the store writes behind.
+type Store interface {
+	Add(host string, s history.Sample)
+	AddEvent(e history.Event)
+	SaveLatest(host string, l history.Latest)
+}
+
+// Recorder writes the fleet's history: every accepted snapshot's figures, at
+// the time the host sampled them, and each host's changes of state
+// (online, stale, offline, goodbye, restart), once per change.
+type Recorder struct {
+	fleet *fleet.Fleet
+	store Store
+	// maxAge is the oldest sampling time believed: a host whose clock says
+	// 1970 is filed at receipt, not before every retention.
+	maxAge time.Duration
+
+	mu    sync.Mutex
+	hosts map[string]*tracked
+	gen   uint64
+}
+
+type tracked struct {
+	state    string // fleet.Live, Stale, Offline, or goodbye
+	instance string
+	seen     time.Time // receipt of the last snapshot
+	gen      uint64    // of the last tick that saw the host
+}
+
+const goodbye = "goodbye"
+
+// MaxSkew is how far in the future a sampling time may be (clocks differ a
+// little); beyond, the snapshot is filed at its receipt.
+const MaxSkew = time.Minute
+
+// NewRecorder returns a recorder of f's changes into store. maxAge is the
+// longest retention: a sampling time older than that is not believed.
+func NewRecorder(f *fleet.Fleet, store Store, maxAge time.Duration) *Recorder {
+	return &Recorder{fleet: f, store: store, maxAge: maxAge, hosts: map[string]*tracked{}}
+}
+
+// SampleTime is when a snapshot received at now is filed: its sampling time
+// (late snapshots from a publisher's outbox land where they belong), or
+// now for a prototype message, which has none with a zone, and for a time
+// in the future or older than maxAge.
+func SampleTime(sampled *time.Time, now time.Time, maxAge time.Duration) time.Time {
+	if sampled == nil || sampled.After(now.Add(MaxSkew)) || now.Sub(*sampled) > maxAge {
+		return now
+	}
+	return *sampled
+}
+
+// SampleOf is the history sample of a snapshot's figures, filed at t.
+func SampleOf(f *fleet.Figures, t time.Time) history.Sample {
+	s := history.Sample{T: t, CPU: float32(f.CPU), Mem: float32(f.Mem), Swap: float32(f.Swap),
+		Load1: float32(f.Load1), Load5: float32(f.Load5), Load15: float32(f.Load15),
+		Rx: float32(f.Rx), Tx: float32(f.Tx), Rd: float32(f.Rd), Wr: float32(f.Wr)}
+	if len(f.PerCore) > 0 {
+		s.Cores = make([]float32, len(f.PerCore))
+		for i, c := range f.PerCore {
+			s.Cores[i] = float32(c)
+		}
+	}
+	if len(f.Filesystems) > 0 {
+		s.FS = make([]history.FSUse, len(f.Filesystems))
+		for i, fs := range f.Filesystems {
+			s.FS[i] = history.FSUse{Mount: fs.Mountpoint, Pct: float32(fs.Percent)}
+		}
+	}
+	return s
+}
+
+// Accepted records a snapshot the fleet accepted at now: its sample, the
+// host's latest message, and the events it makes (online, restart,
+// goodbye).
+func (r *Recorder) Accepted(s *snapshot.Snapshot, body []byte, routingKey string, now time.Time) {
+	name, _ := fleet.HostKey(s, routingKey)
+	fig := fleet.Derive(s)
+	r.store.Add(name, SampleOf(&fig, SampleTime(fig.SampledAt, now, r.maxAge)))
+	r.store.SaveLatest(name, history.Latest{Host: name, RoutingKey: routingKey, Body: body, LastSeen: now})
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.hosts[name]
+	if t == nil {
+		t = &tracked{gen: r.gen}
+		r.hosts[name] = t
+	}
+	if t.instance != "" && s.InstanceID != "" && s.InstanceID != t.instance {
+		r.event(now, name, history.EventRestart, fmt.Sprintf("new instance %s (was %s)", s.InstanceID, t.instance))
+	}
+	if s.InstanceID != "" {
+		t.instance = s.InstanceID
+	}
+	t.seen = now
+	if s.Goodbye {
+		r.event(now, name, history.EventGoodbye, "")
+		t.state = goodbye
+		return
+	}
+	if t.state != fleet.Live {
+		detail := ""
+		if t.state != "" {
+			detail = "was " + t.state
+		}
+		r.event(now, name, history.EventOnline, detail)
+		t.state = fleet.Live
+	}
+}
+
+func (r *Recorder) event(t time.Time, host, kind, detail string) {
+	r.store.AddEvent(history.Event{T: t, Host: host, Kind: kind, Detail: detail})
+}
+
+// Tick records the hosts that went stale or offline by now (time makes
+// them so, not a message), and forgets those the fleet forgot. A host it
+// meets for the first time (restored after a restart) is taken in its
+// current state, without an event.
+func (r *Recorder) Tick(now time.Time) {
+	type view struct {
+		name, status, instance string
+		lastSeen               time.Time
+	}
+	var views []view
+	r.fleet.Each(now, func(v fleet.HostView) {
+		inst := ""
+		if v.Snapshot != nil {
+			inst = v.Snapshot.InstanceID
+		}
+		views = append(views, view{v.Name, v.Status, inst, v.LastSeen})
+	})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.gen++
+	for _, v := range views {
+		t := r.hosts[v.name]
+		if t == nil {
+			r.hosts[v.name] = &tracked{state: v.status, instance: v.instance, seen: v.lastSeen, gen: r.gen}
+			continue
+		}
+		t.gen = r.gen
+		if v.lastSeen.Before(t.seen) {
+			continue // a snapshot arrived after the fleet was read
+		}
+		switch {
+		case v.status == fleet.Stale && t.state == fleet.Live:
+			r.event(now, v.name, history.EventStale, "")
+			t.state = fleet.Stale
+		case v.status == fleet.Offline && (t.state == fleet.Live || t.state == fleet.Stale):
+			r.event(now, v.name, history.EventOffline, "")
+			t.state = fleet.Offline
+		}
+	}
+	for name, t := range r.hosts {
+		// Forgotten by the fleet (expired, evicted); one that arrived after
+		// the fleet was read is not.
+		if t.gen != r.gen && t.seen.Before(now.Add(-time.Minute)) {
+			delete(r.hosts, name)
+		}
+	}
+}
+
+// Run ticks every second until ctx ends.
+func (r *Recorder) Run(ctx context.Context) error {
+	tk := time.NewTicker(time.Second)
+	defer tk.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-tk.C:
+			r.Tick(now)
+		}
+	}
+}
+
+// Restore refills the fleet from what the store kept before a restart:
+// each host's latest message, received when it was, and its recent samples
+// as its chart. A message that no longer decodes (a newer limit, a damaged
+// store) is skipped and counted; the next snapshot of its host brings it
+// back. It returns the hosts restored and skipped.
+func Restore(f *fleet.Fleet, latest []history.Latest, recent func(host string) []history.Sample, maxBytes int, log *slog.Logger) (restored, skipped int) {
+	for _, l := range latest {
+		s, err := snapshot.Decode(l.Body, maxBytes)
+		if err == nil && s.Host == "" {
+			err = snapshot.CheckHost(l.RoutingKey)
+		}
+		if err == nil {
+			if name, _ := fleet.HostKey(s, l.RoutingKey); name != l.Host {
+				err = fmt.Errorf("filed under %q but names %q", l.Host, name)
+			}
+		}
+		if err != nil {
+			if skipped++; skipped == 1 {
+				log.Warn("skipped a host kept from before the restart: its last message does not decode (logged once)",
+					"host", truncate(l.Host, 64), "err", truncate(err.Error(), 200))
+			}
+			continue
+		}
+		if f.Restore(s, l.Body, l.RoutingKey, l.LastSeen, recent(l.Host)) == fleet.Accepted {
+			restored++
+		} else {
+			skipped++
+		}
+	}
+	return restored, skipped
+}

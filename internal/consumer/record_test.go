@@ -1,0 +1,181 @@
+package consumer
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/history"
+	"github.com/sysmon-dev/sysmon/internal/snapshot"
+)
+
+// memStore records what the consumer writes (a unit-test double of the
+// store; the e2e tests run the real one).
+type memStore struct {
+	mu      sync.Mutex
+	samples map[string][]history.Sample
+	events  []history.Event
+	latest  map[string]history.Latest
+}
+
+func newMemStore() *memStore {
+	return &memStore{samples: map[string][]history.Sample{}, latest: map[string]history.Latest{}}
+}
+
+func (m *memStore) Add(host string, s history.Sample) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.samples[host] = append(m.samples[host], s)
+}
+
+func (m *memStore) AddEvent(e history.Event) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.events = append(m.events, e)
+}
+
+func (m *memStore) SaveLatest(host string, l history.Latest) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.latest[host] = l
+}
+
+func (m *memStore) kinds(host string) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, e := range m.events {
+		if e.Host == host {
+			out = append(out, e.Kind)
+		}
+	}
+	return out
+}
+
+func snapAt(t *testing.T, host, inst string, seq uint64, at *time.Time, bye bool) []byte {
+	t.Helper()
+	s := &snapshot.Snapshot{Timestamp: "t", Time: at, CPUPercent: 42, Memory: snapshot.Memory{Total: 1, Percent: 10},
+		Host: host, InstanceID: inst, Seq: seq, IntervalSeconds: 1, CPUPerCore: []float64{1, 2}, Goodbye: bye,
+		Filesystems: []snapshot.Filesystem{{Mountpoint: "/", Percent: 50}}}
+	b, err := snapshot.Encode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestSampleTime: snapshots are filed at their sampling time, late ones
+// included; a prototype message, a time in the future or an absurd one at
+// their receipt.
+func TestSampleTime(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	at := func(d time.Duration) *time.Time { x := now.Add(d); return &x }
+	for _, c := range []struct {
+		sampled *time.Time
+		want    time.Time
+	}{
+		{nil, now},
+		{at(-3 * time.Second), now.Add(-3 * time.Second)},
+		{at(-6 * time.Hour), now.Add(-6 * time.Hour)}, // from an outbox, after an outage
+		{at(30 * time.Second), now.Add(30 * time.Second)},
+		{at(2 * time.Hour), now},
+		{at(-2 * 365 * 24 * time.Hour), now},
+	} {
+		if got := SampleTime(c.sampled, now, 365*24*time.Hour); !got.Equal(c.want) {
+			t.Errorf("sampled %v: filed at %v, want %v", c.sampled, got, c.want)
+		}
+	}
+}
+
+// TestRecorderFilesSamplesAndEvents: through Ingest, each accepted
+// snapshot becomes a sample at its sampling time and the host's latest
+// message; duplicates write nothing; each change of state is one event.
+func TestRecorderFilesSamplesAndEvents(t *testing.T) {
+	in, f := testIngest(t)
+	st := newMemStore()
+	rec := NewRecorder(f, st, 365*24*time.Hour)
+	in.History = rec
+	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
+	in.Handle(&amqp.Delivery{Body: snapAt(t, "db-01", "i1", 1, &t0, false)})
+	in.Handle(&amqp.Delivery{Body: snapAt(t, "db-01", "i1", 1, &t0, false)}) // duplicate
+	t1 := t0.Add(time.Second)
+	in.Handle(&amqp.Delivery{Body: snapAt(t, "db-01", "i1", 2, &t1, false)})
+	if s := st.samples["db-01"]; len(s) != 2 || !s[0].T.Equal(t0) || !s[1].T.Equal(t1) || s[1].CPU != 42 || len(s[1].Cores) != 2 || s[1].FS[0] != (history.FSUse{Mount: "/", Pct: 50}) || !math.IsNaN(float64(s[1].Swap)) {
+		t.Fatalf("samples %+v, want two at the sampling times", s)
+	}
+	if l := st.latest["db-01"]; l.Host != "db-01" || !json.Valid(l.Body) || time.Since(l.LastSeen) > time.Minute {
+		t.Fatalf("latest %+v", l)
+	}
+	if k := st.kinds("db-01"); !slices.Equal(k, []string{"online"}) {
+		t.Fatalf("events %v, want online once", k)
+	}
+
+	// Time makes the host stale, then offline: one event each, however
+	// many ticks.
+	now := time.Now()
+	for _, d := range []time.Duration{0, 5, 6, 20, 30} {
+		rec.Tick(now.Add(d * time.Second))
+	}
+	if k := st.kinds("db-01"); !slices.Equal(k, []string{"online", "stale", "offline"}) {
+		t.Fatalf("events %v, want online, stale, offline", k)
+	}
+	// A new instance: restart, and online again; then goodbye, and no
+	// offline after it.
+	in.Handle(&amqp.Delivery{Body: snapAt(t, "db-01", "i2", 1, nil, false)})
+	in.Handle(&amqp.Delivery{Body: snapAt(t, "db-01", "i2", 2, nil, true)})
+	rec.Tick(time.Now().Add(time.Minute))
+	if k := st.kinds("db-01"); !slices.Equal(k, []string{"online", "stale", "offline", "restart", "online", "goodbye"}) {
+		t.Fatalf("events %v", k)
+	}
+	// A prototype message (no time) is filed at receipt.
+	proto := []byte(`{"timestamp":"2024-01-01 00:00:00","cpu_percent":1,"memory":{"total":1,"used":1,"free":0,"percent":1},"disk":{"total":1,"used":1,"free":0,"percent":1}}`)
+	in.Handle(&amqp.Delivery{Body: proto, RoutingKey: "legacy"})
+	if s := st.samples["legacy"]; len(s) != 1 || time.Since(s[0].T) > time.Minute {
+		t.Fatalf("prototype sample %+v, want one at receipt", s)
+	}
+}
+
+// TestRestoreAfterRestart: the fleet refilled from the store shows the same
+// hosts, with their real last-seen time and their charts, and the recorder
+// takes them in their state without events; a host whose stored message
+// no longer decodes is skipped.
+func TestRestoreAfterRestart(t *testing.T) {
+	in, f := testIngest(t)
+	st := newMemStore()
+	in.History = NewRecorder(f, st, 365*24*time.Hour)
+	for i := range uint64(5) {
+		ts := time.Now().Add(time.Duration(i) * time.Millisecond)
+		in.Handle(&amqp.Delivery{Body: snapAt(t, "web-01", "i1", i+1, &ts, false)})
+	}
+	st.latest["broken"] = history.Latest{Host: "broken", Body: []byte("{"), LastSeen: time.Now()}
+	var latest []history.Latest
+	for _, l := range st.latest {
+		latest = append(latest, l)
+	}
+	f2 := fleet.New(fleet.Config{HistorySize: 10, MaxHosts: 100, StaleAfter: 3, OfflineAfter: 10})
+	n, skipped := Restore(f2, latest, func(h string) []history.Sample { return st.samples[h] }, 1<<20, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if n != 1 || skipped != 1 {
+		t.Fatalf("restored %d, skipped %d; want 1 and 1", n, skipped)
+	}
+	e, pts, ok := f2.Host("web-01", time.Now(), -1)
+	if !ok || len(pts) != 5 || !e.LastSeen.Equal(st.latest["web-01"].LastSeen) || e.Status != fleet.Live {
+		t.Fatalf("restored %+v with %d points", e, len(pts))
+	}
+	st2 := newMemStore()
+	rec := NewRecorder(f2, st2, time.Hour)
+	rec.Tick(time.Now())
+	in2 := NewIngest(f2, 1<<20, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	in2.History = rec
+	in2.Handle(&amqp.Delivery{Body: snapAt(t, "web-01", "i1", 6, nil, false)})
+	if k := st2.kinds("web-01"); len(k) != 0 {
+		t.Fatalf("events %v after a restart for a host that stayed live, want none", k)
+	}
+}

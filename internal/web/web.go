@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/history"
 	"github.com/sysmon-dev/sysmon/internal/hub"
 	"github.com/sysmon-dev/sysmon/internal/mq"
 	"github.com/sysmon-dev/sysmon/internal/server"
@@ -43,6 +44,14 @@ type Options struct {
 	Stats func() any
 	// Alerts serves /api/alerts and /api/silences; nil: no such routes.
 	Alerts Alerts
+	// History answers the history API; nil when the consumer keeps none,
+	// NoHistory says why (STATE_DIR empty, the store did not open) and
+	// HistoryFailed tells the second (503) from the first (404).
+	History       history.Reader
+	NoHistory     string
+	HistoryFailed bool
+	// HistoryStats is the store's state for /api/status.
+	HistoryStats func() any
 }
 
 // Web serves the consumer's endpoints.
@@ -87,6 +96,9 @@ func (w *Web) Handler() http.Handler {
 		w.forget(rw, r.URL.Query().Get("host"))
 	})
 	mux.HandleFunc("DELETE /api/hosts/{host}", func(rw http.ResponseWriter, r *http.Request) { w.forget(rw, r.PathValue("host")) })
+	mux.HandleFunc("GET /api/hosts/{host}/history", w.historyPath)
+	mux.HandleFunc("GET /api/history", w.historyQuery)
+	mux.HandleFunc("GET /api/events", w.events)
 	mux.HandleFunc("GET /api/status", w.apiStatus)
 	w.alertRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, r *http.Request) {
@@ -180,6 +192,12 @@ func (w *Web) apiStatus(rw http.ResponseWriter, r *http.Request) {
 	}
 	if w.opts.Stats != nil {
 		out["messages"] = w.opts.Stats()
+	}
+	switch {
+	case w.opts.HistoryStats != nil:
+		out["history"] = w.opts.HistoryStats()
+	case w.opts.NoHistory != "":
+		out["history"] = map[string]any{"enabled": false, "reason": w.opts.NoHistory}
 	}
 	server.JSON(rw, http.StatusOK, out)
 }

@@ -292,3 +292,27 @@ func Consumer(r *Registry, s ConsumerSources) (observeDelay func(time.Duration))
 	return r.histogram("sysmon_consumer_delay_seconds",
 		"Time from sampling on the publisher to receipt by the consumer (includes any clock difference).")
 }
+
+// HistoryFigures are the history store's state, as /metrics shows it.
+type HistoryFigures struct {
+	Bytes                         int64 // on disk
+	Written, Dropped, WriteErrors uint64
+	DiskFull                      bool
+}
+
+// History registers the history store's metrics, read from stats at each
+// scrape.
+func History(r *Registry, stats func() HistoryFigures) {
+	r.gauge("sysmon_consumer_history_bytes", "Bytes the history store takes on disk.", func() float64 { return float64(stats().Bytes) })
+	r.counter("sysmon_consumer_history_samples_written_total", "Samples written to the history store.", func() uint64 { return stats().Written })
+	r.counter("sysmon_consumer_history_samples_dropped_total", "Samples not written to the history (the store fell behind, or could not write).",
+		func() uint64 { return stats().Dropped })
+	r.counter("sysmon_consumer_history_write_errors_total", "Failed writes to the history store.", func() uint64 { return stats().WriteErrors })
+	r.gauge("sysmon_consumer_history_disk_full", "1 while the history store's disk is full and history is not written (the live dashboard keeps working).",
+		func() float64 {
+			if stats().DiskFull {
+				return 1
+			}
+			return 0
+		})
+}

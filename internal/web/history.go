@@ -86,6 +86,47 @@ func (w *Web) writeHistory(rw http.ResponseWriter, r *http.Request, host string)
 	server.JSON(rw, http.StatusOK, s)
 }
 
+// maxSparklines is the most hosts one GET /api/sparklines asks for (the
+// dashboard asks for the tiles on screen, in batches).
+const maxSparklines = 100
+
+// sparkline is one host's CPU over the last hour, as a tile draws it.
+type sparkline struct {
+	T   []int64        `json:"t"`
+	CPU history.Values `json:"cpu"`
+}
+
+// sparklines answers GET /api/sparklines?host=A&host=B…: each host's CPU
+// over the last hour at one point a minute, for the overview's tiles.
+func (w *Web) sparklines(rw http.ResponseWriter, r *http.Request) {
+	if w.noHistory(rw) {
+		return
+	}
+	names := r.URL.Query()["host"]
+	if len(names) == 0 || len(names) > maxSparklines {
+		server.JSON(rw, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("host: expected 1 to %d host=NAME parameters, got %d", maxSparklines, len(names))})
+		return
+	}
+	to := time.Now()
+	from := to.Add(-time.Hour)
+	ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
+	defer cancel()
+	out := make(map[string]sparkline, len(names))
+	for _, n := range names {
+		s, err := w.opts.History.Query(ctx, n, from, to, time.Minute)
+		if err != nil {
+			w.queryFailed(rw, r, err)
+			return
+		}
+		sp := sparkline{T: s.T, CPU: history.Values{}}
+		if b := s.Figures["cpu"]; b != nil {
+			sp.CPU = b.Mean
+		}
+		out[n] = sp
+	}
+	server.JSON(rw, http.StatusOK, map[string]any{"from": from, "to": to, "hosts": out})
+}
+
 // events answers GET /api/events?host=&from=&to=&limit=: the events of one
 // host, or of the whole fleet without host, newest first.
 func (w *Web) events(rw http.ResponseWriter, r *http.Request) {

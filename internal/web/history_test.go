@@ -162,3 +162,21 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestSparklinesAPI: one request answers many hosts' last hour of CPU at a
+// minute's step; too many hosts, or none, is 400.
+func TestSparklinesAPI(t *testing.T) {
+	r := &fakeReader{points: 2}
+	base := historyServer(t, web.Options{History: r})
+	code, body := getJSON(t, base+"/api/sparklines?host=a&host=b%2Fc")
+	hosts, _ := body["hosts"].(map[string]any)
+	if code != 200 || len(hosts) != 2 || hosts["b/c"] == nil || r.step != time.Minute || r.to.Sub(r.from) != time.Hour {
+		t.Fatalf("%d %v, asked %+v", code, body, r)
+	}
+	if code, _ := getJSON(t, base+"/api/sparklines"); code != 400 {
+		t.Errorf("no host: %d, want 400", code)
+	}
+	if code, _ := getJSON(t, base+"/api/sparklines?"+strings.Repeat("host=x&", 101)); code != 400 {
+		t.Errorf("101 hosts: %d, want 400", code)
+	}
+}

@@ -99,6 +99,7 @@ func (w *Web) Handler() http.Handler {
 	mux.HandleFunc("GET /api/hosts/{host}/history", w.historyPath)
 	mux.HandleFunc("GET /api/history", w.historyQuery)
 	mux.HandleFunc("GET /api/events", w.events)
+	mux.HandleFunc("GET /api/sparklines", w.sparklines)
 	mux.HandleFunc("GET /api/status", w.apiStatus)
 	w.alertRoutes(mux)
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, r *http.Request) {

@@ -1336,15 +1336,28 @@
   let overviewScroll = 0;
   let cameFrom = null; // the host whose tile opened the host view: focus goes back to it
 
+  // #/host/NAME?range=7d: NAME is percent-encoded, so a "?" in it is %3F and
+  // the first literal "?" starts history.js's parameters.
   function parseRoute() {
-    const m = /^#\/host\/(.*)$/.exec(location.hash);
+    const m = /^#\/host\/([^?]*)(?:\?(.*))?$/.exec(location.hash);
     if (!m) return null;
     try { return decodeURIComponent(m[1]); } catch (err) { return m[1]; }
   }
 
+  const hist = () => window.sysmonHistory;
+
   function route() {
     const host = parseRoute();
+    const events = host == null && /^#\/events\b/.test(location.hash);
+    $('eventsview').hidden = !events;
+    if (hist()) { if (events) hist().showEvents(); else hist().hideEvents(); }
     if (state.routeHost != null && state.routeHost !== host) dropHistory(state.routeHost);
+    if (host != null && state.view === 'host' && state.routeHost === host) {
+      // Only the range changed: history.js redraws.
+      if (hist()) hist().host(host, new URLSearchParams(location.hash.split('?')[1] || ''));
+      return;
+    }
+    if (hist()) hist().host(host, new URLSearchParams(host != null ? location.hash.split('?')[1] || '' : ''));
     if (host != null) {
       if (state.view === 'overview') { overviewScroll = window.scrollY; cameFrom = host; }
       state.view = 'host';
@@ -1364,8 +1377,8 @@
       state.routeHost = null;
       destroyCharts();
       $('hostview').hidden = true;
-      $('overview').hidden = false;
-      document.title = 'sysmon';
+      $('overview').hidden = events;
+      document.title = events ? 'Events · sysmon' : 'sysmon';
       layoutDirty = true;
       for (const h of state.hosts.values()) if (h.tileStale) dirty.add(h);
       frame();

@@ -57,6 +57,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	hosts := fleet.New(cfg.Fleet)
 	ingest := consumer.NewIngest(hosts, cfg.MaxMessage, log.With("component", "ingest"))
 	ingest.Identity = cfg.Identity
+	// History, before the hub watches the fleet: the restored hosts are its
+	// first state.
+	hist := openHistory(cfg, hosts, log.With("component", "history"))
+	ingest.History = hist.recorder
 	dashboards := hub.New(hosts, hub.Options{Tick: cfg.Tick, SendBuffer: cfg.SendBuffer}, log.With("component", "hub"))
 	thresholds := make(map[string]web.Thresholds, len(cfg.Thresholds))
 	rules := alert.DefaultConfig()
@@ -70,11 +74,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Broker: func() (bool, time.Time) { return status.Connected(), status.Get().Since }, Log: log.With("component", "alert")})
 	if err != nil {
 		log.Error("cannot start", "err", err)
+		hist.close()
 		return 1
 	}
 	site := web.New(web.Options{Version: version, Thresholds: thresholds,
 		Limits: cfg.Fleet, Delay: ingest.Delay, Stats: func() any { return ingest.Stats() },
-		Alerts: alerts},
+		Alerts:  alerts,
+		History: hist.reader(), NoHistory: hist.why, HistoryFailed: hist.failed, HistoryStats: hist.stats()},
 		hosts, dashboards, status, log.With("component", "web"))
 
 	reg := metrics.New("consumer", version, status)
@@ -101,6 +107,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return out
 	}})
 	fwd := newForwarder(cfg, hosts, reg, log)
+	hist.metrics(reg)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", reg)
 	mux.Handle("GET /metrics/fleet", metrics.FleetHandler(hosts))
@@ -109,6 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	srv, err := server.Open(daemon.Listen(cfg.HTTP), mux, log, "the dashboard")
 	if err != nil {
 		log.Error("cannot start", "err", err)
+		hist.close()
 		return 1
 	}
 	srv.RegisterOnShutdown(site.Close)
@@ -123,7 +131,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Queue: cfg.Queue, Tag: name + "@" + daemon.Hostname(), Log: log.With("component", "mq"), Handle: ingest.Handle}
 
 	// Stopped in this order: ingest first, then the HTTP server and, once
-	// it has stopped, the dashboards' WebSockets.
+	// it has stopped, the dashboards' WebSockets; then the
+	// history, once they have, so that it writes what they gave it.
 	var g daemon.Group
 	g.Add(1, "broker", cons.Run)
 	g.Add(1, "watchdog", watchdog.Run)
@@ -132,11 +141,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if fwd != nil {
 		g.Add(1, "forwarder", fwd.Run)
 	}
+	if hist.store != nil {
+		g.Add(1, "history events", hist.recorder.Run)
+		g.Add(3, "history", hist.store.Run)
+	}
 	g.Add(2, "http server", func(ctx context.Context) error {
 		defer site.Close()
 		return srv.Run(ctx)
 	})
 	err = g.Run(ctx, proc.Stopping)
+	hist.close()
 	s := ingest.Stats()
 	log.Info("stopped", "received_total", s.Received, "invalid_total", s.Invalid+s.TooLarge)
 	if err != nil {

@@ -194,9 +194,13 @@ func (r *Recorder) Run(ctx context.Context) error {
 // each host's latest message, received when it was, and its recent samples
 // as its chart. A message that no longer decodes (a newer limit, a damaged
 // store) is skipped and counted; the next snapshot of its host brings it
-// back. It returns the hosts restored and skipped.
-func Restore(f *fleet.Fleet, latest []history.Latest, recent func(host string) []history.Sample, maxBytes int, log *slog.Logger) (restored, skipped int) {
+// back. A host offline for longer than expire (0: never) is left out, as
+// the fleet would forget it. It returns the hosts restored and skipped.
+func Restore(f *fleet.Fleet, latest []history.Latest, recent func(host string) []history.Sample, maxBytes int, expire time.Duration, log *slog.Logger) (restored, skipped int) {
 	for _, l := range latest {
+		if expire > 0 && time.Since(l.LastSeen) > expire {
+			continue
+		}
 		s, err := snapshot.Decode(l.Body, maxBytes)
 		if err == nil && s.Host == "" {
 			err = snapshot.CheckHost(l.RoutingKey)

@@ -156,12 +156,13 @@ func TestRestoreAfterRestart(t *testing.T) {
 		in.Handle(&amqp.Delivery{Body: snapAt(t, "web-01", "i1", i+1, &ts, false)})
 	}
 	st.latest["broken"] = history.Latest{Host: "broken", Body: []byte("{"), LastSeen: time.Now()}
+	st.latest["expired"] = history.Latest{Host: "expired", Body: snapAt(t, "expired", "i", 1, nil, false), LastSeen: time.Now().Add(-8 * 24 * time.Hour)}
 	var latest []history.Latest
 	for _, l := range st.latest {
 		latest = append(latest, l)
 	}
 	f2 := fleet.New(fleet.Config{HistorySize: 10, MaxHosts: 100, StaleAfter: 3, OfflineAfter: 10})
-	n, skipped := Restore(f2, latest, func(h string) []history.Sample { return st.samples[h] }, 1<<20, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	n, skipped := Restore(f2, latest, func(h string) []history.Sample { return st.samples[h] }, 1<<20, 7*24*time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if n != 1 || skipped != 1 {
 		t.Fatalf("restored %d, skipped %d; want 1 and 1", n, skipped)
 	}

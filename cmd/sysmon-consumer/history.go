@@ -1,0 +1,92 @@
+package main
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/sysmon-dev/sysmon/internal/consumer"
+	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/history"
+	"github.com/sysmon-dev/sysmon/internal/metrics"
+)
+
+// hist is the consumer's history: the store in STATE_DIR, or why there is
+// none.
+type hist struct {
+	store    *history.Store
+	recorder *consumer.Recorder
+	why      string // no store: why not
+	failed   bool   // it was configured but did not open
+	log      *slog.Logger
+}
+
+// openHistory opens the store and refills the fleet from it. A store that
+// does not open (a damaged or newer store, a directory that cannot be
+// written) is logged with the fix and the consumer runs without history:
+// the live dashboard matters more, and exiting would only make systemd
+// restart it into the same error.
+func openHistory(cfg consumer.Config, hosts *fleet.Fleet, log *slog.Logger) hist {
+	h := hist{log: log}
+	ret := cfg.History
+	switch {
+	case cfg.StateDir == "":
+		h.why = "STATE_DIR is empty (set it, or run under the unit, to keep history across restarts)"
+		log.Info("no history: " + h.why)
+		return h
+	case ret.Raw == 0 && ret.Minute == 0 && ret.Hour == 0:
+		h.why = "HISTORY_RAW, HISTORY_MINUTE and HISTORY_HOUR are all 0"
+		log.Info("no history: " + h.why)
+		return h
+	}
+	store, err := history.Open(cfg.StateDir, ret, log)
+	if err != nil {
+		h.why, h.failed = "the store did not open: "+err.Error(), true
+		log.Error("running WITHOUT history: the store in STATE_DIR did not open; the live dashboard works, charts start empty after each restart. "+
+			"Fix the cause below (or move the directory aside to start a new store) and restart", "dir", cfg.StateDir, "err", err)
+		return h
+	}
+	h.store = store
+	start := time.Now()
+	restored, skipped := consumer.Restore(hosts, store.Latest(),
+		func(host string) []history.Sample { return store.Recent(host, cfg.Fleet.HistorySize) }, cfg.MaxMessage, cfg.Fleet.Expire, log)
+	log.Info("history kept in STATE_DIR; restored the fleet as it was", "dir", cfg.StateDir, "hosts", restored, "skipped", skipped,
+		"took", time.Since(start).Round(time.Millisecond))
+	h.recorder = consumer.NewRecorder(hosts, store, max(ret.Raw, ret.Minute, ret.Hour))
+	return h
+}
+
+// reader is what the web layer queries; nil without a store (an interface
+// holding a nil *Store would not be nil).
+func (h hist) reader() history.Reader {
+	if h.store == nil {
+		return nil
+	}
+	return h.store
+}
+
+func (h hist) stats() func() any {
+	if h.store == nil {
+		return nil
+	}
+	return func() any { return h.store.Stats() }
+}
+
+func (h hist) metrics(reg *metrics.Registry) {
+	if h.store == nil {
+		return
+	}
+	metrics.History(reg, func() metrics.HistoryFigures {
+		s := h.store.Stats()
+		return metrics.HistoryFigures{Bytes: s.Bytes, Written: s.Written, Dropped: s.Dropped, WriteErrors: s.WriteErrors, DiskFull: s.DiskFull}
+	})
+}
+
+// close writes what is left and closes the store.
+func (h hist) close() {
+	if h.store == nil {
+		return
+	}
+	if err := h.store.Close(); err != nil {
+		h.log.Error("closing the history store", "err", err)
+	}
+}

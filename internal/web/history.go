@@ -90,6 +90,9 @@ func (w *Web) writeHistory(rw http.ResponseWriter, r *http.Request, host string)
 // dashboard asks for the tiles on screen, in batches).
 const maxSparklines = 100
 
+// sparkStep is a sparkline's step: 120 points in the hour.
+const sparkStep = 30 * time.Second
+
 // sparkline is one host's CPU over the last hour, as a tile draws it.
 type sparkline struct {
 	T   []int64        `json:"t"`
@@ -97,7 +100,7 @@ type sparkline struct {
 }
 
 // sparklines answers GET /api/sparklines?host=A&host=B…: each host's CPU
-// over the last hour at one point a minute, for the overview's tiles.
+// over the last hour at one point every 30 s, for the overview's tiles.
 func (w *Web) sparklines(rw http.ResponseWriter, r *http.Request) {
 	if w.noHistory(rw) {
 		return
@@ -113,7 +116,9 @@ func (w *Web) sparklines(rw http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	out := make(map[string]sparkline, len(names))
 	for _, n := range names {
-		s, err := w.opts.History.Query(ctx, n, from, to, time.Minute)
+		// 30 s: fine enough for a tile, and under a minute so that the
+		// raw tier answers, with the minute not yet aggregated.
+		s, err := w.opts.History.Query(ctx, n, from, to, sparkStep)
 		if err != nil {
 			w.queryFailed(rw, r, err)
 			return

@@ -170,7 +170,7 @@ func TestSparklinesAPI(t *testing.T) {
 	base := historyServer(t, web.Options{History: r})
 	code, body := getJSON(t, base+"/api/sparklines?host=a&host=b%2Fc")
 	hosts, _ := body["hosts"].(map[string]any)
-	if code != 200 || len(hosts) != 2 || hosts["b/c"] == nil || r.step != time.Minute || r.to.Sub(r.from) != time.Hour {
+	if code != 200 || len(hosts) != 2 || hosts["b/c"] == nil || r.step != 30*time.Second || r.to.Sub(r.from) != time.Hour {
 		t.Fatalf("%d %v, asked %+v", code, body, r)
 	}
 	if code, _ := getJSON(t, base+"/api/sparklines"); code != 400 {

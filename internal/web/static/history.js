@@ -175,6 +175,7 @@
           ? 'Every snapshot, ' + (Array.isArray(s.t) ? s.t.length : 0) + ' points. Drag across a chart to zoom in.'
           : 'Aggregates of ' + fmtSpan(num(s.step_seconds) || 0) + ': the line is the mean, the band min to max. Drag across a chart to zoom into finer data.';
         $('hist').setAttribute('data-tier', String(s.tier));
+        $('hist').setAttribute('data-step', String(num(s.step_seconds) || 0));
         $('hist').setAttribute('data-points', String(Array.isArray(s.t) ? s.t.length : 0));
       })
       .catch((err) => {
@@ -226,6 +227,11 @@
       });
       card.setAttribute('data-points', String(points));
       card.setAttribute('data-bands', String(bands.length));
+      // Gaps: runs of nulls between values (drawn as breaks, spanGaps off).
+      let gaps = 0;
+      const m0 = data[1];
+      for (let i = 1; i < m0.length; i++) if (m0[i] == null && m0[i - 1] != null && m0.slice(i).some((v) => v != null)) gaps++;
+      card.setAttribute('data-gaps', String(gaps));
       const axis = { stroke: cssVar('--muted'), grid: { stroke: cssVar('--grid'), width: 1 }, ticks: { stroke: cssVar('--grid'), width: 1, size: 4 }, font: '11px system-ui, sans-serif' };
       const opts = {
         width: Math.max(200, plotEl.clientWidth || root.clientWidth || 600),

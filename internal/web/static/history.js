@@ -216,7 +216,9 @@
         const mean = (b.mean || []).map(num);
         points += mean.filter((v) => v != null).length;
         data.push(mean);
-        series.push({ label, stroke: c, width: 1.5, spanGaps: false, points: { show: false }, value: (u, v) => fmt(v) });
+        // A value between two gaps is a point, or it would not be drawn.
+        const lone = mean.some((v, j) => v != null && mean[j - 1] == null && mean[j + 1] == null);
+        series.push({ label, stroke: c, width: 1.5, spanGaps: false, points: { show: lone, size: 4 }, value: (u, v) => fmt(v) });
         if (aggregate && Array.isArray(b.min) && Array.isArray(b.max)) {
           const mi = data.length;
           data.push(b.max.map(num), b.min.map(num));

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -273,4 +275,93 @@ func TestFaultHistorySIGKILL(t *testing.T) {
 
 func amqpPersistent(body []byte) amqp.Publishing {
 	return amqp.Publishing{Body: body, DeliveryMode: amqp.Persistent}
+}
+
+// TestFaultHistoryDiskFull: the consumer's files may not grow (a real
+// EFBIG: RLIMIT_FSIZE set on the running daemon, as a full disk fails its
+// writes): history writes stop with one log line, /api/status and /metrics
+// say so, the live dashboard keeps every snapshot; once the limit is lifted
+// writes resume at the next retry and the history goes on.
+func TestFaultHistoryDiskFull(t *testing.T) {
+	faultTest(t)
+	env := historyEnv(t, t.TempDir())
+	cons := Start(t, "sysmon-consumer", env)
+	cons.WaitReady(t, 30*time.Second)
+	pub := dialPublisher(t, brokertest.Shared(t), env["EXCHANGE_NAME"])
+	host := brokertest.Name(t, "full")
+	seq := uint64(0)
+	send := func(n int) {
+		for range n {
+			seq++
+			pub.publish(t, env["EXCHANGE_NAME"], "", timedSnapshot(host, "i1", seq, time.Now(), float64(seq%100)))
+		}
+	}
+	type status struct {
+		History struct {
+			DiskFull    bool   `json:"disk_full"`
+			WriteErrors uint64 `json:"write_errors"`
+			LastError   string `json:"last_error"`
+		} `json:"history"`
+	}
+	st := func() status {
+		var s status
+		cons.GetJSON(t, "/api/status", &s)
+		return s
+	}
+	send(5)
+	waitFor(t, 10*time.Second, "the first samples written", func() bool {
+		_, s := queryHistory(t, cons, host, time.Now().Add(-time.Minute), time.Now())
+		return len(s.points()) == 5
+	})
+	prlimit := func(limit string) {
+		t.Helper()
+		if out, err := exec.Command("prlimit", "--pid", fmt.Sprint(cons.cmd.Process.Pid), "--fsize="+limit).CombinedOutput(); err != nil {
+			t.Fatalf("prlimit: %v: %s", err, out)
+		}
+	}
+	prlimit("4096:unlimited") // every file is at least that big already
+	full := time.Now()
+	var s status
+	waitFor(t, 20*time.Second, "disk_full on /api/status", func() bool {
+		send(1)
+		s = st()
+		return s.History.DiskFull
+	})
+	detect := time.Since(full)
+	if s.History.LastError == "" {
+		t.Errorf("disk full without the error on /api/status: %+v", s)
+	}
+	if _, body := cons.Get(t, "/metrics"); !strings.Contains(string(body), "sysmon_consumer_history_disk_full 1\n") {
+		t.Errorf("/metrics does not say the disk is full")
+	}
+	// The live dashboard takes every snapshot meanwhile.
+	send(20)
+	var entry struct {
+		Figures struct {
+			Seq uint64 `json:"seq"`
+		} `json:"figures"`
+	}
+	waitFor(t, 10*time.Second, "the live view to follow", func() bool {
+		return cons.GetJSON(t, "/api/hosts?host="+url.QueryEscape(host), &entry) == 200 && entry.Figures.Seq == seq
+	})
+	if n := logCount(cons.Output(), "history writes stopped"); n != 1 {
+		t.Errorf("%d log lines about the full disk, want 1", n)
+	}
+	prlimit("unlimited:unlimited")
+	freed := time.Now()
+	waitFor(t, 45*time.Second, "writes to resume", func() bool {
+		send(1)
+		return !st().History.DiskFull
+	})
+	resumed := time.Since(freed)
+	last := seq
+	send(3)
+	waitFor(t, 10*time.Second, "new samples in the history", func() bool {
+		_, s := queryHistory(t, cons, host, time.Now().Add(-5*time.Minute), time.Now())
+		pts := s.points()
+		return len(pts) > 0 && s.Figures["cpu"].Mean[len(s.Figures["cpu"].Mean)-1] != nil && *s.Figures["cpu"].Mean[len(s.Figures["cpu"].Mean)-1] == float64((last+3)%100)
+	})
+	record(t, faultRow{Fault: "19. history: the disk is full (RLIMIT_FSIZE on the running consumer: real EFBIG)", Recovery: fmt.Sprintf("writes resume %s after space returns", secs(resumed)),
+		Confirmed: -1, Delivered: -1, Lost: -1, Dups: -1,
+		Note: fmt.Sprintf("disk_full on /api/status and /metrics %s after; 1 log line; the live view took every snapshot meanwhile (last seq %d); the history goes on after (retried every 30 s; what arrived while full is not in it)", secs(detect), last)})
 }

@@ -35,7 +35,7 @@ type Config struct {
 	// (history, alerts); "" keeps nothing.
 	StateDir string
 	// History is how long each tier of the history is kept in StateDir
-	// (HISTORY_RAW, HISTORY_MINUTE, HISTORY_HOUR); 0 turns a tier off.
+	// (HISTORY_RAW, HISTORY_MINUTE, HISTORY_HOUR); all 0: no history.
 	History    history.Retention
 	Thresholds map[string]Thresholds
 	Identity   Identity
@@ -95,6 +95,9 @@ func Read(l *config.Loader) (Config, error) {
 		Hour:   retention(l, "HISTORY_HOUR", year, day, 20*year),
 	}
 	switch r := c.History; {
+	case (r.Raw == 0 || r.Minute == 0 || r.Hour == 0) && r != (history.Retention{}):
+		// The store aggregates each tier from the one below it.
+		l.Fail(firstZero(r), "a single tier cannot be turned off (each is aggregated from the one below): set HISTORY_RAW, HISTORY_MINUTE and HISTORY_HOUR all to 0 to keep no history, or each to a duration")
 	case r.Minute > 0 && r.Minute < r.Raw:
 		l.Fail("HISTORY_MINUTE", "expected at least HISTORY_RAW (%s), or 0 to keep no minute aggregates: a coarser tier that ends before the finer one leaves nothing to show", days(r.Raw))
 	case r.Hour > 0 && r.Hour < max(r.Minute, r.Raw):
@@ -177,12 +180,23 @@ func Read(l *config.Loader) (Config, error) {
 	return c, nil
 }
 
+// firstZero names the first tier set to 0.
+func firstZero(r history.Retention) string {
+	switch {
+	case r.Raw == 0:
+		return "HISTORY_RAW"
+	case r.Minute == 0:
+		return "HISTORY_MINUTE"
+	}
+	return "HISTORY_HOUR"
+}
+
 const (
 	day  = 24 * time.Hour
 	year = 365 * day
 )
 
-// retention reads a tier's retention: 0 (off), or a duration from lo to hi
+// retention reads a tier's retention: 0, or a duration from lo to hi
 // written as Go's (36h), seconds (3600), or in days or years (7d, 1y), as
 // retention is usually said.
 func retention(l *config.Loader, key string, def, lo, hi time.Duration) time.Duration {

@@ -11,7 +11,9 @@ import (
 )
 
 // TestHistoryConfig: HISTORY_* default to 1h, 7d, 1y, take days and years,
-// 0 turns a tier off, and nonsense stops the daemon with the key named.
+// all three 0 keep no history (a single one cannot be off: the store
+// aggregates each tier from the one below), and nonsense stops the daemon
+// with the key named.
 func TestHistoryConfig(t *testing.T) {
 	load := func(content string) (Config, error) {
 		p := filepath.Join(t.TempDir(), "c.env")
@@ -43,6 +45,8 @@ func TestHistoryConfig(t *testing.T) {
 		"HISTORY_MINUTE=NaNd\n":                 "HISTORY_MINUTE",
 		"HISTORY_RAW=20d\nHISTORY_MINUTE=7d\n":  "HISTORY_MINUTE: expected at least HISTORY_RAW (20d)",
 		"HISTORY_MINUTE=30d\nHISTORY_HOUR=7d\n": "HISTORY_HOUR: expected at least",
+		"HISTORY_MINUTE=0\n":                    "HISTORY_MINUTE: a single tier cannot be turned off",
+		"HISTORY_RAW=0\nHISTORY_HOUR=0\n":       "HISTORY_RAW: a single tier cannot be turned off",
 	} {
 		if _, err := load(content); err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("%q: %v, want an error with %q", content, err, msg)

@@ -186,3 +186,59 @@ func TestHistoryBrowser(t *testing.T) {
 		t.Fatalf("console errors or CSP violations:\n%s", strings.Join(p, "\n"))
 	}
 }
+
+// TestHistoryBrowserWithoutStore: a consumer without STATE_DIR keeps no
+// history; the page does not offer ranges, says why where the events would
+// be, and asks nothing it cannot answer (no 404 in the console).
+func TestHistoryBrowserWithoutStore(t *testing.T) {
+	requireChromium(t)
+	conn := dialBroker(t)
+	id := fmt.Sprintf("sysmon-test-nohistory-%d", time.Now().UnixNano())
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.ExchangeDeclare(id, "fanout", true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if c, err := conn.Channel(); err == nil {
+			_, _ = c.QueueDelete(id, false, false, false)
+			_ = c.ExchangeDelete(id, false, false)
+			_ = c.Close()
+		}
+	})
+	port := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	cfg := filepath.Join(t.TempDir(), "consumer.env")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("APP_PORT=%d\nEXCHANGE_NAME=%s\nQUEUE_NAME=%s\nQUEUE_EXPIRES=10m\nSTATE_DIR=\n", port, id, id)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	startConsumer(t, cfg, base, logs)
+	if !strings.Contains(logs.String(), "no history: STATE_DIR is empty") {
+		t.Errorf("the consumer does not say at start that it keeps no history:\n%s", logs.String())
+	}
+	body, _ := json.Marshal(map[string]any{"timestamp": "t", "cpu_percent": 5, "memory": map[string]any{"total": 1, "available": 1, "percent": 1},
+		"disk": map[string]any{"total": 0, "used": 0, "free": 0}, "platform": "Linux", "platform_release": "", "processor": "",
+		"host": "solo", "instance_id": "i", "seq": 1, "interval_seconds": 1})
+	if err := ch.Publish(id, "", false, false, amqp.Publishing{Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	b := startBrowser(t)
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(base+"/#/host/solo?range=7d")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, b, "live charts, no range picker, the reason where the events would be", 10*time.Second,
+		`document.getElementById('hv-range').hidden && !document.getElementById('charts').hidden && location.hash === '#/host/solo' &&
+		 document.getElementById('hv-events-note').textContent.includes('STATE_DIR is empty')`, func(v bool) bool { return v })
+	eval[string](t, b, `location.hash = '#/'`)
+	waitFor(t, b, "the tile", 10*time.Second, `document.querySelectorAll('#tiles .tile').length`, func(n int) bool { return n == 1 })
+	time.Sleep(500 * time.Millisecond) // a sparkline request would be sent by now
+	if n := eval[int](t, b, `performance.getEntriesByType('resource').filter((e) => /api\/(sparklines|events|history)/.test(e.name)).length`); n != 0 {
+		t.Errorf("%d history requests to a consumer without history", n)
+	}
+	if p := b.problems(t); len(p) > 0 {
+		t.Fatalf("console errors or CSP violations:\n%s", strings.Join(p, "\n"))
+	}
+}

@@ -55,6 +55,14 @@
       .then((b) => (r.ok ? b : Promise.reject(Object.assign(new Error(typeof b.error === 'string' ? b.error : 'HTTP ' + r.status), { status: r.status })))));
   }
 
+  // Whether this consumer keeps a history, from /api/status (asked once, so
+  // that a consumer without one is not asked for what it cannot answer).
+  let noHistory = null; // null: has one; else why not
+  const ready = getJSON('api/status').then((st) => {
+    const h = st && typeof st.history === 'object' ? st.history : null;
+    if (!h || h.enabled === false) noHistory = h && typeof h.reason === 'string' ? h.reason : 'not kept by this consumer';
+  }).catch(() => { noHistory = 'the consumer did not say (/api/status failed)'; });
+
   // ------------------------------------------------------------ route state
 
   const hv = { host: null, range: 'live', from: null, to: null, plots: [], seq: 0, timer: null };
@@ -79,6 +87,10 @@
     hv.range = range;
     hv.from = zoomed ? from : null;
     hv.to = zoomed ? to : null;
+    ready.then(() => {
+      buildPicker();
+      if (noHistory != null && hv.range !== 'live') { location.hash = hostHash(name, {}); }
+    });
     buildPicker();
     if (newHost) loadEvents();
     if (!changed) return;
@@ -93,7 +105,7 @@
     } else {
       $('charts').hidden = true;
       $('hist').hidden = false;
-      loadSeries();
+      ready.then(loadSeries);
     }
   }
 
@@ -108,6 +120,7 @@
 
   function buildPicker() {
     const root = $('hv-range');
+    root.hidden = noHistory != null;
     const want = RANGES.map(([r]) => r).join(',') + '|' + hv.host + '|' + hv.range + '|' + hv.from;
     if (root.__sig === want) return;
     root.__sig = want;
@@ -159,6 +172,7 @@
   }
 
   function loadSeries() {
+    if (noHistory != null || hv.host == null || hv.range === 'live') return;
     const seq = ++hv.seq;
     const name = hv.host;
     const now = Date.now() / 1000;
@@ -297,7 +311,10 @@
   }
 
   function fillEvents(body, note, url, withHost) {
-    return getJSON(url).then((r) => {
+    return ready.then(() => {
+      if (noHistory != null) return Promise.reject(new Error('no history: ' + noHistory));
+      return getJSON(url);
+    }).then((r) => {
       const evs = Array.isArray(r.events) ? r.events : [];
       body.replaceChildren(...evs.map((e) => eventRow(e, withHost)));
       note.textContent = evs.length ? '' : 'No events in the last 7 days.';
@@ -343,7 +360,10 @@
 
   function queueSparks() {
     if (sparkTimer || sparkOff) return;
-    sparkTimer = setTimeout(fetchSparks, 150);
+    sparkTimer = setTimeout(() => ready.then(() => {
+      if (noHistory != null) { sparkOff = true; sparkTimer = null; return; }
+      fetchSparks();
+    }), 150);
   }
 
   function fetchSparks() {

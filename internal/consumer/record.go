@@ -93,6 +93,12 @@ func (r *Recorder) Accepted(s *snapshot.Snapshot, body []byte, routingKey string
 	name, _ := fleet.HostKey(s, routingKey)
 	fig := fleet.Derive(s)
 	r.store.Add(name, SampleOf(&fig, SampleTime(fig.SampledAt, now, r.maxAge)))
+	// The fleet's compacted copy, which it keeps anyway, rather than the
+	// delivery's body: a store holding 10,000 hosts' latest until it
+	// writes them costs no memory of its own.
+	if e, _, ok := r.fleet.Host(name, now, 0); ok && e.Snapshot != nil {
+		body = e.Snapshot
+	}
 	r.store.SaveLatest(name, history.Latest{Host: name, RoutingKey: routingKey, Body: body, LastSeen: now})
 
 	r.mu.Lock()

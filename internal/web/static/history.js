@@ -147,16 +147,23 @@
 
   // Charts of the history: each figure's mean, with its min and max as a
   // band when the tier aggregates.
+  // figs(s) lists [label, band] of the series' figures that it has.
+  const fig = (s, k) => (s.figures && s.figures[k] ? s.figures[k] : null);
+  const named = (s, pairs) => pairs.map(([k, label]) => [label, fig(s, k)]).filter(([, b]) => b);
   const SPECS = [
-    { id: 'cpu', title: 'CPU', unit: 'pct', figs: (s) => [['cpu', 'Total']] },
-    { id: 'mem', title: 'Memory and swap', unit: 'pct', figs: () => [['mem', 'Memory'], ['swap', 'Swap']] },
+    { id: 'cpu', title: 'CPU', unit: 'pct', figs: (s) => named(s, [['cpu', 'Total']]) },
     {
-      id: 'fs', title: 'Filesystems', unit: 'pct', figs: (s) => Object.keys(s.figures || {}).filter((k) => k.startsWith('fs:')).sort()
-        .map((k) => [k, k.slice(3)]),
+      id: 'cores', title: 'CPU per core', unit: 'pct', figs: (s) => (Array.isArray(s.cores) ? s.cores : [])
+        .map((b, i) => ['core ' + i, b]).filter(([, b]) => b && Array.isArray(b.mean)),
     },
-    { id: 'diskio', title: 'Disk I/O', unit: 'rate', figs: () => [['rd', 'Read'], ['wr', 'Write']] },
-    { id: 'net', title: 'Network', unit: 'rate', figs: () => [['rx', 'In'], ['tx', 'Out']] },
-    { id: 'load', title: 'Load average', unit: 'load', figs: () => [['load1', '1 min'], ['load5', '5 min'], ['load15', '15 min']] },
+    { id: 'mem', title: 'Memory and swap', unit: 'pct', figs: (s) => named(s, [['mem', 'Memory'], ['swap', 'Swap']]) },
+    {
+      id: 'fs', title: 'Filesystems', unit: 'pct', figs: (s) => named(s, Object.keys(s.figures || {}).filter((k) => k.startsWith('fs:')).sort()
+        .map((k) => [k, k.slice(3)])),
+    },
+    { id: 'diskio', title: 'Disk I/O', unit: 'rate', figs: (s) => named(s, [['rd', 'Read'], ['wr', 'Write']]) },
+    { id: 'net', title: 'Network', unit: 'rate', figs: (s) => named(s, [['rx', 'In'], ['tx', 'Out']]) },
+    { id: 'load', title: 'Load average', unit: 'load', figs: (s) => named(s, [['load1', '1 min'], ['load5', '5 min'], ['load15', '15 min']]) },
   ];
 
   function fmtFor(unit) {
@@ -207,7 +214,8 @@
     const aggregate = num(s.step_seconds) > 0;
     const colors = palette();
     for (const spec of SPECS) {
-      const figs = spec.figs(s).filter(([k]) => s.figures && s.figures[k]);
+      const figs = spec.figs(s);
+      if (spec.id === 'cores' && figs.length === 0) continue; // aggregates keep no per-core figures
       const card = el('div', 'card chart');
       card.setAttribute('data-chart', spec.id);
       card.append(el('h2', '', spec.title));
@@ -224,8 +232,7 @@
       const series = [{ value: (u, v) => (v == null ? DASH : fmtTime(v * 1000)) }];
       const bands = [];
       let points = 0;
-      figs.forEach(([k, label], i) => {
-        const b = s.figures[k];
+      figs.forEach(([label, b], i) => {
         const c = colors[i % colors.length];
         const mean = (b.mean || []).map(num);
         points += mean.filter((v) => v != null).length;

@@ -236,13 +236,19 @@ func TestFaultHistorySIGKILL(t *testing.T) {
 	<-done
 	mu.Lock()
 	defer mu.Unlock()
+	// The backlog is filed once the history stops growing (3 s alike).
 	var s series
-	waitFor(t, 20*time.Second, "the backlog to be filed", func() bool {
+	last, same := -1, 0
+	waitFor(t, 40*time.Second, "the backlog to be filed", func() bool {
+		time.Sleep(time.Second)
 		_, s = queryHistory(t, cons, host, start.Add(-time.Second), time.Now())
-		return len(s.points()) >= len(sent)-10*len(kills)
+		if n := len(s.points()); n == last {
+			same++
+		} else {
+			last, same = n, 0
+		}
+		return same >= 3
 	})
-	time.Sleep(2 * time.Second) // what is still on its way
-	_, s = queryHistory(t, cons, host, start.Add(-time.Second), time.Now())
 	have := map[int64]int{}
 	for _, p := range s.points() {
 		have[p]++

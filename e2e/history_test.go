@@ -125,6 +125,30 @@ func TestHistorySurvivesRestart(t *testing.T) {
 	if code := cons.GetJSON(t, "/api/events?host="+url.QueryEscape(host), &evs); code != 200 || len(evs.Events) == 0 || evs.Events[len(evs.Events)-1].Kind != "online" {
 		t.Fatalf("events: %d %+v, want the host's online event", code, evs)
 	}
+	// The host's agent restarts (a new instance id) and says goodbye: one
+	// event each, in order, in the fleet's events too.
+	pub.publish(t, env["EXCHANGE_NAME"], "", timedSnapshot(host, "i2", 1, time.Now(), 5))
+	bye := timedSnapshot(host, "i2", 2, time.Now(), 5)
+	bye = append(bye[:len(bye)-1], []byte(`,"goodbye":true}`)...)
+	pub.publish(t, env["EXCHANGE_NAME"], "", bye)
+	var last []string
+	defer func() { t.Logf("events of the host, newest first: %v", last) }()
+	waitFor(t, 10*time.Second, "restart and goodbye events", func() bool {
+		var all struct {
+			Events []struct{ Host, Kind string } `json:"events"`
+		}
+		cons.GetJSON(t, "/api/events", &all)
+		var kinds []string
+		for _, e := range all.Events {
+			if e.Host == host {
+				kinds = append(kinds, e.Kind)
+			}
+		}
+		last = kinds
+		// Newest first: goodbye, restart (and online before it if the
+		// host had gone stale during the restart), the first online.
+		return slices.Equal(kinds, []string{"goodbye", "restart", "online"}) || slices.Equal(kinds, []string{"goodbye", "online", "restart", "online"})
+	})
 }
 
 // TestHistoryLateSnapshots: snapshots delivered after an outage (from a

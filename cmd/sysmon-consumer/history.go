@@ -52,6 +52,9 @@ func openHistory(cfg consumer.Config, hosts *fleet.Fleet, log *slog.Logger) hist
 	log.Info("history kept in STATE_DIR; restored the fleet as it was", "dir", cfg.StateDir, "hosts", restored, "skipped", skipped,
 		"took", time.Since(start).Round(time.Millisecond))
 	h.recorder = consumer.NewRecorder(hosts, store, max(ret.Raw, ret.Minute, ret.Hour))
+	// Take the restored hosts in their state and instance before the first
+	// snapshot arrives, so that a new instance is a restart, not a first.
+	h.recorder.Tick(time.Now())
 	return h
 }
 

@@ -57,3 +57,67 @@ func BenchmarkIngestHistory(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRestore10000 is the consumer's start with a store of 10,000
+// hosts, each with a latest snapshot and a minute of raw samples at 1 Hz:
+// the time until the fleet is back (before the dashboard listens), and the
+// heap the restored fleet takes.
+func BenchmarkRestore10000(b *testing.B) {
+	const hosts, perHost = 10_000, 60
+	dir := b.TempDir()
+	ret := history.Retention{Raw: time.Hour, Minute: 7 * day, Hour: year}
+	store, err := history.Open(dir, ret, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = store.Run(ctx) }()
+	start := time.Now().Add(-perHost * time.Second)
+	for h := range hosts {
+		name := fmt.Sprintf("host-%05d", h)
+		now := start.Add(perHost * time.Second)
+		s := &snapshot.Snapshot{Timestamp: "t", CPUPercent: 12.5, Memory: snapshot.Memory{Total: 1 << 34, Available: 1 << 33, Percent: 50},
+			Platform: "Linux", Schema: 1, Host: name, InstanceID: "i", Seq: perHost, Time: &now, IntervalSeconds: 1, CPUCount: 8,
+			CPUPerCore:  []float64{12.5, 3, 45, 0, 7, 99, 23, 1},
+			Filesystems: []snapshot.Filesystem{{Mountpoint: "/", Total: 100, Used: 13, Free: 87, Percent: 13}, {Mountpoint: "/var", Total: 100, Used: 50, Free: 50, Percent: 50}}}
+		body, _ := snapshot.Encode(s)
+		fig := fleet.Derive(s)
+		for i := range perHost {
+			store.Add(name, SampleOf(&fig, start.Add(time.Duration(i)*time.Second)))
+		}
+		store.SaveLatest(name, history.Latest{Host: name, Body: body, LastSeen: now})
+		if h%500 == 499 {
+			// Let the store's buffer (50,000 samples) drain.
+			for store.Stats().Written < uint64((h+1)*perHost) {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+	}
+	cancel()
+	<-done
+	if st := store.Stats(); st.Dropped > 0 {
+		b.Fatalf("the store dropped %d of the samples written for the benchmark: %+v", st.Dropped, st)
+	}
+	if err := store.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		store, err := history.Open(dir, ret, slog.New(slog.DiscardHandler))
+		if err != nil {
+			b.Fatal(err)
+		}
+		f := fleet.New(fleet.Config{HistorySize: perHost, MaxHosts: 20_000, StaleAfter: 3, OfflineAfter: 10})
+		n, skipped := Restore(f, store.Latest(), func(h string) []history.Sample { return store.Recent(h, perHost) }, 1<<20, 0, slog.New(slog.DiscardHandler))
+		b.StopTimer()
+		_, pts, _ := f.Host("host-09999", time.Now(), -1)
+		if n != hosts || skipped != 0 || len(pts) != perHost {
+			b.Fatalf("restored %d hosts (skipped %d), %d points for the first; want %d with %d", n, skipped, len(pts), hosts, perHost)
+		}
+		c := f.Counts(time.Now())
+		b.ReportMetric(float64(c.Bytes)/(1<<20), "fleet-MiB")
+		_ = store.Close()
+		b.StartTimer()
+	}
+}

@@ -142,7 +142,7 @@ func TestHistoryBrowser(t *testing.T) {
 	// The band is min..max: its max holds the spikes of 90 that the mean
 	// of each bucket smooths.
 	if shot := os.Getenv("SYSMON_SCREENSHOT_DIR"); shot != "" {
-		screenshot(t, b, shot, "history-7d.png")
+		screenshot(t, b, shot, "history.png")
 	}
 
 	// Drag across the middle of the CPU chart: finer data for that span.

@@ -415,15 +415,15 @@
     const from = s.from || Date.now() - 3600000, to = s.to || Date.now();
     ctx.strokeStyle = cssVar('--accent');
     ctx.lineWidth = 1.5;
+    ctx.fillStyle = ctx.strokeStyle;
     ctx.beginPath();
-    let pen = false;
+    const at = (i) => [(s.t[i] - from) / (to - from) * c.width, c.height - 1 - Math.min(100, Math.max(0, num(s.cpu[i]))) / 100 * (c.height - 2)];
     for (let i = 0; i < s.t.length; i++) {
-      const v = num(s.cpu[i]);
-      if (v == null) { pen = false; continue; } // a gap stays a gap
-      const x = (s.t[i] - from) / (to - from) * c.width;
-      const y = c.height - 1 - Math.min(100, Math.max(0, v)) / 100 * (c.height - 2);
-      if (pen) ctx.lineTo(x, y); else ctx.moveTo(x, y);
-      pen = true;
+      if (num(s.cpu[i]) == null) continue; // a gap stays a gap
+      const [x, y] = at(i);
+      const prev = i > 0 && num(s.cpu[i - 1]) != null, next = i + 1 < s.t.length && num(s.cpu[i + 1]) != null;
+      if (prev) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+      if (!prev && !next) ctx.fillRect(x - 1.5, y - 1.5, 3, 3); // a value alone between gaps: a dot
     }
     ctx.stroke();
   }

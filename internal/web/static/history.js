@@ -228,6 +228,11 @@
         continue;
       }
       const fmt = fmtFor(spec.unit);
+      // Without a cursor the legend shows the latest value.
+      const legendValue = (u, v, si, idx) => {
+        if (idx == null) { const col = u.data[si]; v = null; for (let i = col.length - 1; i >= 0 && v == null; i--) v = col[i]; }
+        return fmt(v);
+      };
       const data = [t];
       const series = [{ value: (u, v) => (v == null ? DASH : fmtTime(v * 1000)) }];
       const bands = [];
@@ -239,12 +244,12 @@
         data.push(mean);
         // A value between two gaps is a point, or it would not be drawn.
         const lone = mean.some((v, j) => v != null && mean[j - 1] == null && mean[j + 1] == null);
-        series.push({ label, stroke: c, width: 1.5, spanGaps: false, points: { show: lone, size: 4 }, value: (u, v) => fmt(v) });
+        series.push({ label, stroke: c, width: 1.5, spanGaps: false, points: { show: lone, size: 4 }, value: legendValue });
         if (aggregate && Array.isArray(b.min) && Array.isArray(b.max)) {
           const mi = data.length;
           data.push(b.max.map(num), b.min.map(num));
-          series.push({ label: label + ' max', stroke: withAlpha(c, 0.35), width: 0.5, spanGaps: false, points: { show: false }, value: (u, v) => fmt(v) },
-            { label: label + ' min', stroke: withAlpha(c, 0.35), width: 0.5, spanGaps: false, points: { show: false }, value: (u, v) => fmt(v) });
+          series.push({ label: label + ' max', stroke: withAlpha(c, 0.35), width: 0.5, spanGaps: false, points: { show: false }, value: legendValue },
+            { label: label + ' min', stroke: withAlpha(c, 0.35), width: 0.5, spanGaps: false, points: { show: false }, value: legendValue });
           bands.push({ series: [mi, mi + 1], fill: withAlpha(c, 0.18) });
         }
       });

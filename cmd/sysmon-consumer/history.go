@@ -51,7 +51,7 @@ func openHistory(cfg consumer.Config, hosts *fleet.Fleet, log *slog.Logger) hist
 		func(host string) []history.Sample { return store.Recent(host, cfg.Fleet.HistorySize) }, cfg.MaxMessage, cfg.Fleet.Expire, log)
 	log.Info("history kept in STATE_DIR; restored the fleet as it was", "dir", cfg.StateDir, "hosts", restored, "skipped", skipped,
 		"took", time.Since(start).Round(time.Millisecond))
-	h.recorder = consumer.NewRecorder(hosts, store, max(ret.Raw, ret.Minute, ret.Hour))
+	h.recorder = consumer.NewRecorder(hosts, store, max(ret.Raw, ret.Minute, ret.Hour), log)
 	// Take the restored hosts in their state and instance before the first
 	// snapshot arrives, so that a new instance is a restart, not a first.
 	h.recorder.Tick(time.Now())
@@ -71,7 +71,13 @@ func (h hist) stats() func() any {
 	if h.store == nil {
 		return nil
 	}
-	return func() any { return h.store.Stats() }
+	return func() any {
+		return struct {
+			history.Stats
+			// Events dropped over consumer.MaxEventsPerMinute of a host.
+			EventsSuppressed uint64 `json:"events_suppressed"`
+		}{h.store.Stats(), h.recorder.Suppressed()}
+	}
 }
 
 func (h hist) metrics(reg *metrics.Registry) {

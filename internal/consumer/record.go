@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sysmon-dev/sysmon/internal/fleet"
@@ -31,9 +32,12 @@ type Recorder struct {
 	// 1970 is filed at receipt, not before every retention.
 	maxAge time.Duration
 
-	mu    sync.Mutex
-	hosts map[string]*tracked
-	gen   uint64
+	log *slog.Logger
+
+	mu         sync.Mutex
+	hosts      map[string]*tracked
+	gen        uint64
+	suppressed atomic.Uint64
 }
 
 type tracked struct {
@@ -41,7 +45,16 @@ type tracked struct {
 	instance string
 	seen     time.Time // receipt of the last snapshot
 	gen      uint64    // of the last tick that saw the host
+	// Events written in the current minute (from minute): a publisher
+	// that changes its instance id at every message must not fill the
+	// store with events.
+	minute time.Time
+	inMin  int
 }
+
+// MaxEventsPerMinute bounds the events one host writes in a minute; more
+// are dropped and counted (Recorder.Suppressed), and logged once.
+const MaxEventsPerMinute = 10
 
 const goodbye = "goodbye"
 
@@ -51,9 +64,12 @@ const MaxSkew = time.Minute
 
 // NewRecorder returns a recorder of f's changes into store. maxAge is the
 // longest retention: a sampling time older than that is not believed.
-func NewRecorder(f *fleet.Fleet, store Store, maxAge time.Duration) *Recorder {
-	return &Recorder{fleet: f, store: store, maxAge: maxAge, hosts: map[string]*tracked{}}
+func NewRecorder(f *fleet.Fleet, store Store, maxAge time.Duration, log *slog.Logger) *Recorder {
+	return &Recorder{fleet: f, store: store, maxAge: maxAge, log: log, hosts: map[string]*tracked{}}
 }
+
+// Suppressed counts the events dropped over MaxEventsPerMinute.
+func (r *Recorder) Suppressed() uint64 { return r.suppressed.Load() }
 
 // SampleTime is when a snapshot received at now is filed: its sampling time
 // (late snapshots from a publisher's outbox land where they belong), or
@@ -109,14 +125,14 @@ func (r *Recorder) Accepted(s *snapshot.Snapshot, body []byte, routingKey string
 		r.hosts[name] = t
 	}
 	if t.instance != "" && s.InstanceID != "" && s.InstanceID != t.instance {
-		r.event(now, name, history.EventRestart, fmt.Sprintf("new instance %s (was %s)", s.InstanceID, t.instance))
+		r.event(t, now, name, history.EventRestart, fmt.Sprintf("new instance %s (was %s)", s.InstanceID, t.instance))
 	}
 	if s.InstanceID != "" {
 		t.instance = s.InstanceID
 	}
 	t.seen = now
 	if s.Goodbye {
-		r.event(now, name, history.EventGoodbye, "")
+		r.event(t, now, name, history.EventGoodbye, "")
 		t.state = goodbye
 		return
 	}
@@ -125,12 +141,24 @@ func (r *Recorder) Accepted(s *snapshot.Snapshot, body []byte, routingKey string
 		if t.state != "" {
 			detail = "was " + t.state
 		}
-		r.event(now, name, history.EventOnline, detail)
+		r.event(t, now, name, history.EventOnline, detail)
 		t.state = fleet.Live
 	}
 }
 
-func (r *Recorder) event(t time.Time, host, kind, detail string) {
+// event writes one event of host (tracked as tr), within its budget. The
+// caller holds r.mu.
+func (r *Recorder) event(tr *tracked, t time.Time, host, kind, detail string) {
+	if t.Sub(tr.minute) >= time.Minute || t.Before(tr.minute) {
+		tr.minute, tr.inMin = t, 0
+	}
+	if tr.inMin++; tr.inMin > MaxEventsPerMinute {
+		if r.suppressed.Add(1) == 1 {
+			r.log.Warn("a host changes state more than 10 times a minute (its instance id at every message?): its further events are dropped and counted (logged once)",
+				"host", truncate(host, 64), "kind", kind)
+		}
+		return
+	}
 	r.store.AddEvent(history.Event{T: t, Host: host, Kind: kind, Detail: detail})
 }
 
@@ -166,10 +194,10 @@ func (r *Recorder) Tick(now time.Time) {
 		}
 		switch {
 		case v.status == fleet.Stale && t.state == fleet.Live:
-			r.event(now, v.name, history.EventStale, "")
+			r.event(t, now, v.name, history.EventStale, "")
 			t.state = fleet.Stale
 		case v.status == fleet.Offline && (t.state == fleet.Live || t.state == fleet.Stale):
-			r.event(now, v.name, history.EventOffline, "")
+			r.event(t, now, v.name, history.EventOffline, "")
 			t.state = fleet.Offline
 		}
 	}

@@ -45,7 +45,7 @@ func BenchmarkIngestHistory(b *testing.B) {
 				done := make(chan struct{})
 				go func() { defer close(done); _ = store.Run(ctx) }()
 				defer func() { cancel(); <-done; _ = store.Close() }()
-				in.History = NewRecorder(f, store, year)
+				in.History = NewRecorder(f, store, year, slog.New(slog.DiscardHandler))
 			}
 			d := &amqp.Delivery{}
 			b.ReportAllocs()

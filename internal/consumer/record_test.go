@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -101,7 +102,7 @@ func TestSampleTime(t *testing.T) {
 func TestRecorderFilesSamplesAndEvents(t *testing.T) {
 	in, f := testIngest(t)
 	st := newMemStore()
-	rec := NewRecorder(f, st, 365*24*time.Hour)
+	rec := NewRecorder(f, st, 365*24*time.Hour, discard)
 	in.History = rec
 	t0 := time.Now().Add(-time.Hour).Truncate(time.Second)
 	in.Handle(&amqp.Delivery{Body: snapAt(t, "db-01", "i1", 1, &t0, false)})
@@ -150,7 +151,7 @@ func TestRecorderFilesSamplesAndEvents(t *testing.T) {
 func TestRestoreAfterRestart(t *testing.T) {
 	in, f := testIngest(t)
 	st := newMemStore()
-	in.History = NewRecorder(f, st, 365*24*time.Hour)
+	in.History = NewRecorder(f, st, 365*24*time.Hour, discard)
 	for i := range uint64(5) {
 		ts := time.Now().Add(time.Duration(i) * time.Millisecond)
 		in.Handle(&amqp.Delivery{Body: snapAt(t, "web-01", "i1", i+1, &ts, false)})
@@ -171,12 +172,36 @@ func TestRestoreAfterRestart(t *testing.T) {
 		t.Fatalf("restored %+v with %d points", e, len(pts))
 	}
 	st2 := newMemStore()
-	rec := NewRecorder(f2, st2, time.Hour)
+	rec := NewRecorder(f2, st2, time.Hour, discard)
 	rec.Tick(time.Now())
 	in2 := NewIngest(f2, 1<<20, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	in2.History = rec
 	in2.Handle(&amqp.Delivery{Body: snapAt(t, "web-01", "i1", 6, nil, false)})
 	if k := st2.kinds("web-01"); len(k) != 0 {
 		t.Fatalf("events %v after a restart for a host that stayed live, want none", k)
+	}
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
+// TestRecorderBoundsEvents: a publisher that changes its instance id at
+// every message writes at most MaxEventsPerMinute events a minute; the rest
+// are counted.
+func TestRecorderBoundsEvents(t *testing.T) {
+	in, f := testIngest(t)
+	st := newMemStore()
+	rec := NewRecorder(f, st, time.Hour, discard)
+	in.History = rec
+	for i := range 100 {
+		in.Handle(&amqp.Delivery{Body: snapAt(t, "flappy", fmt.Sprint("i", i), 1, nil, false)})
+	}
+	if n := len(st.kinds("flappy")); n != MaxEventsPerMinute {
+		t.Fatalf("%d events written, want %d", n, MaxEventsPerMinute)
+	}
+	if rec.Suppressed() != 100-MaxEventsPerMinute {
+		t.Fatalf("%d suppressed, want %d", rec.Suppressed(), 100-MaxEventsPerMinute)
+	}
+	if len(st.samples["flappy"]) != 100 {
+		t.Fatalf("%d samples: the figures must all be kept", len(st.samples["flappy"]))
 	}
 }

@@ -34,6 +34,8 @@ type Recorder struct {
 
 	log *slog.Logger
 
+	views []fleet.HostState // Tick's, kept between ticks (Tick is not concurrent)
+
 	mu         sync.Mutex
 	hosts      map[string]*tracked
 	gen        uint64
@@ -165,39 +167,28 @@ func (r *Recorder) event(tr *tracked, t time.Time, host, kind, detail string) {
 // Tick records the hosts that went stale or offline by now (time makes
 // them so, not a message), and forgets those the fleet forgot. A host it
 // meets for the first time (restored after a restart) is taken in its
-// current state, without an event.
+// current state, without an event. Calls of Tick must not overlap.
 func (r *Recorder) Tick(now time.Time) {
-	type view struct {
-		name, status, instance string
-		lastSeen               time.Time
-	}
-	var views []view
-	r.fleet.Each(now, func(v fleet.HostView) {
-		inst := ""
-		if v.Snapshot != nil {
-			inst = v.Snapshot.InstanceID
-		}
-		views = append(views, view{v.Name, v.Status, inst, v.LastSeen})
-	})
+	r.views = r.fleet.States(now, r.views)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.gen++
-	for _, v := range views {
-		t := r.hosts[v.name]
+	for _, v := range r.views {
+		t := r.hosts[v.Name]
 		if t == nil {
-			r.hosts[v.name] = &tracked{state: v.status, instance: v.instance, seen: v.lastSeen, gen: r.gen}
+			r.hosts[v.Name] = &tracked{state: v.Status, instance: v.Instance, seen: v.LastSeen, gen: r.gen}
 			continue
 		}
 		t.gen = r.gen
-		if v.lastSeen.Before(t.seen) {
+		if v.LastSeen.Before(t.seen) {
 			continue // a snapshot arrived after the fleet was read
 		}
 		switch {
-		case v.status == fleet.Stale && t.state == fleet.Live:
-			r.event(t, now, v.name, history.EventStale, "")
+		case v.Status == fleet.Stale && t.state == fleet.Live:
+			r.event(t, now, v.Name, history.EventStale, "")
 			t.state = fleet.Stale
-		case v.status == fleet.Offline && (t.state == fleet.Live || t.state == fleet.Stale):
-			r.event(t, now, v.name, history.EventOffline, "")
+		case v.Status == fleet.Offline && (t.state == fleet.Live || t.state == fleet.Stale):
+			r.event(t, now, v.Name, history.EventOffline, "")
 			t.state = fleet.Offline
 		}
 	}

@@ -121,3 +121,29 @@ func BenchmarkRestore10000(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkTick10000 is the recorder's once-a-second look at a fleet of
+// 10,000 hosts for the ones that went stale or offline.
+func BenchmarkTick10000(b *testing.B) {
+	f := fleet.New(fleet.Config{HistorySize: 10, MaxHosts: 20_000, StaleAfter: 3, OfflineAfter: 10})
+	now := time.Now()
+	for i := range 10_000 {
+		s := &snapshot.Snapshot{Timestamp: "t", CPUPercent: 1, Memory: snapshot.Memory{Total: 1, Percent: 1},
+			Host: fmt.Sprintf("host-%05d", i), InstanceID: "i", Seq: 1, IntervalSeconds: 1}
+		body, _ := snapshot.Encode(s)
+		f.Apply(s, body, "", now)
+	}
+	rec := NewRecorder(f, discardStore{}, time.Hour, slog.New(slog.DiscardHandler))
+	rec.Tick(now)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		rec.Tick(now)
+	}
+}
+
+type discardStore struct{}
+
+func (discardStore) Add(string, history.Sample)        {}
+func (discardStore) AddEvent(history.Event)            {}
+func (discardStore) SaveLatest(string, history.Latest) {}

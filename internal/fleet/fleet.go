@@ -571,6 +571,31 @@ type HostView struct {
 	Figures  Figures            // derived from Snapshot
 }
 
+// HostState is what the history's events need of a host: its state at a
+// time, when it was last seen and its publisher instance.
+type HostState struct {
+	Name, Status, Instance string
+	LastSeen               time.Time
+}
+
+// States appends every host's state at now to buf[:0], in no order, and
+// returns it: a caller that keeps buf between calls allocates nothing (a
+// second's look at 10,000 hosts must not copy their figures).
+func (f *Fleet) States(now time.Time, buf []HostState) []HostState {
+	buf = buf[:0]
+	f.mu.Lock()
+	f.sweepLocked(now)
+	for _, h := range f.hosts {
+		inst := ""
+		if h.latest != nil {
+			inst = h.latest.InstanceID
+		}
+		buf = append(buf, HostState{Name: h.name, Status: h.status(f.cfg, now), Instance: inst, LastSeen: h.lastSeen})
+	}
+	f.unlock()
+	return buf
+}
+
 // Each calls fn for every host, sorted by name, outside the fleet's lock.
 func (f *Fleet) Each(now time.Time, fn func(HostView)) {
 	f.mu.Lock()

@@ -298,7 +298,7 @@ func TestFaultHistorySIGKILL(t *testing.T) {
 		}
 	}
 	slices.Sort(restarts)
-	record(t, faultRow{Fault: "18. consumer SIGKILL ×5 while history is written (20 snapshots/s)", Recovery: fmt.Sprintf("store open, ready ≤ %s", secs(restarts[len(restarts)-1])),
+	record(t, faultRow{Fault: "19. consumer SIGKILL ×5 while history is written (20 snapshots/s)", Recovery: fmt.Sprintf("store open, ready ≤ %s", secs(restarts[len(restarts)-1])),
 		Confirmed: len(sent), Delivered: len(sent) - lost, Lost: unexplained, Dups: dups,
 		Note: fmt.Sprintf("%d samples in the history; %d lost, all received within 1.5 s before a kill (the store writes every second); %d samples stored twice (redelivered after the kill)", len(s.points()), lost, dups)})
 }
@@ -391,7 +391,7 @@ func TestFaultHistoryDiskFull(t *testing.T) {
 		pts := s.points()
 		return len(pts) > 0 && s.Figures["cpu"].Mean[len(s.Figures["cpu"].Mean)-1] != nil && *s.Figures["cpu"].Mean[len(s.Figures["cpu"].Mean)-1] == float64((last+3)%100)
 	})
-	record(t, faultRow{Fault: "19. history: the disk is full (RLIMIT_FSIZE on the running consumer: real EFBIG)", Recovery: fmt.Sprintf("writes resume %s after space returns", secs(resumed)),
+	record(t, faultRow{Fault: "20. history: the disk is full (RLIMIT_FSIZE on the running consumer: real EFBIG)", Recovery: fmt.Sprintf("writes resume %s after space returns", secs(resumed)),
 		Confirmed: -1, Delivered: -1, Lost: -1, Dups: -1,
 		Note: fmt.Sprintf("disk_full on /api/status and /metrics %s after; 1 log line; the live view took every snapshot meanwhile (last seq %d); the history goes on after (retried every 30 s; what arrived while full is not in it)", secs(detect), last)})
 }

@@ -253,11 +253,19 @@ func TestAlertThresholdForecastAndWebhookDown(t *testing.T) {
 	cons = Start(t, "sysmon-consumer", env)
 	cons.WaitReady(t, 30*time.Second)
 	hook.setDown(false)
+	// The filling host keeps sending across the restart, as a real host
+	// does: the restarted consumer knows it from its history, and a
+	// silent host's figure alerts would resolve as offline.
+	keepFilling := func() { send(filling, 5, time.Now(), 83) }
 	waitFor(t, 60*time.Second, "the pending notifications delivered", func() bool {
+		keepFilling()
 		return hook.count("cpu", hot, "firing") >= 1 && hook.count("cpu", hot, "resolved") >= 1 &&
 			hook.count("disk_full_forecast", filling, "firing") >= 1
 	})
-	time.Sleep(3 * time.Second) // anything sent twice would come now
+	for range 10 { // anything sent twice would come now
+		keepFilling()
+		time.Sleep(300 * time.Millisecond)
+	}
 	for _, c := range []struct{ rule, host, state string }{{"cpu", hot, "firing"}, {"cpu", hot, "resolved"}, {"disk_full_forecast", filling, "firing"}} {
 		if n := hook.count(c.rule, c.host, c.state); n != 1 {
 			t.Errorf("%s %s %s delivered %d times, want exactly once", c.rule, c.host, c.state, n)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -124,6 +125,18 @@ func TestHistorySurvivesRestart(t *testing.T) {
 	}
 	if code := cons.GetJSON(t, "/api/events?host="+url.QueryEscape(host), &evs); code != 200 || len(evs.Events) == 0 || evs.Events[len(evs.Events)-1].Kind != "online" {
 		t.Fatalf("events: %d %+v, want the host's online event", code, evs)
+	}
+	// The history's metrics are on /metrics, valid for promtool.
+	metricsBody := scrape(t, cons, "/metrics")
+	for _, want := range []string{"sysmon_consumer_history_samples_written_total", "sysmon_consumer_history_disk_full 0", "sysmon_consumer_history_bytes"} {
+		if !bytes.Contains(metricsBody, []byte(want)) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	check := exec.Command(promtool(t), "check", "metrics")
+	check.Stdin = bytes.NewReader(metricsBody)
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics rejects the consumer's /metrics with history: %v\n%s", err, out)
 	}
 	// The host's agent restarts (a new instance id) and says goodbye: one
 	// event each, in order, in the fleet's events too.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
 	"os/exec"
 	"slices"
@@ -162,6 +163,20 @@ func TestHistorySurvivesRestart(t *testing.T) {
 		// host had gone stale during the restart), the first online.
 		return slices.Equal(kinds, []string{"goodbye", "restart", "online"}) || slices.Equal(kinds, []string{"goodbye", "online", "restart", "online"})
 	})
+	// Forgotten at a user's request (a retired machine): its history goes
+	// too, and it does not come back at the next start.
+	if code, body := cons.Do(t, http.MethodDelete, "/api/hosts?host="+url.QueryEscape(host)); code != http.StatusNoContent {
+		t.Fatalf("DELETE /api/hosts?host=: %d %s", code, body)
+	}
+	if code, _ := queryHistory(t, cons, host, base.Add(-time.Minute), time.Now()); code != http.StatusNotFound {
+		t.Fatalf("history of a forgotten host: %d, want 404", code)
+	}
+	cons.Stop(t)
+	cons = Start(t, "sysmon-consumer", env)
+	cons.WaitReady(t, 30*time.Second)
+	if code, _ := cons.Get(t, "/api/hosts?host="+url.QueryEscape(host)); code != http.StatusNotFound {
+		t.Fatalf("a forgotten host is back after a restart: %d", code)
+	}
 }
 
 // TestHistoryLateSnapshots: snapshots delivered after an outage (from a

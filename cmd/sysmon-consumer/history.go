@@ -90,6 +90,15 @@ func (h hist) metrics(reg *metrics.Registry) {
 	})
 }
 
+// forget deletes what the history keeps of a host forgotten at a user's
+// request (a retired machine): its samples, events and latest snapshot,
+// which would bring it back at the next start.
+func (h hist) forget(host string) {
+	if h.store != nil {
+		h.store.Forget(host)
+	}
+}
+
 // close writes what is left and closes the store.
 func (h hist) close() {
 	if h.store == nil {

@@ -80,7 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	site := web.New(web.Options{Version: version, Thresholds: thresholds,
 		Limits: cfg.Fleet, Delay: ingest.Delay, Stats: func() any { return ingest.Stats() },
 		Alerts:  alerts,
-		History: hist.reader(), NoHistory: hist.why, HistoryFailed: hist.failed, HistoryStats: hist.stats()},
+		History: hist.reader(), NoHistory: hist.why, HistoryFailed: hist.failed, HistoryStats: hist.stats(),
+		Forgotten: hist.forget},
 		hosts, dashboards, status, log.With("component", "web"))
 
 	reg := metrics.New("consumer", version, status)

@@ -52,6 +52,10 @@ type Options struct {
 	HistoryFailed bool
 	// HistoryStats is the store's state for /api/status.
 	HistoryStats func() any
+	// Forgotten, when set, is told of each host forgotten at a user's
+	// request (the history deletes what it keeps of it, so that it does
+	// not come back at the next start).
+	Forgotten func(host string)
 }
 
 // Web serves the consumer's endpoints.
@@ -158,6 +162,9 @@ func (w *Web) forget(rw http.ResponseWriter, name string) {
 	if !w.fleet.Forget(name) {
 		server.JSON(rw, http.StatusNotFound, map[string]string{"error": "unknown host"})
 		return
+	}
+	if w.opts.Forgotten != nil {
+		w.opts.Forgotten(name)
 	}
 	w.log.Info("host forgotten at a user's request", "host", name)
 	rw.WriteHeader(http.StatusNoContent)

@@ -145,6 +145,14 @@ func TestHistoryBrowser(t *testing.T) {
 		screenshot(t, b, shot, "history.png")
 	}
 
+	// The range picker, the history charts and the events meet WCAG 2.2
+	// AA like the rest of the page.
+	for _, dark := range []bool{false, true} {
+		setDark(t, b, dark)
+		runAxe(t, b, "host view over 7 days ("+map[bool]string{false: "light", true: "dark"}[dark]+")")
+	}
+	setDark(t, b, false)
+
 	// Drag across the middle of the CPU chart: finer data for that span.
 	box := eval[[]float64](t, b, `(() => { const r = document.querySelector('#hist [data-chart="cpu"] .u-over').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`)
 	x0, x1, y := box[0]+box[2]*0.70, box[0]+box[2]*0.78, box[1]+box[3]/2
@@ -172,6 +180,11 @@ func TestHistoryBrowser(t *testing.T) {
 	eval[string](t, b, `location.hash = '#/events'`)
 	hostsJS := `document.getElementById('eventsview').hidden || !document.getElementById('overview').hidden ? [] : [...new Set([...document.querySelectorAll('#ev-table tbody tr[data-kind="online"] td:nth-child(2)')].map((td) => td.textContent))].sort()`
 	waitFor(t, b, "both hosts' online events on the events page", 10*time.Second, hostsJS, func(h []string) bool { return strings.Join(h, ",") == "db-01,web-01" })
+	for _, dark := range []bool{false, true} {
+		setDark(t, b, dark)
+		runAxe(t, b, "events page ("+map[bool]string{false: "light", true: "dark"}[dark]+")")
+	}
+	setDark(t, b, false)
 
 	// The overview: each tile's sparkline, both in one request.
 	eval[string](t, b, `location.hash = '#/'`)

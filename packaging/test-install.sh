@@ -395,6 +395,18 @@ done
 step "4. $UPGRADE_VERSION-$RELEASE added to the repository; apt upgrade keeps an edited env file and restarts the services"
 marker="# edited by the install test $(date -u +%FT%TZ)"
 in_ct sh -c "echo '$marker' >>/etc/sysmon/publisher.env"
+# History (in /var/lib/sysmon-consumer) must survive the upgrade: the points
+# filed before it are answered after it, by the new version.
+history_points() { # FROM TO: this host's CPU points in [FROM, TO] (unix seconds)
+	in_ct curl -fsS --max-time 10 "localhost:8003/api/hosts/$host/history?from=$1&to=$2" |
+		jq '.figures.cpu.mean // [] | map(select(. != null)) | length'
+}
+in_ct curl -fsS --max-time 10 -o /dev/null localhost:8000/publish || fail "curl localhost:8000/publish before the upgrade"
+sleep 2 # the consumer writes its history log every second
+hist_to=$(date +%s)
+hist_from=$((hist_to - 3600))
+hist_before=$(history_points "$hist_from" "$hist_to") || fail "GET /api/hosts/$host/history before the upgrade"
+[ "$hist_before" -gt 0 ] || fail "no history for $host before the upgrade: $(in_ct curl -sS "localhost:8003/api/hosts/$host/history")"
 declare -A inv
 for unit in sysmon-publisher sysmon-consumer; do inv[$unit]=$(in_ct systemctl show -P InvocationID $unit); done
 SYSMON_SIGNING_KEY=$CACHE/run/signing-key.asc packaging/repo.sh add "$WWW/sysmon" "${updebs[@]}" "${uprpms[@]}" \
@@ -435,6 +447,15 @@ for unit in sysmon-publisher sysmon-consumer; do
 	[ "$(in_ct systemctl is-active $unit || true)" = active ] || fail "$unit is not active after the upgrade"
 	ok "$unit restarted by the upgrade and active"
 done
+for _ in $(seq 20); do
+	in_ct curl -fsS --max-time 2 -o /dev/null localhost:8003/readyz 2>/dev/null && break
+	sleep 0.5
+done
+hist_after=$(history_points "$hist_from" "$hist_to") || fail "GET /api/hosts/$host/history after the upgrade"
+[ "$hist_after" -ge "$hist_before" ] ||
+	fail "history lost in the upgrade: $hist_before CPU points before it, $hist_after of the same hour after"
+in_ct test -d /var/lib/sysmon-consumer || fail "no /var/lib/sysmon-consumer (StateDirectory=)"
+ok "history kept across the upgrade: $hist_after CPU points of the hour before it, $hist_before before ($(in_ct du -sh /var/lib/sysmon-consumer | cut -f1) in /var/lib/sysmon-consumer)"
 
 step "5. a broken env file: restart fails fast, the journal names file, line and key, no restart loop"
 in_ct cp -p /etc/sysmon/publisher.env /root/publisher.env.good

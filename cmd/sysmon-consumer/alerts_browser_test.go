@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,37 +14,9 @@ import (
 func TestAlertsBrowser(t *testing.T) {
 	requireChromium(t)
 	conn := dialBroker(t)
-	id := fmt.Sprintf("sysmon-test-alerts-%d", time.Now().UnixNano())
-	exchange, queue := id, id
-	setup, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := setup.ExchangeDeclare(exchange, "fanout", true, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if ch, err := conn.Channel(); err == nil {
-			_, _ = ch.QueueDelete(queue, false, false, false)
-			_ = ch.ExchangeDelete(exchange, false, false)
-			_ = ch.Close()
-		}
-	})
-	port := freePort(t)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	cfg := filepath.Join(t.TempDir(), "consumer.env")
-	env := fmt.Sprintf("APP_HOST=127.0.0.1\nAPP_PORT=%d\nEXCHANGE_NAME=%s\nQUEUE_NAME=%s\nQUEUE_EXPIRES=10m\n"+
-		"ALERT_FOR=1s\nALERT_CHECK_INTERVAL=200ms\nSTATE_DIR=%s\n", port, exchange, queue, t.TempDir())
-	if err := os.WriteFile(cfg, []byte(env), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("consumer log:\n%s", logs.String())
-		}
-	})
-	startConsumer(t, cfg, base, logs)
+	exchange, _ := testExchange(t, conn, "alerts")
+	cfg, base := consumerEnv(t, exchange, "ALERT_FOR=1s\nALERT_CHECK_INTERVAL=200ms\nSTATE_DIR="+t.TempDir()+"\n")
+	startLogged(t, cfg, base)
 
 	s := newSim(t, conn, exchange, 250*time.Millisecond)
 	simCtx, stopSim := context.WithCancel(context.Background())

@@ -594,3 +594,54 @@ func jsonDiff(path string, want, got any, out *[]string) {
 		}
 	}
 }
+
+// testExchange declares a fanout exchange of this test only, named
+// sysmon-test-NAME-<time>, whose queue (the consumer's QUEUE_NAME) takes the
+// same name; both are deleted when the test ends. The channel declared it
+// and stays open for the test to publish on.
+func testExchange(t *testing.T, conn *amqp.Connection, name string) (string, *amqp.Channel) {
+	t.Helper()
+	id := fmt.Sprintf("sysmon-test-%s-%d", name, time.Now().UnixNano())
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.ExchangeDeclare(id, "fanout", true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if c, err := conn.Channel(); err == nil {
+			_, _ = c.QueueDelete(id, false, false, false)
+			_ = c.ExchangeDelete(id, false, false)
+			_ = c.Close()
+		}
+	})
+	return id, ch
+}
+
+// consumerEnv writes the env file of a consumer on 127.0.0.1 (a free port)
+// reading exchange id through a queue of the same name, with the extra
+// lines; it returns the file and the consumer's base URL.
+func consumerEnv(t *testing.T, id, extra string) (cfg, base string) {
+	t.Helper()
+	port := freePort(t)
+	cfg = filepath.Join(t.TempDir(), "consumer.env")
+	env := fmt.Sprintf("APP_HOST=127.0.0.1\nAPP_PORT=%d\nEXCHANGE_NAME=%s\nQUEUE_NAME=%s\nQUEUE_EXPIRES=10m\n", port, id, id) + extra
+	if err := os.WriteFile(cfg, []byte(env), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, fmt.Sprintf("http://127.0.0.1:%d", port)
+}
+
+// startLogged runs the consumer like startConsumer, its log shown if the
+// test fails.
+func startLogged(t *testing.T, cfg, base string) (*consumerRun, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("consumer log:\n%s", logs.String())
+		}
+	})
+	return startConsumer(t, cfg, base, logs), logs
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -97,40 +96,11 @@ func TestDashboardBrowser(t *testing.T) {
 	}
 
 	// A fanout exchange and a queue of this test only.
-	id := fmt.Sprintf("sysmon-test-dashboard-%d", time.Now().UnixNano())
-	exchange, queue := id, id
-	setup, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := setup.ExchangeDeclare(exchange, "fanout", true, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if ch, err := conn.Channel(); err == nil {
-			_, _ = ch.QueueDelete(queue, false, false, false)
-			_ = ch.ExchangeDelete(exchange, false, false)
-			_ = ch.Close()
-		}
-	})
-
-	port := freePort(t)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	cfg := filepath.Join(t.TempDir(), "consumer.env")
+	exchange, _ := testExchange(t, conn, "dashboard")
 	// Floors of 5 s and 12 s (10 s and 60 s by default): above 3 and 10
 	// intervals of the simulated 1 s publishers, short enough for a test.
-	env := fmt.Sprintf("APP_HOST=127.0.0.1\nAPP_PORT=%d\nEXCHANGE_NAME=%s\nQUEUE_NAME=%s\nQUEUE_EXPIRES=10m\nLOG_LEVEL=debug\nHOST_STALE_MIN=5s\nHOST_OFFLINE_MIN=12s\n",
-		port, exchange, queue)
-	if err := os.WriteFile(cfg, []byte(env), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("consumer log:\n%s", logs.String())
-		}
-	})
-	consumer := startConsumer(t, cfg, base, logs)
+	cfg, base := consumerEnv(t, exchange, "LOG_LEVEL=debug\nHOST_STALE_MIN=5s\nHOST_OFFLINE_MIN=12s\n")
+	consumer, logs := startLogged(t, cfg, base)
 
 	// Three hosts publish every 250 ms (interval_seconds 1, so a silent host is
 	// stale after 3 s and offline after 10 s, were it not for the floors: 5 s

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,37 +24,9 @@ import (
 func TestHistoryBrowser(t *testing.T) {
 	requireChromium(t)
 	conn := dialBroker(t)
-	id := fmt.Sprintf("sysmon-test-history-%d", time.Now().UnixNano())
-	exchange, queue := id, id
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.ExchangeDeclare(exchange, "fanout", true, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if c, err := conn.Channel(); err == nil {
-			_, _ = c.QueueDelete(queue, false, false, false)
-			_ = c.ExchangeDelete(exchange, false, false)
-			_ = c.Close()
-		}
-	})
-	port := freePort(t)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	cfg := filepath.Join(t.TempDir(), "consumer.env")
-	env := fmt.Sprintf("APP_HOST=127.0.0.1\nAPP_PORT=%d\nEXCHANGE_NAME=%s\nQUEUE_NAME=%s\nQUEUE_EXPIRES=10m\nSTATE_DIR=%s\n",
-		port, exchange, queue, t.TempDir())
-	if err := os.WriteFile(cfg, []byte(env), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("consumer log:\n%s", logs.String())
-		}
-	})
-	startConsumer(t, cfg, base, logs)
+	exchange, ch := testExchange(t, conn, "history")
+	cfg, base := consumerEnv(t, exchange, "STATE_DIR="+t.TempDir()+"\n")
+	startLogged(t, cfg, base)
 
 	publish := func(host string, seq uint64, at time.Time, cpu float64) {
 		t.Helper()
@@ -206,29 +177,9 @@ func TestHistoryBrowser(t *testing.T) {
 func TestHistoryBrowserWithoutStore(t *testing.T) {
 	requireChromium(t)
 	conn := dialBroker(t)
-	id := fmt.Sprintf("sysmon-test-nohistory-%d", time.Now().UnixNano())
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.ExchangeDeclare(id, "fanout", true, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if c, err := conn.Channel(); err == nil {
-			_, _ = c.QueueDelete(id, false, false, false)
-			_ = c.ExchangeDelete(id, false, false)
-			_ = c.Close()
-		}
-	})
-	port := freePort(t)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	cfg := filepath.Join(t.TempDir(), "consumer.env")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("APP_PORT=%d\nEXCHANGE_NAME=%s\nQUEUE_NAME=%s\nQUEUE_EXPIRES=10m\nSTATE_DIR=\n", port, id, id)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	startConsumer(t, cfg, base, logs)
+	id, ch := testExchange(t, conn, "nohistory")
+	cfg, base := consumerEnv(t, id, "STATE_DIR=\n")
+	_, logs := startLogged(t, cfg, base)
 	if !strings.Contains(logs.String(), "no history: STATE_DIR is empty") {
 		t.Errorf("the consumer does not say at start that it keeps no history:\n%s", logs.String())
 	}

@@ -112,37 +112,10 @@ func click(t *testing.T, b *browser, sel string) {
 func TestDashboardOperators(t *testing.T) {
 	requireChromium(t)
 	conn := dialBroker(t)
-	id := fmt.Sprintf("sysmon-test-operators-%d", time.Now().UnixNano())
-	setup, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := setup.ExchangeDeclare(id, "fanout", true, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if ch, err := conn.Channel(); err == nil {
-			_, _ = ch.QueueDelete(id, false, false, false)
-			_ = ch.ExchangeDelete(id, false, false)
-			_ = ch.Close()
-		}
-	})
-	port := freePort(t)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	cfg := filepath.Join(t.TempDir(), "consumer.env")
+	id, _ := testExchange(t, conn, "operators")
 	// A host that said goodbye is forgotten 20 s later (HOST_EXPIRE).
-	env := fmt.Sprintf("APP_HOST=127.0.0.1\nAPP_PORT=%d\nEXCHANGE_NAME=%s\nQUEUE_NAME=%s\nQUEUE_EXPIRES=10m\n"+
-		"HOST_STALE_MIN=3s\nHOST_OFFLINE_MIN=30s\nHOST_EXPIRE=20s\n", port, id, id)
-	if err := os.WriteFile(cfg, []byte(env), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("consumer log:\n%s", logs.String())
-		}
-	})
-	startConsumer(t, cfg, base, logs)
+	cfg, base := consumerEnv(t, id, "HOST_STALE_MIN=3s\nHOST_OFFLINE_MIN=30s\nHOST_EXPIRE=20s\n")
+	startLogged(t, cfg, base)
 
 	s := newSim(t, conn, id, 250*time.Millisecond)
 	simCtx, stopSim := context.WithCancel(context.Background())

@@ -167,7 +167,7 @@ func newForwarder(cfg consumer.Config, hosts *fleet.Fleet, reg *metrics.Registry
 		return nil
 	}
 	flog := log.With("component", "forward")
-	f := forward.New(forward.Options{Exchange: cfg.Forward.Exchange, Every: cfg.Forward.Every, Latest: hosts.AppendLatest,
+	f := forward.New(forward.Options{Exchange: cfg.Forward.Exchange, Every: cfg.Forward.Every, States: hosts.States,
 		Dialer: mq.NewDialer(daemon.Dial(cfg.Broker), name+"-forward@"+daemon.Hostname(), flog, mq.NewStatus()), Log: flog})
 	st := func() forward.Stats { return f.Stats() }
 	metrics.Forward(reg, metrics.ForwardSources{

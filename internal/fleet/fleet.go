@@ -576,6 +576,9 @@ type HostView struct {
 type HostState struct {
 	Name, Status, Instance string
 	LastSeen               time.Time
+	// Snapshot is the latest snapshot as published, compacted; never
+	// modified, so safe to keep (internal/forward sends it on).
+	Snapshot []byte
 }
 
 // States appends every host's state at now to buf[:0], in no order, and
@@ -590,7 +593,7 @@ func (f *Fleet) States(now time.Time, buf []HostState) []HostState {
 		if h.latest != nil {
 			inst = h.latest.InstanceID
 		}
-		buf = append(buf, HostState{Name: h.name, Status: h.status(f.cfg, now), Instance: inst, LastSeen: h.lastSeen})
+		buf = append(buf, HostState{Name: h.name, Status: h.status(f.cfg, now), Instance: inst, LastSeen: h.lastSeen, Snapshot: h.snap})
 	}
 	f.unlock()
 	return buf

@@ -3,6 +3,7 @@ package fleet
 import (
 	"fmt"
 	"math"
+	"sort"
 	"testing"
 	"time"
 
@@ -248,5 +249,28 @@ func TestForget(t *testing.T) {
 	f.Apply(s, []byte(`{"host":"old-db"}`), "", now)
 	if _, _, found := f.Host("old-db", now, -1); !found {
 		t.Error("old-db did not come back when it published again")
+	}
+}
+
+// TestStatesCarryTheLatestSnapshot: States gives each host's latest
+// snapshot as filed, and when (the forwarder sends it on), into the
+// caller's buffer.
+func TestStatesCarryTheLatestSnapshot(t *testing.T) {
+	f := testFleet()
+	t0 := time.Now()
+	for i, h := range []string{"b", "a", "b"} {
+		s := snap(h, "i", uint64(i+1))
+		f.Apply(s, body(s), "", t0.Add(time.Duration(i)*time.Second))
+	}
+	got := f.States(t0.Add(2*time.Second), []HostState{{Name: "dropped"}})
+	sort.Slice(got, func(i, j int) bool { return got[i].Name < got[j].Name })
+	if len(got) != 2 || got[0].Name != "a" || got[1].Name != "b" {
+		t.Fatalf("got %+v", got)
+	}
+	if want := body(snap("b", "i", 3)); string(got[1].Snapshot) != string(want) || !got[1].LastSeen.Equal(t0.Add(2*time.Second)) {
+		t.Fatalf("b: %s at %v, want %s at %v", got[1].Snapshot, got[1].LastSeen, want, t0.Add(2*time.Second))
+	}
+	if !got[0].LastSeen.Equal(t0.Add(time.Second)) || got[0].Instance != "i" {
+		t.Fatalf("a: %+v", got[0])
 	}
 }

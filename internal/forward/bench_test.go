@@ -50,13 +50,13 @@ func BenchmarkForward(b *testing.B) {
 		body[i] = 'x'
 	}
 	n := b.N
-	entries := make([]fleet.Latest, n)
+	entries := make([]fleet.HostState, n)
 	now := time.Now()
 	for i := range entries {
-		entries[i] = fleet.Latest{Host: fmt.Sprintf("host-%07d", i), LastSeen: now, Snapshot: body}
+		entries[i] = fleet.HostState{Name: fmt.Sprintf("host-%07d", i), LastSeen: now, Snapshot: body}
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f := New(Options{Exchange: exchange, Every: time.Hour, Backlog: n + 1, Latest: func(buf []fleet.Latest) []fleet.Latest { return append(buf, entries...) }, Log: log,
+	f := New(Options{Exchange: exchange, Every: time.Hour, Backlog: n + 1, States: func(_ time.Time, buf []fleet.HostState) []fleet.HostState { return append(buf[:0], entries...) }, Log: log,
 		Dialer: mq.NewDialer(mq.DialConfig{URLs: []string{url}, Shown: []string{"test"}, Heartbeat: 10 * time.Second, MaxDelay: time.Second},
 			"forward-bench", log, mq.NewStatus())})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -80,7 +80,7 @@ func BenchmarkForward(b *testing.B) {
 }
 
 // BenchmarkScan is the forwarder's cost per slot (FORWARD_EVERY/10) besides
-// publishing: reading the fleet's hosts (fleet.AppendLatest) and picking the tenth
+// publishing: reading the fleet's hosts (fleet.States) and picking the tenth
 // that is due, with nothing new to send. Ten of these per FORWARD_EVERY.
 func BenchmarkScan(b *testing.B) {
 	for _, n := range []int{10_000, 100_000} {
@@ -96,7 +96,7 @@ func BenchmarkScan(b *testing.B) {
 				}
 				f.Apply(s, body, "", now)
 			}
-			fw := New(Options{Exchange: "unused", Every: time.Hour, Latest: f.AppendLatest, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			fw := New(Options{Exchange: "unused", Every: time.Hour, States: f.States, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			for slot := range Slots {
 				fw.forward(slot) // all sent once: later scans find nothing new
 			}

@@ -29,8 +29,10 @@ const Slots = 10
 type Options struct {
 	Exchange string        // fanout exchange of the merged view
 	Every    time.Duration // at most one snapshot per host this often
-	// Latest appends the fleet's hosts to a buffer (fleet.Fleet.AppendLatest).
-	Latest func(buf []fleet.Latest) []fleet.Latest
+	// States returns the fleet's hosts in buf (fleet.Fleet.States: a copy
+	// of a few fields per host under the fleet's lock, nothing sorted or
+	// encoded).
+	States func(now time.Time, buf []fleet.HostState) []fleet.HostState
 	// Dialer connects the forwarder's own connection (its status is not
 	// the consumer's: a merge that cannot publish does not stop ingest).
 	Dialer *mq.Dialer
@@ -48,7 +50,7 @@ type Forwarder struct {
 	// sent is each host's LastSeen when its snapshot was last forwarded;
 	// owned by Run's goroutine.
 	sent map[string]time.Time
-	buf  []fleet.Latest // reused by each scan
+	buf  []fleet.HostState // reused by each scan
 
 	forwarded, skipped atomic.Uint64
 }
@@ -90,7 +92,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 // forward queues the hosts due in slot whose snapshot is newer than the
 // one they last forwarded.
 func (f *Forwarder) forward(slot int) {
-	hosts := f.o.Latest(f.buf[:0])
+	hosts := f.o.States(time.Now(), f.buf)
 	defer func() {
 		clear(hosts) // the snapshots are not kept past the scan
 		f.buf = hosts
@@ -99,7 +101,7 @@ func (f *Forwarder) forward(slot int) {
 		// Hosts expired or forgotten: forget them here too.
 		live := make(map[string]bool, len(hosts))
 		for _, e := range hosts {
-			live[e.Host] = true
+			live[e.Name] = true
 		}
 		for h := range f.sent {
 			if !live[h] {
@@ -108,15 +110,15 @@ func (f *Forwarder) forward(slot int) {
 		}
 	}
 	for _, e := range hosts {
-		if SlotOf(e.Host) != slot || !e.LastSeen.After(f.sent[e.Host]) {
+		if SlotOf(e.Name) != slot || !e.LastSeen.After(f.sent[e.Name]) {
 			continue
 		}
 		if f.outbox.Len() >= f.o.Backlog {
 			f.skipped.Add(1)
 			continue
 		}
-		f.sent[e.Host] = e.LastSeen
-		f.outbox.Push(mq.NewItem(e.Host, amqp.Publishing{ContentType: "application/json", DeliveryMode: amqp.Persistent,
+		f.sent[e.Name] = e.LastSeen
+		f.outbox.Push(mq.NewItem(e.Name, amqp.Publishing{ContentType: "application/json", DeliveryMode: amqp.Persistent,
 			AppId: "sysmon-consumer", Type: snapshot.MessageType, Body: e.Snapshot}))
 		f.forwarded.Add(1)
 	}

@@ -32,10 +32,11 @@ func TestSlotsSpreadHosts(t *testing.T) {
 // fakeFleet is a fleet whose hosts the test changes.
 type fakeFleet struct {
 	mu    sync.Mutex
-	hosts map[string]fleet.Latest
+	hosts map[string]fleet.HostState
 }
 
-func (f *fakeFleet) Latest(buf []fleet.Latest) []fleet.Latest {
+func (f *fakeFleet) States(_ time.Time, buf []fleet.HostState) []fleet.HostState {
+	buf = buf[:0]
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, e := range f.hosts {
@@ -47,7 +48,7 @@ func (f *fakeFleet) Latest(buf []fleet.Latest) []fleet.Latest {
 func (f *fakeFleet) set(host string, seq int, at time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.hosts[host] = fleet.Latest{Host: host, LastSeen: at, Snapshot: fmt.Appendf(nil, `{"host":%q,"seq":%d}`, host, seq)}
+	f.hosts[host] = fleet.HostState{Name: host, LastSeen: at, Snapshot: fmt.Appendf(nil, `{"host":%q,"seq":%d}`, host, seq)}
 }
 
 // Each host's latest snapshot reaches the exchange once, as it was filed,
@@ -80,14 +81,14 @@ func TestForwardsEachHostsLatestOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ff := &fakeFleet{hosts: map[string]fleet.Latest{}}
+	ff := &fakeFleet{hosts: map[string]fleet.HostState{}}
 	t0 := time.Now()
 	for i := range 30 {
 		ff.set(fmt.Sprintf("h%02d", i), 1, t0)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	every := 300 * time.Millisecond
-	f := New(Options{Exchange: exchange, Every: every, Latest: ff.Latest, Log: log,
+	f := New(Options{Exchange: exchange, Every: every, States: ff.States, Log: log,
 		Dialer: mq.NewDialer(mq.DialConfig{URLs: []string{url}, Shown: []string{"test"}, Heartbeat: 10 * time.Second, MaxDelay: time.Second},
 			"forward-test", log, mq.NewStatus())})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -196,6 +196,8 @@ fi
 grep -q "GPG signature verification error" <<<"$out" || fail "dnf refused the forged repository, but not on its signature:
 $out"
 ok "dnf makecache verified repomd.xml, listed and downloaded both packages (signatures OK); the forged copy: $(grep -o 'repomd.xml GPG signature verification error: [A-Za-z ]*' <<<"$out" | head -1)"
+# dnf's key rings start a gpg-agent each, which would outlive the test.
+pkill -f "gpg-agent --homedir $DNF/" 2>/dev/null || true
 
 step "1b. install in a chroot, without systemd running (an image build)"
 chroot "$ROOT" sh -c 'cd /root/debs && DEBIAN_FRONTEND=noninteractive apt-get install -y -q ./sysmon-consumer_*.deb ./sysmon-publisher_*.deb' \

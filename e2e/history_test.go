@@ -348,10 +348,19 @@ func TestFaultHistoryDiskFull(t *testing.T) {
 	pub := dialPublisher(t, brokertest.Shared(t), env["EXCHANGE_NAME"])
 	host := brokertest.Name(t, "full")
 	seq := uint64(0)
+	var lastAt time.Time
 	send := func(n int) {
 		for range n {
 			seq++
-			pub.publish(t, env["EXCHANGE_NAME"], "", timedSnapshot(host, "i1", seq, time.Now(), float64(seq%100)))
+			// Each sample at its own millisecond: the store keeps one
+			// sample per host and millisecond (a redelivery), and a
+			// fast loop sends several in one.
+			at := time.Now()
+			if !at.After(lastAt.Add(time.Millisecond)) {
+				at = lastAt.Add(time.Millisecond)
+			}
+			lastAt = at
+			pub.publish(t, env["EXCHANGE_NAME"], "", timedSnapshot(host, "i1", seq, at, float64(seq%100)))
 		}
 	}
 	type status struct {

@@ -22,7 +22,9 @@ func TestPublisherConfirmsInOrderAndDrains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	// Closed after the cleanups registered below (they run last first):
+	// a deferred Close ran before them, and the exchange was never deleted.
+	t.Cleanup(func() { _ = conn.Close() })
 	ch, err := conn.Channel()
 	if err != nil {
 		t.Fatal(err)

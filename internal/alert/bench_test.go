@@ -32,7 +32,16 @@ func BenchmarkCheck20kHosts(b *testing.B) {
 		for j := range entries {
 			entries[j].LastSeen = now
 		}
-		e.Check(now, entries, true)
+		// The figure is the cost of a quiet fleet's check: a transition
+		// would mean it measures another path (notifications, state).
+		if r := e.Check(now, entries, true); len(r.Transitions) > 0 || r.Notification != nil {
+			b.Fatalf("a quiet fleet fired: %+v", r.Transitions[:min(len(r.Transitions), 3)])
+		}
+	}
+	for rule, n := range e.FiringByRule() {
+		if n > 0 {
+			b.Fatalf("%d %s alerts firing in a quiet fleet", n, rule)
+		}
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
@@ -44,7 +53,9 @@ func BenchmarkCheck20kHosts(b *testing.B) {
 		for j := range entries {
 			entries[j].LastSeen = now
 		}
-		e.Check(now, entries, true)
+		if r := e.Check(now, entries, true); len(r.Transitions) > 0 {
+			b.Fatalf("a quiet fleet fired at check %d: %d transitions", i, len(r.Transitions))
+		}
 	}
 	b.ReportMetric(perHost, "engine-B/host")
 }

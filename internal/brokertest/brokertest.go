@@ -327,3 +327,25 @@ func tail(b []byte, n int) string {
 	}
 	return string(b)
 }
+
+// Fanout declares on the broker at url a fanout exchange of this test only
+// and binds a server-named queue to it (exclusive, gone with the
+// connection; args as given), for a test that publishes through the
+// exchange and reads what arrives. The exchange is deleted and the
+// connection closed when the test ends; the channel stays open for it.
+func Fanout(t testing.TB, url string, queueArgs amqp.Table) (exchange string, ch *amqp.Channel, queue string) {
+	t.Helper()
+	exchange = Name(t, "ex")
+	conn, err := amqp.Dial(url)
+	must(t, err)
+	// Cleanups run last first: the exchange is deleted before the close.
+	t.Cleanup(func() { _ = conn.Close() })
+	ch, err = conn.Channel()
+	must(t, err)
+	must(t, ch.ExchangeDeclare(exchange, "fanout", true, false, false, false, nil))
+	t.Cleanup(func() { _ = ch.ExchangeDelete(exchange, false, false) })
+	q, err := ch.QueueDeclare("", false, true, true, false, queueArgs)
+	must(t, err)
+	must(t, ch.QueueBind(q.Name, "", exchange, false, nil))
+	return exchange, ch, q.Name
+}

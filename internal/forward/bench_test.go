@@ -22,29 +22,9 @@ import (
 // can forward at most this × FORWARD_EVERY hosts.
 func BenchmarkForward(b *testing.B) {
 	url := brokertest.Shared(b)
-	exchange := brokertest.Name(b, "ex")
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := ch.ExchangeDeclare(exchange, "fanout", true, false, false, false, nil); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = ch.ExchangeDelete(exchange, false, false) }()
 	// A queue bound, as the merged consumer's is: persistent messages are
 	// confirmed once queued (and written).
-	q, err := ch.QueueDeclare("", false, true, true, false, amqp.Table{"x-max-length": int64(1000), "x-overflow": "drop-head"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := ch.QueueBind(q.Name, "", exchange, false, nil); err != nil {
-		b.Fatal(err)
-	}
+	exchange, _, _ := brokertest.Fanout(b, url, amqp.Table{"x-max-length": int64(1000), "x-overflow": "drop-head"})
 	body := make([]byte, 1400)
 	for i := range body {
 		body[i] = 'x'

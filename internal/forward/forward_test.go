@@ -55,28 +55,8 @@ func (f *fakeFleet) set(host string, seq int, at time.Time) {
 // under its name; a host forwarded already goes again only with a newer one.
 func TestForwardsEachHostsLatestOnce(t *testing.T) {
 	url := brokertest.Shared(t)
-	exchange := brokertest.Name(t, "ex")
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.ExchangeDeclare(exchange, "fanout", true, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ch.ExchangeDelete(exchange, false, false) }()
-	q, err := ch.QueueDeclare("", false, true, true, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.QueueBind(q.Name, "", exchange, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := ch.Consume(q.Name, "", true, true, false, false, nil)
+	exchange, ch, queue := brokertest.Fanout(t, url, nil)
+	msgs, err := ch.Consume(queue, "", true, true, false, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

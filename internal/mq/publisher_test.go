@@ -17,30 +17,8 @@ import (
 // still sends what was owed within DrainTimeout. Against the real broker.
 func TestPublisherConfirmsInOrderAndDrains(t *testing.T) {
 	url := brokertest.Shared(t)
-	exchange := brokertest.Name(t, "ex")
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Closed after the cleanups registered below (they run last first):
-	// a deferred Close ran before them, and the exchange was never deleted.
-	t.Cleanup(func() { _ = conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.ExchangeDeclare(exchange, "fanout", true, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	q, err := ch.QueueDeclare("", false, true, true, false, nil) // server-named, gone with this connection
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ch.QueueBind(q.Name, "", exchange, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ch.ExchangeDelete(exchange, false, false) })
-	deliveries, err := ch.Consume(q.Name, "", true, true, false, false, nil)
+	exchange, ch, queue := brokertest.Fanout(t, url, nil)
+	deliveries, err := ch.Consume(queue, "", true, true, false, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

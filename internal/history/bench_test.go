@@ -51,7 +51,7 @@ func BenchmarkWrite(b *testing.B) {
 			ticks := make(chan time.Time)
 			stepped := make(chan struct{})
 			loopDone := make(chan error)
-			go func() { loopDone <- s.loop(ctx, ticks, func() { stepped <- struct{}{} }) }()
+			go func() { loopDone <- s.loop(ctx, ticks, nil, func() { stepped <- struct{}{} }) }()
 			var worst time.Duration
 			cpu0 := cpuTime()
 			b.ResetTimer()

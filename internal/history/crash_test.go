@@ -50,7 +50,7 @@ func TestCrashChild(t *testing.T) {
 	// their goroutine while the steps go on.
 	ticks := make(chan time.Time)
 	stepped := make(chan struct{})
-	go s.loop(context.Background(), ticks, func() { stepped <- struct{}{} })
+	go s.loop(context.Background(), ticks, nil, func() { stepped <- struct{}{} })
 	for i := start; ; i++ {
 		now := crashNow(i)
 		c.set(now)

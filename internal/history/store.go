@@ -42,6 +42,9 @@ const (
 	// sealGrace is how long after a minute ends its chunk stays open for
 	// samples still on their way.
 	sealGrace = 2 * time.Second
+	// flushEvery is how often Run writes the buffered samples to the log:
+	// what a SIGKILL can lose.
+	flushEvery = 250 * time.Millisecond
 	// maxPending bounds the samples buffered between two flushes: twice
 	// 10,000 hosts at 1 Hz with room for a burst.
 	maxPending = 50_000
@@ -317,10 +320,11 @@ func (s *Store) SaveLatest(host string, l Latest) {
 // Latest returns the entries saved before the store was opened.
 func (s *Store) Latest() []Latest { return slices.Clone(s.atStart) }
 
-// Run writes the buffered samples every second, seals each minute into the
-// database, writes the latest entries once a minute and removes what is
-// past its retention in small steps. When ctx ends it writes what is
-// buffered and returns nil.
+// Run writes the buffered samples to the log every flushEvery (a process
+// killed loses at most that much) and makes them durable every second,
+// seals each minute into the database, writes the latest entries once a
+// minute and removes what is past its retention in small steps. When ctx
+// ends it writes what is buffered and returns nil.
 func (s *Store) Run(ctx context.Context) error {
 	if !s.runStart.CompareAndSwap(false, true) {
 		return errors.New("history: Run called twice")
@@ -328,12 +332,14 @@ func (s *Store) Run(ctx context.Context) error {
 	defer close(s.runDone)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	return s.loop(ctx, tick.C, nil)
+	fast := time.NewTicker(flushEvery)
+	defer fast.Stop()
+	return s.loop(ctx, tick.C, fast.C, nil)
 }
 
-// loop is Run's body; tests drive it with their own ticks, and stepped (if
-// set) is called after each tick's work.
-func (s *Store) loop(ctx context.Context, tick <-chan time.Time, stepped func()) error {
+// loop is Run's body; tests drive it with their own ticks (fast may be
+// nil), and stepped (if set) is called after each tick's work.
+func (s *Store) loop(ctx context.Context, tick, fast <-chan time.Time, stepped func()) error {
 	done := make(chan error, 1)
 	var job *sealJob
 	for {
@@ -347,6 +353,10 @@ func (s *Store) loop(ctx context.Context, tick <-chan time.Time, stepped func())
 		case err := <-done:
 			s.finishSeal(job, err)
 			job = nil
+		case <-fast:
+			// Written, not synced: the page cache outlives a killed
+			// process; the second's tick makes it durable.
+			s.write(s.now(), false, false)
 		case <-tick:
 			now := s.now()
 			s.flush(now, job == nil)
@@ -449,10 +459,13 @@ func (s *Store) writeOK(kinds int) {
 	}
 }
 
-// flush writes the buffered samples to the write-ahead log and the head,
-// and the buffered events to the database (unless dbFree is false: a seal
-// is writing, and the events wait for the next flush).
-func (s *Store) flush(now time.Time, dbFree bool) {
+// flush writes the buffered samples to the write-ahead log, synced, and the
+// head, and the buffered events to the database (unless dbFree is false: a
+// seal is writing, and the events wait for the next flush).
+func (s *Store) flush(now time.Time, dbFree bool) { s.write(now, dbFree, true) }
+
+// write is flush, with the log synced only if sync is set.
+func (s *Store) write(now time.Time, dbFree, sync bool) {
 	s.mu.Lock()
 	pend, evs := s.pend, s.pendEv
 	s.pend, s.spare = s.spare[:0], nil
@@ -520,13 +533,13 @@ func (s *Store) flush(now time.Time, dbFree bool) {
 		if err == nil {
 			err = s.wal.append(payload)
 		}
-		if err == nil {
+		if err == nil && sync {
 			err = s.wal.sync()
 		}
 		if err == nil && s.next != nil && !s.next.broken {
 			// A seal is under way: its generation must have this too.
 			nerr := s.next.append(payload)
-			if nerr == nil {
+			if nerr == nil && sync {
 				nerr = s.next.sync()
 			}
 			if nerr != nil {

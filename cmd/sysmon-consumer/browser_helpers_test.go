@@ -172,6 +172,11 @@ type simHost struct {
 	phase      float64       // of the CPU's wave, so that hosts overtake each other
 	lag        time.Duration // "time" says the snapshot was sampled this long before it was sent
 	missing    []string      // sources the publisher could not read
+	// A big host: ncores cores (0: two), coreLoad(core, seq) their use,
+	// and its file systems' devices named devPrefix and a number ("/dev/sda1").
+	ncores    int
+	coreLoad  func(core int, seq uint64) float64
+	devPrefix string
 }
 
 // sim publishes the snapshots of its hosts to the exchange every period and
@@ -323,6 +328,12 @@ func snapshotOf(h *simHost, seq uint64, now time.Time, goodbye bool) map[string]
 	mem := round1(math.Min(100, h.memBase+0.8*math.Sin(float64(seq)/9)))
 	const memTotal = 25276510208
 	cores := []float64{round1(math.Min(100, math.Max(0, cpu+4*math.Cos(float64(seq)/3)))), round1(math.Min(100, math.Max(0, cpu-4*math.Cos(float64(seq)/3))))}
+	if h.ncores > 0 {
+		cores = make([]float64, h.ncores)
+		for i := range cores {
+			cores[i] = round1(math.Min(100, math.Max(0, h.coreLoad(i, seq))))
+		}
+	}
 	// Rates end in 337 bytes so that no rounding of the page lands on a tie.
 	rx := float64(int64(h.rxBase*(1.5+w))/1000*1000 + 337)
 	tx := float64(int64(rx/4)/1000*1000 + 337)
@@ -337,7 +348,11 @@ func snapshotOf(h *simHost, seq uint64, now time.Time, goodbye bool) map[string]
 		const total = 270553174016
 		pct := h.disks[m]
 		used := uint64(total * pct / 100)
-		fss = append(fss, map[string]any{"mountpoint": m, "device": "/dev/vd" + string(rune('a'+len(fss))), "fstype": "ext4",
+		dev := "/dev/vd" + string(rune('a'+len(fss)))
+		if h.devPrefix != "" {
+			dev = fmt.Sprintf("%s%d", h.devPrefix, len(fss)+1)
+		}
+		fss = append(fss, map[string]any{"mountpoint": m, "device": dev, "fstype": "ext4",
 			"total": total, "used": used, "free": total - used, "percent": pct})
 	}
 	return map[string]any{
@@ -357,7 +372,7 @@ func snapshotOf(h *simHost, seq uint64, now time.Time, goodbye bool) map[string]
 		"interval_seconds": 1,
 		"agent_version":    "0.1.0",
 		"uptime_seconds":   123456 + seq,
-		"cpu_count":        2,
+		"cpu_count":        len(cores),
 		"cpu_per_core":     cores,
 		"load":             map[string]any{"load1": load1, "load5": round2(load1 * 0.9), "load15": round2(load1 * 0.8)},
 		"swap":             map[string]any{"total": 2147483648, "used": 21474836, "free": 2126008812, "percent": 1.0},

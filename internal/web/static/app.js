@@ -11,6 +11,7 @@
 
 (function () {
   const $ = (id) => document.getElementById(id);
+  const kit = window.sysmonChartKit;
 
   // ---------------------------------------------------------------- formatting
 
@@ -61,18 +62,12 @@
     return Math.floor(s / 86400) + ' d ago';
   }
 
-  // fmtTime gives a local date and time, "2026-11-27 03:12:27".
   function fmtOps(v) {
     return v == null ? DASH : (v < 10 ? v.toFixed(1) : String(Math.round(v))) + '/s';
   }
 
-  function fmtTime(ms) {
-    if (!ms || !Number.isFinite(ms)) return DASH;
-    const d = new Date(ms);
-    const p = (n) => String(n).padStart(2, '0');
-    return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + ' ' +
-      p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds());
-  }
+  // The dashboard's one time format, "2026-11-27 03:12:27" (chartkit.js).
+  const fmtTime = kit.fmtTime;
 
   // ---------------------------------------------------------------- state
 
@@ -504,13 +499,7 @@
   tilesEl.addEventListener('pointerover', (ev) => { pointerTile = ev.target.closest ? ev.target.closest('.tile') : null; });
   tilesEl.addEventListener('pointerleave', () => { pointerTile = null; });
 
-  // elideMiddle keeps both ends of a long name, where names differ
-  // ("db-primary-eu-west-1a" and "db-primary-eu-west-1b").
-  function elideMiddle(s, max) {
-    if (s.length <= max) return s;
-    const head = Math.ceil((max - 1) / 2);
-    return s.slice(0, head) + '…' + s.slice(s.length - (max - 1 - head));
-  }
+  const elideMiddle = kit.elideMiddle;
 
   // fleetSuffix is the longest domain (".prod.example.com") that every host
   // name ends with, when there are two hosts or more: tiles leave it out.
@@ -939,8 +928,21 @@
       id: 'cores', title: 'CPU per core', unit: 'pct', th: () => state.config.thresholds.cpu, series: (h) => {
         let n = 0;
         for (const p of h.history) if (Array.isArray(p.cores)) n = Math.max(n, p.cores.length);
+        const core = (p, i) => (Array.isArray(p.cores) ? num(p.cores[i]) : null);
         const out = [];
-        for (let i = 0; i < n; i++) out.push({ label: 'core ' + i, get: (p) => (Array.isArray(p.cores) ? num(p.cores[i]) : null) });
+        if (n <= kit.CORE_LINES) {
+          for (let i = 0; i < n; i++) out.push({ label: 'core ' + i, get: (p) => core(p, i) });
+          return out;
+        }
+        // Many cores: their band and the busiest few (chartkit.js).
+        const cols = [];
+        for (let i = 0; i < n; i++) cols.push(h.history.map((p) => core(p, i)));
+        const sm = kit.coreSummary(cols, kit.BUSIEST);
+        out.push({ label: 'max', get: (p, k) => sm.max[k], band: 'hi' },
+          { label: 'mean of ' + n, get: (p, k) => sm.mean[k], bold: true },
+          { label: 'min', get: (p, k) => sm.min[k], band: 'lo' });
+        for (const j of sm.top) out.push({ label: 'core ' + j, get: (p, k) => cols[j][k] });
+        out.note = n + ' cores: the band spans min to max, the line is the mean, with the ' + sm.top.length + ' busiest cores.';
         return out;
       },
     },
@@ -952,9 +954,14 @@
     },
     {
       id: 'fs', title: 'Filesystems', unit: 'pct', th: () => state.config.thresholds.disk, series: (h) => {
-        const mounts = new Set();
-        for (const p of h.history) if (obj(p.fs)) for (const k of Object.keys(p.fs)) mounts.add(k);
-        return [...mounts].sort().map((mp) => ({ label: mp, get: (p) => (obj(p.fs) ? num(p.fs[mp]) : null) }));
+        // The fullest first (latest value), FS_SHOWN of them until the user asks for all.
+        const latest = new Map();
+        for (const p of h.history) if (obj(p.fs)) for (const k of Object.keys(p.fs)) latest.set(k, num(p.fs[k]) ?? latest.get(k) ?? null);
+        const mounts = [...latest.keys()].sort((a, b) => (latest.get(b) ?? -1) - (latest.get(a) ?? -1) || (a < b ? -1 : a > b ? 1 : 0));
+        const shown = fsChartAll ? mounts : mounts.slice(0, FS_SHOWN);
+        const out = shown.map((mp) => ({ label: elideMiddle(mp, 28), full: mp, get: (p) => (obj(p.fs) ? num(p.fs[mp]) : null) }));
+        out.more = mounts.length - FS_SHOWN;
+        return out;
       },
     },
     {
@@ -988,6 +995,11 @@
     return fmtLoad;
   }
 
+  // Charts and the table show this many file systems, the fullest, until
+  // the user asks for all ("+24 more").
+  const FS_SHOWN = 6, FS_ROWS = 8;
+  let fsChartAll = false, fsTableAll = false;
+
   function buildData(h, series) {
     const hist = h.history;
     const xs = new Array(hist.length);
@@ -998,7 +1010,7 @@
       xs[i] = (num(p.t) ?? 0) / 1000;
       let any = false;
       for (let j = 0; j < series.length; j++) {
-        const v = series[j].get(p);
+        const v = series[j].get(p, i);
         cols[j][i] = v;
         if (v != null) any = true;
       }
@@ -1037,12 +1049,16 @@
     };
   }
 
-  function makePlot(spec, series, plotEl, data, th) {
+  function makePlot(h, spec, series, plotEl, data, th) {
     const colors = palette();
     const muted = cssVar('--muted');
     const grid = cssVar('--grid');
     const fmt = unitFmt(spec.unit);
     const many = series.length > 8;
+    const hi = series.findIndex((s) => s.band === 'hi'), lo = series.findIndex((s) => s.band === 'lo');
+    // A band's edges are faint; the lines after it take the next colours.
+    const banded = hi >= 0 && lo >= 0;
+    const colorOf = (i) => colors[(banded ? Math.max(0, i - 2) : i) % colors.length];
     const axis = {
       stroke: muted,
       grid: { stroke: grid, width: 1 },
@@ -1055,25 +1071,28 @@
     const opts = {
       width: Math.max(200, plotEl.clientWidth),
       height: 200,
-      cursor: { drag: { x: true, y: false }, points: { size: 6 } },
-      legend: { show: !many || series.length <= 16, live: true },
+      // Hovering one of the host's charts shows the same instant on all.
+      cursor: { drag: { x: true, y: false }, points: { size: 6 }, sync: { key: kit.syncKey(h.key), setSeries: false } },
+      // The legend is what hovering reads out: it stays however many series.
+      legend: { show: true, live: true },
+      bands: banded ? [{ series: [hi + 1, lo + 1], fill: withAlpha(colors[0], 0.2) }] : [],
       hooks: { draw: [thresholdLines(th)] },
-      scales: { x: { time: true }, y: { range: yRange } },
+      scales: { x: { time: true, range: kit.xRange(Math.max(60, 10 * (h.interval || 1))) }, y: { range: yRange } },
       axes: [
-        axis,
+        kit.timeAxis(axis),
         Object.assign({}, axis, {
           size: spec.unit === 'rate' ? 72 : 48,
           values: (u, vals) => vals.map((v) => (spec.unit === 'pct' ? v + '%' : fmt(v))),
         }),
       ],
       series: [
-        { value: (u, v, si, idx) => (idx == null ? 'latest' : v == null ? DASH : new Date(v * 1000).toLocaleTimeString()) },
+        { value: (u, v, si, idx) => (idx == null ? 'latest' : v == null ? DASH : fmtTime(v * 1000)) },
         ...series.map((s, i) => {
-          const c = colors[i % colors.length];
+          const c = s.band ? withAlpha(colors[0], 0.5) : colorOf(i);
           return {
             label: s.label,
             stroke: c,
-            width: s.fill ? 2 : many ? 1 : 1.5,
+            width: s.fill || s.bold ? 2 : s.band ? 1 : many ? 1 : 1.5,
             fill: s.fill ? withAlpha(c, 0.14) : undefined,
             points: { show: false },
             spanGaps: false,
@@ -1084,7 +1103,9 @@
       ],
     };
     // eslint-disable-next-line no-undef
-    return new uPlot(opts, data, plotEl);
+    const u = new uPlot(opts, data, plotEl);
+    kit.labelTitles(u, [null, ...series.map((s) => s.full)]);
+    return u;
   }
 
   function destroyCharts() {
@@ -1104,10 +1125,20 @@
         const card = el('div', 'card chart');
         card.setAttribute('data-chart', spec.id);
         card.append(el('h2', '', spec.title));
+        const note = el('p', 'chart-note');
+        note.hidden = true;
         const plotEl = el('div', 'plot');
-        card.append(plotEl);
+        card.append(note, plotEl);
+        let more = null;
+        if (spec.id === 'fs') {
+          more = el('button', 'more');
+          more.type = 'button';
+          more.hidden = true;
+          more.addEventListener('click', () => { fsChartAll = !fsChartAll; hostViewDirty = true; schedule(); });
+          card.append(more);
+        }
         root.append(card);
-        charts.push({ spec, card, plotEl, u: null, sig: '' });
+        charts.push({ spec, card, note, plotEl, more, u: null, sig: '' });
       }
     }
     for (const c of charts) {
@@ -1115,12 +1146,16 @@
       const { data, points } = buildData(h, series);
       const sig = series.map((s) => s.label).join('\u0000') + '|' + (points > 0);
       c.card.setAttribute('data-points', String(points));
+      c.card.setAttribute('data-series', String(series.length));
+      setText(c.note, series.note || '');
+      c.note.hidden = !series.note;
+      if (c.more) moreButton(c.more, series.more, fsChartAll, 'file systems');
       if (sig !== c.sig || !c.u && points > 0) {
         if (c.u) { c.u.destroy(); c.u = null; }
         c.plotEl.replaceChildren();
         c.sig = sig;
         if (points > 0 && series.length > 0) {
-          c.u = makePlot(c.spec, series, c.plotEl, data, c.spec.th ? c.spec.th(h) : null);
+          c.u = makePlot(h, c.spec, series, c.plotEl, data, c.spec.th ? c.spec.th(h) : null);
         } else {
           c.plotEl.append(el('div', 'nodata', h.legacy
             ? 'Not sent by prototype-format publishers.'
@@ -1177,13 +1212,32 @@
     return l === 'ok' ? 'num' : 'num m-' + l;
   }
 
+  // moreButton shows "+N more" (or "Show fewer") when n items are left out.
+  function moreButton(btn, n, all, what) {
+    btn.hidden = !(n > 0);
+    setText(btn, all ? 'Show fewer' : '+' + n + ' more');
+    setAttr(btn, 'aria-expanded', String(all));
+    setAttr(btn, 'aria-label', all ? 'Show fewer ' + what : '+' + n + ' more ' + what);
+  }
+
+  // cellElided shows s elided in the middle, the whole of it on hover.
+  function cellElided(s, max) {
+    const td = el('td', 'nowrap', elideMiddle(s, max));
+    if (s.length > max) td.setAttribute('title', s);
+    return td;
+  }
+
   function renderTables(h) {
     const fsBody = $('hv-fs').tBodies[0];
     const rows = [];
-    for (const fs of h.m.fs) {
+    // The fullest first; FS_ROWS of them until the user asks for all.
+    const fss = h.m.fs.slice().sort((a, b) => (num(b.percent) ?? -1) - (num(a.percent) ?? -1) ||
+      (str(a.mountpoint) < str(b.mountpoint) ? -1 : str(a.mountpoint) > str(b.mountpoint) ? 1 : 0));
+    moreButton($('hv-fs-more'), fss.length - FS_ROWS, fsTableAll, 'file systems');
+    for (const fs of fsTableAll ? fss : fss.slice(0, FS_ROWS)) {
       const tr = el('tr');
       const pct = num(fs.percent);
-      tr.append(el('td', '', str(fs.mountpoint)), el('td', '', str(fs.device)), el('td', '', str(fs.fstype)),
+      tr.append(cellElided(str(fs.mountpoint), 32), cellElided(str(fs.device), 24), el('td', 'nowrap', str(fs.fstype)),
         el('td', 'num', fmtBytes(num(fs.used))), el('td', 'num', fmtBytes(num(fs.total))),
         el('td', levelClass(pct, state.config.thresholds.disk), fmtPct(pct)));
       rows.push(tr);
@@ -1444,6 +1498,7 @@
     // A selection that ends lets the JSON panel catch up.
     if (state.view === 'host' && !$('raw-paused').hidden && !rawSelected()) { hostViewDirty = true; schedule(); }
   });
+  $('hv-fs-more').addEventListener('click', () => { fsTableAll = !fsTableAll; hostViewDirty = true; schedule(); });
   $('raw-copy').addEventListener('click', () => {
     const btn = $('raw-copy');
     const done = (msg) => { btn.textContent = msg; setTimeout(() => { btn.textContent = 'Copy'; }, 2000); };

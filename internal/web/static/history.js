@@ -36,11 +36,8 @@
     while (Math.abs(v) >= 1000 && i < units.length - 1) { v /= 1000; i++; }
     return (i === 0 || v >= 100 ? Math.round(v) : v.toFixed(1)) + ' ' + units[i];
   }
-  function fmtTime(ms) {
-    const d = new Date(ms);
-    const p = (n) => String(n).padStart(2, '0');
-    return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + ' ' + p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds());
-  }
+  const kit = window.sysmonChartKit;
+  const fmtTime = kit.fmtTime; // the dashboard's one time format
   function fmtSpan(sec) {
     if (sec >= 86400) return Math.round(sec / 86400) + ' d';
     if (sec >= 3600) return Math.round(sec / 3600) + ' h';
@@ -65,7 +62,7 @@
 
   // ------------------------------------------------------------ route state
 
-  const hv = { host: null, range: 'live', from: null, to: null, plots: [], seq: 0, timer: null };
+  const hv = { host: null, range: 'live', from: null, to: null, plots: [], seq: 0, timer: null, fsAll: false, last: null };
 
   function hostHash(host, params) {
     const q = new URLSearchParams(params).toString();
@@ -148,18 +145,35 @@
   // Charts of the history: each figure's mean, with its min and max as a
   // band when the tier aggregates.
   // figs(s) lists [label, band] of the series' figures that it has.
+  const FS_SHOWN = 6;
   const fig = (s, k) => (s.figures && s.figures[k] ? s.figures[k] : null);
   const named = (s, pairs) => pairs.map(([k, label]) => [label, fig(s, k)]).filter(([, b]) => b);
   const SPECS = [
     { id: 'cpu', title: 'CPU', unit: 'pct', figs: (s) => named(s, [['cpu', 'Total']]) },
     {
-      id: 'cores', title: 'CPU per core', unit: 'pct', figs: (s) => (Array.isArray(s.cores) ? s.cores : [])
-        .map((b, i) => ['core ' + i, b]).filter(([, b]) => b && Array.isArray(b.mean)),
+      id: 'cores', title: 'CPU per core', unit: 'pct', figs: (s) => {
+        const cores = (Array.isArray(s.cores) ? s.cores : []).map((b, i) => ['core ' + i, b]).filter(([, b]) => b && Array.isArray(b.mean));
+        if (cores.length <= kit.CORE_LINES) return cores;
+        // Many cores: their band and the busiest few, as the live chart.
+        const cols = cores.map(([, b]) => b.mean.map(num));
+        const sm = kit.coreSummary(cols, kit.BUSIEST);
+        const out = [['all ' + cores.length + ' cores', { mean: sm.mean, min: sm.min, max: sm.max, band: true }]];
+        for (const j of sm.top) out.push([cores[j][0], { mean: cols[j] }]);
+        out.note = cores.length + ' cores: the band spans min to max, the line is the mean, with the ' + sm.top.length + ' busiest cores.';
+        return out;
+      },
     },
     { id: 'mem', title: 'Memory and swap', unit: 'pct', figs: (s) => named(s, [['mem', 'Memory'], ['swap', 'Swap']]) },
     {
-      id: 'fs', title: 'Filesystems', unit: 'pct', figs: (s) => named(s, Object.keys(s.figures || {}).filter((k) => k.startsWith('fs:')).sort()
-        .map((k) => [k, k.slice(3)])),
+      // The fullest first (latest mean), FS_SHOWN of them until the user asks for all.
+      id: 'fs', title: 'Filesystems', unit: 'pct', figs: (s) => {
+        const last = (b) => { const m = Array.isArray(b.mean) ? b.mean : []; for (let i = m.length - 1; i >= 0; i--) if (num(m[i]) != null) return m[i]; return -1; };
+        const all = named(s, Object.keys(s.figures || {}).filter((k) => k.startsWith('fs:'))
+          .map((k) => [k, k.slice(3)])).sort(([a, x], [b, y]) => last(y) - last(x) || (a < b ? -1 : a > b ? 1 : 0));
+        const out = (hv.fsAll ? all : all.slice(0, FS_SHOWN)).map(([label, b]) => [kit.elideMiddle(label, 28), b, label]);
+        out.more = all.length - FS_SHOWN;
+        return out;
+      },
     },
     { id: 'diskio', title: 'Disk I/O', unit: 'rate', figs: (s) => named(s, [['rd', 'Read'], ['wr', 'Write']]) },
     { id: 'net', title: 'Network', unit: 'rate', figs: (s) => named(s, [['rx', 'In'], ['tx', 'Out']]) },
@@ -191,6 +205,7 @@
     getJSON('api/history?host=' + encodeURIComponent(name) + '&from=' + Math.floor(from) + '&to=' + Math.ceil(to))
       .then((s) => {
         if (seq !== hv.seq) return;
+        hv.last = [s, from, to];
         draw(s, from, to);
         note.textContent = s.tier === 'raw'
           ? 'Every snapshot, ' + (Array.isArray(s.t) ? s.t.length : 0) + ' points. Drag across a chart to zoom in.'
@@ -219,8 +234,17 @@
       const card = el('div', 'card chart');
       card.setAttribute('data-chart', spec.id);
       card.append(el('h2', '', spec.title));
+      if (figs.note) card.append(el('p', 'chart-note', figs.note));
       const plotEl = el('div', 'plot');
       card.append(plotEl);
+      if (figs.more > 0) {
+        const more = el('button', 'more', hv.fsAll ? 'Show fewer' : '+' + figs.more + ' more');
+        more.type = 'button';
+        more.setAttribute('aria-expanded', String(hv.fsAll));
+        more.setAttribute('aria-label', hv.fsAll ? 'Show fewer file systems' : '+' + figs.more + ' more file systems');
+        more.addEventListener('click', () => { hv.fsAll = !hv.fsAll; if (hv.last) draw(...hv.last); });
+        card.append(more);
+      }
       root.append(card);
       if (figs.length === 0 || t.length === 0) {
         plotEl.append(el('div', 'nodata', 'No data in this range.'));
@@ -237,7 +261,9 @@
       const series = [{ value: (u, v) => (v == null ? DASH : fmtTime(v * 1000)) }];
       const bands = [];
       let points = 0;
-      figs.forEach(([label, b], i) => {
+      const full = [null];
+      figs.forEach(([label, b, whole], i) => {
+        full.push(whole);
         const c = colors[i % colors.length];
         const mean = (b.mean || []).map(num);
         points += mean.filter((v) => v != null).length;
@@ -245,7 +271,8 @@
         // A value between two gaps is a point, or it would not be drawn.
         const lone = mean.some((v, j) => v != null && mean[j - 1] == null && mean[j + 1] == null);
         series.push({ label, stroke: c, width: 1.5, spanGaps: false, points: { show: lone, size: 4 }, value: legendValue });
-        if (aggregate && Array.isArray(b.min) && Array.isArray(b.max)) {
+        if ((aggregate || b.band) && Array.isArray(b.min) && Array.isArray(b.max)) {
+          full.push(null, null);
           const mi = data.length;
           data.push(b.max.map(num), b.min.map(num));
           series.push({ label: label + ' max', stroke: withAlpha(c, 0.35), width: 0.5, spanGaps: false, points: { show: false }, value: legendValue },
@@ -254,6 +281,7 @@
         }
       });
       card.setAttribute('data-points', String(points));
+      card.setAttribute('data-series', String(series.length - 1));
       card.setAttribute('data-bands', String(bands.length));
       // Gaps: runs of nulls between values (drawn as breaks, spanGaps off).
       let gaps = 0;
@@ -266,17 +294,19 @@
         height: 200,
         // Dragging selects a span; it is fetched again (finer), not
         // stretched.
-        cursor: { drag: { x: true, y: false, setScale: false }, points: { size: 6 } },
+        cursor: { drag: { x: true, y: false, setScale: false }, points: { size: 6 }, sync: { key: kit.syncKey(hv.host), setSeries: false } },
         select: { show: true },
         legend: { show: true, live: true },
         bands,
         scales: { x: { time: true, range: () => [from, to] }, y: { range: spec.unit === 'pct' ? [0, 100] : (u, lo, hi) => [0, hi > 0 ? hi * 1.15 : 1] } },
-        axes: [axis, Object.assign({}, axis, { size: spec.unit === 'rate' ? 72 : 48, values: (u, vals) => vals.map((v) => (spec.unit === 'pct' ? v + '%' : fmt(v))) })],
+        axes: [kit.timeAxis(axis), Object.assign({}, axis, { size: spec.unit === 'rate' ? 72 : 48, values: (u, vals) => vals.map((v) => (spec.unit === 'pct' ? v + '%' : fmt(v))) })],
         series,
         hooks: { setSelect: [zoom] },
       };
       // eslint-disable-next-line no-undef
-      hv.plots.push(new uPlot(opts, data, plotEl));
+      const u = new uPlot(opts, data, plotEl);
+      kit.labelTitles(u, full);
+      hv.plots.push(u);
     }
   }
 

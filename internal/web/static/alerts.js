@@ -18,9 +18,10 @@
     return e;
   }
 
+  // The dashboard's one time format (chartkit.js).
   function fmtTime(s) {
-    const d = new Date(s);
-    return isNaN(d) ? '' : d.toLocaleString();
+    const ms = Date.parse(s);
+    return Number.isFinite(ms) ? window.sysmonChartKit.fmtTime(ms) : '';
   }
 
   async function poll() {

@@ -8,9 +8,9 @@ package main
 // both themes and on a phone.
 
 import (
-	"context"
 	"fmt"
 	"math"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -70,7 +70,7 @@ func elide(s string, max int) string {
 	if len(r) <= max {
 		return s
 	}
-	head := (max - 1 + 1) / 2
+	head := max / 2 // Math.ceil((max - 1) / 2)
 	return string(r[:head]) + "…" + string(r[len(r)-(max-1-head):])
 }
 
@@ -165,10 +165,7 @@ func TestDashboardBigHosts(t *testing.T) {
 	// A host that sent one snapshot: its charts have one point each.
 	s.add(&simHost{name: "lonely-01", cpuBase: 20, memBase: 30, rxBase: 1000, platform: "Linux", ifName: "eth0", disks: map[string]float64{"/": 20}})
 	s.silence("lonely-01")
-	simCtx, stopSim := context.WithCancel(context.Background())
-	simDone := make(chan struct{})
-	go func() { defer close(simDone); s.run(simCtx) }()
-	t.Cleanup(func() { stopSim(); <-simDone })
+	s.start(t)
 
 	b := startBrowser(t)
 	if _, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: textProbe}); err != nil {
@@ -270,6 +267,18 @@ func TestDashboardBigHosts(t *testing.T) {
 		}
 		click(t, b, `#hv-fs-more`)
 	})
+
+	if shots := os.Getenv("SYSMON_SCREENSHOT_DIR"); shots != "" {
+		if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(1280, 1500)); err != nil {
+			t.Fatal(err)
+		}
+		eval[bool](t, b, `(window.scrollTo(0, 0), true)`)
+		time.Sleep(500 * time.Millisecond) // the charts take the new width
+		screenshot(t, b, shots, "bighost.png")
+		if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	t.Run("256 cores: the same band, legend and hover", func(t *testing.T) {
 		if err := chromedp.Do(b.ctx, chromedp.Navigate(base+"/#/host/big-256")); err != nil {

@@ -318,6 +318,14 @@ func (s *sim) run(ctx context.Context) {
 	}
 }
 
+// start runs the sim until the test ends.
+func (s *sim) start(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.run(ctx) }()
+	t.Cleanup(func() { stop(); <-done })
+}
+
 func round1(v float64) float64 { return math.Round(v*10) / 10 }
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
 

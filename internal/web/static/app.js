@@ -998,7 +998,7 @@
   // Charts and the table show this many file systems, the fullest, until
   // the user asks for all ("+24 more").
   const FS_SHOWN = 6, FS_ROWS = 8;
-  let fsChartAll = false, fsTableAll = false;
+  let fsChartAll = false, fsTableAll = false, fsHost = null; // "+N more" holds for one host
 
   function buildData(h, series) {
     const hist = h.history;
@@ -1299,6 +1299,7 @@
     deg.hidden = !h.degraded;
     setText(deg, h.degraded ? 'degraded · missing ' + h.m.missing.join(', ') : '');
     setAttr(deg, 'title', h.degraded ? 'The publisher could not read these sources for its last snapshot: ' + h.m.missing.join(', ') : '');
+    if (fsHost !== h.key) { fsHost = h.key; fsChartAll = false; fsTableAll = false; }
     renderHostSeen();
     renderFacts(h);
     renderTables(h);

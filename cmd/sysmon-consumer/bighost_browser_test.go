@@ -343,6 +343,10 @@ func TestDashboardBigHosts(t *testing.T) {
 		if fs.Series != 6 || fs.More != "+24 more" || fs.Titles[1] != kubeletVolume {
 			t.Errorf("history, 30 mounts: %d series, button %q, first title %q", fs.Series, fs.More, fs.Titles[1])
 		}
+		click(t, b, `#hist .chart[data-chart="fs"] button.more`)
+		waitFor(t, b, "history: all 30 mounts", 3*time.Second, legendJS(`#hist .chart[data-chart="fs"]`), func(l *legend) bool {
+			return l != nil && l.Series == 30 && l.Shown && l.More == "Show fewer"
+		})
 		eval[bool](t, b, `(window.__texts.length = 0, window.dispatchEvent(new Event('resize')), true)`)
 		times := syncedTimes(t, b, "#hist", []string{"cores", "cpu", "mem"})
 		if times[0] != times[1] || times[0] != times[2] {

@@ -48,6 +48,7 @@ type shape struct {
 	keys   map[string]*shape // exact key → its value's shape
 	folded map[string]string // folded key → exact key
 	elem   *shape
+	value  *shape // a map's values (tags): its keys are data, not sysmon's
 }
 
 // messageShape follows the json tags of Snapshot, so that it cannot drift
@@ -63,6 +64,8 @@ func shapeOf(t reflect.Type) *shape {
 	switch t.Kind() {
 	case reflect.Slice:
 		return &shape{elem: shapeOf(t.Elem())}
+	case reflect.Map:
+		return &shape{value: shapeOf(t.Elem())}
 	case reflect.Struct:
 		if t.PkgPath() == reflect.TypeFor[Snapshot]().PkgPath() { // not time.Time
 			s := &shape{keys: map[string]*shape{}, folded: map[string]string{}}
@@ -202,7 +205,9 @@ func (t *textScanner) object(sh *shape, depth int) bool {
 		}
 		var child *shape
 		counted := false
-		if sh != nil && sh.keys != nil {
+		if sh != nil && sh.value != nil {
+			child = sh.value
+		} else if sh != nil && sh.keys != nil {
 			var known bool
 			if child, known = sh.keys[key]; !known {
 				if exact, ok := sh.folded[f]; ok {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -202,6 +203,26 @@ func TestValidateRanges(t *testing.T) {
 				s.Network.Interfaces = append(s.Network.Interfaces, s.Network.Interfaces[0])
 			}
 		},
+		"tag key upper case":          func(s *Snapshot) { s.Tags["Env"] = "prod" },
+		"tag key too long":            func(s *Snapshot) { s.Tags[strings.Repeat("k", MaxTagKeyLen+1)] = "x" },
+		"tag value empty":             func(s *Snapshot) { s.Tags["env"] = "" },
+		"tag value with a space":      func(s *Snapshot) { s.Tags["env"] = "pro d" },
+		"tag value with a newline":    func(s *Snapshot) { s.Tags["env"] = "prod\n" },
+		"tag value with a bidi":       func(s *Snapshot) { s.Tags["env"] = "prod\u202e" },
+		"tag value with markup":       func(s *Snapshot) { s.Tags["env"] = "<b>" },
+		"tag value too long":          func(s *Snapshot) { s.Tags["env"] = strings.Repeat("v", MaxTagValueLen+1) },
+		"tag key with =":              func(s *Snapshot) { s.Tags["a=b"] = "c" },
+		"too many tags":               func(s *Snapshot) { addTags(s, MaxTags+1) },
+		"temperature 5000":            func(s *Snapshot) { s.Temperatures[0].Celsius = 5000 },
+		"temperature below 0 K":       func(s *Snapshot) { s.Temperatures[0].Celsius = -300 },
+		"temperature critical 1e9":    func(s *Snapshot) { s.Temperatures[0].Critical = 1e9 },
+		"temperature sensor empty":    func(s *Snapshot) { s.Temperatures[0].Sensor = "" },
+		"temperature sensor with ESC": func(s *Snapshot) { s.Temperatures[0].Sensor = "core\x1b" },
+		"too many temperatures": func(s *Snapshot) {
+			for len(s.Temperatures) <= MaxTemperatures {
+				s.Temperatures = append(s.Temperatures, s.Temperatures[0])
+			}
+		},
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -232,6 +253,11 @@ func TestValidateRanges(t *testing.T) {
 	for len(s.Filesystems) < MaxFilesystems {
 		s.Filesystems = append(s.Filesystems, s.Filesystems[0])
 	}
+	addTags(s, MaxTags-1)
+	s.Tags[strings.Repeat("k", MaxTagKeyLen)] = "A:/@+_.-" + strings.Repeat("v", MaxTagValueLen-8)
+	for len(s.Temperatures) < MaxTemperatures {
+		s.Temperatures = append(s.Temperatures, Temperature{Sensor: "x", Celsius: MinCelsius, High: MaxCelsius, Critical: MaxCelsius})
+	}
 	body, _ := Encode(s)
 	if err := decodeBoth(t, body); err != nil {
 		t.Fatalf("a message at every limit was rejected: %v", err)
@@ -241,6 +267,29 @@ func TestValidateRanges(t *testing.T) {
 	s.Load.Load1 = math.NaN()
 	if s.Validate() == nil {
 		t.Error("NaN load accepted")
+	}
+}
+
+// addTags fills s.Tags up to n tags.
+func addTags(s *Snapshot, n int) {
+	for i := 0; len(s.Tags) < n; i++ {
+		s.Tags[fmt.Sprintf("t%d", i)] = "x"
+	}
+}
+
+// TestCheckTag: the rules HOST_TAGS and the consumer share.
+func TestCheckTag(t *testing.T) {
+	for _, ok := range [][2]string{{"env", "prod"}, {"role", "db"}, {"k8s.zone-a_1", "eu-west-1a"}, {"owner", "ops@example.com"},
+		{"url", "http://x/y"}, {"0", "A+B"}} {
+		if err := CheckTag(ok[0], ok[1]); err != nil {
+			t.Errorf("%s=%s: %v", ok[0], ok[1], err)
+		}
+	}
+	for _, bad := range [][2]string{{"", "x"}, {"env", ""}, {"_env", "x"}, {"-env", "x"}, {"Env", "x"}, {"e nv", "x"},
+		{"env", "a,b"}, {"env", "a=b"}, {"env", "a b"}, {"env", "é"}, {"env", "\"'"}, {"env", "a\x00"}} {
+		if err := CheckTag(bad[0], bad[1]); err == nil {
+			t.Errorf("%q=%q accepted", bad[0], bad[1])
+		}
 	}
 }
 
@@ -284,6 +333,10 @@ func TestShapeFollowsTheStruct(t *testing.T) {
 		switch x := v.(type) {
 		case map[string]any:
 			for k, child := range x {
+				if sh.value != nil {
+					walk(path+"."+k, child, sh.value)
+					continue
+				}
 				cs, ok := sh.keys[k]
 				if !ok {
 					t.Errorf("%s.%s is not a known key", path, k)
@@ -306,8 +359,8 @@ func TestShapeFollowsTheStruct(t *testing.T) {
 		t.Fatal(err)
 	}
 	walk("", m, messageShape)
-	if len(messageShape.keys) != 26 {
-		t.Errorf("%d top-level keys known, want 26", len(messageShape.keys))
+	if len(messageShape.keys) != 28 {
+		t.Errorf("%d top-level keys known, want 28", len(messageShape.keys))
 	}
 }
 
@@ -447,6 +500,14 @@ func TestWorstCaseMessage(t *testing.T) {
 	}
 	for i := range s.Network.Interfaces {
 		s.Network.Interfaces[i].RxBytesTotal, s.Network.Interfaces[i].TxBytesTotal = MaxByteCount, MaxByteCount
+	}
+	s.Tags = map[string]string{}
+	for i := range MaxTags {
+		s.Tags[fmt.Sprintf("%0*d", MaxTagKeyLen, i)] = strings.Repeat("v", MaxTagValueLen)
+	}
+	s.Temperatures = make([]Temperature, MaxTemperatures)
+	for i := range s.Temperatures {
+		s.Temperatures[i] = Temperature{Sensor: str(MaxNameLen), Celsius: -273.15, High: 999.99, Critical: 999.99}
 	}
 	body, err := Encode(s)
 	if err != nil {

@@ -524,6 +524,52 @@ func (d *decoder) topField(key []byte, s *Snapshot) bool {
 		})
 	case "goodbye":
 		return d.once(24) && d.boolean(&s.Goodbye)
+	case "tags":
+		if !d.once(26) {
+			return false
+		}
+		s.Tags = make(map[string]string, 4)
+		return d.object(func(k []byte) bool {
+			// Keys as CheckTag wants them are lower-case ASCII, so that
+			// an exact repeat is the only repeat (checkText compares
+			// keys folded): anything else goes to the slow path.
+			if !tagChars(string(k), false) || len(s.Tags) >= MaxTags*4 {
+				return false
+			}
+			if _, dup := s.Tags[string(k)]; dup {
+				return false
+			}
+			var v string
+			if !d.str(&v) {
+				return false
+			}
+			s.Tags[string(k)] = v
+			return true
+		})
+	case "temperatures":
+		if !d.once(27) {
+			return false
+		}
+		s.Temperatures = make([]Temperature, 0, 4)
+		return d.array(func() bool {
+			var t Temperature
+			var seen uint8
+			ok := d.object(func(k []byte) bool {
+				switch string(k) {
+				case "sensor":
+					return onceIn(&seen, 0) && d.str(&t.Sensor)
+				case "celsius":
+					return onceIn(&seen, 1) && d.float(&t.Celsius)
+				case "high":
+					return onceIn(&seen, 2) && d.float(&t.High)
+				case "critical":
+					return onceIn(&seen, 3) && d.float(&t.Critical)
+				}
+				return false
+			})
+			s.Temperatures = append(s.Temperatures, t)
+			return ok && len(s.Temperatures) <= MaxTemperatures*4
+		})
 	}
 	return false
 }

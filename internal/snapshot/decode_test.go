@@ -82,6 +82,9 @@ func TestDecodeFastAgrees(t *testing.T) {
 		`{"cpu_percent":5000,"CPU_PERCENT":5}`, `{"memory":{"percent":1,"Percent":2}}`, `{"platform":"\xff"}`,
 		`{"platform":"\ud800"}`, `{"cpu_percent":1.` + strings.Repeat("0", MaxNumberLen) + `}`,
 		`{"filesystems":[{"device":"a","device":"b"}]}`, `{"network":{"interfaces":[{"name":"a","NAME":"b"}]}}`,
+		`{"tags":{"env":"a","env":"b"}}`, `{"tags":{"env":"a","ENV":"b"}}`, `{"tags":{"Env":"a"}}`, `{"tags":{"k":1}}`,
+		`{"tags":null}`, `{"tags":{}}`, `{"tags":{"k":"v"},"tags":{"j":"w"}}`, `{"temperatures":[{"sensor":"a","sensor":"b"}]}`,
+		`{"temperatures":[{"celsius":1,"CELSIUS":2}]}`, `{"temperatures":[{}]}`, `{"temperatures":null}`,
 	} {
 		checkFast(t, []byte(b))
 	}
@@ -96,6 +99,7 @@ func FuzzDecodeFast(f *testing.F) {
 	f.Add(body)
 	f.Add([]byte(`{"cpu_percent":-0.0e-0,"seq":0,"cpu_count":-3,"missing":[],"filesystems":[{}],"network":{"interfaces":[]}}`))
 	f.Add([]byte(`{"cpu_percent":5000,"cpu_percent":5,"memory":{"total":1,"total":2}}`))
+	f.Add([]byte(`{"tags":{"env":"prod","role":"db"},"temperatures":[{"sensor":"cpu","celsius":50,"high":80}]}`))
 	f.Add([]byte(`{"platform":"PLAT\xff\xfe","cpu_percent":1.000000000000000000000000000000000000000000000000000000000000000001}`))
 	f.Fuzz(func(t *testing.T, b []byte) { checkFast(t, b) })
 }

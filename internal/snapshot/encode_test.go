@@ -73,6 +73,15 @@ func randomSnapshot(r *rand.Rand) *Snapshot {
 	for range r.IntN(3) {
 		s.Missing = append(s.Missing, str())
 	}
+	if r.IntN(2) == 0 {
+		s.Tags = map[string]string{}
+		for range r.IntN(3) {
+			s.Tags[[]string{"env", "role", "Env", "é", ""}[r.IntN(5)]] = str()
+		}
+	}
+	for range r.IntN(3) {
+		s.Temperatures = append(s.Temperatures, Temperature{str(), fl(), fl(), fl()})
+	}
 	return s
 }
 

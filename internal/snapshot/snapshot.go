@@ -58,6 +58,12 @@ type Snapshot struct {
 	// Missing names the sources that failed or timed out for this sample;
 	// their keys are absent or zero.
 	Missing []string `json:"missing,omitempty"`
+	// Tags are the host's labels from the publisher's HOST_TAGS
+	// (env=prod,role=db), to group and filter hosts by; see CheckTag.
+	Tags map[string]string `json:"tags,omitempty"`
+	// Temperatures are the host's sensors, where it has any (absent, not
+	// missing, on a host without).
+	Temperatures []Temperature `json:"temperatures,omitempty"`
 	// Goodbye marks the last message of a publisher that is shutting down.
 	Goodbye bool `json:"goodbye,omitempty"`
 }
@@ -166,6 +172,15 @@ type Interface struct {
 	TxBytesTotal uint64 `json:"tx_bytes_total,omitempty"`
 }
 
+// Temperature is one sensor's reading, in degrees Celsius. High and
+// Critical are the sensor's own thresholds, 0 when it gives none.
+type Temperature struct {
+	Sensor   string  `json:"sensor"`
+	Celsius  float64 `json:"celsius"`
+	High     float64 `json:"high,omitempty"`
+	Critical float64 `json:"critical,omitempty"`
+}
+
 // Encode returns the message body: encoding/json's output for the struct
 // above, so that a field added to Snapshot is on the wire at once
 // (testdata/golden.json pins the result).
@@ -181,10 +196,12 @@ const (
 	MaxUnknownBytes = 16 << 10 // keys sysmon does not know, with their values, all together
 
 	// Strings, in bytes of UTF-8 (control characters are refused in all).
-	MaxHostLen    = 253 // host, and a prototype's routing key used as its name
-	MaxNameLen    = 255 // mount point, device, file system type, interface name
-	MaxStringLen  = 255 // timestamp, platform, platform_release, processor, host_id, instance_id, agent_version
-	MaxMissingLen = 512 // one entry of missing ("filesystem:" and a mount point)
+	MaxHostLen     = 253 // host, and a prototype's routing key used as its name
+	MaxNameLen     = 255 // mount point, device, file system type, interface name
+	MaxStringLen   = 255 // timestamp, platform, platform_release, processor, host_id, instance_id, agent_version
+	MaxMissingLen  = 512 // one entry of missing ("filesystem:" and a mount point)
+	MaxTagKeyLen   = 32  // a tag's key: a-z 0-9 _ . - (see CheckTag)
+	MaxTagValueLen = 64  // a tag's value: A-Z a-z 0-9 _ . - : / @ +
 
 	// Arrays.
 	MaxCores       = 4096 // cpu_count and the entries of cpu_per_core
@@ -196,6 +213,8 @@ const (
 	// per-core percentages.
 	MaxCPUSecondsCores = 1024
 	MaxMissing         = 32
+	MaxTags            = 16
+	MaxTemperatures    = 64
 
 	// Figures.
 	MaxPercent         = 100.5   // a little over 100 happens with rounding and per-core accounting
@@ -206,6 +225,8 @@ const (
 	MaxIntervalSeconds = 86400
 	MaxUptimeSeconds   = 100 * 366 * 86400
 	MaxCPUSeconds      = MaxUptimeSeconds // one core's seconds in one mode
+	MinCelsius         = -273.15          // a temperature, and a sensor's high and critical marks
+	MaxCelsius         = 1000
 )
 
 // ErrTooLarge is returned for a body over the size limit.
@@ -358,7 +379,63 @@ func (s *Snapshot) Validate() error {
 	for _, m := range s.Missing {
 		c.text("missing", m, MaxMissingLen)
 	}
+	c.count("tags", len(s.Tags), MaxTags)
+	if c.err == nil {
+		for k, v := range s.Tags {
+			if err := CheckTag(k, v); err != nil {
+				c.fail("%v", err)
+				break
+			}
+		}
+	}
+	c.count("temperatures", len(s.Temperatures), MaxTemperatures)
+	for i := range s.Temperatures {
+		t := &s.Temperatures[i]
+		if t.Sensor == "" {
+			c.fail("temperatures.sensor is empty")
+		}
+		c.text("temperatures.sensor", t.Sensor, MaxNameLen)
+		c.within("temperatures.celsius", t.Celsius, MinCelsius, MaxCelsius)
+		c.within("temperatures.high", t.High, MinCelsius, MaxCelsius)
+		c.within("temperatures.critical", t.Critical, MinCelsius, MaxCelsius)
+		if c.err != nil {
+			break
+		}
+	}
 	return c.err
+}
+
+// CheckTag tells whether key=value may be a host tag. The rules are
+// narrower than other text: tags end up in a search box ("tag:env=prod"),
+// in URLs and in Prometheus label values, and HOST_TAGS separates them with
+// "," and "=". The publisher checks HOST_TAGS with it at start, the
+// consumer every message.
+func CheckTag(key, value string) error {
+	switch {
+	case key == "" || len(key) > MaxTagKeyLen:
+		return invalid("tag key %.40q: expected 1 to %d characters", key, MaxTagKeyLen)
+	case !tagChars(key, false):
+		return invalid("tag key %.40q: expected lower-case letters, digits, '_', '.' or '-', starting with a letter or digit", key)
+	case value == "" || len(value) > MaxTagValueLen:
+		return invalid("tag %s: value %.40q: expected 1 to %d characters", key, value, MaxTagValueLen)
+	case !tagChars(value, true):
+		return invalid("tag %s: value %.40q: expected letters, digits or _ . - : / @ +", key, value)
+	}
+	return nil
+}
+
+func tagChars(s string, isValue bool) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case i > 0 && (c == '_' || c == '.' || c == '-'):
+		case isValue && ('A' <= c && c <= 'Z' || c == '_' || c == '.' || c == '-' || c == ':' || c == '/' || c == '@' || c == '+'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // CheckHost tells whether name may be a host's name: the rules of the

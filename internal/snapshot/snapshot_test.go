@@ -31,6 +31,9 @@ func sample() *Snapshot {
 		DiskIO: &DiskIO{ReadBytesPerSec: 0, WriteBytesPerSec: 40960, ReadOpsPerSec: 0, WriteOpsPerSec: 3,
 			Disks: []DiskCounters{{Name: "vda", ReadBytes: 1043595264, WriteBytes: 5290217472, Reads: 30512, Writes: 190233}}},
 		Network: &Network{RxBytesPerSec: 1234.5, TxBytesPerSec: 99, Interfaces: []Interface{{Name: "eth0", RxBytesPerSec: 1234.5, TxBytesPerSec: 99, RxBytesTotal: 98765432109, TxBytesTotal: 1234567890}}},
+		Tags:    map[string]string{"env": "prod", "role": "db"},
+		Temperatures: []Temperature{{Sensor: "coretemp_package_id_0", Celsius: 48, High: 80, Critical: 100},
+			{Sensor: "nvme_composite", Celsius: 39.9}},
 	}
 }
 

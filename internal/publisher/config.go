@@ -1,15 +1,19 @@
 package publisher
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
 
 	"github.com/sysmon-dev/sysmon/internal/config"
+	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
 
 // DefaultConfigFile is where the package installs the publisher's settings.
@@ -27,6 +31,8 @@ type Config struct {
 	OutboxDir      string // where the outbox is kept on disk; "": memory only
 	CollectTimeout time.Duration
 	HostName       string
+	// Tags are HOST_TAGS, sent in every snapshot (nil: none).
+	Tags map[string]string
 	// UserID is PUBLISH_USER_ID: "" stamps the broker login name as
 	// user_id; NoUserID (PUBLISH_USER_ID=none) stamps none.
 	UserID   string
@@ -54,6 +60,13 @@ func Read(l *config.Loader) (Config, error) {
 		CollectTimeout: l.Duration("COLLECT_TIMEOUT", time.Second, 10*time.Millisecond, time.Minute),
 		HostName:       l.Name("HOST_NAME", host),
 		LogLevel:       config.LoadLogLevel(l),
+	}
+	if v := l.String("HOST_TAGS", ""); strings.TrimSpace(v) != "" {
+		tags, err := ParseTags(v)
+		if err != nil {
+			l.Fail("HOST_TAGS", "expected up to %d key=value pairs separated by commas (env=prod,role=db): %v", snapshot.MaxTags, err)
+		}
+		c.Tags = tags
 	}
 	if c.Interval > 0 && c.Interval < 100*time.Millisecond {
 		l.Fail("PUBLISH_INTERVAL", "expected 0 (publish on demand only) or at least 100ms, got %v", c.Interval)
@@ -98,9 +111,58 @@ func (c Config) Describe() string {
 		[2]string{"OUTBOX_DIR", outboxDirText(c.OutboxDir)},
 		[2]string{"COLLECT_TIMEOUT", c.CollectTimeout.String()},
 		[2]string{"HOST_NAME", c.HostName},
+		[2]string{"HOST_TAGS", tagsText(c.Tags)},
 		[2]string{"PUBLISH_USER_ID", userIDText(c)},
 		[2]string{"LOG_LEVEL", strings.ToLower(c.LogLevel.String())},
 	)
+}
+
+// ParseTags reads HOST_TAGS: key=value pairs separated by commas, spaces
+// around each allowed, each under the rules the consumer applies
+// (snapshot.CheckTag), each key once, at most snapshot.MaxTags.
+func ParseTags(v string) (map[string]string, error) {
+	tags := map[string]string{}
+	for _, pair := range strings.Split(v, ",") {
+		pair = strings.TrimSpace(pair)
+		key, value, ok := strings.Cut(pair, "=")
+		if !ok {
+			return nil, fmt.Errorf("%q has no '='", clip(pair))
+		}
+		if err := snapshot.CheckTag(key, value); err != nil {
+			var inv *snapshot.InvalidError
+			if errors.As(err, &inv) {
+				return nil, errors.New(inv.Reason)
+			}
+			return nil, err
+		}
+		if _, dup := tags[key]; dup {
+			return nil, fmt.Errorf("tag key %q given twice", key)
+		}
+		tags[key] = value
+	}
+	if len(tags) > snapshot.MaxTags {
+		return nil, fmt.Errorf("%d tags, limit %d", len(tags), snapshot.MaxTags)
+	}
+	return tags, nil
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+// tagsText lists tags in key order, as HOST_TAGS would give them.
+func tagsText(tags map[string]string) string {
+	if len(tags) == 0 {
+		return "(none)"
+	}
+	keys := slices.Sorted(maps.Keys(tags))
+	for i, k := range keys {
+		keys[i] = k + "=" + tags[k]
+	}
+	return strings.Join(keys, ",")
 }
 
 func userIDText(c Config) string {

@@ -98,6 +98,7 @@ func (s *Service) stamp(snap *snapshot.Snapshot) time.Time {
 	snap.Time = &now
 	snap.IntervalSeconds = s.cfg.Interval.Seconds()
 	snap.AgentVersion = s.version
+	snap.Tags = s.cfg.Tags
 	return now
 }
 

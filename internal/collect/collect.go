@@ -234,6 +234,9 @@ func merge(dst, p *snapshot.Snapshot) {
 	if p.Network != nil {
 		dst.Network = p.Network
 	}
+	if p.Temperatures != nil {
+		dst.Temperatures = p.Temperatures
+	}
 	if p.UptimeSeconds != 0 {
 		dst.UptimeSeconds = p.UptimeSeconds
 	}
@@ -321,6 +324,7 @@ func defaultSources() []Source {
 			fillNetwork(netW, now, m, s)
 			return nil
 		}},
+		{"temperatures", newTemperatures().fill},
 		{"host", func(ctx context.Context, _ time.Time, s *snapshot.Snapshot) error {
 			up, err := host.UptimeWithContext(ctx)
 			if err != nil {

@@ -49,6 +49,14 @@ type Figures struct {
 	// snapshot: the host is degraded (the snapshot's; never modify).
 	Missing []string
 
+	// Tags are the host's HOST_TAGS (the snapshot's; never modify).
+	Tags map[string]string
+	// Temperatures are the host's sensors (the snapshot's; never modify);
+	// Temp is the hottest reading, NaN without sensors, TempSensor its name.
+	Temperatures []snapshot.Temperature
+	Temp         float64
+	TempSensor   string
+
 	// Facts the host view shows as they were sent.
 	Platform, PlatformRelease, Processor, AgentVersion string
 	// SampledAt is the snapshot's time; nil for a prototype message, which
@@ -64,7 +72,13 @@ func Derive(s *snapshot.Snapshot) Figures {
 		Swap: nan, SwapTotal: nan, Load1: nan, Load5: nan, Load15: nan, LoadPerCore: nan,
 		Rx: nan, Tx: nan, Rd: nan, Wr: nan, RdOps: nan, WrOps: nan, Missing: s.Missing, Uptime: nan, Seq: s.Seq, Disk: nan,
 		Filesystems: s.Filesystems, PerCore: s.CPUPerCore, SampledAt: s.Time, Timestamp: s.Timestamp,
-		Platform: s.Platform, PlatformRelease: s.PlatformRelease, Processor: s.Processor, AgentVersion: s.AgentVersion}
+		Platform: s.Platform, PlatformRelease: s.PlatformRelease, Processor: s.Processor, AgentVersion: s.AgentVersion,
+		Tags: s.Tags, Temperatures: s.Temperatures, Temp: nan}
+	for _, t := range s.Temperatures {
+		if math.IsNaN(f.Temp) || t.Celsius > f.Temp {
+			f.Temp, f.TempSensor = t.Celsius, t.Sensor
+		}
+	}
 	if s.Swap != nil {
 		f.SwapTotal = float64(s.Swap.Total)
 		if s.Swap.Total > 0 {
@@ -120,6 +134,13 @@ func (f *Figures) Size() int {
 	}
 	for _, m := range f.Missing {
 		n += len(m) + 8
+	}
+	for k, v := range f.Tags {
+		n += len(k) + len(v) + 6
+	}
+	n += len(f.TempSensor)
+	for i := range f.Temperatures {
+		n += len(f.Temperatures[i].Sensor) + 60
 	}
 	return n + 12*len(f.PerCore)
 }

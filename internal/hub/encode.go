@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
 
 // The encoders of protocol.go's objects. They write by hand what
@@ -127,6 +129,29 @@ func appendFigures(b []byte, f *fleet.Figures, common []byte) (out []byte, lists
 		b = appendString(b, m)
 	}
 	b = append(b, ']')
+	if len(f.Tags) > 0 {
+		// Sorted, as encoding/json writes a map.
+		var few [snapshot.MaxTags]string
+		keys := few[:0]
+		for k := range f.Tags {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, `,"tags":{`...)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendString(b, f.Tags[k])
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `,"temp":`...)
+	b = appendFloat64(b, f.Temp)
+	b = append(b, `,"temp_sensor":`...)
+	b = appendString(b, f.TempSensor)
 	listsAt = len(b)
 	b = append(b, `,"fs":[`...)
 	for i := range f.Filesystems {
@@ -164,7 +189,31 @@ func appendFigures(b []byte, f *fleet.Figures, common []byte) (out []byte, lists
 		b = appendFloat64(b, it.TxBytesPerSec)
 		b = append(b, '}')
 	}
-	return append(b, ']', '}'), listsAt
+	b = append(b, ']')
+	if len(f.Temperatures) > 0 {
+		b = append(b, `,"temps":[`...)
+		for i := range f.Temperatures {
+			t := &f.Temperatures[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"sensor":`...)
+			b = appendString(b, t.Sensor)
+			b = append(b, `,"celsius":`...)
+			b = appendFloat64(b, t.Celsius)
+			if t.High != 0 {
+				b = append(b, `,"high":`...)
+				b = appendFloat64(b, t.High)
+			}
+			if t.Critical != 0 {
+				b = append(b, `,"critical":`...)
+				b = appendFloat64(b, t.Critical)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), listsAt
 }
 
 // appendPoint writes a Point object: {"t":…,"cpu":…,…,"cores":[…],"fs":{"/":…}};

@@ -114,9 +114,18 @@ type Figures struct {
 	DiskMount   string       `json:"disk_mount"`
 	FS          []Filesystem `json:"fs,omitzero"`  // a prototype message's root ("disk") included; not in a StateFrame
 	Net         []Interface  `json:"net,omitzero"` // not in a StateFrame
+	// Temps are the host's sensors, sorted by name; not in a StateFrame.
+	Temps []Temperature `json:"temps,omitzero"`
 	// Missing names the sources the publisher could not read for this
 	// snapshot (its figures are absent): the host is degraded.
 	Missing []string `json:"missing"`
+	// Tags are the host's HOST_TAGS, to group and filter by; absent
+	// when it has none.
+	Tags map[string]string `json:"tags,omitempty"`
+	// Temp is the hottest sensor's reading in °C, TempSensor its name;
+	// null and "" on a host without sensors.
+	Temp       *float64 `json:"temp"`
+	TempSensor string   `json:"temp_sensor"`
 	// Facts as the snapshot sent them.
 	Platform        string `json:"platform"`
 	PlatformRelease string `json:"platform_release"`
@@ -130,6 +139,15 @@ type Interface struct {
 	Name string  `json:"name"`
 	Rx   float64 `json:"rx"` // bytes per second
 	Tx   float64 `json:"tx"`
+}
+
+// Temperature is one sensor of Figures, in °C; High and Critical are the
+// sensor's own marks, absent when it gives none.
+type Temperature struct {
+	Sensor   string  `json:"sensor"`
+	Celsius  float64 `json:"celsius"`
+	High     float64 `json:"high,omitempty"`
+	Critical float64 `json:"critical,omitempty"`
 }
 
 // Filesystem is one file system of Figures.

@@ -50,7 +50,9 @@ func TestEncodersMatchProtocol(t *testing.T) {
 		Load: &snapshot.Load{Load1: 3, Load5: 2, Load15: 1}, Swap: &snapshot.Swap{Total: 100, Percent: 5}, UptimeSeconds: 60, Time: &now,
 		Filesystems: []snapshot.Filesystem{{Mountpoint: "/", Device: "/dev/sda1", Fstype: "ext4", Total: 10, Used: 5, Free: 5, Percent: 50},
 			{Mountpoint: "/d\"ata", Percent: 99.5}},
-		Network: &snapshot.Network{RxBytesPerSec: 10, TxBytesPerSec: 20}, DiskIO: &snapshot.DiskIO{ReadBytesPerSec: 30, WriteBytesPerSec: 40}}
+		Network: &snapshot.Network{RxBytesPerSec: 10, TxBytesPerSec: 20}, DiskIO: &snapshot.DiskIO{ReadBytesPerSec: 30, WriteBytesPerSec: 40},
+		Tags:         map[string]string{"role": "db", "env": "prod", "zone": "eu-1"},
+		Temperatures: []snapshot.Temperature{{Sensor: "coretemp_core_0", Celsius: 45.5, High: 80, Critical: 100}, {Sensor: "nvme<x>", Celsius: 61}}}
 	proto := &snapshot.Snapshot{Timestamp: "t", CPUPercent: 1, Memory: snapshot.Memory{Total: 1, Percent: 2},
 		Disk: snapshot.Disk{Total: 4, Used: 1, Free: 3}}
 	f, h := testHub()
@@ -68,7 +70,8 @@ func TestEncodersMatchProtocol(t *testing.T) {
 		sameJSON(t, u.bytes(), again)
 		var lean HostEntry
 		decodeStrict(t, u.Lean.bytes(), &lean)
-		if lean.Point == nil || lean.Figures.CPU == nil || lean.Figures.FS != nil || lean.Figures.Net != nil || lean.Snapshot != nil {
+		if lean.Point == nil || lean.Figures.CPU == nil || lean.Figures.FS != nil || lean.Figures.Net != nil || lean.Snapshot != nil ||
+			lean.Figures.Temps != nil {
 			t.Fatalf("lean update: %s", u.Lean.bytes())
 		}
 		again, _ = json.Marshal(lean)
@@ -90,9 +93,18 @@ func TestEncodersMatchProtocol(t *testing.T) {
 	decodeStrict(t, one.Bytes(), &e)
 	again, _ = json.Marshal(e)
 	sameJSON(t, one.Bytes(), again)
-	if len(e.History) != 1 || *e.Figures.Disk != 25 || e.Figures.DiskMount != "/" || e.Figures.FS[0].Total != 4 ||
+	if len(e.History) != 1 || e.Figures.Tags != nil || e.Figures.Temp != nil || e.Figures.Temps != nil || *e.Figures.Disk != 25 || e.Figures.DiskMount != "/" || e.Figures.FS[0].Total != 4 ||
 		e.Figures.Swap != nil || e.Figures.Cores != nil || e.Figures.Seq != nil || *e.History[0].FS["/"] != 25 {
 		t.Fatalf("prototype host: %s", one.Bytes())
+	}
+	one.Reset()
+	if _, err := h.WriteHost(&one, "web-<01>", now, -1); err != nil {
+		t.Fatal(err)
+	}
+	decodeStrict(t, one.Bytes(), &e)
+	if e.Figures.Tags["env"] != "prod" || len(e.Figures.Tags) != 3 || *e.Figures.Temp != 61 || e.Figures.TempSensor != "nvme<x>" ||
+		len(e.Figures.Temps) != 2 || e.Figures.Temps[0].Critical != 100 || e.Figures.Temps[1].High != 0 {
+		t.Fatalf("tags and temperatures: %s", one.Bytes())
 	}
 	var r RemovedEntry
 	decodeStrict(t, appendRemoved(nil, "a\"b"), &r)

@@ -2,8 +2,10 @@ package metrics
 
 import (
 	"bufio"
+	"maps"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +31,7 @@ func FleetHandler(f *fleet.Fleet) http.Handler {
 			{name: "sysmon_host_up", help: "1 while the host's snapshots arrive on time (live), 0 when stale or offline."},
 			{name: "sysmon_host_last_seen_timestamp_seconds", help: "When the consumer last received a snapshot of the host."},
 			{name: "sysmon_host_info", help: "Always 1; static facts of the host as labels."},
+			{name: "sysmon_host_tag", help: "Always 1; one series per HOST_TAGS pair of the host (key, value), whatever its state. Join on host to group by a tag."},
 			{name: "sysmon_cpu_usage_ratio", help: "Share of CPU time busy over the publisher's sampling window, 0 to 1."},
 			{name: "sysmon_cpu_core_usage_ratio", help: "Share of one core's time busy, 0 to 1."},
 			{name: "sysmon_cpus", help: "Logical CPUs."},
@@ -46,6 +49,9 @@ func FleetHandler(f *fleet.Fleet) http.Handler {
 			{name: "sysmon_network_transmit_bytes_per_second", help: "Bytes sent per second."},
 			{name: "sysmon_disk_read_bytes_per_second", help: "Bytes read per second, all disks."},
 			{name: "sysmon_disk_written_bytes_per_second", help: "Bytes written per second, all disks."},
+			{name: "sysmon_temperature_celsius", help: "Temperature of a sensor (gopsutil's name: chip_label), read every 30 s."},
+			{name: "sysmon_temperature_high_celsius", help: "The sensor's own high mark, where it gives one."},
+			{name: "sysmon_temperature_critical_celsius", help: "The sensor's own critical mark, where it gives one."},
 			// Counters, for rate() as with node_exporter.
 			{name: "node_cpu_seconds_total", help: "Seconds the CPUs spent in each mode.", counter: true},
 			{name: "node_network_receive_bytes_total", help: "Network device statistic receive_bytes.", counter: true},
@@ -70,6 +76,11 @@ func FleetHandler(f *fleet.Fleet) http.Handler {
 			}
 			add("sysmon_host_up", up, "host", host)
 			add("sysmon_host_last_seen_timestamp_seconds", float64(h.LastSeen.UnixMilli())/1000, "host", host)
+			// Tags say what the host is, not how it is: kept while it is
+			// down, so that down hosts can be counted by tag too.
+			for _, k := range slices.Sorted(maps.Keys(h.Figures.Tags)) {
+				add("sysmon_host_tag", 1, "host", host, "key", k, "value", h.Figures.Tags[k])
+			}
 			if up == 0 {
 				// A stale or offline host's last figures are not its
 				// state now: exporting them would keep alerts firing
@@ -147,6 +158,20 @@ func FleetHandler(f *fleet.Fleet) http.Handler {
 				add("node_disk_written_bytes_total", float64(d.WriteBytes), "host", host, "device", d.Name)
 				add("node_disk_reads_completed_total", float64(d.Reads), "host", host, "device", d.Name)
 				add("node_disk_writes_completed_total", float64(d.Writes), "host", host, "device", d.Name)
+			}
+			clear(seen)
+			for _, t := range fig.Temperatures {
+				if seen[t.Sensor] {
+					continue
+				}
+				seen[t.Sensor] = true
+				add("sysmon_temperature_celsius", t.Celsius, "host", host, "sensor", t.Sensor)
+				if t.High != 0 {
+					add("sysmon_temperature_high_celsius", t.High, "host", host, "sensor", t.Sensor)
+				}
+				if t.Critical != 0 {
+					add("sysmon_temperature_critical_celsius", t.Critical, "host", host, "sensor", t.Sensor)
+				}
 			}
 			if !math.IsNaN(fig.Rd) {
 				add("sysmon_disk_read_bytes_per_second", fig.Rd, "host", host)

@@ -129,3 +129,44 @@ func TestFleetExportsCounters(t *testing.T) {
 		t.Errorf("an interface without counters was exported as 0:\n%s", body)
 	}
 }
+
+// TestFleetExportsTagsAndTemperatures: one sysmon_host_tag series per tag,
+// also while the host is down (tags say what it is), and its sensors while
+// it is live, with the marks the sensor gives.
+func TestFleetExportsTagsAndTemperatures(t *testing.T) {
+	f := fleet.New(fleet.Config{HistorySize: 5, MaxHosts: 10, StaleAfter: 3, OfflineAfter: 10})
+	for _, c := range []struct {
+		host string
+		at   time.Time
+	}{{"alive", time.Now()}, {"dead", time.Now().Add(-time.Hour)}} {
+		s := &snapshot.Snapshot{Timestamp: "t", CPUPercent: 1, Memory: snapshot.Memory{Total: 100, Available: 10, Percent: 90},
+			Host: c.host, IntervalSeconds: 1, Tags: map[string]string{"role": "db", "env": "prod"},
+			Temperatures: []snapshot.Temperature{{Sensor: "coretemp_core_0", Celsius: 45.5, High: 80, Critical: 100}, {Sensor: "nvme", Celsius: 38}}}
+		b, err := snapshot.Encode(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Apply(s, b, "", c.at) != fleet.Accepted {
+			t.Fatal("not accepted")
+		}
+	}
+	rec := httptest.NewRecorder()
+	FleetHandler(f).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics/fleet", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`sysmon_host_tag{host="alive",key="env",value="prod"} 1`, `sysmon_host_tag{host="alive",key="role",value="db"} 1`,
+		`sysmon_host_tag{host="dead",key="env",value="prod"} 1`,
+		`sysmon_temperature_celsius{host="alive",sensor="coretemp_core_0"} 45.5`, `sysmon_temperature_celsius{host="alive",sensor="nvme"} 38`,
+		`sysmon_temperature_high_celsius{host="alive",sensor="coretemp_core_0"} 80`,
+		`sysmon_temperature_critical_celsius{host="alive",sensor="coretemp_core_0"} 100`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("no %q in\n%s", want, body)
+		}
+	}
+	for _, bad := range []string{`sysmon_temperature_celsius{host="dead"`, `sysmon_temperature_high_celsius{host="alive",sensor="nvme"}`} {
+		if strings.Contains(body, bad) {
+			t.Errorf("%q exported", bad)
+		}
+	}
+}

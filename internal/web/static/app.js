@@ -62,6 +62,10 @@
     return Math.floor(s / 86400) + ' d ago';
   }
 
+  function fmtTemp(v) {
+    return v == null ? DASH : v.toFixed(1) + ' °C';
+  }
+
   function fmtOps(v) {
     return v == null ? DASH : (v < 10 ? v.toFixed(1) : String(Math.round(v))) + '/s';
   }
@@ -102,6 +106,7 @@
     view: 'overview', // or 'host'
     routeHost: null,
     filter: '',
+    filterParsed: { names: [], tags: [] }, // parseFilter(filter)
     problemsOnly: false,
     statusFilter: '', // a header count: crit, warn, degraded, live, stale, offline
     sort: 'name',
@@ -209,6 +214,13 @@
     // Sources the publisher could not read (an NFS mount that hangs): the
     // figures look fine but are not the whole truth.
     m.missing = Array.isArray(f.missing) ? f.missing.filter((x) => typeof x === 'string' && x !== '') : [];
+    // HOST_TAGS, sorted by key; the hottest sensor; the sensors (complete
+    // entries only, like fs and net).
+    const tags = obj(f.tags) || {};
+    m.tags = Object.keys(tags).filter((k) => typeof tags[k] === 'string').sort().map((k) => [k, tags[k]]);
+    m.temp = num(f.temp);
+    m.tempSensor = str(f.temp_sensor);
+    m.temps = Array.isArray(f.temps) ? f.temps.filter(obj) : [];
 
     const th = state.config.thresholds;
     m.lvCpu = levelOf(m.cpu, th.cpu);
@@ -591,6 +603,8 @@
 
     const missing = el('div', 't-missing');
     missing.hidden = true;
+    const tags = el('div', 't-tags');
+    tags.hidden = true;
 
     const metrics = el('div', 'metrics');
     const cpu = metricRow(metrics, 'CPU', 'cpu', true);
@@ -606,6 +620,12 @@
     net.append(document.createTextNode('↓ '), rx, document.createTextNode('   ↑ '), tx);
     netRow.append(el('span', 'm-label', 'Net'), net);
     metrics.append(netRow);
+    const tempRow = el('div', 'm-row');
+    const temp = el('span', 'm-wide');
+    temp.setAttribute('data-metric', 'temp');
+    tempRow.append(el('span', 'm-label', 'Temp'), temp);
+    tempRow.hidden = true;
+    metrics.append(tempRow);
 
     const foot = el('div', 't-foot');
     const up = el('span', 't-up');
@@ -613,8 +633,8 @@
     seen.setAttribute('data-metric', 'seen');
     foot.append(up, seen);
 
-    a.append(head, missing, metrics, foot);
-    h.tile = { el: a, status, legacy, level, missing, cpu, mem, disk, load, rx, tx, up, seen, name, nameHead, nameTail };
+    a.append(head, tags, missing, metrics, foot);
+    h.tile = { el: a, status, legacy, level, missing, tags, tempRow, temp, cpu, mem, disk, load, rx, tx, up, seen, name, nameHead, nameTail };
     if (io) io.observe(a);
     return h.tile;
   }
@@ -671,10 +691,25 @@
       '1-minute load average' + (m.loadPerCore != null ? ', ' + fmtLoad(m.loadPerCore) + ' per core' : ''));
     setText(t.rx, fmtRate(m.rx));
     setText(t.tx, fmtRate(m.tx));
+    renderTileTags(t, m.tags);
+    t.tempRow.hidden = m.temp == null;
+    setText(t.temp, m.temp == null ? '' : fmtTemp(m.temp) + ' ' + m.tempSensor);
+    setAttr(t.tempRow, 'title', m.temp == null ? '' : 'Hottest sensor: ' + m.tempSensor);
 
     if (m.uptime != null) setText(t.up, 'up ' + fmtDuration(m.uptime));
     else setText(t.up, h.figures ? m.platform + ' ' + m.release : '');
     renderSeen(h);
+  }
+
+  // renderTileTags shows a host's tags as text chips (the tile is a link:
+  // nothing in it may be interactive), rebuilt only when they change.
+  function renderTileTags(t, tags) {
+    const key = tags.map((kv) => kv.join('=')).join(',');
+    if (t.tags.__key === key) return;
+    t.tags.__key = key;
+    t.tags.hidden = tags.length === 0;
+    t.tags.replaceChildren(...tags.map(([k, v]) => el('span', 'tag', k + '=' + v)));
+    setAttr(t.tags, 'title', tags.length ? 'Tags: ' + key : '');
   }
 
   function renderSeen(h) {
@@ -708,8 +743,31 @@
     return true;
   }
 
+  // parseFilter reads the search box: words are parts of the host name,
+  // "tag:env=prod" a tag's value (case ignored) and "tag:env" any value of
+  // that tag; a host must match every word.
+  function parseFilter(q) {
+    const out = { names: [], tags: [] };
+    for (const w of q.split(/\s+/)) {
+      if (w === '') continue;
+      const t = /^tag:([^=]*)(?:=(.*))?$/.exec(w);
+      if (t) out.tags.push([t[1], t[2] == null ? null : t[2]]);
+      else out.names.push(w);
+    }
+    return out;
+  }
+
+  function hasTag(h, key, value) {
+    for (const [k, v] of h.m.tags || []) {
+      if (k === key && (value == null || v.toLowerCase() === value)) return true;
+    }
+    return false;
+  }
+
   function matches(h) {
-    if (state.filter && !h.key.toLowerCase().includes(state.filter)) return false;
+    const f = state.filterParsed;
+    for (const w of f.names) if (!h.key.toLowerCase().includes(w)) return false;
+    for (const [k, v] of f.tags) if (!hasTag(h, k, v)) return false;
     if (state.problemsOnly && !isDown(h) && problemRank(h) === 0) return false;
     return inCategory(h, state.statusFilter);
   }
@@ -1266,6 +1324,38 @@
       irows.push(tr);
     }
     ifBody.replaceChildren(...irows);
+
+    // Temperatures: a host without sensors (most VMs) has no card at all.
+    $('hv-temps-card').hidden = h.m.temps.length === 0;
+    const trows = [];
+    for (const s of h.m.temps) {
+      const c = num(s.celsius), hi = num(s.high), cr = num(s.critical);
+      const lv = c != null && cr != null && c >= cr ? 'crit' : c != null && hi != null && c >= hi ? 'warn' : 'ok';
+      const tr = el('tr');
+      // The level in words too: colour alone says nothing to some users.
+      tr.append(el('td', '', str(s.sensor)),
+        el('td', lv === 'ok' ? 'num' : 'num m-' + lv, fmtTemp(c) + (lv === 'crit' ? ' ▲ critical' : lv === 'warn' ? ' ◆ high' : '')),
+        el('td', 'num', hi == null ? DASH : fmtTemp(hi)), el('td', 'num', cr == null ? DASH : fmtTemp(cr)));
+      trows.push(tr);
+    }
+    $('hv-temps').tBodies[0].replaceChildren(...trows);
+  }
+
+  // renderHostTags shows the host's tags as buttons that filter the
+  // overview by that tag.
+  function renderHostTags(h) {
+    const box = $('hv-tags');
+    const key = h.m.tags.map((kv) => kv.join('=')).join(',');
+    if (box.__key === key) return;
+    box.__key = key;
+    box.hidden = h.m.tags.length === 0;
+    box.replaceChildren(...h.m.tags.map(([k, v]) => {
+      const b = el('button', 'tag', k + '=' + v);
+      b.type = 'button';
+      b.title = 'Show the hosts tagged ' + k + '=' + v;
+      b.addEventListener('click', () => { setFilter('tag:' + k + '=' + v); location.hash = '#/'; });
+      return b;
+    }));
   }
 
   let rawShown = null;
@@ -1281,6 +1371,8 @@
       $('hv-status').hidden = true;
       $('hv-legacy').hidden = true;
       $('hv-seen').textContent = '';
+      $('hv-tags').hidden = true;
+      $('hv-tags').__key = null;
       const miss = $('hv-missing');
       miss.textContent = state.conn === 'connected'
         ? 'The consumer has no data for this host. It appears here as soon as its publisher sends a snapshot.'
@@ -1302,6 +1394,7 @@
     if (fsHost !== h.key) { fsHost = h.key; fsChartAll = false; fsTableAll = false; }
     renderHostSeen();
     renderFacts(h);
+    renderHostTags(h);
     renderTables(h);
     renderRaw(h);
     renderCharts(h);
@@ -1467,11 +1560,19 @@
     try { localStorage.setItem(k, v); } catch (err) { /* ignore */ }
   }
 
-  $('filter').addEventListener('input', (ev) => {
-    state.filter = ev.target.value.trim().toLowerCase();
+  // setFilter applies the search box's text and keeps it in the address
+  // (?q=), so that a filtered overview can be bookmarked and shared.
+  function setFilter(q) {
+    if ($('filter').value !== q) $('filter').value = q;
+    state.filter = q.trim().toLowerCase();
+    state.filterParsed = parseFilter(state.filter);
+    const search = q.trim() ? '?q=' + encodeURIComponent(q.trim()) : '';
+    if (location.search !== search) history.replaceState(history.state, '', location.pathname + search + location.hash);
     layoutDirty = true;
     schedule();
-  });
+  }
+  $('filter').addEventListener('input', (ev) => setFilter(ev.target.value));
+  setFilter(new URLSearchParams(location.search).get('q') || '');
   $('sort').addEventListener('change', (ev) => {
     state.sort = SORTS[ev.target.value] ? ev.target.value : 'name';
     savePref('sysmon.sort', state.sort);

@@ -177,6 +177,8 @@ type simHost struct {
 	ncores    int
 	coreLoad  func(core int, seq uint64) float64
 	devPrefix string
+	tags      map[string]string
+	temps     []any // the "temperatures" key, when set
 }
 
 // sim publishes the snapshots of its hosts to the exchange every period and
@@ -363,7 +365,7 @@ func snapshotOf(h *simHost, seq uint64, now time.Time, goodbye bool) map[string]
 		fss = append(fss, map[string]any{"mountpoint": m, "device": dev, "fstype": "ext4",
 			"total": total, "used": used, "free": total - used, "percent": pct})
 	}
-	return map[string]any{
+	m := map[string]any{
 		"timestamp":        now.Format("2006-01-02T15:04:05.000000"),
 		"cpu_percent":      cpu,
 		"memory":           map[string]any{"total": memTotal, "available": uint64(memTotal * (100 - mem) / 100), "percent": mem, "used": uint64(memTotal * mem / 100)},
@@ -391,6 +393,13 @@ func snapshotOf(h *simHost, seq uint64, now time.Time, goodbye bool) map[string]
 		"missing": missingOf(h),
 		"goodbye": goodbye,
 	}
+	if h.tags != nil {
+		m["tags"] = h.tags
+	}
+	if h.temps != nil {
+		m["temperatures"] = h.temps
+	}
+	return m
 }
 
 func missingOf(h *simHost) []any {

@@ -383,7 +383,7 @@ func (s *Snapshot) Validate() error {
 	if c.err == nil {
 		for k, v := range s.Tags {
 			if err := CheckTag(k, v); err != nil {
-				c.fail("%v", err)
+				c.err = err
 				break
 			}
 		}

@@ -269,7 +269,9 @@
       // Entries are lean: without the lists only the host view shows (fs,
       // net) and the snapshot; keep those last known until the watched
       // entry (applyWatched) or GET api/hosts?host= (loadHistory) brings them.
-      if (!Array.isArray(e.figures.fs) && h.figures) { e.figures.fs = h.figures.fs; e.figures.net = h.figures.net; }
+      if (!Array.isArray(e.figures.fs) && h.figures) {
+        e.figures.fs = h.figures.fs; e.figures.net = h.figures.net; e.figures.temps = h.figures.temps;
+      }
       h.figures = e.figures;
     }
     const iv = num(e.interval_seconds);
@@ -372,6 +374,7 @@
     if (h.figures && obj(e.figures) && Array.isArray(e.figures.fs)) {
       h.figures.fs = e.figures.fs;
       h.figures.net = Array.isArray(e.figures.net) ? e.figures.net : [];
+      h.figures.temps = Array.isArray(e.figures.temps) ? e.figures.temps : []; // absent: no sensors
       derive(h);
     }
     if (state.routeHost === h.key) hostViewDirty = true;
@@ -1328,7 +1331,9 @@
     // Temperatures: a host without sensors (most VMs) has no card at all.
     $('hv-temps-card').hidden = h.m.temps.length === 0;
     const trows = [];
-    for (const s of h.m.temps) {
+    // Hottest first: the one to look at.
+    const temps = h.m.temps.slice().sort((a, b) => (num(b.celsius) ?? -Infinity) - (num(a.celsius) ?? -Infinity));
+    for (const s of temps) {
       const c = num(s.celsius), hi = num(s.high), cr = num(s.critical);
       const lv = c != null && cr != null && c >= cr ? 'crit' : c != null && hi != null && c >= hi ? 'warn' : 'ok';
       const tr = el('tr');
@@ -1459,6 +1464,7 @@
           if (h.figures && obj(entry.figures) && Array.isArray(entry.figures.fs)) {
             h.figures.fs = entry.figures.fs;
             h.figures.net = entry.figures.net;
+            h.figures.temps = Array.isArray(entry.figures.temps) ? entry.figures.temps : [];
             derive(h);
           }
         }

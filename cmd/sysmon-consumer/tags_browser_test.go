@@ -106,6 +106,28 @@ func TestTagsAndTemperaturesBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("grouping by a tag: a heading per value, hosts without it last, kept in prefs", func(t *testing.T) {
+		keys := waitFor(t, b, "the group menu", 5*time.Second, `[...document.querySelectorAll('#group option')].map((o) => o.value)`,
+			func(k []string) bool { return len(k) == 3 })
+		if !slices.Equal(keys, []string{"", "env", "role"}) {
+			t.Errorf("group menu %q, want none, env, role", keys)
+		}
+		eval[bool](t, b, `(() => { const g = document.getElementById('group'); g.value = 'env'; g.dispatchEvent(new Event('change')); return true; })()`)
+		layoutJS := `[...document.getElementById('tiles').children].map((e) => e.classList.contains('group-head') ? '# ' + e.textContent : e.getAttribute('data-host'))`
+		want := []string{"# env=Staging (1)", "web-2", "# env=prod (2)", "db-1", "web-1", "# no env (1)", "vm-1"}
+		got := waitFor(t, b, "groups by env", 5*time.Second, layoutJS, func(g []string) bool { return slices.Equal(g, want) })
+		if !slices.Equal(got, want) {
+			t.Errorf("grouped by env: %q, want %q", got, want)
+		}
+		if err := chromedp.Do(b.ctx, chromedp.Reload()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, b, "the grouping again after a reload", 10*time.Second, layoutJS, func(g []string) bool { return slices.Equal(g, want) })
+		runAxe(t, b, "overview grouped by tag")
+		eval[bool](t, b, `(() => { const g = document.getElementById('group'); g.value = ''; g.dispatchEvent(new Event('change')); return true; })()`)
+		waitFor(t, b, "no groups", 5*time.Second, `document.querySelectorAll('#tiles .group-head').length`, func(n int) bool { return n == 0 })
+	})
+
 	t.Run("tiles show tags and the hottest sensor; no sensors is not degraded", func(t *testing.T) {
 		type tile struct {
 			Tags     []string `json:"tags"`

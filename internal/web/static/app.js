@@ -110,6 +110,7 @@
     problemsOnly: false,
     statusFilter: '', // a header count: crit, warn, degraded, live, stale, offline
     sort: 'name',
+    group: '', // a tag key: the grid in one section per value of it
     delay: 0, // seconds the consumer is behind (api/status), when worth saying
     suffix: '', // a domain every host name ends with, not repeated on tiles
   };
@@ -305,7 +306,9 @@
       else if (hist.length > state.historyCap * 1.25) hist.splice(0, hist.length - state.historyCap);
     }
 
+    const tagsBefore = (h.m.tags || []).join(',');
     derive(h);
+    if ((h.m.tags || []).join(',') !== tagsBefore) { hostsChangedTags = true; layoutDirty = true; }
     h.status = computeStatus(h);
     // Moving between the grid and the Down group, or in or out of a
     // filter, is not a re-rank: it is done at once.
@@ -798,8 +801,11 @@
   function place(parent, list) {
     let i = 0;
     for (const h of list) {
-      if (!h.tile || h.tileStale) renderTile(h);
-      const node = h.tile.el;
+      let node = h; // a group's heading, or a host
+      if (!h.nodeType) {
+        if (!h.tile || h.tileStale) renderTile(h);
+        node = h.tile.el;
+      }
       const at = parent.children[i];
       if (at !== node) parent.insertBefore(node, at || null);
       i++;
@@ -809,16 +815,74 @@
 
   // keepPinned puts the tile under the pointer and the tile with focus back
   // where they are on the page, and ranks the others around them.
-  function keepPinned(list) {
+  // With groups, start is the index in the grid of the group's first tile.
+  function keepPinned(list, start = 0) {
     const pinned = [];
     for (const node of [pointerTile, document.activeElement]) {
       const h = node && node.__host;
       if (!h || node.parentElement !== tilesEl || pinned.some((p) => p.h === h)) continue;
       const at = list.indexOf(h);
-      if (at >= 0) { list.splice(at, 1); pinned.push({ h, i: Array.prototype.indexOf.call(tilesEl.children, node) }); }
+      const i = Array.prototype.indexOf.call(tilesEl.children, node) - start;
+      if (at >= 0 && i >= 0) { list.splice(at, 1); pinned.push({ h, i }); }
     }
     pinned.sort((a, b) => a.i - b.i);
     for (const p of pinned) list.splice(Math.min(p.i, list.length), 0, p.h);
+  }
+
+  // Grouping by a tag: a heading per value of the tag (hosts without it
+  // last), the sort inside each. Headings are kept per value so that a
+  // regroup moves nodes rather than making them.
+  const groupHeads = new Map();
+  let hostsChangedTags = true; // the group menu lists the fleet's tag keys
+
+  function tagValue(h, key) {
+    for (const [k, v] of h.m.tags || []) if (k === key) return v;
+    return null;
+  }
+
+  function grouped(list) {
+    const groups = new Map();
+    for (const h of list) {
+      const v = tagValue(h, state.group);
+      if (!groups.has(v)) groups.set(v, []);
+      groups.get(v).push(h);
+    }
+    const values = [...groups.keys()].sort((a, b) => (a === null) - (b === null) || (a < b ? -1 : a > b ? 1 : 0));
+    const out = [];
+    const heads = new Set();
+    for (const v of values) {
+      const name = v === null ? 'no ' + state.group : state.group + '=' + v;
+      let head = groupHeads.get(name);
+      if (!head) { head = el('h2', 'group-head'); groupHeads.set(name, head); }
+      heads.add(name);
+      setText(head, name + ' (' + groups.get(v).length + ')');
+      const members = groups.get(v);
+      // The tiles under the pointer and in focus stay where they are in
+      // their group.
+      const start = head.parentElement === tilesEl ? Array.prototype.indexOf.call(tilesEl.children, head) + 1 : -1;
+      if (start >= 0) keepPinned(members, start);
+      out.push(head, ...members);
+    }
+    for (const name of [...groupHeads.keys()]) if (!heads.has(name)) groupHeads.delete(name);
+    return out;
+  }
+
+  // renderGroupOptions lists "No grouping" and the fleet's tag keys; a
+  // chosen key stays listed while no host has it (hosts not yet arrived).
+  function renderGroupOptions() {
+    hostsChangedTags = false;
+    const keys = new Set();
+    for (const h of state.hosts.values()) for (const [k] of h.m.tags || []) keys.add(k);
+    if (state.group) keys.add(state.group);
+    const sorted = [...keys].sort();
+    const sel = $('group');
+    const now = [...sel.options].slice(1).map((o) => o.value);
+    if (now.join('\n') !== sorted.join('\n')) {
+      const opts = sorted.map((k) => { const o = el('option', '', 'Tag: ' + k); o.value = k; return o; });
+      sel.replaceChildren(sel.options[0], ...opts);
+    }
+    sel.value = state.group;
+    $('group-wrap').hidden = sorted.length === 0;
   }
 
   let lastRank = 0;
@@ -847,11 +911,13 @@
       if (show) (isDown(h) ? down : list).push(h);
     }
     list.sort(SORTS[state.sort] || byName);
-    keepPinned(list);
+    if (hostsChangedTags) renderGroupOptions();
+    const grid = state.group ? grouped(list) : list;
+    if (!state.group) keepPinned(list);
     down.sort((a, b) => (b.lastSeen - a.lastSeen) || byName(a, b));
     // Moving a focused node in the document blurs it: focus stays on its tile.
     const focused = document.activeElement && document.activeElement.__host ? document.activeElement : null;
-    place(tilesEl, list);
+    place(tilesEl, grid);
     place(downEl, down);
     if (focused && focused.isConnected && document.activeElement !== focused) focused.focus({ preventScroll: true });
     $('down').hidden = down.length === 0;
@@ -1557,6 +1623,7 @@
       const s = localStorage.getItem('sysmon.sort');
       if (s && SORTS[s]) state.sort = s;
       state.problemsOnly = localStorage.getItem('sysmon.problems') === '1';
+      state.group = localStorage.getItem('sysmon.group') || '';
     } catch (err) { /* storage may be disabled */ }
     $('sort').value = state.sort;
     $('problems').checked = state.problemsOnly;
@@ -1582,6 +1649,12 @@
   $('sort').addEventListener('change', (ev) => {
     state.sort = SORTS[ev.target.value] ? ev.target.value : 'name';
     savePref('sysmon.sort', state.sort);
+    layoutDirty = true;
+    schedule();
+  });
+  $('group').addEventListener('change', (ev) => {
+    state.group = ev.target.value;
+    savePref('sysmon.group', state.group);
     layoutDirty = true;
     schedule();
   });

@@ -73,6 +73,18 @@ func worstCase(t *testing.T, host string, msg int, longNames bool) []byte {
 		s.Network.Interfaces = append(s.Network.Interfaces, snapshot.Interface{Name: long(fmt.Sprint("i", k), snapshot.MaxNameLen),
 			RxBytesPerSec: 1.123456789012345, TxBytesPerSec: 1.123456789012345, RxBytesTotal: 1 << 59, TxBytesTotal: 1 << 59})
 	}
+	s.Tags = map[string]string{}
+	for k := 0; k < snapshot.MaxTags; k++ {
+		key := fmt.Sprint("t", k)
+		if longNames {
+			key += strings.Repeat("k", snapshot.MaxTagKeyLen-len(key))
+		}
+		s.Tags[key] = strings.Repeat("v", snapshot.MaxTagValueLen)
+	}
+	for k := 0; k < snapshot.MaxTemperatures; k++ {
+		s.Temperatures = append(s.Temperatures, snapshot.Temperature{Sensor: long(fmt.Sprint("s", k), snapshot.MaxNameLen),
+			Celsius: 50.123456789012345, High: 80.123456789012345, Critical: 99.123456789012345})
+	}
 	b, err := snapshot.Encode(s)
 	if err != nil {
 		t.Fatal(err)

@@ -31,6 +31,9 @@ var (
 		"Intel(R) Xeon(R) CPU E5-2680 v4 @ 2.40GHz", "AMD EPYC 9454 48-Core Processor"}
 	extraMounts = []string{"/var", "/home", "/srv", "/var/lib/docker", "/data", "/boot"}
 	ifaceNames  = []string{"eth0", "eth1", "ens3", "ens4", "bond0", "docker0"}
+	envs        = []string{"prod", "prod", "prod", "staging", "dev"}
+	roles       = []string{"web", "web", "api", "db", "cache", "batch"}
+	dcs         = []string{"eu-west-1", "eu-central-1", "us-east-1"}
 )
 
 // newSimHost builds host i of a run; seed makes a run repeatable.
@@ -95,6 +98,15 @@ func newSimHost(i int, name string, sh shape, interval time.Duration, seed uint6
 	for k := range nif {
 		s.Network.Interfaces = append(s.Network.Interfaces, snapshot.Interface{Name: ifaceNames[k%len(ifaceNames)]})
 	}
+	// A few tags, as HOST_TAGS would give them, to group and filter a
+	// simulated fleet by; a third of the hosts have sensors (the others
+	// are VMs).
+	s.Tags = map[string]string{"env": envs[rng.IntN(len(envs))], "role": roles[rng.IntN(len(roles))],
+		"dc": dcs[rng.IntN(len(dcs))]}
+	if rng.IntN(3) == 0 {
+		s.Temperatures = []snapshot.Temperature{{Sensor: "coretemp_package_id_0", High: 84, Critical: 100},
+			{Sensor: "nvme_composite", High: 70, Critical: 80}}
+	}
 	return h
 }
 
@@ -148,6 +160,10 @@ func (h *simHost) next(now time.Time) *snapshot.Snapshot {
 		d.WriteBytes += uint64(s.DiskIO.WriteBytesPerSec*secs) / n
 		d.Reads += uint64(s.DiskIO.ReadOpsPerSec*secs) / n
 		d.Writes += uint64(s.DiskIO.WriteOpsPerSec*secs) / n
+	}
+	for i := range s.Temperatures {
+		t := &s.Temperatures[i]
+		t.Celsius = math.Round(clamp(t.High-30+s.CPUPercent/3+r.NormFloat64(), 20, 110)*10) / 10
 	}
 	s.Network.RxBytesPerSec, s.Network.TxBytesPerSec = 0, 0
 	for i := range s.Network.Interfaces {

@@ -12,6 +12,7 @@ import (
 // and not refusals; its counters only grow.
 func TestSimulatedSnapshotsAreValid(t *testing.T) {
 	now := time.Now()
+	sensors := 0
 	for i := range 50 {
 		h := newSimHost(i, "h", shape{}, time.Second, 1)
 		var last uint64
@@ -28,6 +29,15 @@ func TestSimulatedSnapshotsAreValid(t *testing.T) {
 				t.Fatalf("host %d sample %d: counters missing or going back: %+v", i, k, s)
 			}
 			last = s.Network.Interfaces[0].RxBytesTotal
+			if len(s.Tags) != 3 {
+				t.Fatalf("host %d sample %d: tags %v, want env, role and dc", i, k, s.Tags)
+			}
+			if len(s.Temperatures) > 0 {
+				sensors++
+			}
 		}
+	}
+	if sensors == 0 || sensors == 50*5 {
+		t.Fatalf("%d of 250 samples with temperatures: want some hosts with sensors and some without", sensors)
 	}
 }

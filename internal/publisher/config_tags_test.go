@@ -80,3 +80,28 @@ func TestTagsText(t *testing.T) {
 		t.Errorf("tagsText(nil) = %q", got)
 	}
 }
+
+// FuzzParseTags: whatever HOST_TAGS holds, what ParseTags accepts is what a
+// consumer accepts, and reads back the same from its Describe form.
+func FuzzParseTags(f *testing.F) {
+	for _, s := range []string{"env=prod,role=db", " a=b , c=d ", "env", "env=a=b", "=x", "a=b,a=c", "x=\xff", "k=v,"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		tags, err := ParseTags(v)
+		if err != nil {
+			return
+		}
+		if len(tags) == 0 || len(tags) > snapshot.MaxTags {
+			t.Fatalf("%q: %d tags", v, len(tags))
+		}
+		s := &snapshot.Snapshot{Timestamp: "t", Memory: snapshot.Memory{Total: 1}, Tags: tags}
+		if err := s.Validate(); err != nil {
+			t.Fatalf("%q accepted, but a consumer refuses it: %v", v, err)
+		}
+		again, err := ParseTags(tagsText(tags))
+		if err != nil || !maps.Equal(again, tags) {
+			t.Fatalf("%q: %v read back as %v (%v)", v, tags, again, err)
+		}
+	})
+}

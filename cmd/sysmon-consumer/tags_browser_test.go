@@ -7,7 +7,6 @@ package main
 // refused and counted; a host without sensors is not degraded.
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -27,10 +26,7 @@ func TestTagsAndTemperaturesBrowser(t *testing.T) {
 	startLogged(t, cfg, base)
 
 	s := newSim(t, conn, id, 300*time.Millisecond)
-	simCtx, stopSim := context.WithCancel(context.Background())
-	simDone := make(chan struct{})
-	go func() { defer close(simDone); s.run(simCtx) }()
-	t.Cleanup(func() { stopSim(); <-simDone })
+	s.start(t)
 	host := func(name string, tags map[string]string, temps []any) *simHost {
 		return &simHost{name: name, cpuBase: 20, memBase: 40, rxBase: 1000, platform: "Linux", processor: "Xeon",
 			ifName: "eth0", disks: map[string]float64{"/": 30}, tags: tags, temps: temps}

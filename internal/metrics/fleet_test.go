@@ -14,22 +14,11 @@ import (
 // sysmon_host_up 0 and its last-seen time, and none of its last figures, so
 // that an alert on its CPU or disk neither fires nor holds on stale values.
 func TestFleetExportsFiguresOfLiveHostsOnly(t *testing.T) {
-	f := fleet.New(fleet.Config{HistorySize: 5, MaxHosts: 10, StaleAfter: 3, OfflineAfter: 10})
-	for _, c := range []struct {
-		host string
-		at   time.Time
-	}{{"alive", time.Now()}, {"dead", time.Now().Add(-time.Hour)}} {
-		s := &snapshot.Snapshot{Timestamp: "t", CPUPercent: 97, Memory: snapshot.Memory{Total: 100, Available: 10, Percent: 90},
-			Host: c.host, IntervalSeconds: 1, CPUPerCore: []float64{97}, Load: &snapshot.Load{Load1: 9},
+	f := aliveAndDead(t, func(host string) *snapshot.Snapshot {
+		return &snapshot.Snapshot{Timestamp: "t", CPUPercent: 97, Memory: snapshot.Memory{Total: 100, Available: 10, Percent: 90},
+			Host: host, IntervalSeconds: 1, CPUPerCore: []float64{97}, Load: &snapshot.Load{Load1: 9},
 			Filesystems: []snapshot.Filesystem{{Mountpoint: "/", Device: "sda", Fstype: "ext4", Total: 10, Free: 1, Percent: 90}}}
-		b, err := snapshot.Encode(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if f.Apply(s, b, "", c.at) != fleet.Accepted {
-			t.Fatal("not accepted")
-		}
-	}
+	})
 	rec := httptest.NewRecorder()
 	FleetHandler(f).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics/fleet", nil))
 	var dead []string
@@ -134,22 +123,11 @@ func TestFleetExportsCounters(t *testing.T) {
 // also while the host is down (tags say what it is), and its sensors while
 // it is live, with the marks the sensor gives.
 func TestFleetExportsTagsAndTemperatures(t *testing.T) {
-	f := fleet.New(fleet.Config{HistorySize: 5, MaxHosts: 10, StaleAfter: 3, OfflineAfter: 10})
-	for _, c := range []struct {
-		host string
-		at   time.Time
-	}{{"alive", time.Now()}, {"dead", time.Now().Add(-time.Hour)}} {
-		s := &snapshot.Snapshot{Timestamp: "t", CPUPercent: 1, Memory: snapshot.Memory{Total: 100, Available: 10, Percent: 90},
-			Host: c.host, IntervalSeconds: 1, Tags: map[string]string{"role": "db", "env": "prod"},
+	f := aliveAndDead(t, func(host string) *snapshot.Snapshot {
+		return &snapshot.Snapshot{Timestamp: "t", CPUPercent: 1, Memory: snapshot.Memory{Total: 100, Available: 10, Percent: 90},
+			Host: host, IntervalSeconds: 1, Tags: map[string]string{"role": "db", "env": "prod"},
 			Temperatures: []snapshot.Temperature{{Sensor: "coretemp_core_0", Celsius: 45.5, High: 80, Critical: 100}, {Sensor: "nvme", Celsius: 38}}}
-		b, err := snapshot.Encode(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if f.Apply(s, b, "", c.at) != fleet.Accepted {
-			t.Fatal("not accepted")
-		}
-	}
+	})
 	rec := httptest.NewRecorder()
 	FleetHandler(f).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics/fleet", nil))
 	body := rec.Body.String()
@@ -169,4 +147,25 @@ func TestFleetExportsTagsAndTemperatures(t *testing.T) {
 			t.Errorf("%q exported", bad)
 		}
 	}
+}
+
+// aliveAndDead is a fleet of two hosts built by mk: "alive" seen now,
+// "dead" an hour ago.
+func aliveAndDead(t *testing.T, mk func(host string) *snapshot.Snapshot) *fleet.Fleet {
+	t.Helper()
+	f := fleet.New(fleet.Config{HistorySize: 5, MaxHosts: 10, StaleAfter: 3, OfflineAfter: 10})
+	for _, c := range []struct {
+		host string
+		at   time.Time
+	}{{"alive", time.Now()}, {"dead", time.Now().Add(-time.Hour)}} {
+		s := mk(c.host)
+		b, err := snapshot.Encode(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Apply(s, b, "", c.at) != fleet.Accepted {
+			t.Fatal("not accepted")
+		}
+	}
+	return f
 }

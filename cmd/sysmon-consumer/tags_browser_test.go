@@ -130,17 +130,18 @@ func TestTagsAndTemperaturesBrowser(t *testing.T) {
 			Temp     string   `json:"temp"`
 			TempShow bool     `json:"tempShown"`
 			Degraded string   `json:"degraded"`
+			Class    string   `json:"class"`
 		}
 		tileJS := func(h string) string {
 			return `(() => { const e = document.querySelector('.tile[data-host="` + h + `"]');
 			  const row = e.querySelector('[data-metric="temp"]').parentElement;
 			  return { tags: [...e.querySelectorAll('.t-tags .tag')].map((x) => x.textContent),
 			    temp: e.querySelector('[data-metric="temp"]').textContent, tempShown: !row.hidden && getComputedStyle(row).display !== 'none',
-			    degraded: e.getAttribute('data-degraded') }; })()`
+			    degraded: e.getAttribute('data-degraded'), class: row.className }; })()`
 		}
 		db := waitFor(t, b, "db-1's tile", 5*time.Second, tileJS("db-1"), func(x tile) bool { return x.TempShow })
-		if !slices.Equal(db.Tags, []string{"env=prod", "role=db"}) || db.Temp != "101.0 °C acpitz" {
-			t.Errorf("db-1's tile: %+v, want tags env=prod role=db and 101.0 °C acpitz", db)
+		if !slices.Equal(db.Tags, []string{"env=prod", "role=db"}) || db.Temp != "▲ 101.0 °C acpitz" || db.Class != "m-row m-crit" {
+			t.Errorf("db-1's tile: %+v, want tags env=prod role=db and ▲ 101.0 °C acpitz, marked critical", db)
 		}
 		vm := eval[tile](t, b, tileJS("vm-1"))
 		if len(vm.Tags) != 0 || vm.TempShow || vm.Degraded != "false" {

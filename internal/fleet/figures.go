@@ -53,9 +53,13 @@ type Figures struct {
 	Tags map[string]string
 	// Temperatures are the host's sensors (the snapshot's; never modify);
 	// Temp is the hottest reading, NaN without sensors, TempSensor its name.
+	// TempLevel is "crit" when a sensor is at or over its own critical
+	// mark, "warn" at or over its high mark, else "ok" (also without
+	// sensors): the sensors' marks, not thresholds of the consumer.
 	Temperatures []snapshot.Temperature
 	Temp         float64
 	TempSensor   string
+	TempLevel    string
 
 	// Facts the host view shows as they were sent.
 	Platform, PlatformRelease, Processor, AgentVersion string
@@ -73,10 +77,16 @@ func Derive(s *snapshot.Snapshot) Figures {
 		Rx: nan, Tx: nan, Rd: nan, Wr: nan, RdOps: nan, WrOps: nan, Missing: s.Missing, Uptime: nan, Seq: s.Seq, Disk: nan,
 		Filesystems: s.Filesystems, PerCore: s.CPUPerCore, SampledAt: s.Time, Timestamp: s.Timestamp,
 		Platform: s.Platform, PlatformRelease: s.PlatformRelease, Processor: s.Processor, AgentVersion: s.AgentVersion,
-		Tags: s.Tags, Temperatures: s.Temperatures, Temp: nan}
+		Tags: s.Tags, Temperatures: s.Temperatures, Temp: nan, TempLevel: "ok"}
 	for _, t := range s.Temperatures {
 		if math.IsNaN(f.Temp) || t.Celsius > f.Temp {
 			f.Temp, f.TempSensor = t.Celsius, t.Sensor
+		}
+		switch {
+		case t.Critical > 0 && t.Celsius >= t.Critical:
+			f.TempLevel = "crit"
+		case t.High > 0 && t.Celsius >= t.High && f.TempLevel == "ok":
+			f.TempLevel = "warn"
 		}
 	}
 	if s.Swap != nil {

@@ -111,3 +111,25 @@ func TestPointIsTheFigures(t *testing.T) {
 }
 
 func same(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
+
+// TestDeriveTemperatures: the hottest sensor, and the worst of the
+// sensors' own marks (a sensor without marks never raises the level).
+func TestDeriveTemperatures(t *testing.T) {
+	for _, c := range []struct {
+		temps  []snapshot.Temperature
+		hot    float64
+		sensor string
+		level  string
+	}{
+		{nil, math.NaN(), "", "ok"},
+		{[]snapshot.Temperature{{Sensor: "a", Celsius: 40}, {Sensor: "b", Celsius: 95}}, 95, "b", "ok"},
+		{[]snapshot.Temperature{{Sensor: "a", Celsius: 80, High: 80, Critical: 100}, {Sensor: "b", Celsius: 60}}, 80, "a", "warn"},
+		{[]snapshot.Temperature{{Sensor: "a", Celsius: 70, Critical: 70}, {Sensor: "b", Celsius: 90, High: 85}}, 90, "b", "crit"},
+		{[]snapshot.Temperature{{Sensor: "a", Celsius: -5, High: 80}}, -5, "a", "ok"},
+	} {
+		f := Derive(&snapshot.Snapshot{CPUPercent: 1, Memory: snapshot.Memory{Total: 1, Percent: 2}, Temperatures: c.temps})
+		if !(f.Temp == c.hot || math.IsNaN(f.Temp) && math.IsNaN(c.hot)) || f.TempSensor != c.sensor || f.TempLevel != c.level {
+			t.Errorf("%+v: temp %v %q level %q, want %v %q %q", c.temps, f.Temp, f.TempSensor, f.TempLevel, c.hot, c.sensor, c.level)
+		}
+	}
+}

@@ -152,6 +152,8 @@ func appendFigures(b []byte, f *fleet.Figures, common []byte) (out []byte, lists
 	b = appendFloat64(b, f.Temp)
 	b = append(b, `,"temp_sensor":`...)
 	b = appendString(b, f.TempSensor)
+	b = append(b, `,"temp_level":`...)
+	b = appendString(b, f.TempLevel)
 	listsAt = len(b)
 	b = append(b, `,"fs":[`...)
 	for i := range f.Filesystems {

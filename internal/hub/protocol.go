@@ -126,6 +126,9 @@ type Figures struct {
 	// null and "" on a host without sensors.
 	Temp       *float64 `json:"temp"`
 	TempSensor string   `json:"temp_sensor"`
+	// TempLevel is "crit" when a sensor is at or over its own critical
+	// mark, "warn" at or over its high mark, else "ok".
+	TempLevel string `json:"temp_level"`
 	// Facts as the snapshot sent them.
 	Platform        string `json:"platform"`
 	PlatformRelease string `json:"platform_release"`

@@ -102,7 +102,7 @@ func TestEncodersMatchProtocol(t *testing.T) {
 		t.Fatal(err)
 	}
 	decodeStrict(t, one.Bytes(), &e)
-	if e.Figures.Tags["env"] != "prod" || len(e.Figures.Tags) != 3 || *e.Figures.Temp != 61 || e.Figures.TempSensor != "nvme<x>" ||
+	if e.Figures.Tags["env"] != "prod" || len(e.Figures.Tags) != 3 || *e.Figures.Temp != 61 || e.Figures.TempSensor != "nvme<x>" || e.Figures.TempLevel != "ok" ||
 		len(e.Figures.Temps) != 2 || e.Figures.Temps[0].Critical != 100 || e.Figures.Temps[1].High != 0 {
 		t.Fatalf("tags and temperatures: %s", one.Bytes())
 	}

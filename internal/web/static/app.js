@@ -221,6 +221,7 @@
     m.tags = Object.keys(tags).filter((k) => typeof tags[k] === 'string').sort().map((k) => [k, tags[k]]);
     m.temp = num(f.temp);
     m.tempSensor = str(f.temp_sensor);
+    m.lvTemp = f.temp_level === 'crit' || f.temp_level === 'warn' ? f.temp_level : 'ok'; // the sensors' own marks
     m.temps = Array.isArray(f.temps) ? f.temps.filter(obj) : [];
 
     const th = state.config.thresholds;
@@ -699,8 +700,12 @@
     setText(t.tx, fmtRate(m.tx));
     renderTileTags(t, m.tags);
     t.tempRow.hidden = m.temp == null;
-    setText(t.temp, m.temp == null ? '' : fmtTemp(m.temp) + ' ' + m.tempSensor);
-    setAttr(t.tempRow, 'title', m.temp == null ? '' : 'Hottest sensor: ' + m.tempSensor);
+    // Over a sensor's own mark: in words and shape too, not by colour alone.
+    const tempMark = m.lvTemp === 'crit' ? '▲ ' : m.lvTemp === 'warn' ? '◆ ' : '';
+    setText(t.temp, m.temp == null ? '' : tempMark + fmtTemp(m.temp) + ' ' + m.tempSensor);
+    setAttr(t.tempRow, 'class', 'm-row m-' + m.lvTemp);
+    setAttr(t.tempRow, 'title', m.temp == null ? '' : 'Hottest sensor: ' + m.tempSensor +
+      (m.lvTemp === 'crit' ? '; a sensor is at or over its critical mark' : m.lvTemp === 'warn' ? '; a sensor is at or over its high mark' : ''));
 
     if (m.uptime != null) setText(t.up, 'up ' + fmtDuration(m.uptime));
     else setText(t.up, h.figures ? m.platform + ' ' + m.release : '');

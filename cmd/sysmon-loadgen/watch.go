@@ -31,6 +31,14 @@ type WatchSummary struct {
 	LatencyP99     float64  `json:"latency_ms_p99"`
 	LatencyMax     float64  `json:"latency_ms_max"`
 	Seconds        float64  `json:"seconds"`
+	// With -every: how often each client received each host of its state
+	// frame after -skip. Complete counts the clients that received every
+	// one at least once per -every (no gap longer, the end included).
+	Every        float64 `json:"every_ms,omitempty"`
+	Complete     int     `json:"complete_clients"`
+	GapMillisP50 float64 `json:"gap_ms_p50,omitempty"` // of each client's longest gap
+	GapMillisMax float64 `json:"gap_ms_max,omitempty"`
+	LateGaps     uint64  `json:"late_gaps,omitempty"` // gaps longer than -every, all clients
 }
 
 func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (any, error) {
@@ -40,12 +48,15 @@ first -measure of them also take the latency of every update: the time it is
 received minus the publisher's "time" (the entry's sampled_at) (run on the same
 machine as the publishers, or on hosts with synchronised clocks). The others
 read and discard, like an idle dashboard tab. -duration 0 only times the
-state and exits.`, stderr)
+state and exits. With -every, each client also checks that it receives every
+host of its state frame at least that often (after -skip), as a dashboard
+showing the whole fleet live needs.`, stderr)
 	url := fs.String("url", "ws://127.0.0.1:8003/ws", "WebSocket `URL` of the consumer")
 	clients := fs.Int("clients", 1, "dashboard clients to connect")
 	measure := fs.Int("measure", 1, "clients that measure update latency (parsing costs CPU)")
 	duration := fs.Duration("duration", 30*time.Second, "how long to stay connected (0: state only)")
-	skip := fs.Duration("skip", 0, "ignore update latencies during this first part of -duration (warm-up)")
+	skip := fs.Duration("skip", 0, "ignore update latencies and gaps during this first part of -duration (warm-up)")
+	every := fs.Duration("every", 0, "check that each client receives every host at least this often (0: no check)")
 	fs.Bool("json", false, "print the summary as one line of JSON")
 	if err := parse(fs, args); err != nil {
 		return nil, err
@@ -54,7 +65,7 @@ state and exits.`, stderr)
 		fmt.Fprintln(stderr, "-clients must be at least 1")
 		return nil, errUsage
 	}
-	return watch(ctx, *url, *clients, *measure, *duration, *skip)
+	return watch(ctx, *url, *clients, *measure, *duration, *skip, *every)
 }
 
 type watcher struct {
@@ -68,10 +79,17 @@ type watcher struct {
 	frames      uint64
 	bytes       uint64
 	lat         []float64
+	// With -every: the hosts of the first state frame, by name (shared by
+	// the clients, read-only once set), and each client's longest gap.
+	every    time.Duration
+	index    map[string]int
+	gaps     []float64
+	complete int
+	late     uint64
 }
 
-func watch(ctx context.Context, url string, clients, measure int, duration, skip time.Duration) (*WatchSummary, error) {
-	w := &watcher{reasons: map[string]bool{}}
+func watch(ctx context.Context, url string, clients, measure int, duration, skip, every time.Duration) (*WatchSummary, error) {
+	w := &watcher{reasons: map[string]bool{}, every: every}
 	start := time.Now()
 	end := start.Add(duration)
 	measureFrom := start.Add(skip)
@@ -86,7 +104,7 @@ func watch(ctx context.Context, url string, clients, measure int, duration, skip
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := w.client(ctx, url, i < measure, duration == 0, measureFrom); err != nil {
+			if err := w.client(ctx, url, i < measure, duration == 0, measureFrom, end); err != nil {
 				errs <- err
 			}
 		}()
@@ -103,6 +121,11 @@ func watch(ctx context.Context, url string, clients, measure int, duration, skip
 	sum.StateMillisP50, sum.StateMillisMax = percentile(w.stateTimes, 0.5), percentile(w.stateTimes, 1)
 	sum.LatencyP50, sum.LatencyP90 = percentile(w.lat, 0.5), percentile(w.lat, 0.9)
 	sum.LatencyP99, sum.LatencyMax = percentile(w.lat, 0.99), percentile(w.lat, 1)
+	if every > 0 {
+		sum.Every = float64(every.Microseconds()) / 1000
+		sum.Complete, sum.LateGaps = w.complete, w.late
+		sum.GapMillisP50, sum.GapMillisMax = percentile(w.gaps, 0.5), percentile(w.gaps, 1)
+	}
 	var first error
 	for err := range errs {
 		if first == nil {
@@ -116,7 +139,7 @@ func watch(ctx context.Context, url string, clients, measure int, duration, skip
 // entries are lean, without the snapshot (internal/hub/protocol.go).
 var timeKey = []byte(`"sampled_at":"`)
 
-func (w *watcher) client(ctx context.Context, url string, measure, stateOnly bool, measureFrom time.Time) error {
+func (w *watcher) client(ctx context.Context, url string, measure, stateOnly bool, measureFrom, end time.Time) error {
 	t0 := time.Now()
 	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 64 << 10}
 	conn, _, err := d.DialContext(ctx, url, nil)
@@ -146,11 +169,32 @@ func (w *watcher) client(ctx context.Context, url string, measure, stateOnly boo
 	}
 	var lat []float64
 	var frames, n uint64
+	var cov *coverage
+	if w.every > 0 {
+		from := measureFrom
+		if now := time.Now(); now.After(from) {
+			from = now // connected late: gaps count from its state frame
+		}
+		cov = w.coverage(state, from)
+	}
 	defer func() {
 		w.mu.Lock()
 		w.frames += frames
 		w.bytes += n
 		w.lat = append(w.lat, lat...)
+		if cov != nil {
+			// A client the server closed early missed its hosts until the end.
+			stopAt := end
+			if now := time.Now(); ctx.Err() != nil && now.Before(end) {
+				stopAt = now
+			}
+			gap, late := cov.finish(stopAt, w.every)
+			w.gaps = append(w.gaps, float64(gap.Microseconds())/1000)
+			w.late += late
+			if late == 0 {
+				w.complete++
+			}
+		}
 		w.mu.Unlock()
 	}()
 	for {
@@ -170,7 +214,7 @@ func (w *watcher) client(ctx context.Context, url string, measure, stateOnly boo
 			return nil
 		}
 		frames++
-		if !measure {
+		if !measure && cov == nil {
 			k, _ := io.Copy(io.Discard, r)
 			n += uint64(k)
 			continue
@@ -179,6 +223,12 @@ func (w *watcher) client(ctx context.Context, url string, measure, stateOnly boo
 		now := time.Now()
 		n += uint64(len(b))
 		if err != nil || now.Before(measureFrom) {
+			continue
+		}
+		if cov != nil {
+			cov.frame(b, now, w.every)
+		}
+		if !measure {
 			continue
 		}
 		// Every entry's figures have one "sampled_at": the publisher's clock.
@@ -196,6 +246,84 @@ func (w *watcher) client(ctx context.Context, url string, measure, stateOnly boo
 				lat = append(lat, float64(now.Sub(t).Microseconds())/1000)
 			}
 		}
+	}
+}
+
+// hostKey starts each entry of a frame (lean entries and removals alike).
+var hostKey = []byte(`{"host":"`)
+
+// coverage is one client's record of when it last received each host.
+type coverage struct {
+	index map[string]int
+	last  []time.Time
+	gap   time.Duration // the longest so far
+	late  uint64        // gaps longer than every
+}
+
+// coverage starts a client's record: the hosts are those of the first state
+// frame any client received (the same fleet for all of them), each counted
+// as seen at from.
+func (w *watcher) coverage(state []byte, from time.Time) *coverage {
+	w.mu.Lock()
+	if w.index == nil {
+		w.index = map[string]int{}
+		eachHost(state, func(name []byte) {
+			if _, ok := w.index[string(name)]; !ok {
+				w.index[string(name)] = len(w.index)
+			}
+		})
+	}
+	index := w.index
+	w.mu.Unlock()
+	c := &coverage{index: index, last: make([]time.Time, len(index))}
+	for i := range c.last {
+		c.last[i] = from
+	}
+	return c
+}
+
+func (c *coverage) frame(b []byte, now time.Time, every time.Duration) {
+	eachHost(b, func(name []byte) {
+		if i, ok := c.index[string(name)]; ok {
+			c.see(i, now, every)
+		}
+	})
+}
+
+func (c *coverage) see(i int, now time.Time, every time.Duration) {
+	g := now.Sub(c.last[i])
+	c.gap = max(c.gap, g)
+	if g > every {
+		c.late++
+	}
+	c.last[i] = now
+}
+
+// finish closes every host's last gap at end and returns the longest gap
+// and the count of gaps longer than every.
+func (c *coverage) finish(end time.Time, every time.Duration) (time.Duration, uint64) {
+	for i := range c.last {
+		if end.After(c.last[i]) {
+			c.see(i, end, every)
+		}
+	}
+	return c.gap, c.late
+}
+
+// eachHost calls fn with the name of each entry of a frame.
+func eachHost(b []byte, fn func(name []byte)) {
+	for rest := b; ; {
+		i := bytes.Index(rest, hostKey)
+		if i < 0 {
+			return
+		}
+		rest = rest[i+len(hostKey):]
+		j := bytes.IndexByte(rest, '"')
+		if j < 0 {
+			return
+		}
+		fn(rest[:j])
+		rest = rest[j:]
 	}
 }
 

@@ -50,6 +50,9 @@ type options struct {
 	ingestN                   int
 	ingestClients             int
 	warmup, window, big       time.Duration
+	big100k, dashWindow       time.Duration
+	manyDashboards            int
+	forwardHosts              int
 	bigHosts                  int
 	dashboards                int
 	fleetDashboards           int
@@ -85,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.bin, "bin", "bin", "folder with sysmon-publisher, sysmon-consumer and sysmon-loadgen")
 	fs.StringVar(&o.root, "root", ".", "the module's root (for go test -bench)")
 	fs.StringVar(&o.out, "out", "bench-results/latest.json", "where to write the figures as JSON")
-	fs.StringVar(&o.only, "only", "", "comma-separated scenarios to run (latency,footprint,gobench,ingest,history,growth,fleet); empty: all")
+	fs.StringVar(&o.only, "only", "", "comma-separated scenarios to run (latency,footprint,gobench,ingest,history,growth,fleet,hosts100k,dashboards1000,forward); empty: all")
 	fs.BoolVar(&o.quick, "quick", false, "short durations: a smoke run (figures are noisier)")
 	fs.IntVar(&o.latencyN, "latency-requests", 1000, "sequential /publish requests")
 	fs.DurationVar(&o.footprint, "footprint", 60*time.Second, "publisher footprint window (1 s interval)")
@@ -96,6 +99,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.window, "window", 45*time.Second, "measuring window of the growth scenarios")
 	fs.DurationVar(&o.big, "fleet-duration", 5*time.Minute, "duration of the 10,000-host scenario")
 	fs.IntVar(&o.bigHosts, "fleet-hosts", 10000, "hosts of the big fleet scenario")
+	fs.DurationVar(&o.big100k, "hosts100k-duration", 3*time.Minute, "duration of the 100,000-host scenario (10 s interval)")
+	fs.IntVar(&o.manyDashboards, "many-dashboards", 1000, "dashboard clients of the dashboards1000 scenario (1,000 hosts at 1 Hz)")
+	fs.DurationVar(&o.dashWindow, "dashboards-window", 30*time.Second, "measuring window of the dashboards1000 scenario, with and without the dashboards")
+	fs.IntVar(&o.forwardHosts, "forward-hosts", 1000, "hosts at 1 Hz of one shard in the forward scenario")
 	fs.IntVar(&o.dashboards, "dashboards", 20, "dashboard clients in the 1,000-host latency scenario (issue #4)")
 	fs.IntVar(&o.fleetDashboards, "fleet-dashboards", 2, "dashboard clients in the growth and 10,000-host scenarios")
 	if err := fs.Parse(args); err != nil {
@@ -116,6 +123,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		def("warmup", func() { o.warmup = 5 * time.Second })
 		def("window", func() { o.window = 10 * time.Second })
 		def("fleet-duration", func() { o.big = 30 * time.Second })
+		def("hosts100k-duration", func() { o.big100k = 40 * time.Second })
+		def("dashboards-window", func() { o.dashWindow = 10 * time.Second })
 	}
 	b, err := newBench(ctx, o)
 	if err != nil {
@@ -136,6 +145,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		{"history", b.historyCost},
 		{"growth", b.growth},
 		{"fleet", b.bigFleet},
+		{"hosts100k", b.hosts100k},
+		{"dashboards1000", b.manyDashboards},
+		{"forward", b.forward},
 	}
 	var figures []Figure
 	broken := false

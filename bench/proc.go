@@ -231,6 +231,38 @@ func (m *cpuMeter) percent() float64 {
 	return float64(cpuTime(m.pid)-m.cpu0) / float64(el) * 100
 }
 
+// machineMeter measures the whole machine's CPU use (/proc/stat) over a
+// window, to tell a starved machine from a slow process.
+type machineMeter struct{ busy0, total0 float64 }
+
+func machineCPU() (busy, total float64) {
+	b, _ := os.ReadFile("/proc/stat")
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	for i, x := range f[min(1, len(f)):min(9, len(f))] { // guest time is in user already
+		v, _ := strconv.ParseFloat(x, 64)
+		total += v
+		if i != 3 && i != 4 { // idle, iowait
+			busy += v
+		}
+	}
+	return busy, total
+}
+
+func newMachineMeter() *machineMeter {
+	b, t := machineCPU()
+	return &machineMeter{b, t}
+}
+
+// percent is the machine's busy share since the meter started (100: every core busy).
+func (m *machineMeter) percent() float64 {
+	b, t := machineCPU()
+	if t == m.total0 {
+		return 0
+	}
+	return 100 * (b - m.busy0) / (t - m.total0)
+}
+
 // status reads the consumer's /api/status counters the bench uses.
 type consumerStatus struct {
 	Messages struct {

@@ -321,7 +321,7 @@ func (b *bench) ingest() ([]Figure, error) {
 
 func wsURL(base string) string { return "ws" + strings.TrimPrefix(base, "http") + "/ws" }
 
-// fleetRun is one run of simulated hosts at 1 Hz against sysmon-consumer,
+// fleetRun is one run of simulated hosts against sysmon-consumer,
 // with dashboards connected and a bare consumer on the same stream.
 type fleetRun struct {
 	hosts                   int
@@ -340,9 +340,10 @@ type fleetRun struct {
 	avgBytes                float64
 }
 
-// runFleet publishes from hosts simulated hosts for total, measures CPU and
-// RSS over [warmup, warmup+window] and, if total is longer, again at the end.
-func (b *bench) runFleet(tag string, hosts, dashboards int, withBare bool, total time.Duration, measureState bool) (*fleetRun, error) {
+// runFleet publishes from hosts simulated hosts, each every interval, for
+// total, measures CPU and RSS over [warmup, warmup+window] and, if total is
+// longer, again at the end.
+func (b *bench) runFleet(tag string, hosts int, interval time.Duration, dashboards int, withBare bool, total time.Duration, measureState bool) (*fleetRun, error) {
 	ex, q := b.name(tag), b.name(tag+".q")
 	defer b.cleanup(ex, q)
 	cons, base, err := b.startDaemon(tag, "sysmon-consumer", map[string]string{
@@ -367,7 +368,7 @@ func (b *bench) runFleet(tag string, hosts, dashboards int, withBare bool, total
 		}
 	}
 	time.Sleep(300 * time.Millisecond)
-	lg, err := b.start(tag, "sysmon-loadgen", "publish", "-exchange", ex, "-hosts", strconv.Itoa(hosts), "-interval", "1s",
+	lg, err := b.start(tag, "sysmon-loadgen", "publish", "-exchange", ex, "-hosts", strconv.Itoa(hosts), "-interval", secs(interval),
 		"-duration", secs(total), "-json", "-prefix", "host-")
 	if err != nil {
 		return nil, err
@@ -485,13 +486,13 @@ func (b *bench) runFleet(tag string, hosts, dashboards int, withBare bool, total
 func (b *bench) growth() ([]Figure, error) {
 	var figs []Figure
 	for _, h := range []int{100, 1000} {
-		r, err := b.runFleet(fmt.Sprintf("growth%d", h), h, b.opts.fleetDashboards, true, b.opts.warmup+b.opts.window, false)
+		r, err := b.runFleet(fmt.Sprintf("growth%d", h), h, time.Second, b.opts.fleetDashboards, true, b.opts.warmup+b.opts.window, false)
 		if err != nil {
 			return figs, err
 		}
 		b.growthRuns = append(b.growthRuns, r)
 	}
-	r, err := b.runFleet("dashboards", 1000, b.opts.dashboards, true, b.opts.warmup+b.opts.window, false)
+	r, err := b.runFleet("dashboards", 1000, time.Second, b.opts.dashboards, true, b.opts.warmup+b.opts.window, false)
 	if err != nil {
 		return figs, err
 	}
@@ -515,31 +516,15 @@ func (b *bench) growth() ([]Figure, error) {
 	return figs, nil
 }
 
-// bigFleet: 10,000 hosts at 1 Hz for the fleet duration.
+// bigFleet: 10,000 hosts at 1 Hz for the fleet duration, and the growth
+// figure that ends with it.
 func (b *bench) bigFleet() ([]Figure, error) {
-	h := b.opts.bigHosts
-	r, err := b.runFleet("fleet", h, b.opts.fleetDashboards, false, b.opts.big, true)
+	fig, r, err := b.fleetFigure(fleetCase{id: "fleet_10000", hosts: b.opts.bigHosts, interval: time.Second,
+		total: b.opts.big, rssMiB: 1024, stateMs: 300})
 	if err != nil {
 		return nil, err
 	}
-	histNote := "history window full (300 points at 1 Hz = 5 min)"
-	if b.opts.big < 300*time.Second {
-		histNote = fmt.Sprintf("history window %.0f%% full: run the full bench for the 5-minute figure", b.opts.big.Seconds()/3)
-	}
-	keepsUp := r.maxDepth <= max(h/2, 2000) && r.lastDepth <= 2000
-	figs := []Figure{{
-		ID: "fleet_10000", Figure: fmt.Sprintf("%d hosts at 1 Hz for %s, %d dashboards", h, b.opts.big, b.opts.fleetDashboards),
-		Measured: fmt.Sprintf("%.0f snapshots/s filed, queue depth max %d (end %d); RSS %.0f MiB (peak %.0f); CPU %.0f%%; new dashboard state %.0f ms (max %.0f, %d hosts, %.1f MiB)",
-			r.rate, r.maxDepth, r.lastDepth, r.finalRSS, r.finalPeak, r.cpu, r.stateMs, r.stateMaxMs, r.stateHosts, float64(r.stateBytes)/mib),
-		Target:   "keeps up (bounded queue), RSS ≤ 1 GiB, state ≤ 300 ms",
-		Baseline: fmt.Sprintf("load generator published %.0f/s of %d/s (%.0f B avg; max %.0f ms behind schedule)", r.published, h, r.avgBytes, r.maxLate),
-		Met:      ptr(keepsUp && r.finalRSS <= 1024 && r.stateMs <= 300),
-		Values: map[string]float64{"per_second": r.rate, "max_queue_depth": float64(r.maxDepth), "end_queue_depth": float64(r.lastDepth),
-			"rss_mib": r.finalRSS, "peak_rss_mib": r.finalPeak, "cpu_percent": r.cpu, "state_ms_p50": r.stateMs, "state_ms_max": r.stateMaxMs,
-			"state_hosts": float64(r.stateHosts), "state_bytes": float64(r.stateBytes), "dashboards_dropped": float64(r.dropped),
-			"latency_p50_ms": r.latP50, "latency_p99_ms": r.latP99},
-		Note: histNote + fmt.Sprintf("; %d dashboards dropped as too slow", r.dropped),
-	}}
+	figs := []Figure{fig}
 	runs := append(append([]*fleetRun(nil), b.growthRuns...), r)
 	if len(runs) >= 2 {
 		var parts, bparts []string

@@ -25,6 +25,12 @@ type ConsumeSummary struct {
 	LatencyP50 float64 `json:"latency_ms_p50,omitempty"`
 	LatencyP99 float64 `json:"latency_ms_p99,omitempty"`
 	LatencyMax float64 `json:"latency_ms_max,omitempty"`
+	// With -every: how often each host (routing key) arrived after -skip,
+	// the reference for what dashboards can receive (watch -every).
+	Hosts        int     `json:"hosts,omitempty"`
+	HostsLate    int     `json:"hosts_late,omitempty"` // hosts with a gap longer than -every
+	LateGaps     uint64  `json:"late_gaps,omitempty"`
+	GapMillisMax float64 `json:"gap_ms_max,omitempty"`
 }
 
 func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) (any, error) {
@@ -42,6 +48,8 @@ Without -queue it declares a private queue bound to -exchange.`, stderr)
 	count := fs.Uint64("count", 0, "stop after this many messages (0: no limit)")
 	duration := fs.Duration("duration", 0, "stop after this long (0: no limit)")
 	idle := fs.Duration("idle", 0, "stop when no message came for this long after the first (0: never)")
+	every := fs.Duration("every", 0, "check that each host (routing key) arrives at least this often (0: no check)")
+	skip := fs.Duration("skip", 0, "with -every: ignore this first part (warm-up)")
 	latency := fs.Bool("latency", false, `measure publish-to-receipt latency from the snapshot's "time"`)
 	fs.Bool("json", false, "print the summary as one line of JSON")
 	if err := parse(fs, args); err != nil {
@@ -99,6 +107,8 @@ Without -queue it declares a private queue bound to -exchange.`, stderr)
 			pending = 0
 		}
 	}
+	gaps := map[string]*hostGaps{}
+	from := time.Now().Add(*skip)
 	quiet := time.NewTimer(time.Hour)
 	quiet.Stop()
 	var idleC <-chan time.Time
@@ -122,6 +132,14 @@ loop:
 			last = now
 			sum.Received++
 			sum.Bytes += uint64(len(d.Body))
+			if *every > 0 && now.After(from) {
+				g := gaps[d.RoutingKey]
+				if g == nil {
+					g = &hostGaps{last: from}
+					gaps[d.RoutingKey] = g
+				}
+				g.see(now, *every)
+			}
 			if *latency {
 				if i := bytes.Index(d.Body, snapshotTimeKey); i >= 0 {
 					rest := d.Body[i+len(snapshotTimeKey):]
@@ -155,6 +173,18 @@ loop:
 		}
 	}
 	flush()
+	if *every > 0 {
+		end := time.Now()
+		sum.Hosts = len(gaps)
+		for _, g := range gaps {
+			g.see(end, *every)
+			sum.LateGaps += g.late
+			if g.late > 0 {
+				sum.HostsLate++
+			}
+			sum.GapMillisMax = max(sum.GapMillisMax, float64(g.gap.Microseconds())/1000)
+		}
+	}
 	sum.Seconds = last.Sub(first).Seconds()
 	if sum.Seconds > 0 {
 		sum.PerSecond = float64(sum.Received-1) / sum.Seconds
@@ -164,4 +194,20 @@ loop:
 		sum.LatencyP50, sum.LatencyP99, sum.LatencyMax = percentile(lat, 0.5), percentile(lat, 0.99), percentile(lat, 1)
 	}
 	return sum, nil
+}
+
+// hostGaps is when a host last arrived and its longest gap.
+type hostGaps struct {
+	last time.Time
+	gap  time.Duration
+	late uint64
+}
+
+func (g *hostGaps) see(now time.Time, every time.Duration) {
+	d := now.Sub(g.last)
+	g.gap = max(g.gap, d)
+	if d > every {
+		g.late++
+	}
+	g.last = now
 }

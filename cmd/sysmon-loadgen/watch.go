@@ -56,6 +56,7 @@ showing the whole fleet live needs.`, stderr)
 	measure := fs.Int("measure", 1, "clients that measure update latency (parsing costs CPU)")
 	duration := fs.Duration("duration", 30*time.Second, "how long to stay connected (0: state only)")
 	skip := fs.Duration("skip", 0, "ignore update latencies and gaps during this first part of -duration (warm-up)")
+	ramp := fs.Duration("ramp", 0, "connect the clients evenly over this long rather than all at once")
 	every := fs.Duration("every", 0, "check that each client receives every host at least this often (0: no check)")
 	fs.Bool("json", false, "print the summary as one line of JSON")
 	if err := parse(fs, args); err != nil {
@@ -65,7 +66,7 @@ showing the whole fleet live needs.`, stderr)
 		fmt.Fprintln(stderr, "-clients must be at least 1")
 		return nil, errUsage
 	}
-	return watch(ctx, *url, *clients, *measure, *duration, *skip, *every)
+	return watch(ctx, *url, *clients, *measure, *duration, *skip, *ramp, *every)
 }
 
 type watcher struct {
@@ -88,7 +89,7 @@ type watcher struct {
 	late     uint64
 }
 
-func watch(ctx context.Context, url string, clients, measure int, duration, skip, every time.Duration) (*WatchSummary, error) {
+func watch(ctx context.Context, url string, clients, measure int, duration, skip, ramp, every time.Duration) (*WatchSummary, error) {
 	w := &watcher{reasons: map[string]bool{}, every: every}
 	start := time.Now()
 	end := start.Add(duration)
@@ -104,6 +105,13 @@ func watch(ctx context.Context, url string, clients, measure int, duration, skip
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if ramp > 0 {
+				select {
+				case <-time.After(ramp * time.Duration(i) / time.Duration(clients)):
+				case <-ctx.Done():
+					return
+				}
+			}
 			if err := w.client(ctx, url, i < measure, duration == 0, measureFrom, end); err != nil {
 				errs <- err
 			}

@@ -238,12 +238,12 @@ func (b *bench) manyDashboards() ([]Figure, error) {
 		ID: "dashboards_1000", Figure: fmt.Sprintf("%d dashboards on one consumer, %d hosts at 1 Hz", n, hosts),
 		Measured: fmt.Sprintf("%d of %d dashboards (%.1f%%) received every host at least once per %s (longest gap p50 %.0f ms, max %.0f); %.0f frames/s, %.0f MiB/s to the dashboards (%.0f MiB/s needed); consumer CPU %.0f%% (%.0f%% from the first connection), RSS %.0f MiB, filed %.0f/s, queue max %d; the clients' process: CPU %.0f%%; machine %.0f%% busy",
 			r.complete, n, 100*share, every, r.gapP50, r.gapMax, r.frames, r.mibps, r.needMiBps, r.win.cpu, r.cpu, r.win.rssMiB, r.win.filed, r.win.maxDepth, r.clientCPU, r.machine),
-		Target:   fmt.Sprintf("every dashboard receives every host each second (1 s + one 250 ms tick), ingest keeps up (queue ≤ %d)", hosts),
+		Target: fmt.Sprintf("every dashboard receives every host each second (1 s + one 250 ms tick), ingest keeps up (queue ≤ %d)", hosts),
 		Baseline: fmt.Sprintf("the same consumer, 0 dashboards, same stream: CPU %.0f%%, RSS %.0f MiB, filed %.0f/s, queue max %d, machine %.0f%% busy; the stream at a bare consumer (whole run): %d of %d hosts with a gap over %s (max %.0f ms); load generator %.0f/s, at most %.0f ms behind",
 			w0.cpu, w0.rssMiB, w0.filed, w0.maxDepth, machine0, bs.HostsLate, bs.Hosts, every, bs.GapMax, ls.PerSecond, ls.MaxLate),
-		Met:      ptr(r.complete == n && r.win.maxDepth <= hosts),
-		Values:   vals,
-		Note:     strings.Join(parts, "; "),
+		Met:    ptr(r.complete == n && r.win.maxDepth <= hosts),
+		Values: vals,
+		Note:   strings.Join(parts, "; "),
 	}}, nil
 }
 

@@ -338,6 +338,7 @@ type fleetRun struct {
 	windowCPU, windowRSSMiB float64
 	published, maxLate      float64 // the load generator's rate and worst lateness
 	avgBytes                float64
+	heapMiB, hostsMiB       float64 // live Go heap, and the hosts' memory as the consumer accounts it, at the end
 }
 
 // runFleet publishes from hosts simulated hosts, each every interval, for
@@ -425,6 +426,8 @@ func (b *bench) runFleet(tag string, hosts int, interval time.Duration, dashboar
 	r.rate = float64(st1.Fleet.Accepted-st0.Fleet.Accepted) / time.Since(mc.t0).Seconds()
 	rss, peak := memory(cons.cmd.Process.Pid)
 	r.finalRSS, r.finalPeak = float64(rss)/mib, float64(peak)/mib
+	r.heapMiB = metricValue(base, "go_memstats_heap_alloc_bytes") / mib
+	r.hostsMiB = metricValue(base, "sysmon_consumer_hosts_memory_bytes") / mib
 	if measureState {
 		// A new dashboard while the fleet is publishing: time to its state.
 		var times []float64

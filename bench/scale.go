@@ -52,13 +52,13 @@ func (b *bench) fleetFigure(c fleetCase) (Figure, *fleetRun, error) {
 			r.rate, r.maxDepth, r.lastDepth, r.finalRSS, r.finalPeak, r.heapMiB, r.hostsMiB, r.cpu, r.stateMs, r.stateMaxMs, r.stateHosts, float64(r.stateBytes)/mib),
 		Target: fmt.Sprintf("keeps up (queue ≤ 1 s of traffic, %.0f), RSS ≤ %s, state ≤ %s", perSecond, sizeMiB(c.rssMiB),
 			time.Duration(c.stateMs*float64(time.Millisecond))),
-		Baseline: fmt.Sprintf("load generator published %.0f/s of %.0f/s (%.0f B avg; max %.0f ms behind schedule)", r.published, perSecond, r.avgBytes, r.maxLate),
+		Baseline: fmt.Sprintf("load generator published %.0f/s of %.0f/s (%.0f B avg; max %.0f ms behind schedule); machine %.0f%% busy", r.published, perSecond, r.avgBytes, r.maxLate, r.machine),
 		Met:      ptr(keepsUp && r.finalRSS <= c.rssMiB && r.stateMs <= c.stateMs),
 		Values: map[string]float64{"per_second": r.rate, "max_queue_depth": float64(r.maxDepth), "end_queue_depth": float64(r.lastDepth),
 			"rss_mib": r.finalRSS, "peak_rss_mib": r.finalPeak, "cpu_percent": r.cpu, "state_ms_p50": r.stateMs, "state_ms_max": r.stateMaxMs,
 			"state_hosts": float64(r.stateHosts), "state_bytes": float64(r.stateBytes), "dashboards_dropped": float64(r.dropped),
 			"latency_p50_ms": r.latP50, "latency_p99_ms": r.latP99, "published_per_second": r.published, "target_per_second": perSecond,
-			"heap_mib": r.heapMiB, "hosts_mib": r.hostsMiB},
+			"heap_mib": r.heapMiB, "hosts_mib": r.hostsMiB, "machine_percent": r.machine},
 		Note: histNote + fmt.Sprintf("; %d dashboards dropped as too slow", r.dropped),
 	}, r, nil
 }

@@ -339,6 +339,7 @@ type fleetRun struct {
 	published, maxLate      float64 // the load generator's rate and worst lateness
 	avgBytes                float64
 	heapMiB, hostsMiB       float64 // live Go heap, and the hosts' memory as the consumer accounts it, at the end
+	machine                 float64 // the machine's busy share after the warm-up (100: every core)
 }
 
 // runFleet publishes from hosts simulated hosts, each every interval, for
@@ -379,7 +380,7 @@ func (b *bench) runFleet(tag string, hosts int, interval time.Duration, dashboar
 	if err := b.sleep(b.opts.warmup); err != nil {
 		return nil, err
 	}
-	mc := meter(cons)
+	mc, mm := meter(cons), newMachineMeter()
 	var mb *cpuMeter
 	if bare != nil {
 		mb = meter(bare)
@@ -420,7 +421,7 @@ func (b *bench) runFleet(tag string, hosts int, interval time.Duration, dashboar
 		rss, _ := memory(cons.cmd.Process.Pid)
 		r.windowRSSMiB = float64(rss) / mib
 	}
-	r.cpu = mc.percent()
+	r.cpu, r.machine = mc.percent(), mm.percent()
 	st1, _ := getStatus(b.ctx, base)
 	r.accepted = st1.Fleet.Accepted
 	r.rate = float64(st1.Fleet.Accepted-st0.Fleet.Accepted) / time.Since(mc.t0).Seconds()

@@ -240,20 +240,11 @@ func (w *watcher) client(ctx context.Context, url string, measure, stateOnly boo
 			continue
 		}
 		// Every entry's figures have one "sampled_at": the publisher's clock.
-		for rest := b; ; {
-			i := bytes.Index(rest, timeKey)
-			if i < 0 {
-				break
-			}
-			rest = rest[i+len(timeKey):]
-			j := bytes.IndexByte(rest, '"')
-			if j < 0 {
-				break
-			}
-			if t, err := time.Parse(time.RFC3339Nano, string(rest[:j])); err == nil {
+		eachString(b, timeKey, func(v []byte) {
+			if t, err := time.Parse(time.RFC3339Nano, string(v)); err == nil {
 				lat = append(lat, float64(now.Sub(t).Microseconds())/1000)
 			}
-		}
+		})
 	}
 }
 
@@ -319,13 +310,17 @@ func (c *coverage) finish(end time.Time, every time.Duration) (time.Duration, ui
 }
 
 // eachHost calls fn with the name of each entry of a frame.
-func eachHost(b []byte, fn func(name []byte)) {
+func eachHost(b []byte, fn func(name []byte)) { eachString(b, hostKey, fn) }
+
+// eachString calls fn with each string value that follows key (which ends
+// with the value's opening quote) in b.
+func eachString(b, key []byte, fn func(v []byte)) {
 	for rest := b; ; {
-		i := bytes.Index(rest, hostKey)
+		i := bytes.Index(rest, key)
 		if i < 0 {
 			return
 		}
-		rest = rest[i+len(hostKey):]
+		rest = rest[i+len(key):]
 		j := bytes.IndexByte(rest, '"')
 		if j < 0 {
 			return

@@ -42,6 +42,12 @@ func (b *bench) fleetFigure(c fleetCase) (Figure, *fleetRun, error) {
 			100*c.total.Seconds()/window.Seconds(), historyPoints, c.interval, window)
 	}
 	keepsUp := float64(r.maxDepth) <= perSecond && float64(r.lastDepth) <= perSecond/5
+	// A load the machine could not generate measures nothing against
+	// the target: not met, whatever the consumer did with what came.
+	loaded := r.published >= 0.9*perSecond
+	if !loaded {
+		histNote = fmt.Sprintf("the load generator reached %.0f%% of the load: the targets are not measured at it; ", 100*r.published/perSecond) + histNote
+	}
 	rate := "1 Hz"
 	if c.interval != time.Second {
 		rate = "a " + c.interval.String() + " interval"
@@ -53,7 +59,7 @@ func (b *bench) fleetFigure(c fleetCase) (Figure, *fleetRun, error) {
 		Target: fmt.Sprintf("keeps up (queue ≤ 1 s of traffic, %.0f), RSS ≤ %s, state ≤ %s", perSecond, sizeMiB(c.rssMiB),
 			time.Duration(c.stateMs*float64(time.Millisecond))),
 		Baseline: fmt.Sprintf("load generator published %.0f/s of %.0f/s (%.0f B avg; max %.0f ms behind schedule); machine %.0f%% busy", r.published, perSecond, r.avgBytes, r.maxLate, r.machine),
-		Met:      ptr(keepsUp && r.finalRSS <= c.rssMiB && r.stateMs <= c.stateMs),
+		Met:      ptr(loaded && keepsUp && r.finalRSS <= c.rssMiB && r.stateMs <= c.stateMs),
 		Values: map[string]float64{"per_second": r.rate, "max_queue_depth": float64(r.maxDepth), "end_queue_depth": float64(r.lastDepth),
 			"rss_mib": r.finalRSS, "peak_rss_mib": r.finalPeak, "cpu_percent": r.cpu, "state_ms_p50": r.stateMs, "state_ms_max": r.stateMaxMs,
 			"state_hosts": float64(r.stateHosts), "state_bytes": float64(r.stateBytes), "dashboards_dropped": float64(r.dropped),

@@ -179,11 +179,12 @@ func (w *watcher) client(ctx context.Context, url string, measure, stateOnly boo
 	var frames, n uint64
 	var cov *coverage
 	if w.every > 0 {
-		from := measureFrom
-		if now := time.Now(); now.After(from) {
-			from = now // connected late: gaps count from its state frame
+		// Gaps count from -skip: a client whose state came later missed
+		// its hosts until then; the state holds every host.
+		cov = w.coverage(state, measureFrom)
+		if now := time.Now(); now.After(measureFrom) {
+			cov.frame(state, now, w.every)
 		}
-		cov = w.coverage(state, from)
 	}
 	defer func() {
 		w.mu.Lock()

@@ -26,6 +26,10 @@ func TestCoverageFindsAHostNotReceivedInTime(t *testing.T) {
 		w := &watcher{every: every}
 		c := w.coverage(state, t0)
 		for at := time.Duration(0); at <= end; at += 250 * time.Millisecond {
+			if hosts, ok := frames[at]; ok && hosts == nil { // the state frame, received late
+				c.frame(state, t0.Add(at), every)
+				continue
+			}
 			if hosts, ok := frames[at]; ok {
 				c.frame(frame(hosts...), t0.Add(at), every)
 			}
@@ -45,5 +49,9 @@ func TestCoverageFindsAHostNotReceivedInTime(t *testing.T) {
 	gap, late = run(map[time.Duration][]string{750 * ms: {"a", "b"}}, 3000*ms)
 	if late != 2 || gap != 2250*ms {
 		t.Fatalf("nothing after 0.75 s: longest gap %v, %d late; want 2.25s, 2 (the end counts)", gap, late)
+	}
+	gap, late = run(map[time.Duration][]string{1500 * ms: nil, 2250 * ms: {"a", "b"}}, 3000*ms)
+	if late != 2 || gap != 1500*ms {
+		t.Fatalf("state received 1.5 s late: longest gap %v, %d late; want 1.5s, 2 (a late client missed its hosts)", gap, late)
 	}
 }

@@ -37,14 +37,15 @@ func (it *Item) finish(err error) { it.once.Do(func() { it.done <- err }) }
 
 // Outbox is a bounded FIFO of messages owed to the broker. When full, the
 // oldest message not already in flight is dropped and counted: while the
-// broker is away the newest state matters most.
+// broker is away the newest state matters most. At most limit-1 messages are
+// in flight at once, so that one can always be dropped.
 //
 // With Persist, the messages not confirmed within PersistAfter are also
 // kept on disk, so that they outlive the process (see journal.go).
 type Outbox struct {
 	mu       sync.Mutex
 	items    []*Item
-	inflight *Item
+	inflight int // the first inflight items are published, their confirms awaited
 	limit    int
 	ready    chan struct{}
 	dropped  atomic.Uint64
@@ -78,10 +79,7 @@ func NewOutbox(limit int) *Outbox {
 func (o *Outbox) Push(it *Item) {
 	o.mu.Lock()
 	if len(o.items) >= o.limit {
-		i := 0
-		if o.items[0] == o.inflight {
-			i = 1
-		}
+		i := o.inflight // at most limit-1 are in flight: one is not
 		victim := o.items[i]
 		o.items = append(o.items[:i], o.items[i+1:]...)
 		o.forgetLocked(victim)
@@ -102,32 +100,52 @@ func signal(c chan struct{}) {
 	}
 }
 
-// peek returns the oldest message and marks it in flight, or nil.
-func (o *Outbox) peek() *Item {
+// next returns the oldest message not in flight and marks it in flight, or
+// nil when there is none or limit-1 are in flight already. Those in flight
+// are always the oldest: next takes them in order, ack removes one of them,
+// Push drops one after them, resend puts them all back.
+func (o *Outbox) next() *Item {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if len(o.items) == 0 {
+	if o.inflight >= len(o.items) || o.inflight >= o.limit-1 {
 		return nil
 	}
-	o.inflight = o.items[0]
-	return o.inflight
+	o.inflight++
+	return o.items[o.inflight-1]
 }
 
-// ack removes the confirmed in-flight message.
+// ack removes a confirmed in-flight message.
 func (o *Outbox) ack(it *Item) {
 	o.mu.Lock()
-	if len(o.items) > 0 && o.items[0] == it {
-		o.items[0] = nil
-		o.items = o.items[1:]
+	// Confirms come in order: it is nearly always the first.
+	for i, x := range o.items[:o.inflight] {
+		if x != it {
+			continue
+		}
+		if i == 0 {
+			o.items[0] = nil
+			o.items = o.items[1:]
+		} else {
+			o.items = append(o.items[:i], o.items[i+1:]...)
+		}
+		o.inflight--
 		o.forgetLocked(it)
+		break
 	}
-	o.inflight = nil
 	o.mu.Unlock()
 	o.acked.Add(1)
 	if o.OnConfirm != nil {
 		o.OnConfirm(time.Since(it.queued))
 	}
 	it.finish(nil)
+}
+
+// resend puts every message in flight back to waiting, to go again in
+// order: after a reconnect or a nack their confirms will not come.
+func (o *Outbox) resend() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.inflight = 0
 }
 
 // Len is the number of messages waiting (the in-flight one included).

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -70,7 +71,7 @@ func closeJournal(t *testing.T, o *Outbox) {
 // confirm takes the oldest message as the publisher does.
 func confirm(t *testing.T, o *Outbox) *Item {
 	t.Helper()
-	it := o.peek()
+	it := o.next()
 	if it == nil {
 		t.Fatal("outbox empty")
 	}
@@ -142,7 +143,7 @@ func TestJournalReopenRestoresInOrderWithProperties(t *testing.T) {
 		t.Fatalf("restored %d, counters %+v", n, o2.Counters())
 	}
 	for i, w := range want {
-		it := o2.peek()
+		it := o2.next()
 		if it.Key != w.Key || !bytes.Equal(it.Msg.Body, w.Msg.Body) || it.Msg.MessageId != w.Msg.MessageId ||
 			it.Msg.ContentType != w.Msg.ContentType || it.Msg.DeliveryMode != w.Msg.DeliveryMode ||
 			it.Msg.AppId != w.Msg.AppId || it.Msg.Type != w.Msg.Type || it.Msg.UserId != w.Msg.UserId ||
@@ -459,4 +460,43 @@ func TestJournalWriteCost(t *testing.T) {
 		t.Fatalf("after the confirms: file %d bytes, %d fsyncs (want 0 bytes, 1 fsync for the truncate)", fileSize(t, dir), end.DiskSyncs-mid.DiskSyncs)
 	}
 	closeJournal(t, o)
+}
+
+// Several in flight: next hands them out oldest first, up to limit-1; a
+// full outbox drops the oldest not in flight; a confirm out of order removes
+// the right one; resend hands those still in flight out again, in order.
+func TestOutboxInFlightWindow(t *testing.T) {
+	o := NewOutbox(4)
+	for i := 1; i <= 4; i++ {
+		o.Push(msg(i))
+	}
+	var got []string
+	for it := o.next(); it != nil; it = o.next() {
+		got = append(got, it.Msg.MessageId)
+	}
+	if want := []string{"inst-1", "inst-2", "inst-3"}; !slices.Equal(got, want) {
+		t.Fatalf("handed out %v, want %v (limit-1)", got, want)
+	}
+	o.Push(msg(5)) // full: inst-4, the only one not in flight, goes
+	if want := []string{"inst-1", "inst-2", "inst-3", "inst-5"}; !slices.Equal(ids(o), want) {
+		t.Fatalf("after a push into a full outbox: %v, want %v", ids(o), want)
+	}
+	if c := o.Counters(); c.Dropped != 1 {
+		t.Fatalf("dropped %d, want 1", c.Dropped)
+	}
+	o.mu.Lock()
+	second := o.items[1]
+	o.mu.Unlock()
+	o.ack(second)
+	if it := o.next(); it == nil || it.Msg.MessageId != "inst-5" {
+		t.Fatalf("after a confirm, next = %v, want inst-5", it)
+	}
+	o.resend()
+	got = got[:0]
+	for it := o.next(); it != nil; it = o.next() {
+		got = append(got, it.Msg.MessageId)
+	}
+	if want := []string{"inst-1", "inst-3", "inst-5"}; !slices.Equal(got, want) {
+		t.Fatalf("after resend: %v, want %v", got, want)
+	}
 }

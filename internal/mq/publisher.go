@@ -10,10 +10,11 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
-// Publisher drains an Outbox into an exchange, one message at a time, each
-// confirmed by the broker before the next: order is kept, and a message is
-// removed only once the broker has it (a reconnect may send it twice; the
-// message id lets receivers drop the copy).
+// Publisher drains an Outbox into an exchange, in order, with up to Window
+// messages published and not yet confirmed (one by default: each confirmed
+// before the next). A message is removed only once the broker has it: after a
+// reconnect or a nack every message not confirmed goes again, in order (so a
+// receiver may get a copy; the message id lets it drop that).
 type Publisher struct {
 	Dialer       *Dialer
 	Exchange     string
@@ -35,6 +36,16 @@ type Publisher struct {
 	// message, for a process without a watchdog, which then has no timer
 	// of its own here to wake it.
 	BeatEvery time.Duration
+	// Window is how many messages may wait for their confirm at once (at
+	// most the outbox's limit - 1); 0 or 1: one. More keeps a broker that
+	// confirms slowly (a persistent message once it is on disk) busy.
+	Window int
+}
+
+// sent is a published message and its confirm.
+type sent struct {
+	it *Item
+	dc *amqp.DeferredConfirmation
 }
 
 // Run publishes until ctx ends, then drains for up to DrainTimeout.
@@ -83,10 +94,29 @@ func (p *Publisher) session(ctx context.Context, conn *amqp.Connection, ready fu
 	}
 	status := p.Dialer.Status
 
+	// What the last session published and did not see confirmed goes again.
+	p.Outbox.resend()
+	window := max(p.Window, 1)
+	var flight []sent // oldest first
 	for {
 		p.beat()
-		it := p.Outbox.peek()
-		if it == nil {
+		if len(flight) < window {
+			if it := p.Outbox.next(); it != nil {
+				it.Msg.Timestamp = time.Now()
+				it.Msg.UserId = userID
+				dc, err := ch.PublishWithDeferredConfirmWithContext(hard, p.Exchange, it.Key, false, false, it.Msg)
+				if err != nil {
+					if hard.Err() != nil {
+						return nil
+					}
+					return fmt.Errorf("publish: %w", err)
+				}
+				flight = append(flight, sent{it, dc})
+				continue
+			}
+		}
+		if len(flight) == 0 {
+			// Nothing owed.
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -103,53 +133,51 @@ func (p *Publisher) session(ctx context.Context, conn *amqp.Connection, ready fu
 			}
 			continue
 		}
-		it.Msg.Timestamp = time.Now()
-		it.Msg.UserId = userID
-		dc, err := ch.PublishWithDeferredConfirmWithContext(hard, p.Exchange, it.Key, false, false, it.Msg)
-		if err != nil {
-			if hard.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("publish: %w", err)
+		var more <-chan struct{} // room in the window: wake for a new message too
+		if len(flight) < window {
+			more = p.Outbox.Ready()
 		}
-	wait:
-		for {
+		select {
+		case <-flight[0].dc.Done():
+			head := flight[0]
+			if head.dc.Acked() {
+				flight[0] = sent{}
+				flight = flight[1:]
+				p.Outbox.ack(head.it)
+				continue
+			}
+			// A channel closed by the broker nacks what was in flight:
+			// report why it closed, not a nack.
 			select {
-			case <-dc.Done():
-				if dc.Acked() {
-					p.Outbox.ack(it)
-				} else {
-					// A channel closed by the broker nacks what was in
-					// flight: report why it closed, not a nack.
-					select {
-					case e := <-chClosed:
-						return chErr(e)
-					case e := <-connClosed:
-						return closedErr("connection", e)
-					default:
-					}
-					// A nack means the broker could not take it (an internal
-					// error): keep it and try again shortly.
-					p.Log.Warn("broker rejected a message; retrying", "key", it.Key)
-					select {
-					case <-time.After(time.Second):
-					case <-hard.Done():
-						return nil
-					}
-				}
-				break wait
-			case <-hard.Done():
-				return nil
-			case e := <-connClosed:
-				return closedErr("connection", e)
 			case e := <-chClosed:
 				return chErr(e)
-			case b := <-blocked:
-				p.onBlocked(status, b)
-			case <-tick:
-				// Waiting for a confirm under a resource alarm is healthy.
-				p.beat()
+			case e := <-connClosed:
+				return closedErr("connection", e)
+			default:
 			}
+			// A nack means the broker could not take it (an internal
+			// error): keep it and send it, and all published after it,
+			// again shortly (their confirms are not waited for).
+			p.Log.Warn("broker rejected a message; retrying", "key", head.it.Key, "in_flight", len(flight))
+			flight = nil
+			p.Outbox.resend()
+			select {
+			case <-time.After(time.Second):
+			case <-hard.Done():
+				return nil
+			}
+		case <-more:
+		case <-hard.Done():
+			return nil
+		case e := <-connClosed:
+			return closedErr("connection", e)
+		case e := <-chClosed:
+			return chErr(e)
+		case b := <-blocked:
+			p.onBlocked(status, b)
+		case <-tick:
+			// Waiting for a confirm under a resource alarm is healthy.
+			p.beat()
 		}
 	}
 }

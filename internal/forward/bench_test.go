@@ -18,9 +18,16 @@ import (
 
 // BenchmarkForward is one shard's forwarding ceiling: how many hosts'
 // snapshots (1.4 KB, a typical host's) a forwarder gets confirmed per second,
-// each one persistent and confirmed before the next (mq.Publisher). A shard
+// each one persistent, with window=N of them waiting for their confirm at
+// once (window=1, each confirmed before the next, is the baseline). A shard
 // can forward at most this × FORWARD_EVERY hosts.
 func BenchmarkForward(b *testing.B) {
+	for _, w := range []int{1, DefaultWindow} {
+		b.Run(fmt.Sprintf("window=%d", w), func(b *testing.B) { benchForward(b, w) })
+	}
+}
+
+func benchForward(b *testing.B, window int) {
 	url := brokertest.Shared(b)
 	// A queue bound, as the merged consumer's is: persistent messages are
 	// confirmed once queued (and written).
@@ -36,7 +43,8 @@ func BenchmarkForward(b *testing.B) {
 		entries[i] = fleet.HostState{Name: fmt.Sprintf("host-%07d", i), LastSeen: now, Snapshot: body}
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f := New(Options{Exchange: exchange, Every: time.Hour, Backlog: n + 1, States: func(_ time.Time, buf []fleet.HostState) []fleet.HostState { return append(buf[:0], entries...) }, Log: log,
+	f := New(Options{Exchange: exchange, Every: time.Hour, Backlog: n + 1, Window: window,
+		States: func(_ time.Time, buf []fleet.HostState) []fleet.HostState { return append(buf[:0], entries...) }, Log: log,
 		Dialer: mq.NewDialer(mq.DialConfig{URLs: []string{url}, Shown: []string{"test"}, Heartbeat: 10 * time.Second, MaxDelay: time.Second},
 			"forward-bench", log, mq.NewStatus())})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -2,8 +2,9 @@
 // each host's latest snapshot, at most once every FORWARD_EVERY, to a fanout
 // exchange that an ordinary consumer (the merged view) reads. What it sends
 // is the snapshot as the host published it, under the host's name as routing
-// key, persistent and confirmed by the broker (mq.Publisher): to the merged
-// consumer a forwarded snapshot is one more snapshot of that host.
+// key, persistent and confirmed by the broker (mq.Publisher, with Window
+// snapshots waiting for their confirm at once): to the merged consumer a
+// forwarded snapshot is one more snapshot of that host.
 package forward
 
 import (
@@ -39,7 +40,11 @@ type Options struct {
 	// Backlog bounds the snapshots waiting for the broker; a slot that
 	// finds it full is skipped (its hosts go at their next slot) and counted.
 	Backlog int
-	Log     *slog.Logger
+	// Window is how many snapshots may wait for the broker's confirm at
+	// once (a persistent message is confirmed once on disk, tens of ms on
+	// a busy broker); 0: DefaultWindow.
+	Window int
+	Log    *slog.Logger
 }
 
 // Forwarder sends the fleet's latest snapshots on; Run it.
@@ -59,15 +64,23 @@ type Forwarder struct {
 // typical snapshots.
 const DefaultBacklog = 10_000
 
+// DefaultWindow is the window when Options.Window is 0: at 140 ms a confirm
+// (a busy broker), 500 in flight carry 3,500 snapshots/s, about 700 KiB
+// unconfirmed.
+const DefaultWindow = 500
+
 // New returns a Forwarder; o.Every must be positive.
 func New(o Options) *Forwarder {
 	if o.Backlog <= 0 {
 		o.Backlog = DefaultBacklog
 	}
+	if o.Window <= 0 {
+		o.Window = DefaultWindow
+	}
 	ob := mq.NewOutbox(o.Backlog)
 	return &Forwarder{o: o, outbox: ob, sent: map[string]time.Time{},
 		pub: &mq.Publisher{Dialer: o.Dialer, Exchange: o.Exchange, ExchangeType: "fanout", Outbox: ob,
-			Log: o.Log, DrainTimeout: time.Second, NoUserID: true}}
+			Log: o.Log, DrainTimeout: time.Second, NoUserID: true, Window: o.Window}}
 }
 
 // Run forwards until ctx ends.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -126,5 +127,164 @@ func TestForwardsEachHostsLatestOnce(t *testing.T) {
 	}
 	if s := f.Stats(); s.Queued != 35 || s.Confirmed != 35 || s.Dropped != 0 || s.Skipped != 0 || s.Waiting != 0 {
 		t.Errorf("stats %+v, want 35 queued and confirmed, none dropped, skipped or waiting", s)
+	}
+}
+
+// proxy passes TCP connections on to the broker; the test can hold what the
+// broker sends back (its confirms) and cut every connection.
+type proxy struct {
+	addr string
+	hold sync.Mutex // held: nothing from the broker reaches the client
+	mu   sync.Mutex
+	cons []net.Conn
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{addr: ln.Addr().String()}
+	t.Cleanup(func() { ln.Close(); p.cut() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			b, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.cons = append(p.cons, c, b)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(b, c); b.Close(); c.Close() }()
+			go func() {
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := b.Read(buf)
+					if n > 0 {
+						p.hold.Lock()
+						_, werr := c.Write(buf[:n])
+						p.hold.Unlock()
+						if werr != nil {
+							break
+						}
+					}
+					if err != nil {
+						break
+					}
+				}
+				b.Close()
+				c.Close()
+			}()
+		}
+	}()
+	return p
+}
+
+// cut closes every connection passed so far.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.cons {
+		c.Close()
+	}
+	p.cons = nil
+}
+
+// With a window, many snapshots are on their way at once; a connection cut
+// while they wait for their confirm loses none: each host's newest arrives
+// and every one is confirmed.
+func TestWindowKeepsManyInFlightAndSurvivesACut(t *testing.T) {
+	url := brokertest.Shared(t)
+	exchange, ch, queue := brokertest.Fanout(t, url, nil)
+	msgs, err := ch.Consume(queue, "", true, true, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProxy(t, "127.0.0.1:5672")
+
+	const hosts, window = 100, 20
+	ff := &fakeFleet{hosts: map[string]fleet.HostState{}}
+	t0 := time.Now()
+	for i := range hosts {
+		ff.set(fmt.Sprintf("h%03d", i), 1, t0)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	f := New(Options{Exchange: exchange, Every: 200 * time.Millisecond, Window: window, States: ff.States, Log: log,
+		Dialer: mq.NewDialer(mq.DialConfig{URLs: []string{"amqp://guest:guest@" + p.addr + "/"}, Shown: []string{"test"},
+			Heartbeat: 10 * time.Second, MaxDelay: 500 * time.Millisecond}, "forward-test", log, mq.NewStatus())})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+
+	// newest collects what arrives until each host's newest seen is seq,
+	// or at least n messages of seq arrived (n > 0).
+	newest := map[string]string{}
+	await := func(what string, done func(arrived int) bool, seq int) {
+		t.Helper()
+		arrived := 0
+		deadline := time.After(30 * time.Second) // a hang, not a speed check
+		for !done(arrived) {
+			select {
+			case m := <-msgs:
+				newest[m.RoutingKey] = string(m.Body)
+				if string(m.Body) == fmt.Sprintf(`{"host":%q,"seq":%d}`, m.RoutingKey, seq) {
+					arrived++
+				}
+			case <-deadline:
+				t.Fatalf("%s: %d of seq %d arrived, stats %+v", what, arrived, seq, f.Stats())
+			}
+		}
+	}
+	allAt := func(seq int) func(int) bool {
+		return func(int) bool {
+			for i := range hosts {
+				h := fmt.Sprintf("h%03d", i)
+				if newest[h] != fmt.Sprintf(`{"host":%q,"seq":%d}`, h, seq) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	await("first round", allAt(1), 1)
+	for f.Stats().Confirmed < hosts {
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	// The broker's confirms are held back: a window's worth of snapshots
+	// reaches the queue all the same, none of them confirmed.
+	p.hold.Lock()
+	for i := range hosts {
+		ff.set(fmt.Sprintf("h%03d", i), 2, t0.Add(time.Second))
+	}
+	await("while confirms are held", func(n int) bool { return n >= window }, 2)
+	if s := f.Stats(); s.Confirmed != hosts {
+		t.Errorf("confirmed %d while confirms were held, want %d", s.Confirmed, hosts)
+	}
+	// The connection is cut with them in flight: they go again, with the
+	// rest, on the next connection.
+	p.cut()
+	p.hold.Unlock()
+	await("after the cut", allAt(2), 2)
+	deadline := time.Now().Add(30 * time.Second)
+	for s := f.Stats(); s.Confirmed != 2*hosts || s.Waiting != 0; s = f.Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v, want %d confirmed, none waiting", s, 2*hosts)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s := f.Stats(); s.Queued != 2*hosts || s.Dropped != 0 || s.Skipped != 0 {
+		t.Errorf("stats %+v, want %d queued, none dropped or skipped", s, 2*hosts)
 	}
 }

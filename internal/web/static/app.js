@@ -111,6 +111,8 @@
     statusFilter: '', // a header count: crit, warn, degraded, live, stale, offline
     sort: 'name',
     group: '', // a tag key: the grid in one section per value of it
+    reverse: false, // the table's header clicked again: the sort upside down
+    mode: 'grid', // the overview's view: grid, table or map (#/grid, #/table, #/map)
     delay: 0, // seconds the consumer is behind (api/status), when worth saying
     suffix: '', // a domain every host name ends with, not repeated on tiles
   };
@@ -140,9 +142,11 @@
       m: {},
       level: 'ok',
       degraded: false,
-      tile: null,
+      tile: null, // the grid's tile, while on screen
+      row: null, // the table's row, while on screen
+      cell: null, // the map's cell
+      pos: -1, // place in the last ranking
       shown: false,
-      onscreen: true,
       tileStale: true,
     };
   }
@@ -351,7 +355,7 @@
   function removeHost(key) {
     const h = state.hosts.get(key);
     if (!h) return;
-    if (h.tile) { h.tile.el.remove(); unobserve(h); }
+    releaseHost(h);
     dirty.delete(h);
     state.hosts.delete(key);
     layoutDirty = true;
@@ -512,11 +516,19 @@
   const tilesEl = $('tiles');
   const downEl = $('down-tiles');
 
-  // The tile under the pointer and the tile with focus keep their place when
-  // the grid is re-ranked: the host a user is about to open does not move.
-  let pointerTile = null;
-  tilesEl.addEventListener('pointerover', (ev) => { pointerTile = ev.target.closest ? ev.target.closest('.tile') : null; });
-  tilesEl.addEventListener('pointerleave', () => { pointerTile = null; });
+  const V = window.sysmonViews;
+
+  // hostOfNode: the host whose tile, row or cell holds node.
+  function hostOfNode(node) {
+    for (let n = node; n && n !== document.body; n = n.parentElement) if (n.__host) return n.__host;
+    return null;
+  }
+
+  // The host under the pointer and the host with focus keep their place when
+  // the overview is re-ranked: the host a user is about to open does not move.
+  let pointerHost = null;
+  $('overview').addEventListener('pointerover', (ev) => { pointerHost = hostOfNode(ev.target); });
+  $('overview').addEventListener('pointerleave', () => { pointerHost = null; });
 
   const elideMiddle = kit.elideMiddle;
 
@@ -540,16 +552,7 @@
     return elideMiddle(s, 30);
   }
 
-  const io = 'IntersectionObserver' in window ? new IntersectionObserver((entries) => {
-    for (const en of entries) {
-      const h = en.target.__host;
-      if (!h) continue;
-      h.onscreen = en.isIntersecting;
-      if (h.onscreen && h.tileStale) { dirty.add(h); schedule(); }
-    }
-  }, { rootMargin: '200px 0px' }) : null;
-
-  function unobserve(h) { if (io && h.tile) io.unobserve(h.tile.el); }
+  const hostHref = (h) => '#/host/' + encodeURIComponent(h.key);
 
   function el(tag, cls, text) {
     const e = document.createElement(tag);
@@ -585,17 +588,15 @@
     return { row, fill, val, sub };
   }
 
-  function makeTile(h) {
+  // makeTile builds an empty tile; bindTile gives it a host. Tiles are
+  // pooled: one scrolled away shows the next host scrolled in.
+  function makeTile() {
     const a = el('a', 'tile');
-    a.__host = h;
-    a.setAttribute('data-host', h.key);
-    a.setAttribute('href', '#/host/' + encodeURIComponent(h.key));
     const head = el('div', 't-head');
     const dot = el('span', 'dot');
     // Two parts: when the tile is narrower still (a phone), CSS elides the
     // head and keeps the tail, where names differ.
     const name = el('span', 't-name');
-    name.setAttribute('title', h.key);
     const nameHead = el('span', 't-name-head'), nameTail = el('span', 't-name-tail');
     name.append(nameHead, nameTail);
     const status = el('span', 't-status');
@@ -641,25 +642,58 @@
     foot.append(up, seen);
 
     a.append(head, tags, missing, metrics, foot);
-    h.tile = { el: a, status, legacy, level, missing, tags, tempRow, temp, cpu, mem, disk, load, rx, tx, up, seen, name, nameHead, nameTail };
-    if (io) io.observe(a);
-    return h.tile;
+    return { el: a, status, legacy, level, missing, tags, tempRow, temp, cpu, mem, disk, load, rx, tx, up, seen, name, nameHead, nameTail };
+  }
+
+  const tilePool = [];
+  function bindTile(h) {
+    if (!h.tile) {
+      let t = tilePool.pop();
+      if (t) {
+        // Out and in again: history.js sees a new tile and draws this
+        // host's sparkline, not the last one's.
+        t.el.remove();
+        const spark = t.el.querySelector('canvas.spark');
+        if (spark) spark.remove();
+      } else {
+        t = makeTile();
+      }
+      h.tile = t;
+      t.el.__host = h;
+      setAttr(t.el, 'data-host', h.key);
+      setAttr(t.el, 'href', hostHref(h));
+      setAttr(t.name, 'title', h.key);
+      h.tileStale = true;
+    }
+    if (h.tileStale) renderTile(h);
+    return h.tile.el;
+  }
+
+  function releaseTile(h) {
+    const t = h.tile;
+    if (!t) return;
+    h.tile = null;
+    t.el.__host = null;
+    // A tile with focus leaves the page with its host: reused, the focus
+    // would silently move to another host.
+    if (t.el !== document.activeElement) tilePool.push(t);
   }
 
   function setRow(r, text, sub, pct, level, title) {
     setText(r.val, text);
     setText(r.sub, sub);
     if (r.fill) {
+      // A scale, not a width: it moves without a layout of the tile.
       const w = pct == null ? 0 : Math.max(0, Math.min(100, pct));
-      const ws = w.toFixed(1) + '%';
-      if (r.fill.__w !== ws) { r.fill.style.width = ws; r.fill.__w = ws; }
+      const ws = 'scaleX(' + (w / 100).toFixed(3) + ')';
+      if (r.fill.__w !== ws) { r.fill.style.transform = ws; r.fill.__w = ws; }
     }
     setAttr(r.row, 'class', 'm-row m-' + level);
     setAttr(r.row, 'title', title);
   }
 
   function renderTile(h) {
-    const t = h.tile || makeTile(h);
+    const t = h.tile;
     const m = h.m;
     h.tileStale = false;
     setAttr(t.el, 'data-status', h.status);
@@ -794,6 +828,7 @@
   const SORTS = {
     name: byName,
     worst: (a, b) => (problemRank(b) - problemRank(a)) || (severity(b) - severity(a)) || byName(a, b),
+    seen: (a, b) => (a.lastSeen - b.lastSeen) || byName(a, b), // the longest silent first
     cpu: desc((h) => h.m.cpu),
     mem: desc((h) => h.m.mem),
     disk: desc((h) => h.m.disk),
@@ -801,34 +836,93 @@
     net: desc((h) => (h.m.rx == null && h.m.tx == null ? null : (h.m.rx || 0) + (h.m.tx || 0))),
   };
 
-  // place puts the tiles of list into parent in that order and takes out
-  // the tiles that were there and are not in list.
-  function place(parent, list) {
-    let i = 0;
-    for (const h of list) {
-      let node = h; // a group's heading, or a host
-      if (!h.nodeType) {
-        if (!h.tile || h.tileStale) renderTile(h);
-        node = h.tile.el;
-      }
-      const at = parent.children[i];
-      if (at !== node) parent.insertBefore(node, at || null);
-      i++;
-    }
-    while (parent.children.length > list.length) parent.lastElementChild.remove();
+  // The grid: tiles of the rows on screen only (a fleet of 1,000 is 250
+  // rows; 61,000 nodes when every tile was in the document).
+  function gridMetrics(container) {
+    const cs = getComputedStyle(container);
+    const gap = parseFloat(cs.rowGap) || 0;
+    const cols = container.clientWidth > 0 ? cs.gridTemplateColumns.split(' ').filter((x) => x !== '').length : 1;
+    return { cols: Math.max(1, cols), rowH: (parseFloat(cs.gridAutoRows) || 219) + gap };
+  }
+  function tileWindow(container) {
+    return V.windowed(container, {
+      metrics: () => gridMetrics(container),
+      pad(c, before, after, rowH) {
+        c.style.paddingTop = before * rowH + 'px';
+        c.style.paddingBottom = after * rowH + 'px';
+        return 0;
+      },
+      // A group's heading (grouped by a tag) is an item as it is.
+      bind: (it) => (it.nodeType ? it : bindTile(it)),
+      release: (it) => { if (!it.nodeType) releaseTile(it); },
+    });
   }
 
-  // keepPinned puts the tile under the pointer and the tile with focus back
-  // where they are on the page, and ranks the others around them.
-  // With groups, start is the index in the grid of the group's first tile.
-  function keepPinned(list, start = 0) {
+  // fitRows: tiles with more to say (tags, a temperature, a missing source,
+  // a sparkline) are taller; the rows grow to the tallest tile drawn.
+  function fitRows() {
+    tilesEl.classList.toggle('all', !!gridWin.all);
+    if (gridWin.all) return;
+    let need = 0;
+    for (const h of gridWin.shown.concat(downWin.shown)) if (h.tile) need = Math.max(need, h.tile.el.scrollHeight);
+    if (need > (parseFloat(getComputedStyle(tilesEl).gridAutoRows) || 0)) {
+      for (const c of [tilesEl, downEl]) c.style.gridAutoRows = need + 'px';
+      gridWin.set(gridWin.list);
+      downWin.set(downWin.list);
+    }
+  }
+  const gridWin = tileWindow(tilesEl);
+  const downWin = tileWindow(downEl);
+
+  const viewApi = {
+    fmt: { pct: fmtPct, load: fmtLoad, rate: fmtRate, dash: DASH },
+    setText, setAttr, shortName, hostHref,
+    statusOf: (h) => (isDown(h) ? 'offline' : h.level === 'crit' ? 'crit' : h.level === 'warn' ? 'warn' : h.degraded ? 'degraded' : h.status),
+    statusWord: (s) => STATUS_WORDS[s] || s,
+    seenText: (h) => fmtAgo(serverNow() - h.lastSeen),
+    details(h) {
+      const m = h.m, s = viewApi.statusOf(h);
+      return [h.key, viewApi.statusWord(s) + (h.degraded ? ' · missing ' + m.missing.join(', ') : ''),
+        'CPU ' + fmtPct(m.cpu) + ' · mem ' + fmtPct(m.mem) + ' · disk ' + fmtPct(m.disk),
+        'load ' + fmtLoad(m.load1) + ' · seen ' + viewApi.seenText(h)];
+    },
+    sortBy(key) {
+      if (state.sort === key) state.reverse = !state.reverse;
+      else { state.sort = key; state.reverse = false; }
+      $('sort').value = key;
+      savePref('sysmon.sort', key);
+      layoutDirty = true;
+      schedule();
+    },
+    toggleDown() { $('down').open = !$('down').open; layoutDirty = true; schedule(); },
+  };
+  const STATUS_WORDS = { crit: 'critical', warn: 'warning', degraded: 'degraded', live: 'live', stale: 'stale', offline: 'offline' };
+  const tableView = V.table(viewApi);
+  const mapView = V.map(viewApi);
+  $('table-view').append(tableView.el);
+  $('map-view').append(mapView.el);
+
+  function releaseHost(h) {
+    releaseTile(h);
+    if (h.row) { h.row.el.remove(); h.row = null; }
+    if (h.cell) { h.cell.remove(); h.cell = null; }
+  }
+
+  // shownHosts: the hosts whose tile or row is on the page.
+  function shownHosts() {
+    if (state.mode === 'table') return tableView.shown();
+    if (state.mode === 'map') return [];
+    return gridWin.shown.concat(downWin.shown);
+  }
+
+  // keepPinned puts the host under the pointer and the host with focus back
+  // where they were in the last ranking, and ranks the others around them.
+  function keepPinned(list) {
     const pinned = [];
-    for (const node of [pointerTile, document.activeElement]) {
-      const h = node && node.__host;
-      if (!h || node.parentElement !== tilesEl || pinned.some((p) => p.h === h)) continue;
+    for (const h of [pointerHost, hostOfNode(document.activeElement)]) {
+      if (!h || h.pos < 0 || pinned.some((p) => p.h === h)) continue;
       const at = list.indexOf(h);
-      const i = Array.prototype.indexOf.call(tilesEl.children, node) - start;
-      if (at >= 0 && i >= 0) { list.splice(at, 1); pinned.push({ h, i }); }
+      if (at >= 0) { list.splice(at, 1); pinned.push({ h, i: h.pos }); }
     }
     pinned.sort((a, b) => a.i - b.i);
     for (const p of pinned) list.splice(Math.min(p.i, list.length), 0, p.h);
@@ -836,7 +930,9 @@
 
   // Grouping by a tag: a heading per value of the tag (hosts without it
   // last), the sort inside each. Headings are kept per value so that a
-  // regroup moves nodes rather than making them.
+  // regroup moves nodes rather than making them. Grouped, the grid has
+  // every tile of the fleet in the document (its rows are not of one
+  // height); the table and the map stay as they are.
   const groupHeads = new Map();
   let hostsChangedTags = true; // the group menu lists the fleet's tag keys
 
@@ -864,8 +960,8 @@
       const members = groups.get(v);
       // The tiles under the pointer and in focus stay where they are in
       // their group.
-      const start = head.parentElement === tilesEl ? Array.prototype.indexOf.call(tilesEl.children, head) + 1 : -1;
-      if (start >= 0) keepPinned(members, start);
+      keepPinned(members);
+      for (let i = 0; i < members.length; i++) members[i].pos = i;
       out.push(head, ...members);
     }
     for (const name of [...groupHeads.keys()]) if (!heads.has(name)) groupHeads.delete(name);
@@ -890,6 +986,55 @@
     $('group-wrap').hidden = sorted.length === 0;
   }
 
+  // setMode shows one view of the overview and empties the others.
+  function setMode(mode) {
+    if (!['grid', 'table', 'map'].includes(mode)) mode = 'grid';
+    if (mode !== state.mode) {
+      if (state.mode === 'grid') { gridWin.set([]); downWin.set([]); }
+      if (state.mode === 'table') tableView.clear();
+      if (state.mode === 'map') mapView.clear();
+      state.mode = mode;
+      savePref('sysmon.view', mode);
+      window.scrollTo(0, 0);
+    }
+    tilesEl.hidden = mode !== 'grid';
+    $('table-view').hidden = mode !== 'table';
+    $('map-view').hidden = mode !== 'map';
+    for (const a of document.querySelectorAll('#views a[data-view]')) {
+      if (a.getAttribute('data-view') === mode) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
+    layoutDirty = true;
+  }
+
+  // revealHost brings h's tile, row or cell on screen and returns what
+  // takes the focus.
+  function revealHost(h) {
+    if (isDown(h) && !$('down').open) { $('down').open = true; relayout(); }
+    if (state.mode === 'table') return tableView.reveal(h);
+    if (state.mode === 'map') return mapView.reveal(h);
+    const win = isDown(h) ? downWin : gridWin;
+    if (!h.tile) {
+      const y = win.offsetOf(h);
+      if (y == null) return null;
+      window.scrollTo(0, Math.max(0, y - window.innerHeight / 3));
+      win.update(true);
+    }
+    return h.tile ? h.tile.el : null;
+  }
+
+  let scrollDirty = false;
+  window.addEventListener('scroll', () => {
+    if (state.view === 'overview' && state.mode !== 'map') { scrollDirty = true; schedule(); }
+  }, { passive: true });
+  window.addEventListener('resize', () => {
+    gridWin.invalidate(); downWin.invalidate(); tableView.invalidate();
+    if (state.mode === 'map') mapView.fit();
+    scrollDirty = true;
+    schedule();
+  });
+  $('down').addEventListener('toggle', () => { layoutDirty = true; schedule(); });
+
   let lastRank = 0;
   let hostsChanged = true; // the suffix common to the fleet may have changed
 
@@ -905,7 +1050,7 @@
       const suffix = fleetSuffix();
       if (suffix !== state.suffix) {
         state.suffix = suffix;
-        for (const h of state.hosts.values()) h.tileStale = true;
+        for (const h of state.hosts.values()) markDirty(h);
       }
     }
     const list = [], down = [];
@@ -916,16 +1061,30 @@
       if (show) (isDown(h) ? down : list).push(h);
     }
     list.sort(SORTS[state.sort] || byName);
+    if (state.reverse) list.reverse();
     if (hostsChangedTags) renderGroupOptions();
-    const grid = state.group ? grouped(list) : list;
-    if (!state.group) keepPinned(list);
+    for (const h of state.hosts.values()) h.pos = -1;
+    const grouping = state.group && state.mode === 'grid';
+    const grid = grouping ? grouped(list) : list;
+    if (!grouping) {
+      keepPinned(list);
+      for (let i = 0; i < list.length; i++) list[i].pos = i;
+    }
     down.sort((a, b) => (b.lastSeen - a.lastSeen) || byName(a, b));
-    // Moving a focused node in the document blurs it: focus stays on its tile.
-    const focused = document.activeElement && document.activeElement.__host ? document.activeElement : null;
-    place(tilesEl, grid);
-    place(downEl, down);
+    // Moving a focused node in the document blurs it: focus stays where it was.
+    const focused = hostOfNode(document.activeElement) ? document.activeElement : null;
+    if (state.mode === 'grid') {
+      gridWin.all = grouping;
+      gridWin.set(grid);
+      downWin.set(down);
+      fitRows();
+    } else if (state.mode === 'table') {
+      tableView.set(list, down, $('down').open, state.sort, state.reverse);
+    } else {
+      mapView.set(list, down);
+    }
     if (focused && focused.isConnected && document.activeElement !== focused) focused.focus({ preventScroll: true });
-    $('down').hidden = down.length === 0;
+    $('down').hidden = down.length === 0 || state.mode !== 'grid';
     setText($('down-count'), String(down.length));
 
     const total = state.hosts.size;
@@ -994,18 +1153,29 @@
     if (!frameQueued) { frameQueued = true; requestAnimationFrame(frame); }
   }
 
+  let countsDirty = true;
   function frame() {
     frameQueued = false;
+    // The counts go through every host: only when one changed.
+    if (dirty.size > 0 || layoutDirty) countsDirty = true;
     if (state.view === 'overview') {
       if (layoutDirty) relayout();
-      // Tiles that are filtered out or scrolled away keep tileStale and are drawn
-      // when they are shown again (relayout) or scroll into view (observer).
-      for (const h of dirty) if (h.shown && h.onscreen && h.tileStale) renderTile(h);
+      // Scrolling uses the measures of the last layout (or resize): measuring
+      // at every frame forced a layout each time (10 frames/s at 10,000 hosts).
+      else if (scrollDirty) { gridWin.update(false); downWin.update(false); tableView.update(); }
+      scrollDirty = false;
+      // Hosts that are filtered out or scrolled away have no tile: they keep
+      // tileStale and are drawn when they are shown again.
+      for (const h of dirty) {
+        if (h.tile && h.tileStale) renderTile(h);
+        if (h.row) tableView.render(h);
+        if (h.cell) mapView.render(h);
+      }
       dirty.clear();
     } else if (hostViewDirty) {
       renderHostView();
     }
-    renderCounts();
+    if (countsDirty) { countsDirty = false; renderCounts(); }
   }
 
   // tick runs once a second: ages hosts into stale/offline, refreshes relative
@@ -1023,7 +1193,7 @@
       }
     }
     if (state.view === 'overview') {
-      for (const h of state.hosts.values()) if (h.shown && h.onscreen && h.tile) renderSeen(h);
+      for (const h of shownHosts()) { if (h.tile) renderSeen(h); if (h.row) tableView.renderSeen(h); }
       if (state.sort !== 'name' && metricsChangedSinceSort && Date.now() - lastRank >= RESORT_MS) layoutDirty = true;
     } else {
       renderHostSeen();
@@ -1604,17 +1774,16 @@
       $('hostview').hidden = true;
       $('overview').hidden = events;
       document.title = events ? 'Events · sysmon' : 'sysmon';
+      const mode = /^#\/(grid|table|map)$/.exec(location.hash);
+      setMode(mode ? mode[1] : state.mode);
       layoutDirty = true;
-      for (const h of state.hosts.values()) if (h.tileStale) dirty.add(h);
+      if (wasHost) window.scrollTo(0, overviewScroll);
       frame();
       if (wasHost) {
-        window.scrollTo(0, overviewScroll);
         // Back where the user was: on the tile they came from, not the page's body.
         const h = cameFrom != null ? state.hosts.get(cameFrom) : null;
-        if (h && h.tile && h.tile.el.isConnected) {
-          if (downEl.contains(h.tile.el)) $('down').open = true;
-          h.tile.el.focus({ preventScroll: true });
-        }
+        const node = h ? revealHost(h) : null;
+        if (node) node.focus({ preventScroll: true });
       }
     }
     sendWatch();
@@ -1627,6 +1796,8 @@
     try {
       const s = localStorage.getItem('sysmon.sort');
       if (s && SORTS[s]) state.sort = s;
+      const v = localStorage.getItem('sysmon.view');
+      if (v === 'grid' || v === 'table' || v === 'map') state.mode = v;
       state.problemsOnly = localStorage.getItem('sysmon.problems') === '1';
       state.group = localStorage.getItem('sysmon.group') || '';
     } catch (err) { /* storage may be disabled */ }
@@ -1653,6 +1824,7 @@
   setFilter(new URLSearchParams(location.search).get('q') || '');
   $('sort').addEventListener('change', (ev) => {
     state.sort = SORTS[ev.target.value] ? ev.target.value : 'name';
+    state.reverse = false;
     savePref('sysmon.sort', state.sort);
     layoutDirty = true;
     schedule();

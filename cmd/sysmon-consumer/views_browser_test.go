@@ -1,0 +1,230 @@
+package main
+
+// The views of a big fleet (issue 14, point 8): at 1,000 hosts only the
+// tiles and rows on screen are in the document, the table sorts by a click
+// on its headers, a cell of the status map opens its host and Esc comes
+// back to it, and the new views pass axe-core in both themes. Speed is
+// measured by make bench -only browser, not here.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+func TestDashboardViews(t *testing.T) {
+	requireChromium(t)
+	conn := dialBroker(t)
+	id, _ := testExchange(t, conn, "views")
+	cfg, base := consumerEnv(t, id, "HOST_STALE_MIN=30s\nHOST_OFFLINE_MIN=60s\n")
+	startLogged(t, cfg, base)
+
+	const fleet = 1000
+	s := newSim(t, conn, id, time.Second)
+	simCtx, stopSim := context.WithCancel(context.Background())
+	simDone := make(chan struct{})
+	go func() { defer close(simDone); s.run(simCtx) }()
+	t.Cleanup(func() { stopSim(); <-simDone })
+	const crit, warn, down, degraded = "host-0500", "host-0600", "host-0700", "host-0800"
+	for i := range fleet {
+		h := &simHost{name: fmt.Sprintf("host-%04d", i), cpuBase: 20 + float64(i%40), memBase: 40, rxBase: 100_000,
+			platform: "Linux", processor: "Xeon", ifName: "eth0", disks: map[string]float64{"/": 30}}
+		switch h.name {
+		case crit:
+			h.memBase = 97 // ≥ 96 whatever its wave: critical
+		case warn:
+			h.cpuBase = 87 // 81 to 93: warning at least
+			h.memBase = 88
+		case degraded:
+			h.missing = []string{"filesystem:/mnt/nfs"}
+		}
+		s.add(h)
+	}
+	s.goodbye(down)
+
+	b := startBrowser(t)
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(base+"/#/grid")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, b, "1,000 hosts counted", 30*time.Second, `document.getElementById('count-hosts').textContent`, func(s string) bool { return s == "1000" })
+	eval[bool](t, b, `(() => { const s = document.getElementById('sort'); s.value = 'name'; s.dispatchEvent(new Event('change')); return true; })()`)
+
+	domJS := `({ tiles: document.querySelectorAll('#tiles .tile').length, rows: document.querySelectorAll('#hosts-table tbody tr[data-host]').length,
+	  nodes: document.getElementsByTagName('*').length, hosts: [...document.querySelectorAll('#tiles .tile, #hosts-table tr[data-host]')].map((e) => e.getAttribute('data-host')) })`
+	type dom struct {
+		Tiles, Rows, Nodes int
+		Hosts              []string
+	}
+
+	t.Run("grid: only the tiles on screen are in the document, scrolling brings the others", func(t *testing.T) {
+		d := waitFor(t, b, "tiles", 5*time.Second, domJS, func(d dom) bool { return d.Tiles > 0 })
+		if d.Tiles > 100 || d.Nodes > 15000 {
+			t.Errorf("%d tiles and %d elements in the document at 1,000 hosts: want the screen's tiles only (≤ 100), ≤ 15,000 elements", d.Tiles, d.Nodes)
+		}
+		if d.Hosts[0] != "host-0000" {
+			t.Errorf("the first tile is %s, want host-0000 (sorted by name)", d.Hosts[0])
+		}
+		eval[bool](t, b, `(window.scrollTo(0, document.body.scrollHeight), true)`)
+		d = waitFor(t, b, "the last tiles", 5*time.Second, domJS, func(d dom) bool { return len(d.Hosts) > 0 && d.Hosts[len(d.Hosts)-1] == "host-0999" })
+		if d.Tiles > 100 || strings.Contains(strings.Join(d.Hosts, " "), "host-0000") {
+			t.Errorf("scrolled to the end: %d tiles, first %s: want the last screen only", d.Tiles, d.Hosts[0])
+		}
+		eval[bool](t, b, `(window.scrollTo(0, 0), true)`)
+		// One height for every tile: a degraded one, a line longer, shows all of it.
+		eval[bool](t, b, `(() => { const f = document.getElementById('filter'); f.value = '`+degraded+`'; f.dispatchEvent(new Event('input')); return true; })()`)
+		cut := waitFor(t, b, "the degraded tile alone", 5*time.Second, `(() => { const t = document.querySelectorAll('#tiles .tile');
+		  return t.length === 1 && t[0].getAttribute('data-degraded') === 'true' ? t[0].scrollHeight - t[0].clientHeight : -1; })()`, func(n int) bool { return n >= 0 })
+		if cut > 0 {
+			t.Errorf("the degraded tile's content is %d px taller than the tile", cut)
+		}
+		eval[bool](t, b, `(() => { const f = document.getElementById('filter'); f.value = ''; f.dispatchEvent(new Event('input')); return true; })()`)
+	})
+
+	t.Run("table: sorts by a click on a header, rows on screen only", func(t *testing.T) {
+		eval[bool](t, b, `(location.hash = '#/table', true)`)
+		d := waitFor(t, b, "table rows", 5*time.Second, domJS, func(d dom) bool { return d.Rows > 0 && d.Tiles == 0 })
+		if d.Rows > 100 || d.Nodes > 15000 {
+			t.Errorf("%d rows and %d elements at 1,000 hosts: want the screen's rows only", d.Rows, d.Nodes)
+		}
+		if cur := eval[string](t, b, `document.querySelector('#views a[aria-current="page"]').getAttribute('data-view')`); cur != "table" {
+			t.Errorf("the view switch marks %q as current, want table", cur)
+		}
+		sortJS := `[...document.querySelectorAll('#hosts-table th')].filter((th) => th.getAttribute('aria-sort')).map((th) => th.textContent + ' ' + th.getAttribute('aria-sort')).join()`
+		click(t, b, `#hosts-table th:nth-child(3) button`) // CPU
+		waitFor(t, b, "the busiest host first", 5*time.Second, domJS, func(d dom) bool { return len(d.Hosts) > 0 && d.Hosts[0] == warn })
+		if got := eval[string](t, b, sortJS); got != "CPU descending" {
+			t.Errorf("aria-sort says %q, want CPU descending", got)
+		}
+		if got := eval[string](t, b, `document.querySelector('#hosts-table tr[data-host="`+warn+`"] td:nth-child(2)').textContent`); got != "warning" {
+			t.Errorf("the warning host's status cell says %q", got)
+		}
+		click(t, b, `#hosts-table th:nth-child(3) button`) // again: upside down
+		waitFor(t, b, "the busiest host no longer first", 5*time.Second, domJS, func(d dom) bool { return len(d.Hosts) > 0 && d.Hosts[0] != warn })
+		if got := eval[string](t, b, sortJS); got != "CPU ascending" {
+			t.Errorf("aria-sort says %q after a second click, want CPU ascending", got)
+		}
+		click(t, b, `#hosts-table th:nth-child(2) button`) // Status: worst first
+		d = waitFor(t, b, "critical, then warning", 5*time.Second, domJS, func(d dom) bool { return len(d.Hosts) > 2 && d.Hosts[0] == crit })
+		if d.Hosts[1] != warn || d.Hosts[2] != degraded {
+			t.Errorf("by status: %v, want %s, %s, %s first", d.Hosts[:3], crit, warn, degraded)
+		}
+		if got := eval[string](t, b, `document.querySelector('#hosts-table tr[data-host="`+crit+`"] td:nth-child(2)').textContent`); got != "critical" {
+			t.Errorf("the critical host's status cell says %q", got)
+		}
+		click(t, b, `#hosts-table th:nth-child(1) button`) // Host
+		waitFor(t, b, "host-0000 first", 5*time.Second, domJS, func(d dom) bool { return len(d.Hosts) > 0 && d.Hosts[0] == "host-0000" })
+		// The Down group follows the fleet, collapsed, as in the grid.
+		eval[bool](t, b, `(window.scrollTo(0, document.body.scrollHeight), true)`)
+		got := waitFor(t, b, "the Down row", 5*time.Second, `(() => { const b = document.querySelector('#hosts-table .group-toggle'); return b ? b.textContent + ' ' + b.getAttribute('aria-expanded') : ''; })()`,
+			func(s string) bool { return s != "" })
+		if !strings.HasPrefix(got, "Down (1)") || !strings.HasSuffix(got, "false") {
+			t.Errorf("the Down row says %q, want Down (1), collapsed", got)
+		}
+		click(t, b, `#hosts-table .group-toggle`)
+		waitFor(t, b, "the down host's row", 5*time.Second, `document.querySelectorAll('#hosts-table tr[data-host="`+down+`"]').length`, func(n int) bool { return n == 1 })
+		eval[bool](t, b, `(window.scrollTo(0, 0), true)`)
+	})
+
+	t.Run("table: Enter opens a host, Esc comes back to its row", func(t *testing.T) {
+		waitFor(t, b, "host-0002's row focused", 5*time.Second, `(() => { const a = document.querySelector('#hosts-table tr[data-host="host-0002"] a');
+		  if (a) a.focus(); return document.activeElement === a; })()`, func(ok bool) bool { return ok })
+		if err := chromedp.Do(b.ctx, chromedp.KeyEvent(kb.Enter)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, b, "host-0002's view", 5*time.Second, `document.getElementById('hv-name').textContent`, func(s string) bool { return s == "host-0002" })
+		if err := chromedp.Do(b.ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
+			t.Fatal(err)
+		}
+		got := waitFor(t, b, "focus back on the row", 5*time.Second, `(() => { const a = document.activeElement, tr = a && a.closest('tr');
+		  return { view: document.getElementById('table-view').hidden ? 'other' : 'table', host: tr ? tr.getAttribute('data-host') || '' : '' }; })()`,
+			func(m map[string]string) bool { return m["host"] != "" })
+		if got["host"] != "host-0002" || got["view"] != "table" {
+			t.Errorf("after Esc: %v, want the table with focus on host-0002", got)
+		}
+	})
+
+	t.Run("map: a cell per host, status by shape too, a click opens the host, Esc comes back", func(t *testing.T) {
+		eval[bool](t, b, `(location.hash = '#/map', true)`)
+		n := waitFor(t, b, "cells", 5*time.Second, `document.querySelectorAll('#map-view .cell').length`, func(n int) bool { return n == fleet })
+		if tiles := eval[int](t, b, `document.querySelectorAll('.tile, #hosts-table tr[data-host]').length`); tiles != 0 {
+			t.Errorf("%d tiles or rows left in the document beside the map", tiles)
+		}
+		st := eval[map[string]string](t, b, `(() => { const c = document.querySelector('.cell[data-host="`+crit+`"]'), d = document.querySelector('.cell[data-host="`+down+`"]');
+		  return { crit: c.getAttribute('data-s'), label: c.getAttribute('aria-label'), clip: getComputedStyle(c).clipPath,
+		    down: d.getAttribute('data-s'), downIn: d.parentElement.getAttribute('aria-label'),
+		    fits: String(document.getElementById('map-view').getBoundingClientRect().bottom <= window.innerHeight) }; })()`)
+		if st["crit"] != "crit" || !strings.Contains(st["label"], "critical") || st["clip"] == "none" || st["down"] != "offline" || st["downIn"] != "Hosts that are down" {
+			t.Errorf("map cells: %v, want the critical host's cell a triangle labelled critical, the down host in the down group", st)
+		}
+		if st["fits"] != "true" {
+			t.Errorf("the map of %d hosts does not fit on one screen", n)
+		}
+		// Hover tells the figures.
+		click(t, b, `.cell[data-host="`+crit+`"]`)
+		waitFor(t, b, "the critical host's view", 5*time.Second, `document.getElementById('hv-name').textContent`, func(s string) bool { return s == crit })
+		if err := chromedp.Do(b.ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
+			t.Fatal(err)
+		}
+		got := waitFor(t, b, "focus back on the cell", 5*time.Second, `(() => { const a = document.activeElement; return a && a.classList.contains('cell') ? a.getAttribute('data-host') : ''; })()`,
+			func(s string) bool { return s != "" })
+		if got != crit {
+			t.Errorf("after Esc focus is on %q, want %s's cell", got, crit)
+		}
+		tip := waitFor(t, b, "the details of the focused cell", 3*time.Second, `(() => { const t = document.getElementById('map-tip'); return t.hidden ? '' : t.textContent; })()`,
+			func(s string) bool { return s != "" })
+		if !strings.Contains(tip, crit) || !strings.Contains(tip, "critical") || !strings.Contains(tip, "CPU") {
+			t.Errorf("the details shown on focus say %q", tip)
+		}
+		// The arrow keys move between cells; one cell only is in the Tab order.
+		if err := chromedp.Do(b.ctx, chromedp.KeyEvent(kb.ArrowRight)); err != nil {
+			t.Fatal(err)
+		}
+		next := eval[string](t, b, `document.activeElement.getAttribute('data-host') + ' ' + document.querySelectorAll('#map-view .cell[tabindex="0"]').length`)
+		if strings.HasPrefix(next, crit) || !strings.HasSuffix(next, " 1") {
+			t.Errorf("after → focus and Tab order: %q, want the next cell, one cell tabbable", next)
+		}
+	})
+
+	t.Run("axe-core: table and map, light and dark", func(t *testing.T) {
+		// axe-core holds the page's thread for seconds: 1,000 hosts' updates
+		// meanwhile would have the consumer drop it as a slow dashboard.
+		stopSim()
+		waitFor(t, b, "connected", 10*time.Second, `document.getElementById('conn').textContent`, func(s string) bool { return s == "connected" })
+		for _, dark := range []bool{false, true} {
+			theme := map[bool]string{false: "light", true: "dark"}[dark]
+			setDark(t, b, dark)
+			for _, v := range []string{"table", "map"} {
+				eval[bool](t, b, `(location.hash = '#/`+v+`', window.scrollTo(0, 0), true)`)
+				time.Sleep(400 * time.Millisecond)
+				runAxe(t, b, v+" ("+theme+")")
+			}
+		}
+		setDark(t, b, false)
+	})
+
+	t.Run("phone: the map and the table fit the width", func(t *testing.T) {
+		if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(390, 844)); err != nil {
+			t.Fatal(err)
+		}
+		defer chromedp.Do(b.ctx, chromedp.EmulateViewport(1280, 900))
+		for _, v := range []string{"map", "table", "grid"} {
+			eval[bool](t, b, `(location.hash = '#/`+v+`', true)`)
+			time.Sleep(400 * time.Millisecond)
+			if w := eval[int](t, b, `document.documentElement.scrollWidth`); w > 390 {
+				t.Errorf("%s on a phone: the page is %d px wide, want 390", v, w)
+			}
+		}
+	})
+
+	if s.err != nil {
+		t.Errorf("publish: %v", s.err)
+	}
+	if p := b.problems(t); len(p) > 0 {
+		t.Errorf("the page logged errors or CSP violations:\n  %s", strings.Join(p, "\n  "))
+	}
+}

@@ -1,0 +1,466 @@
+// sysmon dashboard: the views of a big fleet (issue 14, point 8): a virtual
+// list that keeps only the rows on screen in the document, the compact
+// table and the one-screen status map. app.js owns the state, the ranking
+// and the filters; it hands these views the ordered hosts.
+//
+// Same rules as app.js: text-only insertion, no inline script or style
+// attribute (sizes go through the CSSOM), nothing drawn that is off screen.
+'use strict';
+
+(function () {
+  // Rows kept either side of the screen: Tab to the next tile and a short
+  // scroll find it there already.
+  const OVERSCAN = 2;
+
+  // windowed keeps in container only the items of list whose rows are on
+  // screen. o.metrics() gives {cols, rowH}; o.bind(item) returns its
+  // element (drawn); o.release(item) gives it back; o.pad(container, before,
+  // after, rowH) keeps the room of the rows left out, so the page scrolls as
+  // if every item were there.
+  function windowed(container, o) {
+    const w = { list: [], shown: [], from: -1, to: -1, metrics: null };
+    w.set = (list) => { w.list = list; w.metrics = null; w.update(true); };
+    w.invalidate = () => { w.metrics = null; };
+    w.update = (force) => {
+      if (!w.metrics || w.metrics.rowH <= 0) w.metrics = o.metrics();
+      const { cols, rowH } = w.metrics;
+      const rows = Math.ceil(w.list.length / cols);
+      let r0 = 0, r1 = 0;
+      if (w.all) {
+        r1 = rows; // every item (a grid whose rows differ in height)
+      } else if (rows > 0 && container.offsetParent === null) {
+        // Not displayed (a closed group): its first screen, ready when it opens.
+        r1 = Math.min(rows, Math.ceil(window.innerHeight / rowH) + OVERSCAN);
+      } else if (rows > 0) {
+        const top = container.getBoundingClientRect().top;
+        r0 = Math.min(rows, Math.max(0, Math.floor(-top / rowH) - OVERSCAN));
+        r1 = Math.min(rows, Math.max(r0, Math.ceil((window.innerHeight - top) / rowH) + OVERSCAN));
+      }
+      const from = r0 * cols, to = Math.min(w.list.length, r1 * cols);
+      if (!force && from === w.from && to === w.to) return false;
+      w.from = from;
+      w.to = to;
+      const want = w.list.slice(from, to);
+      const keep = new Set(want);
+      for (const it of w.shown) if (!keep.has(it)) o.release(it);
+      let i = o.pad(container, r0, rows - r1, rowH);
+      for (let k = 0; k < want.length; k++) {
+        const node = o.bind(want[k], from + k);
+        const at = container.children[i];
+        if (at !== node) container.insertBefore(node, at || null);
+        i++;
+      }
+      const tail = o.tail ? o.tail(container) : null;
+      if (tail) { if (container.children[i] !== tail) container.insertBefore(tail, container.children[i] || null); i++; }
+      while (container.children.length > i) container.lastElementChild.remove();
+      w.shown = want;
+      return true;
+    };
+    // index of an item in the whole list, and the page offset of its row.
+    w.offsetOf = (it) => {
+      const i = w.list.indexOf(it);
+      if (i < 0) return null;
+      if (!w.metrics) w.metrics = o.metrics();
+      return container.getBoundingClientRect().top + window.scrollY + Math.floor(i / w.metrics.cols) * w.metrics.rowH;
+    };
+    return w;
+  }
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  }
+
+  // The table's columns: the sort each header sets (app.js's SORTS).
+  const COLUMNS = [
+    { key: 'name', label: 'Host' },
+    { key: 'worst', label: 'Status' },
+    { key: 'cpu', label: 'CPU', num: true },
+    { key: 'mem', label: 'Memory', num: true },
+    { key: 'disk', label: 'Disk', num: true },
+    { key: 'load', label: 'Load', num: true },
+    { key: 'net', label: 'Network', num: true },
+    { key: 'seen', label: 'Last seen', num: true },
+  ];
+
+  // table: one row per host, sortable by a click on its header, rows on
+  // screen only. Down hosts follow a "Down (n)" row that opens and closes
+  // them, as the grid's Down group does.
+  function table(api) {
+    const root = el('div', 'vtable-wrap');
+    const tbl = el('table', 'data vtable');
+    tbl.id = 'hosts-table';
+    const cap = el('caption', 'visually-hidden', 'Hosts, one row each; a column header sorts by it');
+    const thead = el('thead');
+    const hr = el('tr');
+    const ths = [];
+    for (const c of COLUMNS) {
+      const th = el('th', c.num ? 'num' : '');
+      th.setAttribute('scope', 'col');
+      const b = el('button', 'sort-h', c.label);
+      b.type = 'button';
+      b.addEventListener('click', () => api.sortBy(c.key));
+      th.append(b);
+      hr.append(th);
+      ths.push({ c, th });
+    }
+    thead.append(hr);
+    const tbody = el('tbody');
+    tbl.append(cap, thead, tbody);
+    root.append(tbl);
+
+    const pool = [];
+    const spacerTop = el('tr', 'spacer'), spacerBottom = el('tr', 'spacer');
+    for (const s of [spacerTop, spacerBottom]) {
+      s.setAttribute('aria-hidden', 'true');
+      const td = el('td');
+      td.colSpan = COLUMNS.length;
+      s.append(td);
+    }
+    // The Down group's row: a button that opens or closes it.
+    const downRow = el('tr', 'group');
+    const downCell = el('th');
+    downCell.colSpan = COLUMNS.length;
+    downCell.setAttribute('scope', 'rowgroup');
+    const downBtn = el('button', 'group-toggle');
+    downBtn.type = 'button';
+    downBtn.addEventListener('click', () => api.toggleDown());
+    downCell.append(downBtn);
+    downRow.append(downCell);
+    const DOWN = { down: true };
+
+    function makeRow() {
+      const tr = el('tr');
+      const name = el('a', 't-link');
+      const tdName = el('td', 'c-name');
+      tdName.append(name);
+      const shape = el('span', 'shape');
+      shape.setAttribute('aria-hidden', 'true');
+      const word = el('span');
+      const tdStatus = el('td', 'c-status');
+      tdStatus.append(shape, word);
+      const cells = {};
+      tr.append(tdName, tdStatus);
+      for (const k of ['cpu', 'mem', 'disk', 'load', 'net', 'seen']) {
+        cells[k] = el('td', 'num');
+        cells[k].setAttribute('data-metric', k);
+        tr.append(cells[k]);
+      }
+      return { el: tr, name, shape, word, cells };
+    }
+
+    const rowH = () => {
+      const v = parseFloat(getComputedStyle(root).getPropertyValue('--row-h'));
+      return v > 0 ? v : 33;
+    };
+    const win = windowed(tbody, {
+      metrics: () => ({ cols: 1, rowH: rowH() }),
+      pad(container, before, after, h) {
+        spacerTop.firstChild.style.height = before * h + 'px';
+        spacerBottom.firstChild.style.height = after * h + 'px';
+        spacerTop.hidden = before === 0;
+        spacerBottom.hidden = after === 0;
+        if (container.firstElementChild !== spacerTop) container.insertBefore(spacerTop, container.firstElementChild);
+        return 1;
+      },
+      tail: () => spacerBottom,
+      bind(h, i) {
+        if (h === DOWN) { downRow.setAttribute('aria-rowindex', String(i + 2)); return downRow; }
+        if (!h.row) {
+          h.row = pool.pop() || makeRow();
+          h.row.el.__host = h;
+          h.row.host = null;
+        }
+        h.row.index = i;
+        render(h);
+        return h.row.el;
+      },
+      release(h) {
+        if (h === DOWN || !h.row) return;
+        const r = h.row;
+        h.row = null;
+        r.el.__host = null;
+        // A row with focus in it leaves the page with its host; it is not reused.
+        if (!r.el.contains(document.activeElement)) pool.push(r);
+      },
+    });
+
+    function render(h) {
+      const r = h.row;
+      if (!r) return;
+      const m = h.m;
+      if (r.host !== h) {
+        r.host = h;
+        r.name.setAttribute('href', api.hostHref(h));
+        r.name.setAttribute('title', h.key);
+        r.el.setAttribute('data-host', h.key);
+      }
+      api.setText(r.name, api.shortName(h.key));
+      const s = api.statusOf(h);
+      api.setAttr(r.el, 'data-s', s);
+      api.setText(r.word, api.statusWord(s));
+      api.setAttr(r.el, 'aria-rowindex', String(r.index + 2));
+      const f = api.fmt;
+      cell(r.cells.cpu, f.pct(m.cpu), m.lvCpu);
+      cell(r.cells.mem, f.pct(m.mem), m.lvMem);
+      cell(r.cells.disk, f.pct(m.disk), m.lvDisk);
+      cell(r.cells.load, f.load(m.load1), m.lvLoad);
+      cell(r.cells.net, m.rx == null && m.tx == null ? f.dash : '↓ ' + f.rate(m.rx) + ' ↑ ' + f.rate(m.tx), 'ok');
+      renderSeen(h);
+    }
+
+    function cell(td, text, level) {
+      api.setText(td, text);
+      api.setAttr(td, 'class', 'num m-' + level);
+    }
+
+    function renderSeen(h) {
+      if (h.row) api.setText(h.row.cells.seen, api.seenText(h));
+    }
+
+    function set(list, down, downOpen, sort, reverse) {
+      const rows = list.slice();
+      if (down.length) {
+        api.setText(downBtn, 'Down (' + down.length + ') · offline or shut down, newest first');
+        downBtn.setAttribute('aria-expanded', String(downOpen));
+        rows.push(DOWN);
+        if (downOpen) for (const h of down) rows.push(h);
+      }
+      tbl.setAttribute('aria-rowcount', String(rows.length + 1));
+      for (const { c, th } of ths) {
+        if (c.key !== sort) { th.removeAttribute('aria-sort'); continue; }
+        // Names and last seen go up (a to z, oldest first); figures down.
+        const up = (c.key === 'name' || c.key === 'seen') !== reverse;
+        th.setAttribute('aria-sort', up ? 'ascending' : 'descending');
+      }
+      win.set(rows);
+    }
+
+    return {
+      el: root,
+      set,
+      update: () => win.update(false),
+      invalidate: win.invalidate,
+      render,
+      renderSeen,
+      shown: () => win.shown.filter((h) => h !== DOWN),
+      clear() { win.set([]); pool.length = 0; },
+      // reveal scrolls h's row into the page and returns what takes focus.
+      reveal(h) {
+        if (!h.row) {
+          const y = win.offsetOf(h);
+          if (y == null) return null;
+          window.scrollTo(0, Math.max(0, y - window.innerHeight / 3));
+          win.update(true);
+        }
+        return h.row ? h.row.name : null;
+      },
+    };
+  }
+
+  // map: one cell per host on one screen, its status by colour and shape;
+  // hover or focus tells the figures, a click opens the host. One cell is in
+  // the Tab order; the arrow keys move between cells.
+  function map(api) {
+    const root = el('div', 'map-wrap');
+    const legend = el('ul', 'map-legend');
+    legend.setAttribute('aria-label', 'Status map legend');
+    for (const s of ['crit', 'warn', 'degraded', 'stale', 'live', 'offline']) {
+      const li = el('li');
+      const sh = el('span', 'cell-shape');
+      sh.setAttribute('data-s', s);
+      sh.setAttribute('aria-hidden', 'true');
+      li.append(sh, document.createTextNode(api.statusWord(s)));
+      legend.append(li);
+    }
+    const grid = el('div', 'map');
+    grid.setAttribute('role', 'group');
+    grid.setAttribute('aria-label', 'Status map: one cell per host, worst first; arrow keys move, Enter opens');
+    const downHead = el('h2', 'map-down-head');
+    const downGrid = el('div', 'map');
+    downGrid.setAttribute('role', 'group');
+    downGrid.setAttribute('aria-label', 'Hosts that are down');
+    const tip = el('div', 'map-tip');
+    tip.setAttribute('role', 'tooltip');
+    tip.id = 'map-tip';
+    tip.hidden = true;
+    const ring = el('div', 'map-ring');
+    ring.setAttribute('aria-hidden', 'true');
+    ring.hidden = true;
+    root.append(legend, grid, downHead, downGrid, tip, ring);
+
+    let order = [];
+    let current = null; // the cell in the Tab order
+
+    function cellOf(h) {
+      if (!h.cell) {
+        const a = el('a', 'cell');
+        a.__host = h;
+        a.setAttribute('href', api.hostHref(h));
+        a.setAttribute('data-host', h.key);
+        a.tabIndex = -1;
+        h.cell = a;
+        h.cellS = '';
+      }
+      render(h);
+      return h.cell;
+    }
+
+    function render(h) {
+      const a = h.cell;
+      if (!a) return;
+      const s = api.statusOf(h);
+      if (h.cellS !== s) {
+        h.cellS = s;
+        a.setAttribute('data-s', s);
+        a.setAttribute('aria-label', h.key + ', ' + api.statusWord(s));
+      }
+      if (tipHost === h) showTip(h);
+    }
+
+    // place walks the siblings: children[i] after an insertion costs a walk
+    // from the start, which at 10,000 cells is seconds.
+    function place(parent, list) {
+      let at = parent.firstElementChild;
+      for (const h of list) {
+        const node = cellOf(h);
+        if (node === at) at = at.nextElementSibling;
+        else parent.insertBefore(node, at);
+      }
+      while (at) {
+        const next = at.nextElementSibling;
+        if (at.__host && at.__host.cell === at) at.__host.cell = null;
+        at.remove();
+        at = next;
+      }
+    }
+
+    // Cells as big as the screen allows, every host on it (the page at its
+    // top): the largest size whose rows, the fleet's and the Down group's,
+    // fit under the map's top.
+    let nUp = 0, nDown = 0;
+    function fit() {
+      const w = root.clientWidth;
+      if (w === 0) return;
+      const top = grid.getBoundingClientRect().top + window.scrollY;
+      const h = Math.max(120, window.innerHeight - top - (nDown ? 44 : 0) - 12);
+      const rowsOf = (n, per) => Math.ceil(n / per);
+      let size = 36;
+      for (; size > 6; size--) {
+        const per = Math.max(1, Math.floor((w + 3) / (size + 3)));
+        if ((rowsOf(nUp, per) + rowsOf(nDown, per)) * (size + 3) <= h) break;
+      }
+      root.style.setProperty('--cell', size + 'px');
+    }
+
+    function set(list, down) {
+      const seen = new Set(list);
+      for (const h of down) seen.add(h);
+      for (const h of order) if (!seen.has(h) && h.cell) { h.cell.remove(); h.cell = null; }
+      order = list.concat(down);
+      // Measuring lays out every cell: only when their number changed.
+      if (nUp !== list.length || nDown !== down.length) {
+        nUp = list.length;
+        nDown = down.length;
+        fit();
+      }
+      place(grid, list);
+      place(downGrid, down);
+      downHead.hidden = down.length === 0;
+      api.setText(downHead, 'Down (' + down.length + ')');
+      if (!current || !current.__host || !current.isConnected) {
+        if (current) current.tabIndex = -1;
+        current = order.length ? order[0].cell : null;
+      }
+      if (current) current.tabIndex = 0;
+    }
+
+    function move(to) {
+      if (!to) return;
+      if (current) current.tabIndex = -1;
+      current = to;
+      to.tabIndex = 0;
+      to.focus();
+    }
+
+    function cols() {
+      const first = grid.firstElementChild;
+      if (!first) return 1;
+      const size = first.getBoundingClientRect().width + 3;
+      return Math.max(1, Math.floor((grid.clientWidth + 3) / size));
+    }
+
+    root.addEventListener('keydown', (ev) => {
+      const a = ev.target;
+      if (!a.classList || !a.classList.contains('cell') || !a.__host) return;
+      const i = order.indexOf(a.__host);
+      let j = -1;
+      if (ev.key === 'ArrowRight') j = i + 1;
+      else if (ev.key === 'ArrowLeft') j = i - 1;
+      else if (ev.key === 'ArrowDown') j = i + cols();
+      else if (ev.key === 'ArrowUp') j = i - cols();
+      else if (ev.key === 'Home') j = 0;
+      else if (ev.key === 'End') j = order.length - 1;
+      else return;
+      ev.preventDefault();
+      j = Math.max(0, Math.min(order.length - 1, j));
+      if (order[j]) move(order[j].cell);
+    });
+
+    let tipHost = null;
+    function showTip(h) {
+      tipHost = h;
+      const lines = api.details(h);
+      if (tip.__t !== lines.join('\n')) {
+        tip.__t = lines.join('\n');
+        tip.replaceChildren(...lines.map((s, k) => el(k === 0 ? 'b' : 'div', '', s)));
+      }
+      tip.hidden = false;
+      const r = h.cell.getBoundingClientRect();
+      const box = root.getBoundingClientRect();
+      const tw = tip.offsetWidth, th = tip.offsetHeight;
+      let x = r.right + 8 - box.left, y = r.top - box.top;
+      if (r.right + 8 + tw > window.innerWidth) x = r.left - 8 - tw - box.left;
+      if (r.top + th > window.innerHeight) y = r.bottom - th - box.top;
+      tip.style.left = Math.max(0, x) + 'px';
+      tip.style.top = Math.max(0, y) + 'px';
+    }
+    function hideTip() { tipHost = null; tip.hidden = true; ring.hidden = true; }
+    function showRing(a) {
+      const r = a.getBoundingClientRect(), box = root.getBoundingClientRect();
+      ring.style.left = (r.left - box.left - 4) + 'px';
+      ring.style.top = (r.top - box.top - 4) + 'px';
+      ring.style.width = (r.width + 8) + 'px';
+      ring.style.height = (r.height + 8) + 'px';
+      ring.hidden = false;
+    }
+    const cellHost = (t) => (t && t.classList && t.classList.contains('cell') ? t.__host : null);
+    root.addEventListener('pointerover', (ev) => { const h = cellHost(ev.target); if (h) showTip(h); });
+    root.addEventListener('pointerleave', () => { if (!root.contains(document.activeElement)) hideTip(); });
+    root.addEventListener('focusin', (ev) => {
+      const h = cellHost(ev.target);
+      if (!h) return;
+      if (current && current !== ev.target) current.tabIndex = -1;
+      current = ev.target;
+      current.tabIndex = 0;
+      showTip(h);
+      if (ev.target.matches(':focus-visible')) showRing(ev.target);
+      else ring.hidden = true;
+    });
+    root.addEventListener('focusout', (ev) => { if (!root.contains(ev.relatedTarget)) hideTip(); });
+
+    return {
+      el: root,
+      set,
+      render,
+      fit,
+      shown: () => order,
+      clear() { set([], []); hideTip(); },
+      reveal(h) { if (h.cell) { move(h.cell); return h.cell; } return null; },
+    };
+  }
+
+  window.sysmonViews = { windowed, table, map };
+})();

@@ -88,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.bin, "bin", "bin", "folder with sysmon-publisher, sysmon-consumer and sysmon-loadgen")
 	fs.StringVar(&o.root, "root", ".", "the module's root (for go test -bench)")
 	fs.StringVar(&o.out, "out", "bench-results/latest.json", "where to write the figures as JSON")
-	fs.StringVar(&o.only, "only", "", "comma-separated scenarios to run (latency,footprint,gobench,ingest,history,growth,fleet,hosts100k,dashboards1000,forward); empty: all")
+	fs.StringVar(&o.only, "only", "", "comma-separated scenarios to run (latency,footprint,gobench,ingest,history,growth,fleet,hosts100k,dashboards1000,forward,browser); empty: all")
 	fs.BoolVar(&o.quick, "quick", false, "short durations: a smoke run (figures are noisier)")
 	fs.IntVar(&o.latencyN, "latency-requests", 1000, "sequential /publish requests")
 	fs.DurationVar(&o.footprint, "footprint", 60*time.Second, "publisher footprint window (1 s interval)")
@@ -148,6 +148,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		{"hosts100k", b.hosts100k},
 		{"dashboards1000", b.manyDashboards},
 		{"forward", b.forward},
+		{"browser", b.browserViews},
 	}
 	var figures []Figure
 	broken := false

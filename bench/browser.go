@@ -1,0 +1,375 @@
+package main
+
+// The dashboard in a real browser (issue 14, point 8): headless Chromium
+// driven through the DevTools protocol opens the consumer's page while
+// sysmon-loadgen feeds it 1,000, then 10,000 hosts at 1 Hz, and reads what
+// each view (grid, table, map) costs: DOM nodes and main-thread busy time
+// (Performance.getMetrics: Nodes after a garbage collection, TaskDuration
+// over a window), the first render of a freshly opened page, and the frame
+// rate of a scripted scroll (requestAnimationFrame counted). The baseline is
+// the same page with no host, measured in the same run.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/heapprofiler"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/performance"
+	"github.com/chromedp/chromedp"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+var browserViewsList = []string{"grid", "table", "map"}
+
+// firstRenderProbe runs before the page's scripts: it notes the time (from
+// navigation start) of the first frame that shows every host counted and
+// the view's first tile, row or cell, then stops (a frame callback left
+// running would keep the page drawing 60 frames a second). window.__want
+// is set once the page has loaded: -1 stops the probe at once.
+const firstRenderProbe = `
+window.__firstRender = 0;
+window.__stateAt = 0;
+(() => {
+  // When the consumer's first frame (the state) arrived: the first render
+  // less this is the page's own time.
+  const WS = window.WebSocket;
+  window.WebSocket = function (url, protocols) {
+    const s = protocols === undefined ? new WS(url) : new WS(url, protocols);
+    s.addEventListener('message', () => { if (!window.__stateAt) window.__stateAt = performance.now(); });
+    return s;
+  };
+  window.WebSocket.prototype = WS.prototype;
+})();
+(function loop() {
+  requestAnimationFrame(() => {
+    if (window.__want < 0) return;
+    const n = document.getElementById('count-hosts');
+    if (window.__want > 0 && n && Number(n.textContent) >= window.__want &&
+        document.querySelector('#tiles .tile, #hosts-table tr[data-host], #map-view .cell')) {
+      window.__firstRender = performance.now();
+      return;
+    }
+    loop();
+  });
+})();`
+
+// scrollJS scrolls the page by 60 px a frame for 3 s, back and forth, and
+// gives the frames per second; with still true it only counts frames.
+const scrollJS = `((still) => new Promise((done) => {
+  let frames = 0, dir = 1, t0 = 0;
+  function step(t) {
+    if (!t0) t0 = t;
+    frames++;
+    if (!still) {
+      const max = document.documentElement.scrollHeight - innerHeight;
+      if ((dir > 0 && scrollY + 60 > max) || (dir < 0 && scrollY - 60 < 0)) dir = -dir;
+      window.scrollBy(0, dir * 60);
+    }
+    if (t - t0 < 3000) requestAnimationFrame(step); else done((frames - 1) * 1000 / (t - t0));
+  }
+  requestAnimationFrame(step);
+}))`
+
+// pageCost is one view's figures.
+type pageCost struct {
+	nodes       float64
+	busy        float64 // percent of the window
+	firstRender float64 // ms, fresh page
+	stateAt     float64 // ms, when the state arrived
+	fps         float64
+}
+
+func (b *bench) browserViews() ([]Figure, error) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		return nil, fmt.Errorf("%s missing (make ensure-browser): %w", chromiumPath, err)
+	}
+	window := 10 * time.Second
+	if b.opts.quick {
+		window = 5 * time.Second
+	}
+	ex, q := b.name("browser"), b.name("browser.q")
+	defer b.cleanup(ex, q)
+	cons, base, err := b.startDaemon("browser", "sysmon-consumer", map[string]string{
+		"EXCHANGE_NAME": ex, "QUEUE_NAME": q, "QUEUE_EXPIRES": "1h", "MAX_HOSTS": "20000"})
+	if err != nil {
+		return nil, err
+	}
+	defer cons.stop()
+
+	profile, err := os.MkdirTemp(b.tmp, "chromium-")
+	if err != nil {
+		return nil, err
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(b.ctx,
+		chromedp.ExecPath(chromiumPath), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(profile),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("mute-audio", true), chromedp.WindowSize(1280, 900))
+	defer cancelAlloc()
+	ctx, cancelTab := chromedp.NewContext(actx)
+	defer cancelTab()
+	if _, err := chromedp.Call(ctx, performance.Enable, performance.EnableParams{}); err != nil {
+		return nil, fmt.Errorf("start Chromium: %w", err)
+	}
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument,
+		page.AddScriptToEvaluateOnNewDocumentParams{Source: firstRenderProbe}); err != nil {
+		return nil, err
+	}
+	evalF := func(expr string, v *float64) error { return evalIn(ctx, expr, v) }
+	open := func(view string, want int) error {
+		c, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		// A fresh document: from the same page, a new hash would only route.
+		if err := chromedp.Do(c, chromedp.Navigate("about:blank")); err != nil {
+			return err
+		}
+		if err := chromedp.Do(c, chromedp.Navigate(base+"/#/"+view)); err != nil {
+			return err
+		}
+		var ok bool
+		return evalIn(ctx, fmt.Sprintf("(window.__want = %d, true)", want), &ok)
+	}
+	// waitHosts waits until the page counts n hosts and has drawn them.
+	waitHosts := func(n int, timeout time.Duration) (float64, error) {
+		deadline := time.Now().Add(timeout)
+		for {
+			var at float64
+			if err := evalF(`window.__firstRender`, &at); err == nil && at > 0 {
+				return at, nil
+			}
+			if time.Now().After(deadline) {
+				var shown string
+				_ = evalIn(ctx, `document.getElementById('count-hosts').textContent`, &shown)
+				return 0, fmt.Errorf("the page shows %s hosts after %v, want %d", shown, timeout, n)
+			}
+			if err := b.sleep(200 * time.Millisecond); err != nil {
+				return 0, err
+			}
+		}
+	}
+	metrics := func() (map[string]float64, error) {
+		if _, err := chromedp.Call(ctx, heapprofiler.CollectGarbage, cdp.Empty{}); err != nil {
+			return nil, err
+		}
+		r, err := chromedp.Call(ctx, performance.GetMetrics, cdp.Empty{})
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]float64{}
+		for _, x := range r.Metrics {
+			m[x.Name] = x.Value
+		}
+		return m, nil
+	}
+	// measure: nodes and main-thread busy over the window, the page left as
+	// it is, after 2 s to settle.
+	measure := func() (pageCost, error) {
+		if err := b.sleep(2 * time.Second); err != nil {
+			return pageCost{}, err
+		}
+		m0, err := metrics()
+		if err != nil {
+			return pageCost{}, err
+		}
+		if err := b.sleep(window); err != nil {
+			return pageCost{}, err
+		}
+		m1, err := metrics()
+		if err != nil {
+			return pageCost{}, err
+		}
+		wall := m1["Timestamp"] - m0["Timestamp"]
+		if wall <= 0 {
+			return pageCost{}, errors.New("Performance.getMetrics: no time passed")
+		}
+		return pageCost{nodes: m1["Nodes"], busy: 100 * (m1["TaskDuration"] - m0["TaskDuration"]) / wall}, nil
+	}
+	scroll := func(still bool) (float64, error) {
+		var fps float64
+		err := evalIn(ctx, scrollJS+"("+strconv.FormatBool(still)+")", &fps, chromedp.EvalAwaitPromise)
+		return fps, err
+	}
+
+	// Baseline: the page with no host.
+	if err := open("grid", -1); err != nil {
+		return nil, err
+	}
+	idle, err := measure()
+	if err != nil {
+		return nil, err
+	}
+	if idle.fps, err = scroll(true); err != nil {
+		return nil, err
+	}
+	// What scrolling costs here at all: a blank page 200,000 px tall.
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		return nil, err
+	}
+	var ok bool
+	if err := evalIn(ctx, `(window.__want = -1, document.body.style.height = '200000px', true)`, &ok); err != nil {
+		return nil, err
+	}
+	blankFPS, err := scroll(false)
+	if err != nil {
+		return nil, err
+	}
+
+	publish := func(hosts int) (*proc, error) {
+		return b.start("browser", "sysmon-loadgen", "publish", "-exchange", ex, "-hosts", strconv.Itoa(hosts), "-interval", "1s",
+			"-duration", "1h", "-json", "-prefix", "host-")
+	}
+
+	// 1,000 hosts at 1 Hz: one open page goes through the views.
+	lg, err := publish(1000)
+	if err != nil {
+		return nil, err
+	}
+	if err := open("grid", 1000); err != nil {
+		return nil, err
+	}
+	if _, err := waitHosts(1000, 90*time.Second); err != nil {
+		return nil, err
+	}
+	at1k := map[string]pageCost{}
+	for _, v := range browserViewsList {
+		var ok bool
+		if err := evalIn(ctx, `(location.hash = '#/`+v+`', true)`, &ok); err != nil {
+			return nil, err
+		}
+		c, err := measure()
+		if err != nil {
+			return nil, err
+		}
+		if v != "map" {
+			if c.fps, err = scroll(false); err != nil {
+				return nil, err
+			}
+		}
+		at1k[v] = c
+	}
+	lg.stop()
+
+	// 10,000 hosts at 1 Hz (the first 1,000 are the same hosts): a fresh
+	// page per view.
+	lg, err = publish(10000)
+	if err != nil {
+		return nil, err
+	}
+	defer lg.stop()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		st, err := getStatus(b.ctx, base)
+		if err == nil && st.Fleet.Hosts >= 10000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("the consumer knows %d hosts after 2 min, want 10,000", st.Fleet.Hosts)
+		}
+		if err := b.sleep(time.Second); err != nil {
+			return nil, err
+		}
+	}
+	at10k := map[string]pageCost{}
+	for _, v := range browserViewsList {
+		if err := open(v, 10000); err != nil {
+			return nil, err
+		}
+		first, err := waitHosts(10000, 60*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		c, err := measure()
+		if err != nil {
+			return nil, err
+		}
+		c.firstRender = first
+		if err := evalIn(ctx, `window.__stateAt`, &c.stateAt); err != nil {
+			return nil, err
+		}
+		if v != "map" { // the map is one screen: nothing to scroll
+			if c.fps, err = scroll(false); err != nil {
+				return nil, err
+			}
+		}
+		at10k[v] = c
+	}
+
+	// The floor at 10,000 hosts: a page of the same origin that only
+	// receives and parses the same WebSocket stream, and draws nothing.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/api/status")); err != nil {
+		return nil, err
+	}
+	if err := evalIn(ctx, `(() => { window.__want = -1; window.__n = 0;
+	  const s = new WebSocket('ws://' + location.host + '/ws');
+	  s.onmessage = (e) => { JSON.parse(e.data); window.__n++; };
+	  return true; })()`, &ok); err != nil {
+		return nil, err
+	}
+	parseOnly, err := measure()
+	if err != nil {
+		return nil, err
+	}
+	var frames float64
+	if err := evalIn(ctx, `window.__n`, &frames); err != nil || frames == 0 {
+		return nil, fmt.Errorf("the parse-only page got no frame (%v)", err)
+	}
+
+	vals := map[string]float64{"baseline_nodes": idle.nodes, "baseline_busy_percent": idle.busy, "baseline_fps": idle.fps,
+		"parse_only_busy_percent_10000": parseOnly.busy}
+	var p1, p10 []string
+	met1, met10 := true, true
+	for _, v := range browserViewsList {
+		c := at1k[v]
+		vals["nodes_1000_"+v], vals["busy_percent_1000_"+v] = c.nodes, c.busy
+		s1 := fmt.Sprintf("%s %.0f nodes, busy %.1f%%", v, c.nodes, c.busy)
+		if v != "map" {
+			vals["scroll_fps_1000_"+v] = c.fps
+			s1 += fmt.Sprintf(", scroll %.0f frames/s", c.fps)
+		}
+		p1 = append(p1, s1)
+		met1 = met1 && c.nodes <= 15000 && c.busy <= 20
+		c = at10k[v]
+		vals["first_render_ms_10000_"+v], vals["busy_percent_10000_"+v] = c.firstRender, c.busy
+		vals["state_at_ms_10000_"+v] = c.stateAt
+		s := fmt.Sprintf("%s first render %.2f s (state in at %.2f s), busy %.1f%%", v, c.firstRender/1000, c.stateAt/1000, c.busy)
+		met10 = met10 && c.firstRender <= 2000 && c.busy <= 25
+		if v != "map" {
+			vals["scroll_fps_10000_"+v] = c.fps
+			s += fmt.Sprintf(", scroll %.0f frames/s", c.fps)
+			met10 = met10 && c.fps >= 50
+		}
+		p10 = append(p10, s)
+	}
+	vals["baseline_blank_scroll_fps"] = blankFPS
+	baseline := fmt.Sprintf("page with no host: %.0f nodes, busy %.1f%%, %.0f frames/s idle; a blank page scrolled the same way: %.0f frames/s",
+		idle.nodes, idle.busy, idle.fps, blankFPS)
+	return []Figure{{
+		ID: "browser_1000", Figure: "dashboard in Chromium, 1,000 hosts at 1 Hz (per view)",
+		Measured: strings.Join(p1, "; "), Target: "DOM nodes ≤ 15,000, main thread busy ≤ 20 %",
+		Baseline: baseline, Met: ptr(met1), Values: vals,
+	}, {
+		ID: "browser_10000", Figure: "dashboard in Chromium, 10,000 hosts at 1 Hz (per view, fresh page)",
+		Measured: strings.Join(p10, "; "), Target: "first render ≤ 2 s, main thread busy ≤ 25 %, scrolling ≥ 50 frames/s",
+		Baseline: baseline + fmt.Sprintf("; a page that only parses the same WebSocket stream: busy %.1f%%", parseOnly.busy), Met: ptr(met10),
+		Note: fmt.Sprintf("busy over %s after the first render; the page shares the machine with the consumer and the load generator", window),
+	}}, nil
+}
+
+// evalIn evaluates expr in the page into v.
+func evalIn[T any](ctx context.Context, expr string, v *T, opts ...chromedp.EvaluateOption) error {
+	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	r, err := chromedp.Run(c, chromedp.Evaluate[T](expr, opts...))
+	if err == nil {
+		*v = r
+	}
+	return err
+}

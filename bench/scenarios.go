@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -348,8 +349,15 @@ type fleetRun struct {
 func (b *bench) runFleet(tag string, hosts int, interval time.Duration, dashboards int, withBare bool, total time.Duration, measureState bool) (*fleetRun, error) {
 	ex, q := b.name(tag), b.name(tag+".q")
 	defer b.cleanup(ex, q)
+	// History on, as a deployment under the unit keeps it (issue 16).
+	state, err := os.MkdirTemp(b.tmp, "state-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(state)
 	cons, base, err := b.startDaemon(tag, "sysmon-consumer", map[string]string{
-		"EXCHANGE_NAME": ex, "QUEUE_NAME": q, "QUEUE_EXPIRES": "1h", "MAX_HOSTS": strconv.Itoa(max(20000, hosts*2))})
+		"EXCHANGE_NAME": ex, "QUEUE_NAME": q, "QUEUE_EXPIRES": "1h", "MAX_HOSTS": strconv.Itoa(max(20000, hosts*2)),
+		"STATE_DIR": state})
 	if err != nil {
 		return nil, err
 	}

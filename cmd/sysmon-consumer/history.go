@@ -20,13 +20,12 @@ type hist struct {
 	log      *slog.Logger
 }
 
-// openHistory opens the store and refills the fleet from it. A store that
-// does not open (a damaged or newer store, a directory that cannot be
-// written) is logged with the fix and the consumer runs without history:
-// the live dashboard matters more, and exiting would only make systemd
-// restart it into the same error.
-func openHistory(cfg consumer.Config, hosts *fleet.Fleet, log *slog.Logger) hist {
-	h := hist{log: log}
+// openHistory opens the store. A store that does not open (a damaged or
+// newer store, a directory that cannot be written) is logged with the fix
+// and the consumer runs without history: the live dashboard matters more,
+// and exiting would only make systemd restart it into the same error.
+func openHistory(cfg consumer.Config, log *slog.Logger) *hist {
+	h := &hist{log: log}
 	ret := cfg.History
 	switch {
 	case cfg.StateDir == "":
@@ -46,16 +45,33 @@ func openHistory(cfg consumer.Config, hosts *fleet.Fleet, log *slog.Logger) hist
 		return h
 	}
 	h.store = store
+	return h
+}
+
+// recent is the fleet's source of its hosts' live charts (fleet.Config.Recent):
+// the store, or nil without one (the fleet keeps them in memory).
+func (h *hist) recent() func(host string, n int) []history.Sample {
+	if h.store == nil {
+		return nil
+	}
+	return h.store.Recent
+}
+
+// restore refills the fleet from the store as it was before the restart and
+// starts recording its changes.
+func (h *hist) restore(cfg consumer.Config, hosts *fleet.Fleet) {
+	if h.store == nil {
+		return
+	}
 	start := time.Now()
-	restored, skipped := consumer.Restore(hosts, store.Latest(),
-		func(host string) []history.Sample { return store.Recent(host, cfg.Fleet.HistorySize) }, cfg.MaxMessage, cfg.Fleet.Expire, log)
-	log.Info("history kept in STATE_DIR; restored the fleet as it was", "dir", cfg.StateDir, "hosts", restored, "skipped", skipped,
+	restored, skipped := consumer.Restore(hosts, h.store.Latest(), cfg.MaxMessage, cfg.Fleet.Expire, h.log)
+	h.log.Info("history kept in STATE_DIR; restored the fleet as it was", "dir", cfg.StateDir, "hosts", restored, "skipped", skipped,
 		"took", time.Since(start).Round(time.Millisecond))
-	h.recorder = consumer.NewRecorder(hosts, store, max(ret.Raw, ret.Minute, ret.Hour), log)
+	ret := cfg.History
+	h.recorder = consumer.NewRecorder(hosts, h.store, max(ret.Raw, ret.Minute, ret.Hour), h.log)
 	// Take the restored hosts in their state and instance before the first
 	// snapshot arrives, so that a new instance is a restart, not a first.
 	h.recorder.Tick(time.Now())
-	return h
 }
 
 // reader is what the web layer queries; nil without a store (an interface

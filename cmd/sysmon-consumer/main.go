@@ -54,12 +54,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return sendTestAlert(ctx, channels, stdout)
 	}
 
+	// History first: with a store, the live charts are read from it and the
+	// fleet keeps only each host's latest point in memory; then the fleet
+	// as it was, before the hub watches it (the restored hosts are its
+	// first state).
+	hist := openHistory(cfg, log.With("component", "history"))
+	cfg.Fleet.Recent = hist.recent()
 	hosts := fleet.New(cfg.Fleet)
+	hist.restore(cfg, hosts)
 	ingest := consumer.NewIngest(hosts, cfg.MaxMessage, log.With("component", "ingest"))
 	ingest.Identity = cfg.Identity
-	// History, before the hub watches the fleet: the restored hosts are its
-	// first state.
-	hist := openHistory(cfg, hosts, log.With("component", "history"))
 	ingest.History = hist.recorder
 	dashboards := hub.New(hosts, hub.Options{Tick: cfg.Tick, SendBuffer: cfg.SendBuffer}, log.With("component", "hub"))
 	thresholds := make(map[string]web.Thresholds, len(cfg.Thresholds))

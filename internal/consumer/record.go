@@ -216,12 +216,12 @@ func (r *Recorder) Run(ctx context.Context) error {
 }
 
 // Restore refills the fleet from what the store kept before a restart:
-// each host's latest message, received when it was, and its recent samples
-// as its chart. A message that no longer decodes (a newer limit, a damaged
+// each host's latest message, received when it was (its chart is the
+// store's: fleet.Config.Recent). A message that no longer decodes (a newer limit, a damaged
 // store) is skipped and counted; the next snapshot of its host brings it
 // back. A host offline for longer than expire (0: never) is left out, as
 // the fleet would forget it. It returns the hosts restored and skipped.
-func Restore(f *fleet.Fleet, latest []history.Latest, recent func(host string) []history.Sample, maxBytes int, expire time.Duration, log *slog.Logger) (restored, skipped int) {
+func Restore(f *fleet.Fleet, latest []history.Latest, maxBytes int, expire time.Duration, log *slog.Logger) (restored, skipped int) {
 	for _, l := range latest {
 		if expire > 0 && time.Since(l.LastSeen) > expire {
 			continue
@@ -242,7 +242,7 @@ func Restore(f *fleet.Fleet, latest []history.Latest, recent func(host string) [
 			}
 			continue
 		}
-		if f.Restore(s, l.Body, l.RoutingKey, l.LastSeen, recent(l.Host)) == fleet.Accepted {
+		if f.Restore(s, l.Body, l.RoutingKey, l.LastSeen) == fleet.Accepted {
 			restored++
 		} else {
 			skipped++

@@ -108,8 +108,8 @@ func BenchmarkRestore10000(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		f := fleet.New(fleet.Config{HistorySize: perHost, MaxHosts: 20_000, StaleAfter: 3, OfflineAfter: 10})
-		n, skipped := Restore(f, store.Latest(), func(h string) []history.Sample { return store.Recent(h, perHost) }, 1<<20, 0, slog.New(slog.DiscardHandler))
+		f := fleet.New(fleet.Config{HistorySize: perHost, Recent: store.Recent, MaxHosts: 20_000, StaleAfter: 3, OfflineAfter: 10})
+		n, skipped := Restore(f, store.Latest(), 1<<20, 0, slog.New(slog.DiscardHandler))
 		b.StopTimer()
 		_, pts, _ := f.Host("host-09999", time.Now(), -1)
 		if n != hosts || skipped != 0 || len(pts) != perHost {

@@ -162,8 +162,14 @@ func TestRestoreAfterRestart(t *testing.T) {
 	for _, l := range st.latest {
 		latest = append(latest, l)
 	}
-	f2 := fleet.New(fleet.Config{HistorySize: 10, MaxHosts: 100, StaleAfter: 3, OfflineAfter: 10})
-	n, skipped := Restore(f2, latest, func(h string) []history.Sample { return st.samples[h] }, 1<<20, 7*24*time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	recent := func(h string, n int) []history.Sample {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		s := st.samples[h]
+		return slices.Clone(s[max(0, len(s)-n):])
+	}
+	f2 := fleet.New(fleet.Config{HistorySize: 10, Recent: recent, MaxHosts: 100, StaleAfter: 3, OfflineAfter: 10})
+	n, skipped := Restore(f2, latest, 1<<20, 7*24*time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if n != 1 || skipped != 1 {
 		t.Fatalf("restored %d, skipped %d; want 1 and 1", n, skipped)
 	}
@@ -204,4 +210,56 @@ func TestRecorderBoundsEvents(t *testing.T) {
 	if len(st.samples["flappy"]) != 100 {
 		t.Fatalf("%d samples: the figures must all be kept", len(st.samples["flappy"]))
 	}
+}
+
+// TestLiveChartFromTheStoreAfterRestart: with the real store, the fleet
+// keeps one point per host and a host view (GET /api/hosts?host=) still
+// gets HISTORY_SIZE points, the newest snapshot's included before the
+// store has written it; after a restart the same points come back.
+func TestLiveChartFromTheStoreAfterRestart(t *testing.T) {
+	const size, n = 20, 30
+	dir := t.TempDir()
+	ret := history.Retention{Raw: time.Hour, Minute: 24 * time.Hour, Hour: 48 * time.Hour}
+	store, err := history.Open(dir, ret, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := fleet.Config{HistorySize: size, Recent: store.Recent, MaxHosts: 100, StaleAfter: 3, OfflineAfter: 10}
+	f := fleet.New(cfg)
+	in := NewIngest(f, 1<<20, discard)
+	in.History = NewRecorder(f, store, ret.Hour, discard)
+	start := time.Now().Add(-n * time.Second).Truncate(time.Second)
+	for i := range n {
+		ts := start.Add(time.Duration(i) * time.Second)
+		in.Handle(&amqp.Delivery{Body: snapAt(t, "web-01", "i1", uint64(i+1), &ts, false)})
+	}
+	want := func(when string, pts []fleet.Point) {
+		t.Helper()
+		if len(pts) != size {
+			t.Fatalf("%s: %d points, want HISTORY_SIZE (%d)", when, len(pts), size)
+		}
+		for i, p := range pts {
+			if at := start.Add(time.Duration(n-size+i) * time.Second); p.T != at.UnixMilli() || p.CPU != 42 || len(p.Cores()) != 2 || p.FS()[0] != 50 {
+				t.Fatalf("%s: point %d at %d, want %d", when, i, p.T, at.UnixMilli())
+			}
+		}
+	}
+	_, pts, _ := f.Host("web-01", time.Now(), -1)
+	want("live", pts)
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	store, err = history.Open(dir, ret, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	cfg.Recent = store.Recent
+	f = fleet.New(cfg)
+	if n, skipped := Restore(f, store.Latest(), 1<<20, 0, discard); n != 1 || skipped != 0 {
+		t.Fatalf("restored %d, skipped %d", n, skipped)
+	}
+	_, pts, _ = f.Host("web-01", time.Now(), -1)
+	want("after a restart", pts)
 }

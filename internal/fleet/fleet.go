@@ -26,7 +26,16 @@ const (
 
 // Config bounds the fleet.
 type Config struct {
-	HistorySize int // points kept per host
+	// HistorySize is the number of points of a host's live chart (Host's
+	// points): kept in memory per host, or, with Recent, read from the
+	// history store.
+	HistorySize int
+	// Recent, when set (the consumer keeps history), returns up to n of a
+	// host's newest stored samples, oldest first, every accepted snapshot
+	// included (the store's raw tier keeps each one for an hour). The
+	// fleet then keeps only each host's latest point in memory and draws
+	// the live chart from the store: history moves to disk, not into RAM.
+	Recent func(host string, n int) []stored.Sample
 	MaxHosts    int // new hosts beyond this are refused (a hostile publisher cannot exhaust memory)
 	// MaxBytes bounds what the fleet's hosts take in memory together
 	// (snapshots, history, bookkeeping, as accounted by recost); 0 means
@@ -72,19 +81,29 @@ func plausibleInterval(claimed float64, last, now time.Time) float64 {
 // few hosts with large snapshots (a node with hundreds of container mounts).
 const minBudget = 64 << 20
 
-// DefaultBytesPerHost is the memory budget per MAX_HOSTS slot: a typical host
-// (8 cores, a few file systems, a 2 KB snapshot) takes about 45 KB with a
-// 300-point history. The budget bounds the whole fleet, so a few hosts may
-// take much more (a 1 MiB snapshot, thousands of cores) while the rest are
-// small.
-func DefaultBytesPerHost(historySize int) int64 { return 16<<10 + 160*int64(historySize) }
+// DefaultBytesPerHost is the memory budget per MAX_HOSTS slot for a history
+// of ring points in memory: a typical host (8 cores, a few file systems, a
+// 2 KB snapshot) takes about 45 KB with a 300-point ring. The budget bounds
+// the whole fleet, so a few hosts may take much more (a 1 MiB snapshot,
+// thousands of cores) while the rest are small.
+func DefaultBytesPerHost(ring int) int64 { return 16<<10 + 160*int64(ring) }
+
+// ring is the number of points kept in memory per host: the live chart's,
+// or, when the store keeps them (Recent), only the latest (a dashboard's
+// state shows it).
+func (c Config) ring() int {
+	if c.Recent != nil {
+		return min(c.HistorySize, 1)
+	}
+	return c.HistorySize
+}
 
 func (c Config) maxBytes() int64 {
 	switch {
 	case c.MaxBytes > 0:
 		return c.MaxBytes
 	case c.MaxHosts > 0:
-		return max(int64(c.MaxHosts)*DefaultBytesPerHost(c.HistorySize), minBudget)
+		return max(int64(c.MaxHosts)*DefaultBytesPerHost(c.ring()), minBudget)
 	}
 	return 1 << 62
 }
@@ -266,16 +285,16 @@ func (f *Fleet) recost(h *host) {
 // than s re-encoded, so that the dashboard shows exactly what was sent,
 // keys a newer publisher adds included; Decode bounded its size.
 func (f *Fleet) Apply(s *snapshot.Snapshot, body []byte, routingKey string, now time.Time) Outcome {
-	return f.apply(s, body, routingKey, now, false, nil)
+	return f.apply(s, body, routingKey, now, false)
 }
 
 // Restore files a host as the consumer knew it before it restarted: its
 // last snapshot (s, decoded from body), received at lastSeen, so that a
-// host that stopped meanwhile shows offline and not live, and its recent
-// history from the store (oldest first) as its chart. It is not counted as
-// accepted; call it before the hub watches the fleet.
-func (f *Fleet) Restore(s *snapshot.Snapshot, body []byte, routingKey string, lastSeen time.Time, recent []stored.Sample) Outcome {
-	return f.apply(s, body, routingKey, lastSeen, true, recent)
+// host that stopped meanwhile shows offline and not live (its chart is the
+// store's, see Recent). It is not counted as accepted; call it before the
+// hub watches the fleet.
+func (f *Fleet) Restore(s *snapshot.Snapshot, body []byte, routingKey string, lastSeen time.Time) Outcome {
+	return f.apply(s, body, routingKey, lastSeen, true)
 }
 
 // pointOf is a stored sample as a history point.
@@ -294,7 +313,7 @@ func (hs *history) pointOf(smp *stored.Sample) Point {
 	return p
 }
 
-func (f *Fleet) apply(s *snapshot.Snapshot, body []byte, routingKey string, now time.Time, restore bool, recent []stored.Sample) Outcome {
+func (f *Fleet) apply(s *snapshot.Snapshot, body []byte, routingKey string, now time.Time, restore bool) Outcome {
 	name, legacy := HostKey(s, routingKey)
 	snapJSON := compact(body)
 	if snapJSON == nil {
@@ -333,14 +352,8 @@ func (f *Fleet) apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 	}
 	h.legacy, h.hostID, h.latest, h.figures, h.lastSeen, h.goodbye = legacy, s.HostID, s, fig, now, s.Goodbye
 	h.latestCost = snapshotCost(s, len(snapJSON))
-	if restore && len(recent) > 0 {
-		for i := range recent {
-			h.hist.push(h.hist.pointOf(&recent[i]), f.cfg.HistorySize)
-		}
-	} else {
-		p.mounts = h.hist.mountsFor(&fig)
-		h.hist.push(p, f.cfg.HistorySize)
-	}
+	p.mounts = h.hist.mountsFor(&fig)
+	h.hist.push(p, f.cfg.ring())
 	h.snap = snapJSON
 	f.recost(h)
 	// Over budget: make room from hosts that are offline, then from this
@@ -508,20 +521,34 @@ func (f *Fleet) Hosts(now time.Time) []Entry {
 }
 
 // Host returns one host's entry at now and up to maxPoints points of its
-// history, oldest first (all when maxPoints < 0); found is false if it is
-// unknown. The points stay valid outside the lock.
-func (f *Fleet) Host(name string, now time.Time, maxPoints int) (e Entry, history []Point, found bool) {
+// live chart (at most HistorySize), oldest first (all when maxPoints < 0);
+// found is false if it is unknown. The points stay valid outside the lock.
+// With Recent they are read from the store, outside the fleet's lock.
+func (f *Fleet) Host(name string, now time.Time, maxPoints int) (e Entry, points []Point, found bool) {
+	if maxPoints < 0 || maxPoints > f.cfg.HistorySize {
+		maxPoints = f.cfg.HistorySize
+	}
 	f.mu.Lock()
-	defer f.unlock()
 	f.sweepLocked(now)
 	h := f.hosts[name]
 	if h == nil {
+		f.unlock()
 		return Entry{}, nil, false
 	}
-	if maxPoints < 0 {
-		maxPoints = h.hist.n
+	e, points = h.entryAt(f.cfg, now), h.hist.last(maxPoints)
+	f.unlock()
+	if f.cfg.Recent != nil && maxPoints > 0 {
+		// A host restored from a store that has no recent sample of it
+		// keeps the point of its last snapshot.
+		if smps := f.cfg.Recent(name, maxPoints); len(smps) > 0 {
+			var hs history // the points' mount lists, shared while equal
+			points = make([]Point, len(smps))
+			for i := range smps {
+				points[i] = hs.pointOf(&smps[i])
+			}
+		}
 	}
-	return h.entryAt(f.cfg, now), h.hist.last(maxPoints), true
+	return e, points, true
 }
 
 // Counts are the fleet's totals.

@@ -86,12 +86,25 @@ func decodeLatest(k, v []byte) (Latest, error) {
 	return l, r.err
 }
 
-// Recent returns up to n of host's newest raw samples, oldest first.
+// Recent returns up to n of host's newest raw samples, oldest first: those
+// still buffered for the next flush too, so that every sample added is in
+// (a dashboard's live chart is drawn from it).
 func (s *Store) Recent(host string, n int) []Sample {
 	if n <= 0 {
 		return nil
 	}
-	var out []Sample // newest first while collecting
+	var out []Sample // newest first while collecting (sorted below)
+	// Buffered first, then the head, then the database: a sample moves
+	// that way, and each step is visible before the one it leaves is not.
+	s.mu.Lock()
+	for _, buf := range [][]pendingSample{s.pend, s.flushing} {
+		for i := range buf {
+			if buf[i].host == host {
+				out = append(out, buf[i].s)
+			}
+		}
+	}
+	s.mu.Unlock()
 	s.headMu.RLock()
 	mins := make([]int64, 0, len(s.head[host]))
 	for m := range s.head[host] {

@@ -119,6 +119,7 @@ type Store struct {
 
 	mu        sync.Mutex
 	pend      []pendingSample
+	flushing  []pendingSample // taken by flush, not yet in the head (Recent reads both)
 	spare     []pendingSample
 	pendEv    []Event
 	forgets   []string // hosts forgotten since the last flush, for the log
@@ -317,8 +318,15 @@ func (s *Store) SaveLatest(host string, l Latest) {
 	s.mu.Unlock()
 }
 
-// Latest returns the entries saved before the store was opened.
-func (s *Store) Latest() []Latest { return slices.Clone(s.atStart) }
+// Latest returns the entries saved before the store was opened, once: the
+// store lets go of them (10,000 hosts' snapshots are 20 MB).
+func (s *Store) Latest() []Latest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.atStart
+	s.atStart = nil
+	return l
+}
 
 // Run writes the buffered samples to the log every flushEvery (a process
 // killed loses at most that much) and makes them durable every second,
@@ -468,7 +476,7 @@ func (s *Store) flush(now time.Time, dbFree bool) { s.write(now, dbFree, true) }
 func (s *Store) write(now time.Time, dbFree, sync bool) {
 	s.mu.Lock()
 	pend, evs := s.pend, s.pendEv
-	s.pend, s.spare = s.spare[:0], nil
+	s.pend, s.spare, s.flushing = s.spare[:0], nil, pend
 	forgets := s.forgets
 	s.forgets = nil
 	if dbFree {
@@ -478,8 +486,9 @@ func (s *Store) write(now time.Time, dbFree, sync bool) {
 	}
 	s.mu.Unlock()
 	defer func() {
-		clear(pend) // let go of the samples' slices
 		s.mu.Lock()
+		s.flushing = nil // in the head now, or dropped
+		clear(pend)      // let go of the samples' slices
 		if s.spare == nil {
 			s.spare = pend[:0]
 		}

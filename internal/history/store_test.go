@@ -164,3 +164,52 @@ func TestOpenRefusesALockedStore(t *testing.T) {
 		t.Fatalf("second open: %v", err)
 	}
 }
+
+// TestRecentHasEverySampleAdded: Recent, the dashboard's live chart once the
+// fleet keeps no history of its own, has every sample added, whether it
+// still waits for the next flush, is being written to the log (the flush's
+// fsync), is in the head or sealed, each once.
+func TestRecentHasEverySampleAdded(t *testing.T) {
+	dir := t.TempDir()
+	c := &clock{t: t0}
+	s := openAt(t, dir, c)
+	defer s.Close()
+	check := func(when string, want int) {
+		t.Helper()
+		got := s.Recent("db-01", 1000)
+		if len(got) != want {
+			t.Fatalf("%s: Recent has %d samples, want %d", when, len(got), want)
+		}
+		for i := range got {
+			if w := t0.Add(time.Duration(i) * time.Second); !got[i].T.Equal(w) || got[i].CPU != sampleAt(w).CPU {
+				t.Fatalf("%s: sample %d at %v (cpu %v), want %v", when, i, got[i].T, got[i].CPU, w)
+			}
+		}
+	}
+	for i := range 90 {
+		s.Add("db-01", sampleAt(t0.Add(time.Duration(i)*time.Second)))
+	}
+	check("buffered", 90)
+	// While the flush writes the log, the samples are neither buffered nor
+	// in the head yet.
+	var during int
+	s.fault = func(op string) error {
+		if op == "wal" {
+			during = len(s.Recent("db-01", 1000))
+		}
+		return nil
+	}
+	now := t0.Add(90 * time.Second)
+	c.set(now)
+	s.flush(now, true)
+	s.fault = nil
+	if during != 90 {
+		t.Fatalf("while the flush writes the log, Recent has %d samples, want 90", during)
+	}
+	check("in the head", 90)
+	s.Add("db-01", sampleAt(t0.Add(90*time.Second)))
+	now = t0.Add(3 * time.Minute)
+	c.set(now)
+	s.seal(now, false) // the first minute goes to the database
+	check("sealed and in the head, one buffered", 91)
+}

@@ -35,8 +35,8 @@ type Config struct {
 	// included (the store's raw tier keeps each one for an hour). The
 	// fleet then keeps only each host's latest point in memory and draws
 	// the live chart from the store: history moves to disk, not into RAM.
-	Recent func(host string, n int) []stored.Sample
-	MaxHosts    int // new hosts beyond this are refused (a hostile publisher cannot exhaust memory)
+	Recent   func(host string, n int) []stored.Sample
+	MaxHosts int // new hosts beyond this are refused (a hostile publisher cannot exhaust memory)
 	// MaxBytes bounds what the fleet's hosts take in memory together
 	// (snapshots, history, bookkeeping, as accounted by recost); 0 means
 	// DefaultBytesPerHost(HistorySize) × MaxHosts, and at least 64 MiB.

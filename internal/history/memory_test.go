@@ -2,10 +2,13 @@ package history_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -18,7 +21,10 @@ import (
 	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
 
-var heapHosts = flag.Int("heap-hosts", 2000, "hosts of BenchmarkConsumerHeap (10000: issue 16's fleet, a few minutes of CPU each)")
+var (
+	heapHosts   = flag.Int("heap-hosts", 2000, "hosts of BenchmarkConsumerHeap (10000: issue 16's fleet, a few minutes of CPU each)")
+	heapProfile = flag.String("heap-profile", "", "BenchmarkConsumerHeap writes the heap profile where it measures to this file (who holds the heap: go tool pprof -sample_index=inuse_space)")
+)
 
 // BenchmarkConsumerHeap is issue 12's and 16's memory figure without the
 // broker, and so without the shared machine's noise: the consumer's parts
@@ -117,6 +123,15 @@ func consumerHeap(b *testing.B, hosts, seconds int, on, windowInMemory bool) flo
 	runtime.GC()
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
+	if *heapProfile != "" {
+		out, err := os.Create(*heapProfile)
+		if err == nil {
+			err = errors.Join(pprof.WriteHeapProfile(out), out.Close())
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 	runtime.KeepAlive(f)
 	runtime.KeepAlive(dashboards)
 	runtime.KeepAlive(store)

@@ -40,7 +40,7 @@ func BenchmarkConsumerHeap(b *testing.B) {
 	for _, c := range []struct {
 		name          string
 		store, window bool
-	}{{"history=off", false, true}, {"history=on", true, false}, {"history=on/window=memory", true, true}} {
+	}{{"history=off", false, true}, {"history=on", true, false}, {"history=on,window=memory", true, true}} {
 		b.Run(c.name, func(b *testing.B) {
 			for range b.N {
 				heap := consumerHeap(b, *heapHosts, 300, c.store, c.window)

@@ -393,13 +393,18 @@ func (s *Store) step(now time.Time) {
 }
 
 // housekeeping writes the latest entries once a minute and removes a
-// little of what is past its retention.
+// little of what is past its retention; once a minute too it lets go of the
+// database pages read meanwhile (dropMapped).
 func (s *Store) housekeeping(now time.Time) {
-	if now.Sub(s.lastSaved) >= latestEvery {
+	minute := now.Sub(s.lastSaved) >= latestEvery
+	if minute {
 		s.lastSaved = now
 		s.saveLatest()
 	}
 	s.retain(now)
+	if minute {
+		s.dropMapped()
+	}
 }
 
 // Close writes what is buffered and the latest entries and closes the

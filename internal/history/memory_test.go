@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ import (
 
 var (
 	heapHosts   = flag.Int("heap-hosts", 2000, "hosts of BenchmarkConsumerHeap (10000: issue 16's fleet, a few minutes of CPU each)")
+	heapLimit   = flag.Int("heap-limit", 0, "BenchmarkConsumerHeap runs under this soft memory limit in MiB (debug.SetMemoryLimit, as GOMEMLIMIT sets it); 0: none")
 	heapProfile = flag.String("heap-profile", "", "BenchmarkConsumerHeap writes the heap profile where it measures to this file (who holds the heap: go tool pprof -sample_index=inuse_space)")
 )
 
@@ -57,6 +59,9 @@ func BenchmarkConsumerHeap(b *testing.B) {
 // follows: the live heap, the collector's headroom, a seal's transaction).
 func consumerHeap(b *testing.B, hosts, seconds int, on, windowInMemory bool) (live, held float64) {
 	b.StopTimer()
+	if *heapLimit > 0 {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(int64(*heapLimit) << 20))
+	}
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)

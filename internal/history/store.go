@@ -394,7 +394,7 @@ func (s *Store) step(now time.Time) {
 
 // housekeeping writes the latest entries once a minute and removes a
 // little of what is past its retention; once a minute too it lets go of the
-// database pages read meanwhile (dropMapped).
+// database pages read meanwhile (dropMapped; a seal does after its own).
 func (s *Store) housekeeping(now time.Time) {
 	minute := now.Sub(s.lastSaved) >= latestEvery
 	if minute {
@@ -758,6 +758,7 @@ func (s *Store) finishSeal(j *sealJob, err error) {
 	}
 	s.headMu.Unlock()
 	s.resetOldest()
+	s.dropMapped() // the seal read every host's newest rows
 }
 
 // rewriteWAL is the rare path of finishSeal: the transaction named

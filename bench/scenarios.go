@@ -532,7 +532,7 @@ func (b *bench) growth() ([]Figure, error) {
 // figure that ends with it.
 func (b *bench) bigFleet() ([]Figure, error) {
 	fig, r, err := b.fleetFigure(fleetCase{id: "fleet_10000", hosts: b.opts.bigHosts, interval: time.Second,
-		total: b.opts.big, rssMiB: 1024, stateMs: 300})
+		total: b.opts.big, rssMiB: 512, stateMs: 300}) // issue 16: with history on
 	if err != nil {
 		return nil, err
 	}

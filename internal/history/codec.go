@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -136,6 +137,21 @@ func (r *reader) str() string {
 	return s
 }
 
+// strReuse is str returning prev when it is the same string.
+func (r *reader) strReuse(prev string) string {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.fail()
+		return ""
+	}
+	b := r.b[:n]
+	r.b = r.b[n:]
+	if string(b) == prev {
+		return prev
+	}
+	return string(b)
+}
+
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
@@ -149,6 +165,14 @@ const (
 
 func (r *reader) sample(base int64) Sample {
 	var s Sample
+	r.sampleInto(base, &s)
+	return s
+}
+
+// sampleInto decodes a sample into s, reusing its slices and its mount
+// names where they are the same: decoding a chunk one sample at a time
+// into one Sample allocates nothing once the first is in.
+func (r *reader) sampleInto(base int64, s *Sample) {
 	s.T = time.UnixMilli(base + r.varint())
 	mask := r.u16()
 	var v [nScalars]float32
@@ -158,21 +182,23 @@ func (r *reader) sample(base int64) Sample {
 			v[i] = r.f32()
 		}
 	}
-	setScalars(&s, v)
+	setScalars(s, v)
+	s.Cores = s.Cores[:0]
 	if n := r.count(maxCores); n > 0 {
-		s.Cores = make([]float32, n)
-		for i := range s.Cores {
-			s.Cores[i] = r.f32()
+		s.Cores = slices.Grow(s.Cores, n)
+		for range n {
+			s.Cores = append(s.Cores, r.f32())
 		}
 	}
-	if n := r.count(maxFS); n > 0 {
-		s.FS = make([]FSUse, n)
-		for i := range s.FS {
-			s.FS[i].Mount = r.str()
-			s.FS[i].Pct = r.f32()
-		}
+	n := r.count(maxFS)
+	if n > cap(s.FS) {
+		s.FS = append(s.FS[:cap(s.FS)], make([]FSUse, n-cap(s.FS))...)
 	}
-	return s
+	s.FS = s.FS[:n]
+	for i := range s.FS {
+		s.FS[i].Mount = r.strReuse(s.FS[i].Mount)
+		s.FS[i].Pct = r.f32()
+	}
 }
 
 // decodeChunk decodes a chunk: samples one after the other, their times

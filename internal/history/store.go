@@ -2,6 +2,7 @@ package history
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -835,52 +836,50 @@ func (s *Store) putRows(meta *bolt.Bucket, added [3]int64) error {
 // sealChunk files one host's samples of one minute in every tier that
 // covers them. A sample whose time is already in the raw row is a
 // duplicate (a redelivery) and is skipped, in the aggregates too.
+//
+// What it allocates is held until the transaction commits only if bbolt
+// keeps it (the rows it puts); the rest is garbage the collector has to
+// keep up with while the seal runs for every host, so the common case
+// allocates nothing but the row: a minute no raw row has yet (a new minute
+// is a new key) with its samples in time order is read one sample at a
+// time into one Sample for the aggregates and copied into the row as it
+// is encoded, its times rebased (rebaseChunk).
 func (s *Store) sealChunk(tx *bolt.Tx, mt *mountTx, host string, minute int64, enc []byte, now time.Time, added *[3]int64) error {
-	smps, err := decodeChunk(enc, 0, nil)
+	if len(enc) == 0 {
+		return nil
+	}
+	key := timeKey(minute)
+	raw := s.covers(tRaw, minute, now)
+	var hb *bolt.Bucket
+	var oldRow []byte
+	if raw {
+		var err error
+		if hb, err = hostBucket(tx, tRaw, host); err != nil {
+			return err
+		}
+		oldRow = hb.Get(key)
+	}
+	var g agg
+	row, inOrder, err := rebaseChunk(enc, minute*1000, &g, raw)
 	if err != nil {
 		return err
 	}
-	key := timeKey(minute)
-	fresh := smps
-	if s.covers(tRaw, minute, now) {
-		hb, err := hostBucket(tx, tRaw, host)
-		if err != nil {
+	switch {
+	case !raw: // aggregates only: every sample counts, as before
+	case oldRow == nil && inOrder:
+		added[tRaw]++
+		if err := hb.Put(key, row); err != nil {
 			return err
 		}
-		old, err := decodeChunk(hb.Get(key), minute*1000, nil)
-		if err != nil {
-			return fmt.Errorf("raw row: %w", err)
-		}
-		if len(old) == 0 {
-			added[tRaw]++
-		}
-		seen := make(map[int64]bool, len(old))
-		for _, o := range old {
-			seen[o.T.UnixMilli()] = true
-		}
-		fresh = fresh[:0:0]
-		for _, x := range smps {
-			if !seen[x.T.UnixMilli()] {
-				seen[x.T.UnixMilli()] = true
-				fresh = append(fresh, x)
-			}
-		}
-		if len(fresh) == 0 {
-			return nil
-		}
-		all := append(old, fresh...)
-		slices.SortStableFunc(all, func(a, b Sample) int { return a.T.Compare(b.T) })
-		var b []byte
-		for i := range all {
-			b = appendSample(b, &all[i], minute*1000)
-		}
-		if err := hb.Put(key, b); err != nil {
+	default:
+		g = agg{}
+		fresh, err := s.mergeRaw(hb, key, oldRow, enc, minute, added)
+		if err != nil || len(fresh) == 0 {
 			return err
 		}
-	}
-	var g agg
-	for i := range fresh {
-		g.add(&fresh[i])
+		for i := range fresh {
+			g.add(&fresh[i])
+		}
 	}
 	if s.covers(tMin, minute, now) {
 		if err := s.mergeAgg(tx, mt, tMin, host, minute, &g, added); err != nil {
@@ -893,6 +892,76 @@ func (s *Store) sealChunk(tx *bolt.Tx, mt *mountTx, host string, minute int64, e
 		}
 	}
 	return nil
+}
+
+// rebaseChunk folds a head chunk's samples (times after 0) into g, one at
+// a time, and when row is set copies them into a raw row (times after
+// base). inOrder is false when the samples are not in strictly increasing
+// time order (late samples, redeliveries): the row is then to be merged
+// by mergeRaw.
+func rebaseChunk(enc []byte, base int64, g *agg, row bool) (out []byte, inOrder bool, err error) {
+	if row {
+		out = make([]byte, 0, len(enc)) // a rebased time is shorter
+	}
+	r := reader{b: enc}
+	var x Sample
+	last := int64(math.MinInt64)
+	inOrder = true
+	for len(r.b) > 0 {
+		start := r.b
+		r.sampleInto(0, &x)
+		if r.err != nil {
+			return nil, false, r.err
+		}
+		g.add(&x)
+		ms := x.T.UnixMilli()
+		inOrder = inOrder && ms > last
+		last = ms
+		if row && inOrder {
+			_, n := binary.Varint(start)
+			out = binary.AppendVarint(out, ms-base)
+			out = append(out, start[n:len(start)-len(r.b)]...)
+		}
+	}
+	return out, inOrder, nil
+}
+
+// mergeRaw merges a chunk into its minute's raw row (oldRow, nil if none
+// yet): the samples sorted by time, those already in the row left out.
+// It returns the samples it added.
+func (s *Store) mergeRaw(hb *bolt.Bucket, key, oldRow, enc []byte, minute int64, added *[3]int64) ([]Sample, error) {
+	smps, err := decodeChunk(enc, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	old, err := decodeChunk(oldRow, minute*1000, nil)
+	if err != nil {
+		return nil, fmt.Errorf("raw row: %w", err)
+	}
+	if len(old) == 0 {
+		added[tRaw]++
+	}
+	seen := make(map[int64]bool, len(old)+len(smps))
+	for _, o := range old {
+		seen[o.T.UnixMilli()] = true
+	}
+	fresh := smps[:0]
+	for _, x := range smps {
+		if !seen[x.T.UnixMilli()] {
+			seen[x.T.UnixMilli()] = true
+			fresh = append(fresh, x)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil, nil
+	}
+	all := append(old, fresh...)
+	slices.SortStableFunc(all, func(a, b Sample) int { return a.T.Compare(b.T) })
+	b := make([]byte, 0, len(oldRow)+len(enc))
+	for i := range all {
+		b = appendSample(b, &all[i], minute*1000)
+	}
+	return fresh, hb.Put(key, b)
 }
 
 func (s *Store) mergeAgg(tx *bolt.Tx, mt *mountTx, tier int, host string, start int64, g *agg, added *[3]int64) error {

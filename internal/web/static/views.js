@@ -322,8 +322,17 @@
 
     // place walks the siblings: children[i] after an insertion costs a walk
     // from the start, which at 10,000 cells is seconds.
+    // An empty map (a fresh page, or back from another view) is filled off
+    // the document and put in at once: 10,000 insertions into the page,
+    // each invalidating its style, took a second of the first render.
     function place(parent, list) {
       let at = parent.firstElementChild;
+      if (!at) {
+        const frag = document.createDocumentFragment();
+        for (const h of list) frag.append(cellOf(h));
+        parent.append(frag);
+        return;
+      }
       for (const h of list) {
         const node = cellOf(h);
         if (node === at) at = at.nextElementSibling;

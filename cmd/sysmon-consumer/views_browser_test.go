@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -113,8 +114,17 @@ func TestDashboardViews(t *testing.T) {
 		if d.Hosts[1] != warn || d.Hosts[2] != degraded {
 			t.Errorf("by status: %v, want %s, %s, %s first", d.Hosts[:3], crit, warn, degraded)
 		}
+		if shots := os.Getenv("SYSMON_SCREENSHOT_DIR"); shots != "" {
+			screenshot(t, b, shots, "table.png")
+		}
 		if got := eval[string](t, b, `document.querySelector('#hosts-table tr[data-host="`+crit+`"] td:nth-child(2)').textContent`); got != "critical" {
 			t.Errorf("the critical host's status cell says %q", got)
+		}
+		// Its shape is the header's ▲ in the critical colour, not the live square.
+		if got := eval[string](t, b, `(() => { const st = getComputedStyle(document.querySelector('#hosts-table tr[data-host="`+crit+`"] .shape'));
+		  const live = getComputedStyle([...document.querySelectorAll('#hosts-table tr[data-host]')][4].querySelector('.shape')); // after crit, warn, degraded
+		  return st.clipPath !== 'none' && st.backgroundColor !== live.backgroundColor ? 'ok' : st.clipPath + ' ' + st.backgroundColor; })()`); got != "ok" {
+			t.Errorf("the critical row's status shape is %q: drawn as the live square", got)
 		}
 		click(t, b, `#hosts-table th:nth-child(1) button`) // Host
 		waitFor(t, b, "host-0000 first", 5*time.Second, domJS, func(d dom) bool { return len(d.Hosts) > 0 && d.Hosts[0] == "host-0000" })
@@ -163,6 +173,9 @@ func TestDashboardViews(t *testing.T) {
 		}
 		if st["fits"] != "true" {
 			t.Errorf("the map of %d hosts does not fit on one screen", n)
+		}
+		if shots := os.Getenv("SYSMON_SCREENSHOT_DIR"); shots != "" {
+			screenshot(t, b, shots, "map.png")
 		}
 		// Hover tells the figures.
 		click(t, b, `.cell[data-host="`+crit+`"]`)

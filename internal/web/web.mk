@@ -17,5 +17,5 @@ ensure-browser:
 
 screenshots: ensure-browser ensure-broker
 	@mkdir -p $(WEB_SCREENSHOT_DIR)
-	SYSMON_SCREENSHOT_DIR=$(CURDIR)/$(WEB_SCREENSHOT_DIR) $(GO) test -race -count=1 -run 'TestDashboardBrowser|TestHistoryBrowser$$|TestDashboardBigHosts' ./cmd/sysmon-consumer/
+	SYSMON_SCREENSHOT_DIR=$(CURDIR)/$(WEB_SCREENSHOT_DIR) $(GO) test -race -count=1 -run 'TestDashboardBrowser|TestHistoryBrowser$$|TestDashboardBigHosts|TestDashboardViews' ./cmd/sysmon-consumer/
 	@ls -l $(WEB_SCREENSHOT_DIR)/*.png

@@ -1035,7 +1035,13 @@
   });
   $('down').addEventListener('toggle', () => { layoutDirty = true; schedule(); });
 
+  // A ranking reads the metrics as they are now, at a user's sort change or
+  // at most every RESORT_MS. Every other relayout (a status change, a
+  // filter, a host going down) keeps the last ranking's order: a tile moves
+  // at once when its own status changes, and no other tile moves with it.
   let lastRank = 0;
+  let rankDue = true;
+  let rankedBy = ''; // the sort (and direction) of the last ranking
   let hostsChanged = true; // the suffix common to the fleet may have changed
 
   // relayout puts the tiles of the hosts that pass the filter in sorted order and
@@ -1043,8 +1049,18 @@
   // Hosts that are down go to their own group, collapsed, newest first.
   function relayout() {
     layoutDirty = false;
-    metricsChangedSinceSort = false;
-    lastRank = Date.now();
+    const by = state.sort + (state.reverse ? ' reversed' : '');
+    if (rankDue || by !== rankedBy || state.sort === 'name') {
+      rankDue = false;
+      rankedBy = by;
+      metricsChangedSinceSort = false;
+      lastRank = Date.now();
+      // Every host, shown or not: one that comes back from a filter or
+      // from the Down group has its place. Hosts newer than the ranking go
+      // last until the next one.
+      const all = [...state.hosts.values()].sort(SORTS[state.sort] || byName);
+      for (let i = 0; i < all.length; i++) all[i].rank = i;
+    }
     if (hostsChanged) {
       hostsChanged = false;
       const suffix = fleetSuffix();
@@ -1060,7 +1076,8 @@
       h.shown = show;
       if (show) (isDown(h) ? down : list).push(h);
     }
-    list.sort(SORTS[state.sort] || byName);
+    const worst = state.sort === 'worst';
+    list.sort((a, b) => (worst && problemRank(b) - problemRank(a)) || ((a.rank ?? Infinity) - (b.rank ?? Infinity)) || byName(a, b));
     if (state.reverse) list.reverse();
     if (hostsChangedTags) renderGroupOptions();
     for (const h of state.hosts.values()) h.pos = -1;
@@ -1194,7 +1211,7 @@
     }
     if (state.view === 'overview') {
       for (const h of shownHosts()) { if (h.tile) renderSeen(h); if (h.row) tableView.renderSeen(h); }
-      if (state.sort !== 'name' && metricsChangedSinceSort && Date.now() - lastRank >= RESORT_MS) layoutDirty = true;
+      if (state.sort !== 'name' && metricsChangedSinceSort && Date.now() - lastRank >= RESORT_MS) { rankDue = true; layoutDirty = true; }
     } else {
       renderHostSeen();
     }

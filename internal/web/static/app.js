@@ -526,9 +526,16 @@
 
   // The host under the pointer and the host with focus keep their place when
   // the overview is re-ranked: the host a user is about to open does not move.
-  let pointerHost = null;
-  $('overview').addEventListener('pointerover', (ev) => { pointerHost = hostOfNode(ev.target); });
-  $('overview').addEventListener('pointerleave', () => { pointerHost = null; });
+  // The host is looked up where the pointer is at each relayout: tiles laid
+  // out under a resting pointer (a re-rank, back from a host's view) get no
+  // pointer event, so a host remembered at the last one may be elsewhere.
+  let pointerAt = null;
+  $('overview').addEventListener('pointermove', (ev) => { pointerAt = [ev.clientX, ev.clientY]; });
+  $('overview').addEventListener('pointerleave', () => { pointerAt = null; });
+  function pointerHost() {
+    const e = pointerAt && document.elementFromPoint(pointerAt[0], pointerAt[1]);
+    return e ? hostOfNode(e) : null;
+  }
 
   const elideMiddle = kit.elideMiddle;
 
@@ -919,7 +926,7 @@
   // where they were in the last ranking, and ranks the others around them.
   function keepPinned(list) {
     const pinned = [];
-    for (const h of [pointerHost, hostOfNode(document.activeElement)]) {
+    for (const h of [pointerHost(), hostOfNode(document.activeElement)]) {
       if (!h || h.pos < 0 || pinned.some((p) => p.h === h)) continue;
       const at = list.indexOf(h);
       if (at >= 0) { list.splice(at, 1); pinned.push({ h, i: h.pos }); }
@@ -1075,12 +1082,14 @@
       if (show && !h.shown) h.tileStale = true;
       h.shown = show;
       if (show) (isDown(h) ? down : list).push(h);
+      // Hosts in the grid keep their last place until keepPinned has read
+      // it; every one of them gets a new one below.
+      if (!show || isDown(h)) h.pos = -1;
     }
     const worst = state.sort === 'worst';
     list.sort((a, b) => (worst && problemRank(b) - problemRank(a)) || ((a.rank ?? Infinity) - (b.rank ?? Infinity)) || byName(a, b));
     if (state.reverse) list.reverse();
     if (hostsChangedTags) renderGroupOptions();
-    for (const h of state.hosts.values()) h.pos = -1;
     const grouping = state.group && state.mode === 'grid';
     const grid = grouping ? grouped(list) : list;
     if (!grouping) {

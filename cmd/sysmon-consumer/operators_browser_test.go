@@ -317,16 +317,22 @@ func TestDashboardOperators(t *testing.T) {
 		// this test alike, and the calm rule is about the page's clock.
 		// t0 is taken before the sort changes, so the page's ranking is
 		// after it and its next re-rank at least 5 s after t0.
-		eval[bool](t, b, calmRecorderJS+`; (() => { const p = document.getElementById('problems'); if (p.checked) p.click();
-		  window.scrollTo(0, 0); const s = document.getElementById('sort'); s.value = 'cpu';
+		// api-04 starts low (10 %, under every other API host), so that only
+		// a re-rank can put it second.
+		bumped := "api-04" + suffix
+		s.change(bumped, func(h *simHost) { h.cpuBase = 10 })
+		eval[bool](t, b, `(() => { const p = document.getElementById('problems'); if (p.checked) p.click(); window.scrollTo(0, 0); return true; })()`)
+		waitFor(t, b, "api-04 at about 10 % CPU", 10*time.Second, `(() => { const e = document.querySelector('.tile[data-host="`+bumped+`"] [data-metric="cpu"]');
+		  const v = e ? parseFloat(e.textContent) : NaN; return Number.isFinite(v) ? v : 100; })()`,
+			func(cpu float64) bool { return cpu < 20 })
+		eval[bool](t, b, calmRecorderJS+`; (() => { const s = document.getElementById('sort'); s.value = 'cpu';
 		  window.__calm.t0 = performance.now(); s.dispatchEvent(new Event('change')); return true; })()`)
 		pageMs := func() float64 { return eval[float64](t, b, `performance.now() - window.__calm.t0`) }
 		for pageMs() < 500 {
 			time.Sleep(50 * time.Millisecond)
 		}
-		// api-04 jumps from 43 % to 70 % CPU: second after the 88 % host,
+		// api-04 jumps from 10 % to 70 % CPU: second after the 88 % host,
 		// at a re-rank and not before.
-		bumped := "api-04" + suffix
 		s.change(bumped, func(h *simHost) { h.cpuBase = 70 })
 		// A filter that every host passes, typed and cleared: the grid is
 		// laid out again (as when a host changes status), not re-ranked.
@@ -347,6 +353,9 @@ func TestDashboardOperators(t *testing.T) {
 		log := eval[[]calmEntry](t, b, `window.__calm.stop()`)
 		if len(log) == 0 || log[0].T > 2000 {
 			t.Fatalf("the grid did not follow the sort change at once: %+v", log)
+		}
+		if len(log[0].Order) < 2 || log[0].Order[1] == bumped {
+			t.Fatalf("sorted by CPU, the grid reads %v: want api-04 (10 %%) below the other API hosts", log[0].Order)
 		}
 		// A re-rank changes the order of hosts that are in the grid before
 		// and after it; a host leaving or joining the grid is not one.
@@ -377,31 +386,35 @@ func TestDashboardOperators(t *testing.T) {
 		t.Logf("re-ranked %d times in 11 s of the page's clock; api-04 moved up after %.1f s", ranks, moved/1000)
 
 		// The real pointer over the third tile, for 7 s of the page's
-		// clock: it stays there. The recorder looks at every change of the
-		// grid, not only at the moments this test polls.
+		// clock: it stays there. The tile under it is the one there when
+		// the page receives the move (on a slow machine a re-rank may come
+		// between this test's look and the page's), and the recorder looks
+		// at every change of the document, not only at the moments this
+		// test polls.
 		pos := eval[[]float64](t, b, `(() => { const r = document.querySelectorAll('#tiles .tile')[2].getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()`)
-		if err := chromedp.Do(b.ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, pos[0], pos[1])); err != nil {
-			t.Fatal(err)
-		}
-		under := eval[string](t, b, fmt.Sprintf(`(() => { const x = %f, y = %f;
+		eval[bool](t, b, fmt.Sprintf(`(() => { const x = %f, y = %f;
 		  const at = () => { const e = document.elementFromPoint(x, y); const tile = e && e.closest('.tile'); return tile ? tile.getAttribute('data-host') : ''; };
-		  const under = at(), rec = { t0: performance.now(), changes: [] };
-		  const check = () => { const h = at(); if (h !== under) rec.changes.push({ t: performance.now() - rec.t0, host: h,
+		  const rec = { t0: 0, under: null, changes: [] };
+		  const check = () => { if (rec.under === null) return; const h = at(); if (h !== rec.under) rec.changes.push({ t: performance.now() - rec.t0, host: h,
 		    gridTop: document.getElementById('tiles').getBoundingClientRect().top,
 		    order: [...document.querySelectorAll('#tiles .tile')].map((e) => e.getAttribute('data-host')) }); };
+		  document.addEventListener('pointermove', () => { if (rec.under === null) { rec.under = at(); rec.t0 = performance.now(); } }, true);
 		  const obs = new MutationObserver(check);
 		  obs.observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-host', 'hidden', 'class', 'style'] });
 		  rec.stop = () => { obs.disconnect(); check(); return rec.changes; };
-		  window.__pointer = rec; return under; })()`, pos[0], pos[1]))
-		if under == "" {
+		  window.__pointer = rec; return true; })()`, pos[0], pos[1]))
+		if err := chromedp.Do(b.ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, pos[0], pos[1])); err != nil {
+			t.Fatal(err)
+		}
+		under := waitFor(t, b, "the page told of the pointer", 5*time.Second, `window.__pointer.under`, func(h *string) bool { return h != nil })
+		if *under == "" {
 			t.Fatalf("no tile at %v", pos)
 		}
 		for eval[float64](t, b, `performance.now() - window.__pointer.t0`) < 7000 {
 			time.Sleep(200 * time.Millisecond)
 		}
-		changes := eval[[]map[string]any](t, b, `window.__pointer.stop()`)
-		if len(changes) > 0 {
-			t.Errorf("the tile under the pointer changed from %s: %v", under, changes)
+		if changes := eval[[]map[string]any](t, b, `window.__pointer.stop()`); len(changes) > 0 {
+			t.Errorf("the tile under the pointer changed from %s: %v", *under, changes)
 		}
 		if err := chromedp.Do(b.ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 5, 5)); err != nil {
 			t.Fatal(err)

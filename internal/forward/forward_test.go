@@ -67,20 +67,9 @@ func TestForwardsEachHostsLatestOnce(t *testing.T) {
 	for i := range 30 {
 		ff.set(fmt.Sprintf("h%02d", i), 1, t0)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	every := 300 * time.Millisecond
-	f := New(Options{Exchange: exchange, Every: every, States: ff.States, Log: log,
-		Dialer: mq.NewDialer(mq.DialConfig{URLs: []string{url}, Shown: []string{"test"}, Heartbeat: 10 * time.Second, MaxDelay: time.Second},
-			"forward-test", log, mq.NewStatus())})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	f, stop := startForwarder(t, url, Options{Exchange: exchange, Every: every, States: ff.States}, time.Second)
+	defer stop()
 
 	// receive collects what arrives within d: routing key → bodies.
 	receive := func(d time.Duration) map[string][]string {
@@ -137,6 +126,25 @@ type proxy struct {
 	hold sync.Mutex // held: nothing from the broker reaches the client
 	mu   sync.Mutex
 	cons []net.Conn
+}
+
+// startForwarder runs a forwarder with o, its log discarded, dialling the
+// broker at url; the returned func stops it and reports Run's error.
+func startForwarder(t *testing.T, url string, o Options, maxDelay time.Duration) (f *Forwarder, stop func()) {
+	t.Helper()
+	o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	o.Dialer = mq.NewDialer(mq.DialConfig{URLs: []string{url}, Shown: []string{"test"}, Heartbeat: 10 * time.Second, MaxDelay: maxDelay},
+		"forward-test", o.Log, mq.NewStatus())
+	f = New(o)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	return f, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}
 }
 
 func newProxy(t *testing.T, target string) *proxy {
@@ -213,19 +221,9 @@ func TestWindowKeepsManyInFlightAndSurvivesACut(t *testing.T) {
 	for i := range hosts {
 		ff.set(fmt.Sprintf("h%03d", i), 1, t0)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f := New(Options{Exchange: exchange, Every: 200 * time.Millisecond, Window: window, States: ff.States, Log: log,
-		Dialer: mq.NewDialer(mq.DialConfig{URLs: []string{"amqp://guest:guest@" + p.addr + "/"}, Shown: []string{"test"},
-			Heartbeat: 10 * time.Second, MaxDelay: 500 * time.Millisecond}, "forward-test", log, mq.NewStatus())})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	f, stop := startForwarder(t, "amqp://guest:guest@"+p.addr+"/", Options{Exchange: exchange, Every: 200 * time.Millisecond, Window: window, States: ff.States},
+		500*time.Millisecond)
+	defer stop()
 
 	// newest collects what arrives until each host's newest seen is seq,
 	// or at least n messages of seq arrived (n > 0).

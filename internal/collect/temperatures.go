@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/shirou/gopsutil/v4/sensors"
@@ -53,7 +55,8 @@ func (t *temperatures) fill(ctx context.Context, now time.Time, s *snapshot.Snap
 }
 
 // temperatureList keeps what a consumer accepts: named sensors with a
-// plausible reading, thresholds only when plausible, sorted by name, and
+// plausible reading, thresholds only when plausible, sorted by name, each
+// name once, and
 // at most snapshot.MaxTemperatures of them (the hottest, when a host has
 // more).
 func temperatureList(stats []sensors.TemperatureStat) []snapshot.Temperature {
@@ -77,6 +80,24 @@ func temperatureList(stats []sensors.TemperatureStat) []snapshot.Temperature {
 		out = out[:snapshot.MaxTemperatures]
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Sensor < out[j].Sensor })
+	// Two chips of one driver (a two-socket machine's coretemp) name their
+	// sensors alike, and a consumer refuses a name sent twice: the second
+	// becomes NAME#2, and so on.
+	seen := make(map[string]bool, len(out))
+	renamed := false
+	for i := range out {
+		name := out[i].Sensor
+		for n := 2; seen[name]; n++ {
+			name = out[i].Sensor + "#" + strconv.Itoa(n)
+			renamed = true
+		}
+		out[i].Sensor = name
+		seen[name] = true
+	}
+	if renamed {
+		out = slices.DeleteFunc(out, func(t snapshot.Temperature) bool { return len(t.Sensor) > snapshot.MaxNameLen })
+		sort.SliceStable(out, func(i, j int) bool { return out[i].Sensor < out[j].Sensor })
+	}
 	return out
 }
 

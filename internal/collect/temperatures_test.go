@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,6 +122,26 @@ func TestTemperatureListBounds(t *testing.T) {
 	got := temperatureList(stats)
 	if len(got) != snapshot.MaxTemperatures || got[0].Sensor != "s010" || got[len(got)-1].Sensor != fmt.Sprintf("s%03d", snapshot.MaxTemperatures+9) {
 		t.Fatalf("%d kept, first %+v last %+v", len(got), got[0], got[len(got)-1])
+	}
+	s := &snapshot.Snapshot{Timestamp: "x", Memory: snapshot.Memory{Total: 1}, Temperatures: got}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTemperatureListNamesEachSensorOnce: a two-socket machine's two
+// coretemp chips name their sensors alike; the consumer refuses a name sent
+// twice, so the second is renamed, not the whole snapshot refused.
+func TestTemperatureListNamesEachSensorOnce(t *testing.T) {
+	stats := []sensors.TemperatureStat{{SensorKey: "coretemp_core_0", Temperature: 40}, {SensorKey: "coretemp_core_0", Temperature: 45},
+		{SensorKey: "coretemp_core_0", Temperature: 50}, {SensorKey: "nvme", Temperature: 30}}
+	got := temperatureList(stats)
+	var names []string
+	for _, g := range got {
+		names = append(names, fmt.Sprintf("%s=%g", g.Sensor, g.Celsius))
+	}
+	if want := "coretemp_core_0=40 coretemp_core_0#2=45 coretemp_core_0#3=50 nvme=30"; strings.Join(names, " ") != want {
+		t.Errorf("sensors %v, want %s", names, want)
 	}
 	s := &snapshot.Snapshot{Timestamp: "x", Memory: snapshot.Memory{Total: 1}, Temperatures: got}
 	if err := s.Validate(); err != nil {

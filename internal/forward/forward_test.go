@@ -256,8 +256,10 @@ func TestWindowKeepsManyInFlightAndSurvivesACut(t *testing.T) {
 		}
 	}
 	await("first round", allAt(1), 1)
-	for f.Stats().Confirmed < hosts {
-		time.Sleep(10 * time.Millisecond)
+	for deadline := time.Now().Add(30 * time.Second); f.Stats().Confirmed < hosts; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the first round is not confirmed after 30 s: %+v", f.Stats())
+		}
 	}
 
 	// The broker's confirms are held back: a window's worth of snapshots

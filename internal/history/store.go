@@ -366,6 +366,9 @@ func (s *Store) loop(ctx context.Context, tick, fast <-chan time.Time, stepped f
 			// Written, not synced: the page cache outlives a killed
 			// process; the second's tick makes it durable.
 			s.write(s.now(), false, false)
+			if stepped != nil {
+				stepped()
+			}
 		case <-tick:
 			now := s.now()
 			s.flush(now, job == nil)
@@ -501,6 +504,11 @@ func (s *Store) write(now time.Time, dbFree, sync bool) {
 		s.mu.Unlock()
 	}()
 	if len(pend) == 0 && len(evs) == 0 && len(forgets) == 0 {
+		if sync {
+			// What the quarter-second writes left unsynced: the fast
+			// tick may have taken this second's samples already.
+			s.syncLog(now)
+		}
 		return
 	}
 	if s.failing && now.Before(s.retryAt) {
@@ -591,6 +599,21 @@ func (s *Store) write(now time.Time, dbFree, sync bool) {
 		}
 		if err != nil {
 			s.writeFailed(now, failDB, fmt.Errorf("write events: %w", err))
+		}
+	}
+}
+
+// syncLog syncs what was written to the log (and to a seal's next
+// generation) without a sync since.
+func (s *Store) syncLog(now time.Time) {
+	if s.wal != nil && s.wal.dirty {
+		if err := s.wal.sync(); err != nil {
+			s.writeFailed(now, failLog, err)
+		}
+	}
+	if s.next != nil && !s.next.broken && s.next.dirty {
+		if err := s.next.sync(); err != nil {
+			s.next.broken = true // finishSeal writes it anew
 		}
 	}
 }

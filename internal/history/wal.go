@@ -32,6 +32,7 @@ type wal struct {
 	f      *os.File
 	size   int64
 	broken bool // a write failed: it misses a record
+	dirty  bool // written since the last sync
 }
 
 // createWAL writes a new generation holding payload (may be empty), synced,
@@ -90,6 +91,7 @@ func (w *wal) append(payload []byte) error {
 		_, _ = w.f.Seek(w.size, io.SeekStart)
 		return fmt.Errorf("write %s: %w", w.f.Name(), err)
 	}
+	w.dirty = true
 	return nil
 }
 
@@ -97,6 +99,7 @@ func (w *wal) sync() error {
 	if err := w.f.Sync(); err != nil {
 		return fmt.Errorf("sync %s: %w", w.f.Name(), err)
 	}
+	w.dirty = false
 	return nil
 }
 

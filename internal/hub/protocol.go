@@ -114,7 +114,8 @@ type Figures struct {
 	DiskMount   string       `json:"disk_mount"`
 	FS          []Filesystem `json:"fs,omitzero"`  // a prototype message's root ("disk") included; not in a StateFrame
 	Net         []Interface  `json:"net,omitzero"` // not in a StateFrame
-	// Temps are the host's sensors, sorted by name; not in a StateFrame.
+	// Temps are the host's sensors, each name once, in the order the host
+	// sent them (sysmon's publisher: by name); not in a StateFrame.
 	Temps []Temperature `json:"temps,omitzero"`
 	// Missing names the sources the publisher could not read for this
 	// snapshot (its figures are absent): the host is degraded.

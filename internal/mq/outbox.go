@@ -148,7 +148,7 @@ func (o *Outbox) resend() {
 	o.inflight = 0
 }
 
-// Len is the number of messages waiting (the in-flight one included).
+// Len is the number of messages waiting (those in flight included).
 func (o *Outbox) Len() int {
 	o.mu.Lock()
 	defer o.mu.Unlock()

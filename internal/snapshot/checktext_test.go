@@ -218,6 +218,7 @@ func TestValidateRanges(t *testing.T) {
 		"temperature critical 1e9":    func(s *Snapshot) { s.Temperatures[0].Critical = 1e9 },
 		"temperature sensor empty":    func(s *Snapshot) { s.Temperatures[0].Sensor = "" },
 		"temperature sensor with ESC": func(s *Snapshot) { s.Temperatures[0].Sensor = "core\x1b" },
+		"temperature sensor twice":    func(s *Snapshot) { s.Temperatures = append(s.Temperatures, s.Temperatures[0]) },
 		"too many temperatures": func(s *Snapshot) {
 			for len(s.Temperatures) <= MaxTemperatures {
 				s.Temperatures = append(s.Temperatures, s.Temperatures[0])
@@ -256,7 +257,7 @@ func TestValidateRanges(t *testing.T) {
 	addTags(s, MaxTags-1)
 	s.Tags[strings.Repeat("k", MaxTagKeyLen)] = "A:/@+_.-" + strings.Repeat("v", MaxTagValueLen-8)
 	for len(s.Temperatures) < MaxTemperatures {
-		s.Temperatures = append(s.Temperatures, Temperature{Sensor: "x", Celsius: MinCelsius, High: MaxCelsius, Critical: MaxCelsius})
+		s.Temperatures = append(s.Temperatures, Temperature{Sensor: "x" + strconv.Itoa(len(s.Temperatures)), Celsius: MinCelsius, High: MaxCelsius, Critical: MaxCelsius})
 	}
 	body, _ := Encode(s)
 	if err := decodeBoth(t, body); err != nil {
@@ -507,7 +508,7 @@ func TestWorstCaseMessage(t *testing.T) {
 	}
 	s.Temperatures = make([]Temperature, MaxTemperatures)
 	for i := range s.Temperatures {
-		s.Temperatures[i] = Temperature{Sensor: str(MaxNameLen), Celsius: -273.15, High: 999.99, Critical: 999.99}
+		s.Temperatures[i] = Temperature{Sensor: str(MaxNameLen-3) + fmt.Sprintf("%03d", i), Celsius: -273.15, High: 999.99, Critical: 999.99} // each name once
 	}
 	body, err := Encode(s)
 	if err != nil {

@@ -389,10 +389,20 @@ func (s *Snapshot) Validate() error {
 		}
 	}
 	c.count("temperatures", len(s.Temperatures), MaxTemperatures)
+	var sensorsSeen map[string]bool
+	if len(s.Temperatures) > 1 && len(s.Temperatures) <= MaxTemperatures {
+		sensorsSeen = make(map[string]bool, len(s.Temperatures))
+	}
 	for i := range s.Temperatures {
 		t := &s.Temperatures[i]
 		if t.Sensor == "" {
 			c.fail("temperatures.sensor is empty")
+		}
+		if sensorsSeen != nil {
+			if sensorsSeen[t.Sensor] {
+				c.fail("temperatures.sensor %q is sent twice", t.Sensor)
+			}
+			sensorsSeen[t.Sensor] = true
 		}
 		c.text("temperatures.sensor", t.Sensor, MaxNameLen)
 		c.within("temperatures.celsius", t.Celsius, MinCelsius, MaxCelsius)

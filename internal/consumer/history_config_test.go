@@ -1,8 +1,6 @@
 package consumer
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,15 +13,7 @@ import (
 // aggregates each tier from the one below), and nonsense stops the daemon
 // with the key named.
 func TestHistoryConfig(t *testing.T) {
-	load := func(content string) (Config, error) {
-		p := filepath.Join(t.TempDir(), "c.env")
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		c, _, err := LoadConfig(p, true, noEnv)
-		return c, err
-	}
-	c, err := load("")
+	c, err := loadText(t, "")
 	if want := (history.Retention{Raw: time.Hour, Minute: 7 * day, Hour: year}); err != nil || c.History != want {
 		t.Fatalf("defaults %+v (err %v), want %+v", c.History, err, want)
 	}
@@ -32,7 +22,7 @@ func TestHistoryConfig(t *testing.T) {
 		"HISTORY_RAW=2h\nHISTORY_MINUTE=30d\nHISTORY_HOUR=2y\n":    {Raw: 2 * time.Hour, Minute: 30 * day, Hour: 2 * year},
 		"HISTORY_RAW=600\nHISTORY_MINUTE=1.5d\nHISTORY_HOUR=52w\n": {Raw: 10 * time.Minute, Minute: 36 * time.Hour, Hour: 364 * day},
 	} {
-		c, err := load(content)
+		c, err := loadText(t, content)
 		if err != nil || c.History != want {
 			t.Errorf("%q: %+v (err %v), want %+v", content, c.History, err, want)
 		}
@@ -48,7 +38,7 @@ func TestHistoryConfig(t *testing.T) {
 		"HISTORY_MINUTE=0\n":                    "HISTORY_MINUTE: a single tier cannot be turned off",
 		"HISTORY_RAW=0\nHISTORY_HOUR=0\n":       "HISTORY_RAW: a single tier cannot be turned off",
 	} {
-		if _, err := load(content); err == nil || !strings.Contains(err.Error(), msg) {
+		if _, err := loadText(t, content); err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("%q: %v, want an error with %q", content, err, msg)
 		}
 	}

@@ -137,33 +137,25 @@ func TestHostLogIsBounded(t *testing.T) {
 }
 
 func TestIdentityConfig(t *testing.T) {
-	load := func(content string) (Config, error) {
-		p := filepath.Join(t.TempDir(), "c.env")
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		c, _, err := LoadConfig(p, true, noEnv)
-		return c, err
-	}
-	c, err := load("")
+	c, err := loadText(t, "")
 	if err != nil || c.Identity.Required {
 		t.Fatalf("default: %+v %v", c.Identity, err)
 	}
-	c, err = load("HOST_IDENTITY=broker-user\n")
+	c, err = loadText(t, "HOST_IDENTITY=broker-user\n")
 	if err != nil || !c.Identity.Required || c.Identity.User("web1") != "sysmon-host-web1" {
 		t.Fatalf("broker-user: %+v %v", c.Identity, err)
 	}
-	c, err = load("HOST_IDENTITY=broker-user\nHOST_USER_PREFIX=\n")
+	c, err = loadText(t, "HOST_IDENTITY=broker-user\nHOST_USER_PREFIX=\n")
 	if err != nil || c.Identity.User("web1") != "web1" {
 		t.Fatalf("empty prefix: %+v %v", c.Identity, err)
 	}
-	if _, err = load("HOST_IDENTITY=yes\n"); err == nil || !strings.Contains(err.Error(), "c.env:1: HOST_IDENTITY") {
+	if _, err = loadText(t, "HOST_IDENTITY=yes\n"); err == nil || !strings.Contains(err.Error(), "c.env:1: HOST_IDENTITY") {
 		t.Fatalf("bad value: %v", err)
 	}
-	if _, err = load("HOST_USER_PREFIX=mon-\n"); err == nil || !strings.Contains(err.Error(), "c.env:1: HOST_USER_PREFIX") {
+	if _, err = loadText(t, "HOST_USER_PREFIX=mon-\n"); err == nil || !strings.Contains(err.Error(), "c.env:1: HOST_USER_PREFIX") {
 		t.Fatalf("prefix without the mode: %v", err)
 	}
-	if _, err = load("HOST_IDENTITY=broker-user\nHOST_USER_PREFIX=" + strings.Repeat("p", MaxUserID) + "\n"); err == nil ||
+	if _, err = loadText(t, "HOST_IDENTITY=broker-user\nHOST_USER_PREFIX="+strings.Repeat("p", MaxUserID)+"\n"); err == nil ||
 		!strings.Contains(err.Error(), "c.env:2: HOST_USER_PREFIX") {
 		t.Fatalf("prefix too long for any user_id: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 )
 
+// loadText loads a consumer.env holding content, without the environment.
 func loadText(t *testing.T, content string) (Config, error) {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "c.env")

@@ -178,6 +178,8 @@ func (b *bench) manyDashboards() ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Each ends by itself unless an error returns first.
+	defer lg.stop()
 	const every = 1250 * time.Millisecond // 1 s + one WS_TICK
 	// The stream itself: does every host reach a bare consumer each second?
 	bare, err := b.start("dashboards1000", "sysmon-loadgen", "consume", "-exchange", ex, "-every", every.String(),
@@ -185,6 +187,7 @@ func (b *bench) manyDashboards() ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer bare.stop()
 	if err := b.sleep(b.opts.warmup); err != nil {
 		return nil, err
 	}
@@ -330,25 +333,28 @@ func (b *bench) forward() ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Each process stops before the cleanup deletes its exchanges, also on
+	// an error path: a consumer alive then would declare them again.
+	defer merged.stop()
 	shard, shardBase, err := b.startDaemon("forward", "sysmon-consumer", common(map[string]string{
 		"EXCHANGE_NAME": ex, "QUEUE_NAME": qShard, "FORWARD_EXCHANGE": fleetEx, "FORWARD_EVERY": every.String()}))
 	if err != nil {
 		return nil, err
 	}
+	defer shard.stop()
 	plain, plainBase, err := b.startDaemon("forward", "sysmon-consumer", common(map[string]string{
 		"EXCHANGE_NAME": ex, "QUEUE_NAME": qPlain}))
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range []*proc{merged, shard, plain} {
-		defer p.stop() // before the cleanup deletes their exchanges
-	}
+	defer plain.stop()
 	total := b.opts.warmup + b.opts.window + 5*time.Second
 	lg, err := b.start("forward", "sysmon-loadgen", "publish", "-exchange", ex, "-hosts", strconv.Itoa(hosts), "-interval", "1s",
 		"-duration", total.String(), "-json", "-prefix", "host-")
 	if err != nil {
 		return nil, err
 	}
+	defer lg.stop() // ends by itself (lg.wait) unless an error returns first
 	if err := b.sleep(b.opts.warmup); err != nil {
 		return nil, err
 	}

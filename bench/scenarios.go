@@ -368,6 +368,7 @@ func (b *bench) runFleet(tag string, hosts int, interval time.Duration, dashboar
 	if err != nil {
 		return nil, err
 	}
+	defer watch.stop() // each ends by itself unless an error returns first
 	// The bare consumer has its own queue on the same exchange: the broker
 	// does the routing work twice, so it is left out of the largest fleet.
 	var bare *proc
@@ -376,6 +377,7 @@ func (b *bench) runFleet(tag string, hosts int, interval time.Duration, dashboar
 		if err != nil {
 			return nil, err
 		}
+		defer bare.stop()
 	}
 	time.Sleep(300 * time.Millisecond)
 	lg, err := b.start(tag, "sysmon-loadgen", "publish", "-exchange", ex, "-hosts", strconv.Itoa(hosts), "-interval", secs(interval),
@@ -383,6 +385,7 @@ func (b *bench) runFleet(tag string, hosts int, interval time.Duration, dashboar
 	if err != nil {
 		return nil, err
 	}
+	defer lg.stop()
 	r := &fleetRun{hosts: hosts}
 	t0 := time.Now()
 	if err := b.sleep(b.opts.warmup); err != nil {

@@ -94,6 +94,11 @@
   const RESORT_MS = 5000;
   // A delay of the consumer under this is not worth a word.
   const DELAY_SHOWN = 5;
+  // The figures stream.js passes as numbers, in its order (NUMS there).
+  const NUMS = ['cpu', 'mem', 'mem_total', 'swap', 'swap_total', 'load1', 'load5', 'load15', 'cores', 'load_per_core',
+    'rx', 'tx', 'rd', 'wr', 'rd_ops', 'wr_ops', 'uptime', 'seq', 'disk', 'temp'];
+  const ROW_HEAD = 3;
+  const ROW_STRIDE = ROW_HEAD + NUMS.length;
   const STATUS_RANK = { live: 0, stale: 1, offline: 2 };
   const LEVEL_RANK = { ok: 0, warn: 1, crit: 2 };
 
@@ -190,6 +195,34 @@
   function derive(h) {
     const f = obj(h.figures) || {};
     const m = {};
+    m.fs = Array.isArray(f.fs) ? f.fs.filter(obj) : [];
+    m.net = Array.isArray(f.net) ? f.net.filter(obj) : [];
+    m.listsKnown = Array.isArray(f.fs); // lean entries leave the lists out
+    m.platform = str(f.platform);
+    m.release = str(f.platform_release);
+    m.processor = str(f.processor);
+    m.agent = str(f.agent_version);
+    m.sampledAt = str(f.sampled_at);
+    // Sources the publisher could not read (an NFS mount that hangs): the
+    // figures look fine but are not the whole truth.
+    m.missing = Array.isArray(f.missing) ? f.missing.filter((x) => typeof x === 'string' && x !== '') : [];
+    // HOST_TAGS, sorted by key; the hottest sensor; the sensors (complete
+    // entries only, like fs and net).
+    const tags = obj(f.tags) || {};
+    m.tags = Object.keys(tags).filter((k) => typeof tags[k] === 'string').sort().map((k) => [k, tags[k]]);
+    m.tempSensor = str(f.temp_sensor);
+    m.lvTemp = f.temp_level === 'crit' || f.temp_level === 'warn' ? f.temp_level : 'ok'; // the sensors' own marks
+    m.temps = Array.isArray(f.temps) ? f.temps.filter(obj) : [];
+    h.m = m;
+    h.degraded = m.missing.length > 0;
+    deriveFigures(h);
+  }
+
+  // deriveFigures reads the numbers of h.figures into h.m and rates them:
+  // all that changes from one second to the next for most hosts.
+  function deriveFigures(h) {
+    const f = obj(h.figures) || {};
+    const m = h.m;
     m.cpu = num(f.cpu);
     m.mem = num(f.mem);
     m.memTotal = num(f.mem_total);
@@ -206,27 +239,9 @@
     m.tx = num(f.tx);
     m.uptime = num(f.uptime);
     m.seq = num(f.seq);
-    m.fs = Array.isArray(f.fs) ? f.fs.filter(obj) : [];
-    m.net = Array.isArray(f.net) ? f.net.filter(obj) : [];
-    m.listsKnown = Array.isArray(f.fs); // lean entries leave the lists out
-    m.platform = str(f.platform);
-    m.release = str(f.platform_release);
-    m.processor = str(f.processor);
-    m.agent = str(f.agent_version);
-    m.sampledAt = str(f.sampled_at);
     m.rdOps = num(f.rd_ops);
     m.wrOps = num(f.wr_ops);
-    // Sources the publisher could not read (an NFS mount that hangs): the
-    // figures look fine but are not the whole truth.
-    m.missing = Array.isArray(f.missing) ? f.missing.filter((x) => typeof x === 'string' && x !== '') : [];
-    // HOST_TAGS, sorted by key; the hottest sensor; the sensors (complete
-    // entries only, like fs and net).
-    const tags = obj(f.tags) || {};
-    m.tags = Object.keys(tags).filter((k) => typeof tags[k] === 'string').sort().map((k) => [k, tags[k]]);
     m.temp = num(f.temp);
-    m.tempSensor = str(f.temp_sensor);
-    m.lvTemp = f.temp_level === 'crit' || f.temp_level === 'warn' ? f.temp_level : 'ok'; // the sensors' own marks
-    m.temps = Array.isArray(f.temps) ? f.temps.filter(obj) : [];
 
     const th = state.config.thresholds;
     m.lvCpu = levelOf(m.cpu, th.cpu);
@@ -234,9 +249,7 @@
     m.lvSwap = levelOf(m.swap, th.swap);
     m.lvDisk = levelOf(m.disk, th.disk);
     m.lvLoad = levelOf(m.loadPerCore, th.load);
-    h.m = m;
-    h.level = [m.lvCpu, m.lvMem, m.lvSwap, m.lvDisk, m.lvLoad].reduce(worseLevel, 'ok');
-    h.degraded = m.missing.length > 0;
+    h.level = worseLevel(worseLevel(worseLevel(worseLevel(m.lvCpu, m.lvMem), m.lvSwap), m.lvDisk), m.lvLoad);
   }
 
   function computeStatus(h) {
@@ -314,6 +327,41 @@
     const tagsBefore = (h.m.tags || []).join(',');
     derive(h);
     if ((h.m.tags || []).join(',') !== tagsBefore) { hostsChangedTags = true; layoutDirty = true; }
+    settle(h, wasDown, wasLevel, wasDegraded);
+  }
+
+  // applyRow takes the numbers of a host's entry whose other fields are as
+  // they were (stream.js): at 10,000 hosts, nearly every entry of a second.
+  function applyRow(h, rows, at) {
+    const seen = rows[at + 1];
+    if (seen === seen) h.lastSeen = seen; // NaN: not a time
+    const iv = rows[at + 2];
+    if (iv === iv) h.interval = iv;
+    if (!h.figures) h.figures = {};
+    const f = h.figures;
+    for (let k = 0; k < NUMS.length; k++) {
+      const v = rows[at + ROW_HEAD + k];
+      f[NUMS[k]] = v === v ? v : null;
+    }
+    const wasDown = h.status === 'offline', wasLevel = h.level, wasDegraded = h.degraded;
+    deriveFigures(h);
+    settle(h, wasDown, wasLevel, wasDegraded);
+  }
+
+  // withRow puts the numbers of a row back into a whole entry.
+  function withRow(e, rows) {
+    const f = obj(e.figures);
+    if (f) {
+      const at = e.r * ROW_STRIDE;
+      for (let k = 0; k < NUMS.length; k++) {
+        const v = rows[at + ROW_HEAD + k];
+        f[NUMS[k]] = v === v ? v : null;
+      }
+    }
+    return e;
+  }
+
+  function settle(h, wasDown, wasLevel, wasDegraded) {
     h.status = computeStatus(h);
     // Moving between the grid and the Down group, or in or out of a
     // filter, is not a re-rank: it is done at once.
@@ -339,7 +387,6 @@
     // A fresh state replaces everything: hosts the server no longer knows go.
     for (const key of state.hosts.keys()) if (!keep.has(key)) removeHost(key);
     for (const e of entries) applyEntry(e, true);
-    for (const h of state.hosts.values()) { derive(h); markDirty(h); }
     pollDelay();
     if (state.routeHost != null) loadHistory(state.routeHost);
     layoutDirty = true;
@@ -363,13 +410,34 @@
     if (state.routeHost === key) hostViewDirty = true;
   }
 
-  function applyUpdate(msg) {
-    if (!Array.isArray(msg.hosts)) return;
-    for (const e of msg.hosts) {
-      if (obj(e) && e.removed === true && typeof e.host === 'string') removeHost(e.host);
-      else applyEntry(e, false);
+  // byIndex: the host of each index stream.js gives a row.
+  let byIndex = [];
+
+  // applyFrame takes a frame as stream.js passes it on: whole entries where
+  // more than the numbers changed, rows for the others.
+  function applyFrame(fr) {
+    const rows = fr.rows instanceof Float64Array ? fr.rows : new Float64Array(0);
+    const full = Array.isArray(fr.full) ? fr.full : [];
+    if (fr.kind === 'state') {
+      byIndex = [];
+      attempt = 0;
+      applyState({ config: fr.config, server_time: fr.server_time, hosts: full.map((e) => withRow(e, rows)) });
+      for (const e of full) byIndex[e.i] = state.hosts.get(e.host);
+      return;
     }
-    if (obj(msg.watched)) applyWatched(msg.watched);
+    for (const key of Array.isArray(fr.removed) ? fr.removed : []) removeHost(key);
+    let k = 0;
+    for (let r = 0, at = 0; at < rows.length; r++, at += ROW_STRIDE) {
+      if (k < full.length && full[k].r === r) {
+        const e = full[k++];
+        applyEntry(withRow(e, rows), false);
+        byIndex[e.i] = state.hosts.get(e.host);
+        continue;
+      }
+      const h = byIndex[rows[at]];
+      if (h && state.hosts.get(h.key) === h) applyRow(h, rows, at);
+    }
+    if (obj(fr.watched)) applyWatched(fr.watched);
     schedule();
   }
 
@@ -390,53 +458,37 @@
 
   // ---------------------------------------------------------------- connection
 
-  let ws = null;
+  // stream.js, a Web Worker, owns the WebSocket and parses its frames: the
+  // main thread only applies what changed and draws.
+  const stream = new Worker('stream.js');
+  let open = false; // the worker's socket is open
+  let connecting = false;
   let attempt = 0;
   let retryAt = 0;
   let retryTimer = 0;
 
+  stream.onmessage = (ev) => {
+    const m = ev.data;
+    if (!obj(m)) return;
+    if (m.type === 'frame') applyFrame(m);
+    else if (m.type === 'open') { open = true; connecting = false; }
+    else if (m.type === 'close') { open = false; connecting = false; scheduleReconnect(); }
+  };
+
   // sendWatch tells the consumer which host is on screen (null: none): it
   // then sends that host's complete entry with the updates.
   function sendWatch() {
-    if (ws && ws.readyState === 1) ws.send(JSON.stringify({ type: 'watch', host: state.routeHost }));
-  }
-
-  function wsURL() {
-    return (location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + location.host + '/ws';
+    stream.postMessage({ type: 'watch', host: state.routeHost });
   }
 
   function connect() {
     clearTimeout(retryTimer);
     retryTimer = 0;
     retryAt = 0;
-    if (ws) return;
+    if (open || connecting) return;
+    connecting = true;
     setConn('connecting');
-    let sock;
-    try {
-      sock = new WebSocket(wsURL());
-    } catch (err) {
-      scheduleReconnect();
-      return;
-    }
-    ws = sock;
-    sock.onopen = () => { if (ws === sock) sendWatch(); };
-    sock.onmessage = (ev) => {
-      if (ws !== sock || typeof ev.data !== 'string') return;
-      let msg;
-      try { msg = JSON.parse(ev.data); } catch (err) {
-        console.warn('sysmon: ignoring a frame that is not JSON');
-        return;
-      }
-      if (!obj(msg)) return;
-      if (msg.type === 'state') { attempt = 0; applyState(msg); }
-      else if (msg.type === 'update') applyUpdate(msg);
-    };
-    sock.onclose = () => {
-      if (ws !== sock) return;
-      ws = null;
-      scheduleReconnect();
-    };
-    sock.onerror = () => { /* onclose follows and reconnects */ };
+    stream.postMessage({ type: 'connect' });
   }
 
   function scheduleReconnect() {

@@ -1,0 +1,137 @@
+// sysmon dashboard: the WebSocket stream, in a dedicated Web Worker (issue
+// 14, point 8). At 10,000 hosts the consumer sends 10,000 entries a second;
+// parsing them took a quarter of the page's main thread, and scrolling
+// stuttered behind it. This worker owns the socket, parses every frame and
+// hands app.js what it needs to draw:
+//
+//   - rows: one per entry, in a Float64Array transferred (not copied):
+//     [index, last seen (ms), interval (s), then the figures in NUMS order],
+//     NaN for null;
+//   - full: the entries whose other fields (status, tags, missing sources,
+//     platform…) changed since the worker last passed them on, the host's
+//     first entry, and every entry of a state frame or of the watched host
+//     (the host view's, with its points), without the figures of the row;
+//     each names its row (r) and keeps its host's index (i);
+//   - removed: the names of the hosts the consumer forgot.
+//
+// Messages from app.js: {type:'connect'} opens the socket (app.js decides
+// when to reconnect), {type:'watch', host} says which host is on screen.
+// To app.js: {type:'open'}, {type:'close'}, {type:'frame', …}.
+'use strict';
+
+// The figures every entry carries as numbers (internal/hub/protocol.go's
+// Figures); app.js lists the same names in the same order.
+const NUMS = ['cpu', 'mem', 'mem_total', 'swap', 'swap_total', 'load1', 'load5', 'load15', 'cores', 'load_per_core',
+  'rx', 'tx', 'rd', 'wr', 'rd_ops', 'wr_ops', 'uptime', 'seq', 'disk', 'temp'];
+const HEAD = 3; // index, last seen, interval
+const STRIDE = HEAD + NUMS.length;
+
+let ws = null;
+let watch = null; // the host app.js shows, or null
+const index = new Map(); // host -> its index, for as long as the consumer knows it
+const sig = new Map(); // host -> what was last passed on of its other fields
+let nextIndex = 0;
+
+const obj = (v) => (v && typeof v === 'object' && !Array.isArray(v) ? v : null);
+const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : NaN);
+
+function send(m) {
+  if (ws && ws.readyState === 1) ws.send(JSON.stringify(m));
+}
+
+function connect() {
+  if (ws) return;
+  let sock;
+  try {
+    sock = new WebSocket((self.location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + self.location.host + '/ws');
+  } catch (err) {
+    postMessage({ type: 'close' });
+    return;
+  }
+  ws = sock;
+  sock.onopen = () => {
+    if (ws !== sock) return;
+    send({ type: 'watch', host: watch });
+    postMessage({ type: 'open' });
+  };
+  sock.onmessage = (ev) => {
+    if (ws !== sock || typeof ev.data !== 'string') return;
+    let msg;
+    try { msg = JSON.parse(ev.data); } catch (err) {
+      console.warn('sysmon: ignoring a frame that is not JSON');
+      return;
+    }
+    if (obj(msg) && (msg.type === 'state' || msg.type === 'update')) frame(msg);
+  };
+  sock.onclose = () => {
+    if (ws !== sock) return;
+    ws = null;
+    postMessage({ type: 'close' });
+  };
+  sock.onerror = () => { /* onclose follows */ };
+}
+
+// frame splits a parsed frame into rows and the entries that must go whole.
+function frame(msg) {
+  const state = msg.type === 'state';
+  const entries = Array.isArray(msg.hosts) ? msg.hosts : [];
+  if (state) sig.clear(); // app.js starts over: every entry goes whole
+  const rows = new Float64Array(entries.length * STRIDE);
+  const full = [];
+  const removed = [];
+  let n = 0;
+  for (const e of entries) {
+    if (!obj(e) || typeof e.host !== 'string' || e.host === '') continue;
+    if (e.removed === true) {
+      removed.push(e.host);
+      index.delete(e.host);
+      sig.delete(e.host);
+      continue;
+    }
+    let i = index.get(e.host);
+    if (i === undefined) { i = nextIndex++; index.set(e.host, i); }
+    const at = n * STRIDE;
+    rows[at] = i;
+    const seen = Date.parse(e.last_seen);
+    rows[at + 1] = Number.isFinite(seen) ? seen : NaN;
+    rows[at + 2] = num(e.interval_seconds);
+    const f = obj(e.figures);
+    if (f) {
+      for (let k = 0; k < NUMS.length; k++) {
+        rows[at + HEAD + k] = num(f[NUMS[k]]);
+        delete f[NUMS[k]];
+      }
+    } else {
+      for (let k = 0; k < NUMS.length; k++) rows[at + HEAD + k] = NaN;
+    }
+    // What changes with every snapshot is not worth a comparison: the time
+    // it was taken, and the points (only the watched host's are kept).
+    const sampled = f ? f.sampled_at : undefined;
+    if (f) delete f.sampled_at;
+    const s = (e.host_id || '') + '\u0000' + (e.legacy === true) + '\u0000' + e.status + '\u0000' + (e.goodbye === true) +
+      '\u0000' + (f ? JSON.stringify(f) : '-') + (e.snapshot !== undefined ? '\u0000snapshot' : '');
+    if (state || e.host === watch || !f || sig.get(e.host) !== s) {
+      sig.set(e.host, s);
+      if (f && sampled !== undefined) f.sampled_at = sampled;
+      if (!state && e.host !== watch) { delete e.point; delete e.points; }
+      e.r = n;
+      e.i = i;
+      full.push(e);
+    }
+    n++;
+  }
+  const out = { type: 'frame', kind: msg.type, rows: n * STRIDE < rows.length ? rows.slice(0, n * STRIDE) : rows, full, removed };
+  if (state) { out.config = msg.config; out.server_time = msg.server_time; }
+  if (obj(msg.watched)) out.watched = msg.watched;
+  postMessage(out, [out.rows.buffer]);
+}
+
+self.onmessage = (ev) => {
+  const m = ev.data;
+  if (!obj(m)) return;
+  if (m.type === 'connect') connect();
+  else if (m.type === 'watch') {
+    watch = typeof m.host === 'string' ? m.host : null;
+    send({ type: 'watch', host: watch });
+  }
+};

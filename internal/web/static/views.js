@@ -11,6 +11,13 @@
   // Rows kept either side of the screen: Tab to the next tile and a short
   // scroll find it there already.
   const OVERSCAN = 2;
+  // Scrolled out of the rows drawn, the window moves by a screen more than
+  // it must, each way: most frames of a scroll then change nothing in the
+  // document (the compositor moves what is drawn), and one in a screen's
+  // worth draws a screen of rows at once. A window that moved by a row or
+  // two at every frame laid the list out each time (17 frames/s at 10,000
+  // hosts on the 2-core VM).
+  const AHEAD = 1; // screens
 
   // windowed keeps in container only the items of list whose rows are on
   // screen. o.metrics() gives {cols, rowH}; o.bind(item) returns its
@@ -18,7 +25,7 @@
   // after, rowH) keeps the room of the rows left out, so the page scrolls as
   // if every item were there.
   function windowed(container, o) {
-    const w = { list: [], shown: [], from: -1, to: -1, metrics: null };
+    const w = { list: [], shown: [], from: -1, to: -1, r0: 0, r1: 0, rows: -1, metrics: null };
     w.set = (list) => { w.list = list; w.metrics = null; w.update(true); };
     w.invalidate = () => { w.metrics = null; };
     w.update = (force) => {
@@ -33,9 +40,16 @@
         r1 = Math.min(rows, Math.ceil(window.innerHeight / rowH) + OVERSCAN);
       } else if (rows > 0) {
         const top = container.getBoundingClientRect().top;
-        r0 = Math.min(rows, Math.max(0, Math.floor(-top / rowH) - OVERSCAN));
-        r1 = Math.min(rows, Math.max(r0, Math.ceil((window.innerHeight - top) / rowH) + OVERSCAN));
+        const v0 = Math.min(rows, Math.max(0, Math.floor(-top / rowH) - OVERSCAN));
+        const v1 = Math.min(rows, Math.max(v0, Math.ceil((window.innerHeight - top) / rowH) + OVERSCAN));
+        if (!force && w.rows === rows && v0 >= w.r0 && v1 <= w.r1) return false; // still inside what is drawn
+        const ahead = Math.ceil(AHEAD * window.innerHeight / rowH);
+        r0 = Math.max(0, v0 - ahead);
+        r1 = Math.min(rows, v1 + ahead);
       }
+      w.rows = rows;
+      w.r0 = r0;
+      w.r1 = r1;
       const from = r0 * cols, to = Math.min(w.list.length, r1 * cols);
       if (!force && from === w.from && to === w.to) return false;
       w.from = from;

@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/cdproto/heapprofiler"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/performance"
+	"github.com/chromedp/cdproto/systeminfo"
 	"github.com/chromedp/chromedp"
 )
 
@@ -47,6 +48,19 @@ window.__stateAt = 0;
     return s;
   };
   window.WebSocket.prototype = WS.prototype;
+  // The page's socket is in a Web Worker (stream.js): there, the first
+  // frame the worker passes on is the state, parsed.
+  const W = window.Worker;
+  if (W) {
+    window.Worker = function (url, opts) {
+      const w = new W(url, opts);
+      w.addEventListener('message', (e) => {
+        if (!window.__stateAt && e.data && e.data.type === 'frame') window.__stateAt = performance.now();
+      });
+      return w;
+    };
+    window.Worker.prototype = W.prototype;
+  }
 })();
 (function loop() {
   requestAnimationFrame(() => {
@@ -82,6 +96,7 @@ const scrollJS = `((still) => new Promise((done) => {
 type pageCost struct {
 	nodes       float64
 	busy        float64 // percent of the window
+	cpu         float64 // the renderer processes' CPU, every thread (workers too), percent of one core
 	firstRender float64 // ms, fresh page
 	stateAt     float64 // ms, when the state arrived
 	fps         float64
@@ -171,11 +186,31 @@ func (b *bench) browserViews() ([]Figure, error) {
 	}
 	// measure: nodes and main-thread busy over the window, the page left as
 	// it is, after 2 s to settle.
+	// rendererCPU: the CPU seconds of the renderer processes so far. The
+	// main thread's busy share leaves out what a Web Worker does: this
+	// does not, so work moved off the main thread is still counted.
+	rendererCPU := func() (float64, error) {
+		r, err := chromedp.CallBrowser(ctx, systeminfo.GetProcessInfo, cdp.Empty{})
+		if err != nil {
+			return 0, fmt.Errorf("SystemInfo.getProcessInfo: %w", err)
+		}
+		var sum float64
+		for _, p := range r.ProcessInfo {
+			if p.Type == "renderer" {
+				sum += p.CPUTime
+			}
+		}
+		return sum, nil
+	}
 	measure := func() (pageCost, error) {
 		if err := b.sleep(2 * time.Second); err != nil {
 			return pageCost{}, err
 		}
 		m0, err := metrics()
+		if err != nil {
+			return pageCost{}, err
+		}
+		c0, err := rendererCPU()
 		if err != nil {
 			return pageCost{}, err
 		}
@@ -186,11 +221,16 @@ func (b *bench) browserViews() ([]Figure, error) {
 		if err != nil {
 			return pageCost{}, err
 		}
+		c1, err := rendererCPU()
+		if err != nil {
+			return pageCost{}, err
+		}
 		wall := m1["Timestamp"] - m0["Timestamp"]
 		if wall <= 0 {
 			return pageCost{}, errors.New("Performance.getMetrics: no time passed")
 		}
-		return pageCost{nodes: m1["Nodes"], busy: 100 * (m1["TaskDuration"] - m0["TaskDuration"]) / wall}, nil
+		return pageCost{nodes: m1["Nodes"], busy: 100 * (m1["TaskDuration"] - m0["TaskDuration"]) / wall,
+			cpu: 100 * (c1 - c0) / wall}, nil
 	}
 	scroll := func(still bool) (float64, error) {
 		var fps float64
@@ -323,13 +363,14 @@ func (b *bench) browserViews() ([]Figure, error) {
 	}
 
 	vals := map[string]float64{"baseline_nodes": idle.nodes, "baseline_busy_percent": idle.busy, "baseline_fps": idle.fps,
-		"parse_only_busy_percent_10000": parseOnly.busy}
+		"parse_only_busy_percent_10000": parseOnly.busy, "parse_only_renderer_cpu_percent_10000": parseOnly.cpu,
+		"baseline_renderer_cpu_percent": idle.cpu}
 	var p1, p10 []string
 	met1, met10 := true, true
 	for _, v := range browserViewsList {
 		c := at1k[v]
-		vals["nodes_1000_"+v], vals["busy_percent_1000_"+v] = c.nodes, c.busy
-		s1 := fmt.Sprintf("%s %.0f nodes, busy %.1f%%", v, c.nodes, c.busy)
+		vals["nodes_1000_"+v], vals["busy_percent_1000_"+v], vals["renderer_cpu_percent_1000_"+v] = c.nodes, c.busy, c.cpu
+		s1 := fmt.Sprintf("%s %.0f nodes, busy %.1f%% (renderer CPU %.0f%%)", v, c.nodes, c.busy, c.cpu)
 		if v != "map" {
 			vals["scroll_fps_1000_"+v] = c.fps
 			s1 += fmt.Sprintf(", scroll %.0f frames/s", c.fps)
@@ -338,8 +379,8 @@ func (b *bench) browserViews() ([]Figure, error) {
 		met1 = met1 && c.nodes <= 15000 && c.busy <= 20
 		c = at10k[v]
 		vals["first_render_ms_10000_"+v], vals["busy_percent_10000_"+v] = c.firstRender, c.busy
-		vals["state_at_ms_10000_"+v] = c.stateAt
-		s := fmt.Sprintf("%s first render %.2f s (state in at %.2f s), busy %.1f%%", v, c.firstRender/1000, c.stateAt/1000, c.busy)
+		vals["state_at_ms_10000_"+v], vals["renderer_cpu_percent_10000_"+v] = c.stateAt, c.cpu
+		s := fmt.Sprintf("%s first render %.2f s (state in at %.2f s), busy %.1f%% (renderer CPU %.0f%%)", v, c.firstRender/1000, c.stateAt/1000, c.busy, c.cpu)
 		met10 = met10 && c.firstRender <= 2000 && c.busy <= 25
 		if v != "map" {
 			vals["scroll_fps_10000_"+v] = c.fps
@@ -358,8 +399,8 @@ func (b *bench) browserViews() ([]Figure, error) {
 	}, {
 		ID: "browser_10000", Figure: "dashboard in Chromium, 10,000 hosts at 1 Hz (per view, fresh page)",
 		Measured: strings.Join(p10, "; "), Target: "first render ≤ 2 s, main thread busy ≤ 25 %, scrolling ≥ 50 frames/s",
-		Baseline: baseline + fmt.Sprintf("; a page that only parses the same WebSocket stream: busy %.1f%%", parseOnly.busy), Met: ptr(met10),
-		Note: fmt.Sprintf("busy over %s after the first render; the page shares the machine with the consumer and the load generator", window),
+		Baseline: baseline + fmt.Sprintf("; a page that only parses the same WebSocket stream on its main thread: busy %.1f%% (renderer CPU %.0f%%)", parseOnly.busy, parseOnly.cpu), Met: ptr(met10),
+		Note: fmt.Sprintf("busy (the main thread) over %s after the first render; renderer CPU: every thread of the page's processes (the Web Worker that parses the stream too), percent of one core; the state arrives when the worker passes it on, parsed; the page shares the machine with the consumer and the load generator", window),
 	}}, nil
 }
 

@@ -278,6 +278,7 @@
       state.hosts.set(e.host, h);
       layoutDirty = true;
       hostsChanged = true;
+      fleetChanged = true;
     }
     if (typeof e.host_id === 'string') h.hostId = e.host_id;
     h.legacy = e.legacy === true;
@@ -407,6 +408,7 @@
     state.hosts.delete(key);
     layoutDirty = true;
     hostsChanged = true;
+    fleetChanged = true;
     if (state.routeHost === key) hostViewDirty = true;
   }
 
@@ -1102,6 +1104,8 @@
   let rankDue = true;
   let rankedBy = ''; // the sort (and direction) of the last ranking
   let hostsChanged = true; // the suffix common to the fleet may have changed
+  let fleetChanged = true; // hosts came or went since the last ranking
+  let ranked = []; // every host, in the order of the last ranking
 
   // relayout puts the tiles of the hosts that pass the filter in sorted order and
   // takes every other tile out of the document, so hidden hosts cost nothing.
@@ -1109,16 +1113,18 @@
   function relayout() {
     layoutDirty = false;
     const by = state.sort + (state.reverse ? ' reversed' : '');
-    if (rankDue || by !== rankedBy || state.sort === 'name') {
+    // By name, the order changes only with the fleet: a relayout (a host
+    // changing status) does not sort 10,000 names again.
+    if (rankDue || by !== rankedBy || (state.sort === 'name' && fleetChanged)) {
       rankDue = false;
+      fleetChanged = false;
       rankedBy = by;
       metricsChangedSinceSort = false;
       lastRank = Date.now();
       // Every host, shown or not: one that comes back from a filter or
-      // from the Down group has its place. Hosts newer than the ranking go
-      // last until the next one.
-      const all = [...state.hosts.values()].sort(SORTS[state.sort] || byName);
-      for (let i = 0; i < all.length; i++) all[i].rank = i;
+      // from the Down group has its place.
+      ranked = [...state.hosts.values()].sort(SORTS[state.sort] || byName);
+      for (let i = 0; i < ranked.length; i++) ranked[i].rank = i;
     }
     if (hostsChanged) {
       hostsChanged = false;
@@ -1128,18 +1134,28 @@
         for (const h of state.hosts.values()) markDirty(h);
       }
     }
-    const list = [], down = [];
-    for (const h of state.hosts.values()) {
+    // The hosts in the last ranking's order (no sort here), then the hosts
+    // newer than it, by name, until the next one; worst first, the ranks
+    // of problem (problemRank) come first, the order kept in each.
+    const worst = state.sort === 'worst';
+    const byRank = worst ? [[], [], [], [], []] : [[]];
+    const newer = [], down = [];
+    const place = (h) => {
       const show = matches(h);
       if (show && !h.shown) h.tileStale = true;
       h.shown = show;
-      if (show) (isDown(h) ? down : list).push(h);
+      if (show) { if (isDown(h)) down.push(h); else byRank[worst ? 4 - problemRank(h) : 0].push(h); }
       // Hosts in the grid keep their last place until keepPinned has read
       // it; every one of them gets a new one below.
       if (!show || isDown(h)) h.pos = -1;
+    };
+    for (const h of ranked) if (state.hosts.get(h.key) === h) place(h);
+    if (ranked.length !== state.hosts.size || fleetChanged) {
+      for (const h of state.hosts.values()) if (!(ranked[h.rank] === h)) newer.push(h);
+      newer.sort(byName);
+      for (const h of newer) place(h);
     }
-    const worst = state.sort === 'worst';
-    list.sort((a, b) => (worst && problemRank(b) - problemRank(a)) || ((a.rank ?? Infinity) - (b.rank ?? Infinity)) || byName(a, b));
+    const list = byRank.length === 1 ? byRank[0] : [].concat(...byRank);
     if (state.reverse) list.reverse();
     if (hostsChangedTags) renderGroupOptions();
     const grouping = state.group && state.mode === 'grid';

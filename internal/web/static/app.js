@@ -298,7 +298,7 @@
     if (iv != null) h.interval = iv;
     h.goodbye = e.goodbye === true;
     h.serverStatus = typeof e.status === 'string' ? e.status : 'live';
-    const wasDown = h.status === 'offline', wasLevel = h.level, wasDegraded = h.degraded;
+    const wasStatus = h.status, wasLevel = h.level, wasDegraded = h.degraded;
 
     if (withHistory) {
       // A state entry carries the host's latest point; the whole history is
@@ -328,7 +328,7 @@
     const tagsBefore = (h.m.tags || []).join(',');
     derive(h);
     if ((h.m.tags || []).join(',') !== tagsBefore) { hostsChangedTags = true; layoutDirty = true; }
-    settle(h, wasDown, wasLevel, wasDegraded);
+    settle(h, wasStatus, wasLevel, wasDegraded);
   }
 
   // applyRow takes the numbers of a host's entry whose other fields are as
@@ -344,9 +344,9 @@
       const v = rows[at + ROW_HEAD + k];
       f[NUMS[k]] = v === v ? v : null;
     }
-    const wasDown = h.status === 'offline', wasLevel = h.level, wasDegraded = h.degraded;
+    const wasStatus = h.status, wasLevel = h.level, wasDegraded = h.degraded;
     deriveFigures(h);
-    settle(h, wasDown, wasLevel, wasDegraded);
+    settle(h, wasStatus, wasLevel, wasDegraded);
   }
 
   // withRow puts the numbers of a row back into a whole entry.
@@ -362,15 +362,25 @@
     return e;
   }
 
-  function settle(h, wasDown, wasLevel, wasDegraded) {
+  function settle(h, wasStatus, wasLevel, wasDegraded) {
     h.status = computeStatus(h);
-    // Moving between the grid and the Down group, or in or out of a
-    // filter, is not a re-rank: it is done at once.
-    if (wasDown !== (h.status === 'offline') ||
-        ((state.problemsOnly || state.statusFilter) && (wasLevel !== h.level || wasDegraded !== h.degraded))) layoutDirty = true;
+    if (moves(h, wasStatus, wasLevel, wasDegraded)) layoutDirty = true;
     markDirty(h);
     metricsChangedSinceSort = true;
     if (state.routeHost === h.key) hostViewDirty = true;
+  }
+
+  // moves tells whether a change of a host's status or level moves it in
+  // the overview: in or out of the Down group or of a filter, or to another
+  // problem rank of "worst first" (a status at once; a level waits for the
+  // calm re-ranking). Otherwise its tile, row or cell is redrawn where it
+  // is: at 10,000 hosts a consumer that lags turns hosts stale and live
+  // again in waves, and each relayout went through the whole fleet.
+  function moves(h, wasStatus, wasLevel, wasDegraded) {
+    if ((wasStatus === 'offline') !== (h.status === 'offline')) return true;
+    const filtered = state.problemsOnly || state.statusFilter !== '';
+    if (wasStatus !== h.status && (filtered || state.sort === 'worst')) return true;
+    return filtered && (wasLevel !== h.level || wasDegraded !== h.degraded);
   }
 
   function markDirty(h) {
@@ -1279,9 +1289,10 @@
       for (const h of state.hosts.values()) {
         const s = computeStatus(h);
         if (s !== h.status) {
+          const was = h.status;
           h.status = s;
           markDirty(h);
-          layoutDirty = true; // a status change is not a re-rank: at once
+          if (moves(h, was, h.level, h.degraded)) layoutDirty = true; // not a re-rank: at once
           if (state.routeHost === h.key) hostViewDirty = true;
         }
       }

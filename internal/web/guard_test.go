@@ -65,7 +65,7 @@ func TestVendorIsNotListed(t *testing.T) {
 			t.Errorf("%s: %d %q, want 404 without a listing", path, code, body)
 		}
 	}
-	for path, has := range map[string]string{"/": "<html", "/vendor/uPlot.min.css": ".uplot", "/app.js": "WebSocket"} {
+	for path, has := range map[string]string{"/": "<html", "/vendor/uPlot.min.css": ".uplot", "/app.js": "new Worker(", "/stream.js": "new WebSocket("} {
 		if code, body := get(t, base+path); code != http.StatusOK || !strings.Contains(body, has) {
 			t.Errorf("%s: %d, want 200 with %q", path, code, has)
 		}

@@ -1,15 +1,18 @@
 package history
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -700,6 +703,16 @@ func (s *Store) prepareSeal(now time.Time, all bool) *sealJob {
 		s.resetOldest()
 		return nil
 	}
+	// In key order: bbolt splits a node only when it commits, so a
+	// transaction that adds 100,000 hosts' buckets in the head's (random)
+	// order moves half of one ever-growing node at each insertion, O(n²);
+	// in order, each insertion appends.
+	slices.SortFunc(sealed, func(a, b chunk) int {
+		if c := strings.Compare(a.host, b.host); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.min, b.min)
+	})
 	err := s.check("seal")
 	var next *wal
 	if err == nil {
@@ -1033,8 +1046,9 @@ func (s *Store) saveLatest() {
 	if err == nil {
 		err = s.db.Update(func(tx *bolt.Tx) error {
 			b := tx.Bucket(bLatest)
-			for h, l := range d {
-				if err := b.Put([]byte(h), appendLatest(nil, l)); err != nil {
+			// In key order, as a seal's chunks (prepareSeal).
+			for _, h := range slices.Sorted(maps.Keys(d)) {
+				if err := b.Put([]byte(h), appendLatest(nil, d[h])); err != nil {
 					return err
 				}
 			}

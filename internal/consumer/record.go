@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +41,14 @@ type Recorder struct {
 	hosts      map[string]*tracked
 	gen        uint64
 	suppressed atomic.Uint64
+	// What spares Tick a look at every host (100,000 of them take a
+	// tenth of a second of a core, every second): the soonest a host's
+	// state changes with time alone, of those it saw and those accepted
+	// since (due, math.MaxInt64 when none will), the fleet's removals and
+	// when it last looked.
+	due     int64 // unix nanoseconds
+	removed uint64
+	looked  time.Time
 }
 
 type tracked struct {
@@ -114,13 +123,17 @@ func (r *Recorder) Accepted(s *snapshot.Snapshot, body []byte, routingKey string
 	// The fleet's compacted copy, which it keeps anyway, rather than the
 	// delivery's body: a store holding 10,000 hosts' latest until it
 	// writes them costs no memory of its own.
-	if e, _, ok := r.fleet.Host(name, now, 0); ok && e.Snapshot != nil {
+	e, _, found := r.fleet.Host(name, now, 0)
+	if found && e.Snapshot != nil {
 		body = e.Snapshot
 	}
 	r.store.SaveLatest(name, history.Latest{Host: name, RoutingKey: routingKey, Body: body, LastSeen: now})
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if found {
+		r.dueAt(r.fleet.NextChange(&e, now))
+	}
 	t := r.hosts[name]
 	if t == nil {
 		t = &tracked{gen: r.gen}
@@ -164,16 +177,40 @@ func (r *Recorder) event(tr *tracked, t time.Time, host, kind, detail string) {
 	r.store.AddEvent(history.Event{T: t, Host: host, Kind: kind, Detail: detail})
 }
 
+// dueAt lowers due to t (zero: never). The caller holds r.mu.
+func (r *Recorder) dueAt(t time.Time) {
+	if !t.IsZero() {
+		r.due = min(r.due, t.UnixNano())
+	}
+}
+
 // Tick records the hosts that went stale or offline by now (time makes
 // them so, not a message), and forgets those the fleet forgot. A host it
 // meets for the first time (restored after a restart) is taken in its
 // current state, without an event. Calls of Tick must not overlap.
+//
+// It looks at every host only when one may have changed: a host's state
+// is due to change with time, or the fleet removed one; and once a minute
+// (a host forgotten less than a minute before the last look is forgotten
+// at a later one).
 func (r *Recorder) Tick(now time.Time) {
+	removed := r.fleet.Removed()
+	r.mu.Lock()
+	if !r.looked.IsZero() && now.UnixNano() < r.due && removed == r.removed && now.Sub(r.looked) < time.Minute && !now.Before(r.looked) {
+		r.mu.Unlock()
+		return
+	}
+	// Snapshots accepted from here on lower due; the look below finds
+	// the rest.
+	r.due, r.removed, r.looked = math.MaxInt64, removed, now
+	r.mu.Unlock()
 	r.views = r.fleet.States(now, r.views)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.gen++
-	for _, v := range r.views {
+	for i := range r.views {
+		v := &r.views[i]
+		r.dueAt(v.Next)
 		t := r.hosts[v.Name]
 		if t == nil {
 			r.hosts[v.Name] = &tracked{state: v.Status, instance: v.Instance, seen: v.LastSeen, gen: r.gen}

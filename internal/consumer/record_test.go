@@ -263,3 +263,78 @@ func TestLiveChartFromTheStoreAfterRestart(t *testing.T) {
 	_, pts, _ = f.Host("web-01", time.Now(), -1)
 	want("after a restart", pts)
 }
+
+// TestTickLooksOnlyWhenAHostMayChange: Tick looks at the fleet only when a
+// host's state is due to change with time, a host was removed, or a minute
+// has passed (100,000 hosts took a tenth of a second of a core every
+// second), and records the same events, at the same ticks, as a recorder
+// that looks at every tick: hosts at 1 s and 10 s that go stale, offline
+// and come back, one that says goodbye, one forgotten while live that
+// comes back.
+func TestTickLooksOnlyWhenAHostMayChange(t *testing.T) {
+	f := fleet.New(fleet.Config{HistorySize: 10, MaxHosts: 100, StaleAfter: 3, OfflineAfter: 10})
+	lazy, every := newMemStore(), newMemStore()
+	recLazy := NewRecorder(f, lazy, time.Hour, discard)
+	recEvery := NewRecorder(f, every, time.Hour, discard)
+	seq := map[string]uint64{}
+	file := func(host string, interval float64, bye bool, now time.Time) {
+		seq[host]++
+		s := &snapshot.Snapshot{Timestamp: "t", CPUPercent: 1, Memory: snapshot.Memory{Total: 1, Percent: 1},
+			Host: host, InstanceID: "i1", Seq: seq[host], IntervalSeconds: interval, Goodbye: bye}
+		body, err := snapshot.Encode(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Apply(s, body, "", now) != fleet.Accepted {
+			t.Fatalf("%s at %v not accepted", host, now)
+		}
+		recLazy.Accepted(s, body, "", now)
+		recEvery.Accepted(s, body, "", now)
+	}
+	t0 := time.Now().Truncate(time.Second)
+	looks := 0
+	for sec := range 240 {
+		now := t0.Add(time.Duration(sec) * time.Second)
+		if sec < 30 || sec >= 100 && sec < 200 {
+			file("a", 1, false, now)
+		}
+		if sec%10 == 0 && sec <= 120 {
+			file("b", 10, false, now)
+		}
+		if sec%2 == 0 && sec <= 50 {
+			file("c", 2, sec == 50, now)
+		}
+		if sec < 60 || sec >= 150 {
+			file("d", 1, false, now)
+		}
+		if sec == 60 {
+			f.Forget("d")
+		}
+		before := recLazy.looked
+		recLazy.Tick(now.Add(time.Second / 2))
+		if !recLazy.looked.Equal(before) {
+			looks++
+		}
+		recEvery.looked = time.Time{}
+		recEvery.Tick(now.Add(time.Second / 2))
+	}
+	if !slices.Equal(lazy.events, every.events) {
+		t.Fatalf("events differ:\nlooking when due: %v\nlooking each tick: %v", lazy.events, every.events)
+	}
+	want := map[string][]string{
+		"a": {"online", "stale", "offline", "online", "stale", "offline"},
+		"b": {"online", "stale", "offline"},
+		"c": {"online", "goodbye"},
+		"d": {"online", "online"},
+	}
+	for h, k := range want {
+		if got := lazy.kinds(h); !slices.Equal(got, k) {
+			t.Errorf("%s: events %v, want %v", h, got, k)
+		}
+	}
+	// A host at 1 s is due stale 3 s after the look that saw its last
+	// snapshot: the recorder looks every third tick while one publishes.
+	if looks > 120 {
+		t.Errorf("the recorder looked at the fleet at %d of 240 ticks, want at most 120", looks)
+	}
+}

@@ -219,6 +219,37 @@ func (f *Fleet) unlock() {
 	}
 }
 
+// NextChange is when the state of the host of e changes next, after now,
+// with the passing of time alone (live to stale, stale to offline), or
+// the zero time if it will not (offline). A snapshot, a restart or a removal
+// changes it otherwise; a caller that watches states (the history's
+// events) need not look at the fleet before the soonest NextChange of its
+// hosts unless one of those happened (Removed tells removals).
+func (f *Fleet) NextChange(e *Entry, now time.Time) time.Time {
+	return nextChange(f.cfg, e.LastSeen, e.Interval, e.Goodbye, now)
+}
+
+func nextChange(cfg Config, lastSeen time.Time, interval float64, goodbye bool, now time.Time) time.Time {
+	if goodbye {
+		return time.Time{}
+	}
+	stale, offline := cfg.Limits(interval)
+	// Truncated to whole nanoseconds: never later than the change
+	// status sees.
+	for _, limit := range []float64{stale, offline} {
+		if at := lastSeen.Add(time.Duration(limit * float64(time.Second))); !at.Before(now) {
+			return at
+		}
+	}
+	return time.Time{}
+}
+
+// Removed is the number of hosts removed so far (evicted, expired,
+// forgotten).
+func (f *Fleet) Removed() uint64 {
+	return f.evicted.Load() + f.expired.Load() + f.forgotten.Load()
+}
+
 // StatusAt is the state at now of a host last seen at lastSeen.
 func (f *Fleet) StatusAt(e *Entry, now time.Time) string {
 	return status(f.cfg, e.LastSeen, e.Interval, e.Goodbye, now)
@@ -603,6 +634,9 @@ type HostView struct {
 type HostState struct {
 	Name, Status, Instance string
 	LastSeen               time.Time
+	// Next is when its state changes next with the passing of time alone
+	// (live to stale, stale to offline): NextChange.
+	Next time.Time
 	// Snapshot is the latest snapshot as published, compacted; never
 	// modified, so safe to keep (internal/forward sends it on).
 	Snapshot []byte
@@ -620,7 +654,8 @@ func (f *Fleet) States(now time.Time, buf []HostState) []HostState {
 		if h.latest != nil {
 			inst = h.latest.InstanceID
 		}
-		buf = append(buf, HostState{Name: h.name, Status: h.status(f.cfg, now), Instance: inst, LastSeen: h.lastSeen, Snapshot: h.snap})
+		buf = append(buf, HostState{Name: h.name, Status: h.status(f.cfg, now), Instance: inst, LastSeen: h.lastSeen, Snapshot: h.snap,
+			Next: nextChange(f.cfg, h.lastSeen, h.interval, h.goodbye, now)})
 	}
 	f.unlock()
 	return buf

@@ -2,8 +2,12 @@ package history_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"runtime"
+	"runtime/pprof"
 	"sync"
 	"testing"
 	"time"
@@ -22,7 +26,7 @@ import (
 // ticking every 250 ms, the recorder ticking every second, the store's Run
 // writing, sealing and saving the latest entries), all on the real clock,
 // take snapshots of hosts hosts in turn as fast as they go, as a backlog
-// drains. One op is one snapshot filed (its encoding included, the same at
+// drains, the fleet's hosts staying live. One op is one snapshot filed (its encoding included, the same at
 // every size); the figure to read is how ns/op grows with the hosts. Every
 // host is filed once before the timer starts, so that the fleet, the hub
 // and the store's head hold them all; run it for a minute or more
@@ -54,7 +58,11 @@ func BenchmarkIngestFleet(b *testing.B) {
 			snaps := make([]*snapshot.Snapshot, hosts)
 			for h := range snaps {
 				snaps[h] = simHost(h)
-				snaps[h].IntervalSeconds = 10
+				// A host's state is to change only when the consumer
+				// falls behind the fleet (then the events of hosts going
+				// stale and offline are real work): 60 s keeps them
+				// live at the rates this drains at.
+				snaps[h].IntervalSeconds = 60
 			}
 			file := func(i int) {
 				s := snaps[i%hosts]
@@ -80,6 +88,22 @@ func BenchmarkIngestFleet(b *testing.B) {
 			if c := f.Counts(time.Now()); c.Hosts != hosts {
 				b.Fatalf("%d hosts filed, want %d", c.Hosts, hosts)
 			}
+			// The live heap with every part still running: what the
+			// consumer holds per host (-heap-profile: who holds it).
+			runtime.GC()
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			b.ReportMetric(float64(m.HeapAlloc)/float64(hosts), "heap-B/host")
+			if *heapProfile != "" {
+				out, err := os.Create(fmt.Sprintf("%s.%d", *heapProfile, hosts))
+				if err == nil {
+					err = errors.Join(pprof.WriteHeapProfile(out), out.Close())
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			runtime.KeepAlive(dashboards)
 		})
 	}
 }

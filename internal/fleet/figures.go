@@ -40,10 +40,9 @@ type Figures struct {
 	// Interfaces are the network interfaces' rates and counters (the
 	// snapshot's).
 	Interfaces []snapshot.Interface
-	// CPUSeconds and Disks are the host's cumulative counters (the
-	// snapshot's; nil from publishers before 0.2).
-	CPUSeconds *snapshot.CPUSeconds
-	Disks      []snapshot.DiskCounters
+	// The cumulative counters (cpu_seconds, the disks' totals) are not
+	// figures: only /metrics/fleet exports them, from the snapshot
+	// (HostView), and a fleet of 100,000 hosts does not keep them decoded.
 
 	// Missing names the sources the publisher could not read for this
 	// snapshot: the host is degraded (the snapshot's; never modify).
@@ -109,10 +108,9 @@ func Derive(s *snapshot.Snapshot) Figures {
 		f.Rx, f.Tx, f.Interfaces = s.Network.RxBytesPerSec, s.Network.TxBytesPerSec, s.Network.Interfaces
 	}
 	if s.DiskIO != nil {
-		f.Rd, f.Wr, f.Disks = s.DiskIO.ReadBytesPerSec, s.DiskIO.WriteBytesPerSec, s.DiskIO.Disks
+		f.Rd, f.Wr = s.DiskIO.ReadBytesPerSec, s.DiskIO.WriteBytesPerSec
 		f.RdOps, f.WrOps = s.DiskIO.ReadOpsPerSec, s.DiskIO.WriteOpsPerSec
 	}
-	f.CPUSeconds = s.CPUSeconds
 	if s.UptimeSeconds > 0 {
 		f.Uptime = float64(s.UptimeSeconds)
 	}

@@ -130,8 +130,8 @@ type host struct {
 	name     string
 	legacy   bool
 	hostID   string
-	latest   *snapshot.Snapshot
-	figures  Figures // of latest
+	instance string  // of the latest snapshot
+	figures  Figures // of the latest snapshot, which is kept as published only (snap)
 	lastSeen time.Time
 	interval float64
 	goodbye  bool
@@ -285,18 +285,13 @@ func entryCost(f *Figures) int64 { return int64(f.Size()) + 256 }
 // struct, its map entries, subscribers' indexes.
 const hostFixed = 1024
 
-// snapshotCost is what the decoded snapshot of a body of n bytes takes: its
-// strings are at most the body's bytes, plus the slices' elements.
+// snapshotCost is what the figures keep of the decoded snapshot of a body
+// of n bytes (the snapshot itself is not kept): its strings, at most the
+// body's bytes, and the slices the figures share.
 func snapshotCost(s *snapshot.Snapshot, n int) int64 {
-	c := int64(n) + 512 + 8*int64(len(s.CPUPerCore)) + int64(unsafe.Sizeof(snapshot.Filesystem{}))*int64(len(s.Filesystems)) + 16*int64(len(s.Missing))
+	c := int64(n) + 8*int64(len(s.CPUPerCore)) + int64(unsafe.Sizeof(snapshot.Filesystem{}))*int64(len(s.Filesystems)) + 16*int64(len(s.Missing))
 	if s.Network != nil {
 		c += int64(unsafe.Sizeof(snapshot.Interface{})) * int64(len(s.Network.Interfaces))
-	}
-	if s.CPUSeconds != nil {
-		c += 8 * 8 * int64(len(s.CPUSeconds.User))
-	}
-	if s.DiskIO != nil {
-		c += int64(unsafe.Sizeof(snapshot.DiskCounters{})) * int64(len(s.DiskIO.Disks))
 	}
 	return c
 }
@@ -381,7 +376,7 @@ func (f *Fleet) apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 	case h.interval == 0:
 		h.interval = 5
 	}
-	h.legacy, h.hostID, h.latest, h.figures, h.lastSeen, h.goodbye = legacy, s.HostID, s, fig, now, s.Goodbye
+	h.legacy, h.hostID, h.instance, h.figures, h.lastSeen, h.goodbye = legacy, s.HostID, s.InstanceID, fig, now, s.Goodbye
 	h.latestCost = snapshotCost(s, len(snapJSON))
 	p.mounts = h.hist.mountsFor(&fig)
 	h.hist.push(p, f.cfg.ring())
@@ -625,8 +620,12 @@ type HostView struct {
 	Name     string
 	Status   string
 	LastSeen time.Time
-	Snapshot *snapshot.Snapshot // never modified after Apply: safe to read
-	Figures  Figures            // derived from Snapshot
+	// Snapshot is decoded anew from the snapshot as published, for the
+	// few who read what the figures leave out (the counters): the fleet
+	// keeps it only as published (100,000 hosts' decoded snapshots took
+	// 280 MB).
+	Snapshot *snapshot.Snapshot
+	Figures  Figures // derived from Snapshot when it was filed
 }
 
 // HostState is what the history's events need of a host: its state at a
@@ -650,11 +649,7 @@ func (f *Fleet) States(now time.Time, buf []HostState) []HostState {
 	f.mu.Lock()
 	f.sweepLocked(now)
 	for _, h := range f.hosts {
-		inst := ""
-		if h.latest != nil {
-			inst = h.latest.InstanceID
-		}
-		buf = append(buf, HostState{Name: h.name, Status: h.status(f.cfg, now), Instance: inst, LastSeen: h.lastSeen, Snapshot: h.snap,
+		buf = append(buf, HostState{Name: h.name, Status: h.status(f.cfg, now), Instance: h.instance, LastSeen: h.lastSeen, Snapshot: h.snap,
 			Next: nextChange(f.cfg, h.lastSeen, h.interval, h.goodbye, now)})
 	}
 	f.unlock()
@@ -666,12 +661,20 @@ func (f *Fleet) Each(now time.Time, fn func(HostView)) {
 	f.mu.Lock()
 	f.sweepLocked(now)
 	views := make([]HostView, 0, len(f.hosts))
+	raw := make([][]byte, 0, len(f.hosts))
 	for _, n := range f.names() {
 		h := f.hosts[n]
-		views = append(views, HostView{Name: n, Status: h.status(f.cfg, now), LastSeen: h.lastSeen, Snapshot: h.latest, Figures: h.figures})
+		views = append(views, HostView{Name: n, Status: h.status(f.cfg, now), LastSeen: h.lastSeen, Figures: h.figures})
+		raw = append(raw, h.snap)
 	}
 	f.unlock()
-	for _, v := range views {
+	for i, v := range views {
+		// It decoded when it was filed (the same limit: its own size).
+		s, err := snapshot.Decode(raw[i], len(raw[i]))
+		if err != nil {
+			s = &snapshot.Snapshot{}
+		}
+		v.Snapshot = s
 		fn(v)
 	}
 }

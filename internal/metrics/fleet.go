@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
 
 // fleetFamily is one metric of the fleet exposition.
@@ -141,7 +142,7 @@ func FleetHandler(f *fleet.Fleet) http.Handler {
 					add("node_network_transmit_bytes_total", float64(i.TxBytesTotal), "host", host, "device", i.Name)
 				}
 			}
-			if t := fig.CPUSeconds; t != nil {
+			if t := s.CPUSeconds; t != nil {
 				for _, m := range t.Modes() {
 					for cpu, v := range m.Values {
 						add("node_cpu_seconds_total", v, "host", host, "cpu", strconv.Itoa(cpu), "mode", m.Name)
@@ -149,7 +150,11 @@ func FleetHandler(f *fleet.Fleet) http.Handler {
 				}
 			}
 			clear(seen)
-			for _, d := range fig.Disks {
+			var disks []snapshot.DiskCounters
+			if s.DiskIO != nil {
+				disks = s.DiskIO.Disks
+			}
+			for _, d := range disks {
 				if seen[d.Name] {
 					continue
 				}

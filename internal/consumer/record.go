@@ -236,6 +236,9 @@ func (r *Recorder) Tick(now time.Time) {
 			delete(r.hosts, name)
 		}
 	}
+	// The views hold each host's snapshot as it was: until the next look,
+	// up to a minute later, they would keep a second copy of the fleet's.
+	clear(r.views)
 }
 
 // Run ticks every second until ctx ends.

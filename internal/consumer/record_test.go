@@ -317,6 +317,11 @@ func TestTickLooksOnlyWhenAHostMayChange(t *testing.T) {
 		}
 		recEvery.looked = time.Time{}
 		recEvery.Tick(now.Add(time.Second / 2))
+		for _, v := range recLazy.views[:cap(recLazy.views)] {
+			if v.Snapshot != nil {
+				t.Fatalf("at %d s the recorder keeps %s's snapshot between its looks", sec, v.Name)
+			}
+		}
 	}
 	if !slices.Equal(lazy.events, every.events) {
 		t.Fatalf("events differ:\nlooking when due: %v\nlooking each tick: %v", lazy.events, every.events)

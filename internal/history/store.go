@@ -60,6 +60,8 @@ const (
 	lateSealBytes = 32 << 20
 	// latestEvery is how often a host's latest entry is written at most.
 	latestEvery = time.Minute
+	// latestBatch is how many hosts' latest entries one transaction writes.
+	latestBatch = 2000
 )
 
 var (
@@ -1042,25 +1044,34 @@ func (s *Store) saveLatest() {
 	if len(d) == 0 {
 		return
 	}
+	// In key order, as a seal's chunks (prepareSeal), and latestBatch
+	// hosts a transaction: a transaction holds every page it writes until
+	// it commits (100,000 hosts' 2 KB snapshots: 220 MB at once), and
+	// each entry stands alone (a crash between two leaves each host's
+	// entry of this minute or of the one before).
+	hosts := slices.Sorted(maps.Keys(d))
 	err := s.check("latest")
-	if err == nil {
+	for len(hosts) > 0 && err == nil {
+		batch := hosts[:min(len(hosts), latestBatch)]
 		err = s.db.Update(func(tx *bolt.Tx) error {
 			b := tx.Bucket(bLatest)
-			// In key order, as a seal's chunks (prepareSeal).
-			for _, h := range slices.Sorted(maps.Keys(d)) {
+			for _, h := range batch {
 				if err := b.Put([]byte(h), appendLatest(nil, d[h])); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
+		if err == nil {
+			hosts = hosts[len(batch):]
+		}
 	}
 	if err != nil {
 		s.writeFailed(s.now(), failDB, fmt.Errorf("write latest entries: %w", err))
 		s.mu.Lock()
-		for h, l := range d {
+		for _, h := range hosts {
 			if _, newer := s.dirty[h]; !newer {
-				s.dirty[h] = l
+				s.dirty[h] = d[h]
 			}
 		}
 		s.mu.Unlock()

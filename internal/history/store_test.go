@@ -2,6 +2,7 @@ package history
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -212,4 +213,25 @@ func TestRecentHasEverySampleAdded(t *testing.T) {
 	c.set(now)
 	s.seal(now, false) // the first minute goes to the database
 	check("sealed and in the head, one buffered", 91)
+}
+
+// TestLatestInBatches: more hosts' latest entries than one transaction
+// writes (latestBatch) all come back after a restart.
+func TestLatestInBatches(t *testing.T) {
+	dir := t.TempDir()
+	c := &clock{t: t0}
+	s := openAt(t, dir, c)
+	n := 2*latestBatch + 1
+	for i := range n {
+		s.SaveLatest(fmt.Sprintf("host-%05d", i), Latest{Body: []byte(`{"x":1}`), LastSeen: t0})
+	}
+	s.saveLatest()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openAt(t, dir, c)
+	defer s.Close()
+	if l := s.Latest(); len(l) != n {
+		t.Fatalf("%d latest entries after a restart, want %d", len(l), n)
+	}
 }

@@ -67,8 +67,8 @@ type group struct {
 }
 
 // latest is one host's latest update, kept encoded for the state frame; its
-// status is written afresh into each state, and the figures' lists are
-// left out there (listsAt).
+// status is written afresh into each state, and the figures' lists and the
+// point are left out there (listsAt).
 type latest struct {
 	Encoded
 	statusAt, statusEnd, listsAt int
@@ -163,7 +163,9 @@ func (h *Hub) flushLocked(now time.Time) {
 		g.c = c
 	}
 	bt := &batch{updates: make([]Update, 0, len(h.groups))}
-	brace := []byte{'}'} // ends every lean entry's figures
+	// The merged points go in complete entries only: who wants them (a
+	// host view, GET /ws?complete=1) gets those.
+	withPoints := h.complete > 0 || h.watching > 0
 	for i := range h.groups {
 		g := &h.groups[i]
 		c := g.c
@@ -176,7 +178,7 @@ func (h *Hub) flushLocked(now time.Time) {
 			l := h.encode(c)
 			h.latest[u.Host] = l
 			tail := l.Tail
-			if len(g.points) > 0 {
+			if len(g.points) > 0 && withPoints {
 				// The tick merged several updates of the host: the charts
 				// still get every point.
 				pts := g.points[max(0, len(g.points)-MaxPoints):]
@@ -190,7 +192,7 @@ func (h *Hub) flushLocked(now time.Time) {
 				tail = append(append(tail, ']'), l.Tail...)
 			}
 			u.Full = &Encoded{Head: l.Head, Mid: l.Mid, Tail: tail}
-			u.Lean = &Encoded{Head: l.Head[:l.listsAt], Mid: brace, Tail: tail}
+			u.Lean = &Encoded{Head: l.Head[:l.listsAt], Mid: leanEnd}
 		}
 		bt.updates = append(bt.updates, u)
 		clear(g.points)
@@ -219,6 +221,13 @@ func (h *Hub) flushLocked(now time.Time) {
 		sub.send(bt)
 	}
 }
+
+// leanEnd closes a lean entry: its figures, then the entry, which has no
+// point (protocol.go: only complete entries carry points).
+var leanEnd = []byte("}}")
+
+// entryEnd closes a complete entry without its point.
+var entryEnd = []byte("}")
 
 // frameOf writes an update frame of us.
 func frameOf(us []Update, complete bool) []byte {
@@ -286,12 +295,12 @@ func (st *State) WriteTo(w io.Writer) (int64, error) {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		// Lean: the head without the figures' lists and the snapshot.
+		// Lean: the head without the figures' lists, the snapshot and
+		// the point.
 		buf = append(buf, e.Head[:e.statusAt]...)
 		buf = append(buf, e.status...)
 		buf = append(buf, e.Head[e.statusEnd:e.listsAt]...)
-		buf = append(buf, '}')
-		buf = append(buf, e.Tail...)
+		buf = append(buf, leanEnd...)
 		if len(buf) >= chunk {
 			k, err := w.Write(buf)
 			n += int64(k)
@@ -365,7 +374,9 @@ func (h *Hub) watchLocked(sub *Sub, host string) {
 	if host != "" {
 		h.watching++
 		if l := h.latest[host]; l != nil {
-			sub.watched = &l.Encoded
+			// Without its point, a sample the history that the host
+			// view reads (GET /api/hosts?host=) has already.
+			sub.watched = &Encoded{Head: l.Head, Mid: l.Mid, Tail: entryEnd}
 		}
 	}
 }

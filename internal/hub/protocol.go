@@ -22,12 +22,12 @@ import (
 // per tick has its oldest points of the tick skipped.
 const MaxPoints = 64
 
-// StateFrame is the first frame: every host the consumer knows, each with
-// its latest Point (the whole history is GET /api/hosts?host=NAME). Its
-// entries, like the updates', are lean, so that it grows with the fleet by a
-// few hundred bytes a host: they leave out Snapshot and Figures.FS and
-// Figures.Net, which only the host view shows (it watches its host:
-// WatchMessage).
+// StateFrame is the first frame: every host the consumer knows, with its
+// figures. Its entries, like the updates', are lean, so that it grows with
+// the fleet by a few hundred bytes a host: they leave out Snapshot,
+// Figures.FS, Figures.Net, Figures.Temps and Point, which only the host view
+// shows (it watches its host: WatchMessage; its history is GET
+// /api/hosts?host=NAME).
 type StateFrame struct {
 	Type       string          `json:"type"` // "state"
 	ServerTime time.Time       `json:"server_time"`
@@ -36,16 +36,20 @@ type StateFrame struct {
 }
 
 // UpdateFrame carries the hosts that changed since the last frame, in the
-// order they first changed. An entry is a lean HostEntry (as in StateFrame)
-// with Point (and Points when it merged several updates of its host), or
-// RemovedEntry; complete entries with GET /ws?complete=1. A host appears
-// more than once only in a frame that catches up with several ticks.
+// order they first changed. An entry is a lean HostEntry (as in StateFrame,
+// without Point), or RemovedEntry; complete entries, with Point (and Points
+// when it merged several updates of its host), with GET /ws?complete=1. A
+// host appears more than once only in a frame that catches up with several
+// ticks. The bytes of a frame thus grow with the hosts that changed, not
+// with the rate of their snapshots.
 type UpdateFrame struct {
 	Type  string            `json:"type"` // "update"
 	Hosts []json.RawMessage `json:"hosts"`
 	// Watched is the complete entry of the host the client watches
-	// (WatchMessage): in the first frame after the watch message, and in
-	// every frame in which that host changed. A frame may carry it alone.
+	// (WatchMessage): in the first frame after the watch message (without
+	// Point: the host's history is GET /api/hosts?host=NAME), and in every
+	// frame in which that host changed, with its new Point and Points (the
+	// host view's live charts). A frame may carry it alone.
 	Watched *HostEntry `json:"watched,omitempty"`
 }
 
@@ -65,10 +69,10 @@ type RemovedEntry struct {
 	Removed bool   `json:"removed"` // always true
 }
 
-// HostEntry is one host: in frames with Point, in GET /api/hosts without,
-// in GET /api/hosts?host=NAME with History. In frames entries are lean
-// (no Snapshot, no Figures.FS or Figures.Net) but for UpdateFrame.Watched
-// and with GET /ws?complete=1.
+// HostEntry is one host: in GET /api/hosts without Point, in GET
+// /api/hosts?host=NAME with History. In frames entries are lean (no
+// Snapshot, Figures.FS, Figures.Net, Figures.Temps or Point) but for
+// UpdateFrame.Watched and with GET /ws?complete=1 (with Point).
 type HostEntry struct {
 	Host            string    `json:"host"`
 	HostID          string    `json:"host_id,omitempty"`

@@ -70,7 +70,7 @@ func TestEncodersMatchProtocol(t *testing.T) {
 		sameJSON(t, u.bytes(), again)
 		var lean HostEntry
 		decodeStrict(t, u.Lean.bytes(), &lean)
-		if lean.Point == nil || lean.Figures.CPU == nil || lean.Figures.FS != nil || lean.Figures.Net != nil || lean.Snapshot != nil ||
+		if lean.Point != nil || lean.Points != nil || lean.Figures.CPU == nil || lean.Figures.FS != nil || lean.Figures.Net != nil || lean.Snapshot != nil ||
 			lean.Figures.Temps != nil {
 			t.Fatalf("lean update: %s", u.Lean.bytes())
 		}
@@ -142,8 +142,8 @@ func TestStateKeepsStatusFresh(t *testing.T) {
 	got := map[string]string{}
 	for _, e := range hosts {
 		got[e.Host] = e.Status
-		if e.Point == nil {
-			t.Errorf("%s: no point in the state", e.Host)
+		if e.Point != nil {
+			t.Errorf("%s: a point in the state (lean: the host view's only)", e.Host)
 		}
 	}
 	if got["a"] != fleet.Stale || got["b"] != fleet.Live || len(got) != 2 {
@@ -152,7 +152,7 @@ func TestStateKeepsStatusFresh(t *testing.T) {
 }
 
 // TestHubAfterHosts: a hub started on a fleet that holds hosts already
-// shows them, each with its latest point.
+// shows them, each with its latest figures.
 func TestHubAfterHosts(t *testing.T) {
 	f := fleet.New(fleet.Config{HistorySize: 5, MaxHosts: 3, StaleAfter: 3, OfflineAfter: 10})
 	f.Apply(snap("a", "i", 1), body(snap("a", "i", 1)), "", time.Now())
@@ -163,7 +163,7 @@ func TestHubAfterHosts(t *testing.T) {
 	state.WriteTo(&buf)
 	var hosts []HostEntry
 	decodeStrict(t, buf.Bytes(), &hosts)
-	if len(hosts) != 1 || hosts[0].Point == nil || *hosts[0].Point.CPU != 2 || *hosts[0].Figures.Seq != 2 {
+	if len(hosts) != 1 || *hosts[0].Figures.CPU != 2 || *hosts[0].Figures.Seq != 2 {
 		t.Fatalf("state %s", buf.Bytes())
 	}
 }
@@ -187,8 +187,7 @@ func TestAppendFloatMatchesStrconv(t *testing.T) {
 }
 
 // TestHostWithoutHistory: with HISTORY_SIZE 0 a host has no point to show;
-// its entries still carry its figures, and a state shows it with a null
-// point.
+// its entries still carry its figures.
 func TestHostWithoutHistory(t *testing.T) {
 	f := fleet.New(fleet.Config{HistorySize: 0, MaxHosts: 3, StaleAfter: 3, OfflineAfter: 10})
 	f.Apply(snap("a", "i", 1), body(snap("a", "i", 1)), "", time.Now())
@@ -234,9 +233,9 @@ func TestKeptEntryFitsItsEstimate(t *testing.T) {
 }
 
 // TestStateIsLean: a state frame's entries leave out what only the host
-// view shows (the snapshot, the figures' fs and net lists), keep the rest
-// of the figures and the point, and match protocol.go's types; the same
-// host's update and GET /api/hosts entries are complete.
+// view shows (the snapshot, the figures' fs and net lists, the point), keep
+// the rest of the figures, and match protocol.go's types; the same host's
+// GET /api/hosts entry is complete.
 func TestStateIsLean(t *testing.T) {
 	f, h := testHub()
 	s := realistic("web-01")
@@ -252,10 +251,10 @@ func TestStateIsLean(t *testing.T) {
 	again, _ := json.Marshal(hosts)
 	sameJSON(t, buf.Bytes(), again)
 	e := hosts[0]
-	if e.Snapshot != nil || e.Figures.FS != nil || e.Figures.Net != nil {
+	if e.Snapshot != nil || e.Figures.FS != nil || e.Figures.Net != nil || e.Point != nil {
 		t.Fatalf("state entry not lean: %s", buf.Bytes())
 	}
-	if e.Point == nil || *e.Figures.Disk != 50 || e.Figures.DiskMount != "/var/lib/docker" || *e.Figures.Cores != 8 ||
+	if *e.Figures.Disk != 50 || e.Figures.DiskMount != "/var/lib/docker" || *e.Figures.Cores != 8 ||
 		e.Figures.Platform != "Linux" || e.Figures.Processor == "" || *e.Figures.Rx != 1234.5 {
 		t.Fatalf("state entry lost overview figures: %s", buf.Bytes())
 	}

@@ -5,8 +5,8 @@ import (
 	"sync"
 )
 
-// Sub is one dashboard's stream of updates (encoded HostEntry objects with
-// "point", or RemovedEntry when the fleet forgets a host), in batches: one
+// Sub is one dashboard's stream of updates (encoded HostEntry objects, or
+// RemovedEntry when the fleet forgets a host), in batches: one
 // per tick, holding the newest entry of each host that changed, encoded
 // once and shared by every subscriber. Entries are lean unless the
 // subscriber asked for complete ones; the host it watches comes complete
@@ -36,8 +36,8 @@ type Sub struct {
 }
 
 // Update is one host's change, encoded once and shared by every
-// subscriber: lean (without the snapshot and the figures' lists, as most
-// dashboards get it) and complete.
+// subscriber: lean (without the snapshot, the figures' lists and the
+// points, as most dashboards get it) and complete.
 type Update struct {
 	Host       string
 	Removed    bool
@@ -53,9 +53,9 @@ func (u *Update) enc(complete bool) *Encoded {
 
 // Encoded is an encoded entry, in parts that are written one after the
 // other (the whole RemovedEntry is Head): for a complete entry the head,
-// the snapshot as the fleet keeps it (shared) and the point that ends the
-// object; for a lean one the head up to the figures' lists, "}", the
-// point. Never modified.
+// the snapshot as the fleet keeps it (shared) and the points that end the
+// object; for a lean one the head up to the figures' lists, then "}}".
+// Never modified.
 type Encoded struct {
 	Head, Mid, Tail []byte
 }

@@ -74,9 +74,9 @@ func pointTimes(e HostEntry) []int64 {
 
 // TestTickMergesUpdatesPerHost: between ticks a dashboard gets nothing; at
 // a tick it gets one frame with one entry per changed host, in the order
-// they first changed, each the newest, lean, with the points of the updates
-// it merged, and the complete entry of the host it watches; a tick with no
-// change sends nothing.
+// they first changed, each the newest, lean (without points), and the
+// complete entry of the host it watches, with the points of the updates it
+// merged; a tick with no change sends nothing.
 func TestTickMergesUpdatesPerHost(t *testing.T) {
 	f := fleet.New(fleet.Config{HistorySize: 10, MaxHosts: 10, StaleAfter: 3, OfflineAfter: 10})
 	h := New(f, Options{Tick: time.Hour}, discard) // ticks by hand
@@ -110,10 +110,10 @@ func TestTickMergesUpdatesPerHost(t *testing.T) {
 		t.Fatalf("the watched host's complete entry: %+v", w)
 	}
 	want := []int64{t0.UnixMilli(), t0.UnixMilli() + 2, t0.UnixMilli() + 3}
-	if fmt.Sprint(pointTimes(a)) != fmt.Sprint(want) {
-		t.Fatalf("a's points at %v, want %v", pointTimes(a), want)
+	if fmt.Sprint(pointTimes(*w)) != fmt.Sprint(want) || len(pointTimes(a)) != 0 {
+		t.Fatalf("a's points at %v (watched) and %v (lean), want %v and none", pointTimes(*w), pointTimes(a), want)
 	}
-	if *b.Figures.Seq != 1 || len(b.Points) != 0 || b.Point == nil {
+	if *b.Figures.Seq != 1 || len(pointTimes(b)) != 0 {
 		t.Fatalf("b %+v", b)
 	}
 	h.tick()
@@ -156,7 +156,7 @@ func TestTickMergesUpdatesPerHost(t *testing.T) {
 func TestTickBoundsPoints(t *testing.T) {
 	f := fleet.New(fleet.Config{HistorySize: 500, MaxHosts: 10, StaleAfter: 3, OfflineAfter: 10})
 	h := New(f, Options{Tick: time.Hour}, discard)
-	_, sub := h.Subscribe(100, 1<<30, false, time.Now())
+	_, sub := h.Subscribe(100, 1<<30, true, time.Now()) // complete entries have the points
 	t0 := time.Now().Truncate(time.Millisecond)
 	const n = MaxPoints * 3
 	for i := range uint64(n) {
@@ -204,8 +204,9 @@ func TestTickBehindSubscriberMerges(t *testing.T) {
 }
 
 // TestTickWebSocket: with a tick, a dashboard that keeps up gets at most
-// about one frame per tick, the newest entry of every host, and every
-// history point once, in order, while hosts send far faster than the tick.
+// about one frame per tick, the newest entry of every host, and (complete
+// entries: GET /ws?complete=1) every history point once, in order, while
+// hosts send far faster than the tick.
 func TestTickWebSocket(t *testing.T) {
 	const tick = 20 * time.Millisecond
 	f := fleet.New(fleet.Config{HistorySize: 10, MaxHosts: 10, StaleAfter: 3, OfflineAfter: 10})
@@ -217,7 +218,7 @@ func TestTickWebSocket(t *testing.T) {
 		h.ServeWS(rw, r, []byte(`{}`))
 	}))
 	t.Cleanup(func() { cancel(); run.Wait(); h.Close(); srv.Close() })
-	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/", nil)
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/?complete=1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

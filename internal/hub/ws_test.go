@@ -89,7 +89,7 @@ func TestWebSocketStateThenEveryUpdateOnce(t *testing.T) {
 			if e.Host == "c" {
 				continue
 			}
-			if e.Point == nil || *e.Figures.Seq != next[e.Host] || e.Snapshot != nil {
+			if e.Point != nil || *e.Figures.Seq != next[e.Host] || e.Snapshot != nil {
 				t.Fatalf("host %s: seq %d, want %d, lean (%s)", e.Host, *e.Figures.Seq, next[e.Host], raw)
 			}
 			next[e.Host]++

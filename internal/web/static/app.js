@@ -301,28 +301,14 @@
     const wasStatus = h.status, wasLevel = h.level, wasDegraded = h.degraded;
 
     if (withHistory) {
-      // A state entry carries the host's latest point; the whole history is
-      // GET api/hosts?host=NAME, fetched for the host on screen (applyState).
+      // A state entry has no point; the whole history is GET
+      // api/hosts?host=NAME, fetched for the host on screen (applyState).
       const hist = Array.isArray(e.history) ? e.history.filter(obj) : obj(e.point) ? [e.point] : [];
       h.historyFull = false;
       h.historyLoading = false;
       h.history = hist.slice(-1);
-    } else if (obj(e.point)) {
-      // points: the earlier points of updates the server merged in one tick.
-      const pts = Array.isArray(e.points) ? e.points.filter(obj) : [];
-      pts.push(e.point);
-      const hist = h.history;
-      for (const p of pts) {
-        const last = hist.length ? hist[hist.length - 1] : null;
-        const t = num(p.t);
-        if (last && t != null && num(last.t) != null && t <= last.t) {
-          if (t === last.t) hist[hist.length - 1] = p; // same sample sent again
-        } else {
-          hist.push(p);
-        }
-      }
-      if (!h.historyFull && !h.historyLoading) hist.splice(0, hist.length - 1);
-      else if (hist.length > state.historyCap * 1.25) hist.splice(0, hist.length - state.historyCap);
+    } else {
+      addPoints(h, e); // complete entries only (?complete=1): lean ones have no point
     }
 
     const tagsBefore = (h.m.tags || []).join(',');
@@ -381,6 +367,27 @@
     const filtered = state.problemsOnly || state.statusFilter !== '';
     if (wasStatus !== h.status && (filtered || state.sort === 'worst')) return true;
     return filtered && (wasLevel !== h.level || wasDegraded !== h.degraded);
+  }
+
+  // addPoints files an entry's points into its host's live history: point,
+  // and points, the earlier ones of updates the server merged in one tick.
+  // Only complete entries have them: the watched host's (applyWatched).
+  function addPoints(h, e) {
+    if (!obj(e.point)) return;
+    const pts = Array.isArray(e.points) ? e.points.filter(obj) : [];
+    pts.push(e.point);
+    const hist = h.history;
+    for (const p of pts) {
+      const last = hist.length ? hist[hist.length - 1] : null;
+      const t = num(p.t);
+      if (last && t != null && num(last.t) != null && t <= last.t) {
+        if (t === last.t) hist[hist.length - 1] = p; // same sample sent again
+      } else {
+        hist.push(p);
+      }
+    }
+    if (!h.historyFull && !h.historyLoading) hist.splice(0, hist.length - 1);
+    else if (hist.length > state.historyCap * 1.25) hist.splice(0, hist.length - state.historyCap);
   }
 
   function markDirty(h) {
@@ -465,6 +472,7 @@
       h.figures.temps = Array.isArray(e.figures.temps) ? e.figures.temps : []; // absent: no sensors
       derive(h);
     }
+    addPoints(h, e); // the live charts: only the watched entry has points
     if (state.routeHost === h.key) hostViewDirty = true;
   }
 

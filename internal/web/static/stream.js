@@ -10,7 +10,7 @@
 //   - full: the entries whose other fields (status, tags, missing sources,
 //     platform…) changed since the worker last passed them on, the host's
 //     first entry, and every entry of a state frame or of the watched host
-//     (the host view's, with its points), without the figures of the row;
+//     (the host view's; its points come in "watched"), without the figures of the row;
 //     each names its row (r) and keeps its host's index (i);
 //   - removed: the names of the hosts the consumer forgot.
 //

@@ -3,8 +3,10 @@ package snapshot
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -102,4 +104,26 @@ func FuzzDecodeFast(f *testing.F) {
 	f.Add([]byte(`{"tags":{"env":"prod","role":"db"},"temperatures":[{"sensor":"cpu","celsius":50,"high":80}]}`))
 	f.Add([]byte(`{"platform":"PLAT\xff\xfe","cpu_percent":1.000000000000000000000000000000000000000000000000000000000000000001}`))
 	f.Fuzz(func(t *testing.T, b []byte) { checkFast(t, b) })
+}
+
+// TestFloatMatchesParseFloat: the decoder's short path for decimals gives
+// the bits strconv.ParseFloat gives, on the figures publishers write
+// (rounded to 2 places, counters, percentages) and at its edges.
+func TestFloatMatchesParseFloat(t *testing.T) {
+	nums := []string{"0", "-0", "0.0", "-0.0", "1", "-1", "0.1", "0.2", "0.3", "578896.2", "2141913.99", "41.35", "99.99999",
+		"123456789012345", "1234567890123456", "12345678901234.5", "1234567890.12345", "0.000000000000001", "0.00000000000001",
+		"9007199254740993", "900719925474099.3", "1e5", "1.5e-3", "-12.5E+2", "3.141592653589793", "0.30000000000000004"}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		v := r.Float64() * math.Pow(10, float64(r.IntN(16)))
+		nums = append(nums, strconv.FormatFloat(v, 'f', r.IntN(8), 64), strconv.FormatFloat(-v, 'f', -1, 64))
+	}
+	for _, n := range nums {
+		want, err := strconv.ParseFloat(n, 64)
+		var got float64
+		d := decoder{b: []byte(n)}
+		if ok := d.float(&got); ok != (err == nil) || math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("%s: decoded %v (%v), ParseFloat %v (%v)", n, got, ok, want, err)
+		}
+	}
 }

@@ -110,12 +110,21 @@ func (p *Pending) Len() int {
 	return n
 }
 
+// Encoded returns p's UpdateFrame when it is a single batch's, as that was
+// encoded (shared: not to be modified), or nil.
+func (p *Pending) Encoded() []byte {
+	if len(p.batches) == 1 && len(p.updates) == 0 && p.watched == nil {
+		return p.batches[0].frame(p.complete)
+	}
+	return nil
+}
+
 // WriteFrame writes p as one UpdateFrame: a single batch as it was
 // encoded, several joined, merged updates one by one, then the watched
 // host's complete entry.
 func (p *Pending) WriteFrame(w io.Writer) error {
-	if len(p.batches) == 1 && len(p.updates) == 0 && p.watched == nil {
-		_, err := w.Write(p.batches[0].frame(p.complete))
+	if f := p.Encoded(); f != nil {
+		_, err := w.Write(f)
 		return err
 	}
 	if _, err := io.WriteString(w, updatePrefix); err != nil {

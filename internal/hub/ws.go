@@ -166,7 +166,16 @@ func (h *Hub) writeLoop(conn *websocket.Conn, config []byte, state *State, sub *
 			if pending.Len() == 0 && pending.watched == nil {
 				continue
 			}
-			if err := frame(conn, pending.WriteFrame); err != nil {
+			var err error
+			if f := pending.Encoded(); f != nil {
+				// A tick's frame as every dashboard gets it: one
+				// WebSocket frame, one system call, not copied.
+				_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
+				err = conn.WriteMessage(websocket.TextMessage, f)
+			} else {
+				err = frame(conn, pending.WriteFrame)
+			}
+			if err != nil {
 				h.writeFailed(err, readerDone)
 				return
 			}

@@ -2,11 +2,15 @@ package history
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"slices"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // TestRebaseChunkWritesWhatMergeWould: the seal's common case (a new raw
@@ -73,4 +77,122 @@ func TestRebaseChunkWritesWhatMergeWould(t *testing.T) {
 			t.Errorf("chunk with a sample at %v after %v: in order %v, %v", late.T, smps[59].T, inOrder, err)
 		}
 	}
+}
+
+// A seal in several transactions that fails half way: what its first
+// transactions sealed is sealed once, whether the store goes on or is
+// killed and reopened, including a late sample only the aggregates keep
+// (its minute is past the raw tier's retention, so no raw row tells a
+// second seal that it was sealed already).
+func TestSealCutShortSealsEachSampleOnce(t *testing.T) {
+	for _, reopen := range []bool{false, true} {
+		t.Run(fmt.Sprintf("reopen=%v", reopen), func(t *testing.T) {
+			dir := t.TempDir()
+			c := &clock{t: t0}
+			s := openAt(t, dir, c)
+			s.sealBatch = 1 // a transaction per host
+			hosts := []string{"a", "b", "c", "d"}
+			minute := t0.Add(-2 * time.Minute)
+			old := t0.Add(-3 * time.Hour)
+			for i := range 60 {
+				for _, h := range hosts {
+					s.Add(h, sampleAt(minute.Add(time.Duration(i)*time.Second)))
+				}
+			}
+			s.Add("a", sampleAt(old))
+			s.flush(t0, true)
+			commits := 0
+			s.fault = func(op string) error {
+				if op == "commit" {
+					if commits++; commits == 3 {
+						return errors.New("no space left on device")
+					}
+				}
+				return nil
+			}
+			j := s.prepareSeal(t0, false)
+			s.finishSeal(j, s.commitSeal(j)) // a and b sealed, c failed
+			s.fault = nil
+			if got := len(rowsOf(t, s, tRaw, "b")); got != 1 {
+				t.Fatalf("b: %d raw rows after the first transactions, want 1", got)
+			}
+			if reopen {
+				// As after a kill: the log is what was synced, the head gone.
+				s.wal.close()
+				s.db.Close()
+				s = openAt(t, dir, c)
+				_ = s.db.View(func(tx *bolt.Tx) error {
+					if m := tx.Bucket(bMeta).Get(kSealing); m != nil {
+						t.Errorf("the seal's marks outlive the open that replayed them")
+					}
+					return nil
+				})
+			}
+			defer s.Close()
+			now := t0.Add(retryAfter + time.Second)
+			c.set(now)
+			s.seal(now, false)
+			s.headMu.RLock()
+			left := len(s.head)
+			s.headMu.RUnlock()
+			if left != 0 {
+				t.Errorf("%d hosts left in the head after the seal", left)
+			}
+			for _, h := range hosts {
+				if n := rawCount(t, s, h, minute); n != 60 {
+					t.Errorf("%s: %d samples in the raw row, want 60", h, n)
+				}
+				if n := aggN(t, s, tMin, h, minuteOf(minute)); n != 60 {
+					t.Errorf("%s: the minute folds %d samples, want 60", h, n)
+				}
+			}
+			if n := aggN(t, s, tMin, "a", minuteOf(old)); n != 1 {
+				t.Errorf("a: the late sample's minute folds %d samples, want 1", n)
+			}
+			if n := aggN(t, s, tHour, "a", hourOf(old.Unix())); n != 1 {
+				t.Errorf("a: the late sample's hour folds %d samples, want 1", n)
+			}
+		})
+	}
+}
+
+func rawCount(t *testing.T, s *Store, host string, minute time.Time) int {
+	t.Helper()
+	var n int
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		hb := tx.Bucket(bTiers[tRaw]).Bucket([]byte(host))
+		if hb == nil {
+			return nil
+		}
+		m := minuteOf(minute)
+		smps, err := decodeChunk(hb.Get(timeKey(m)), m*1000, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n = len(smps)
+		return nil
+	})
+	return n
+}
+
+func aggN(t *testing.T, s *Store, tier int, host string, start int64) uint32 {
+	t.Helper()
+	var n uint32
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		hb := tx.Bucket(bTiers[tier]).Bucket([]byte(host))
+		if hb == nil {
+			return nil
+		}
+		v := hb.Get(timeKey(start))
+		if v == nil {
+			return nil
+		}
+		g, err := decodeAgg(v, s.mountName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n = g.N
+		return nil
+	})
+	return n
 }

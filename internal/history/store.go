@@ -58,6 +58,11 @@ const (
 	retryAfter = 30 * time.Second
 	// lateSealBytes is how much of late samples brings a seal forward.
 	lateSealBytes = 32 << 20
+	// sealBatchBytes is how much of the head one of a seal's transactions
+	// takes at most: a transaction holds the rows it puts and bbolt's dirty
+	// pages until it commits (about five times its chunks' bytes), which
+	// for 10,000 hosts at 1 Hz in one transaction was 280 MB at once.
+	sealBatchBytes = 4 << 20
 	// latestEvery is how often a host's latest entry is written at most.
 	latestEvery = time.Minute
 	// latestBatch is how many hosts' latest entries one transaction writes.
@@ -74,6 +79,7 @@ var (
 	kVersion = []byte("version")
 	kWALGen  = []byte("walgen")
 	kRows    = []byte("rows")
+	kSealing = []byte("sealing")
 )
 
 // tier indexes, and each tier's row span in seconds.
@@ -122,6 +128,8 @@ type Store struct {
 	// fault, when set (tests only), fails the named write before it is
 	// attempted: the seam for a full disk.
 	fault func(op string) error
+	// sealBatch is sealBatchBytes (tests seal in smaller transactions).
+	sealBatch int
 
 	mu        sync.Mutex
 	pend      []pendingSample
@@ -196,7 +204,7 @@ func open(dir string, ret Retention, log *slog.Logger, now func() time.Time) (*S
 		return nil, fmt.Errorf("open history store %s: %w", p, err)
 	}
 	s := &Store{
-		dir: dir, ret: ret, log: log, db: db, now: now,
+		dir: dir, ret: ret, log: log, db: db, now: now, sealBatch: sealBatchBytes,
 		dirty:  map[string]Latest{},
 		head:   map[string]map[int64][]byte{},
 		oldest: math.MaxInt64,
@@ -217,9 +225,11 @@ func (s *Store) load() error {
 	if err := migrate(s.db, s.dir); err != nil {
 		return err
 	}
+	var marks []sealMark
 	err := s.db.View(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bMeta)
 		s.gen = uint64(keyTime(m.Get(kWALGen)))
+		marks = decodeSealing(m.Get(kSealing), s.gen)
 		if err := s.loadMounts(tx); err != nil {
 			return err
 		}
@@ -241,8 +251,8 @@ func (s *Store) load() error {
 	if err != nil {
 		return fmt.Errorf("read history store: %w", err)
 	}
-	n := 0
-	valid, err := replayWAL(s.dir, s.gen, func(host string, b []byte) {
+	n, skipped := 0, 0
+	valid, err := replayWAL(s.dir, s.gen, func(end int64, host string, b []byte) {
 		if len(b) == 0 { // Forget's mark
 			delete(s.head, host)
 			return
@@ -251,23 +261,121 @@ func (s *Store) load() error {
 		for len(r.b) > 0 && r.err == nil {
 			start := len(b) - len(r.b)
 			smp := r.sample(0)
-			if r.err == nil {
-				s.toHead(host, smp.T, b[start:len(b)-len(r.b)])
-				n++
+			if r.err != nil {
+				break
 			}
+			if sealedBy(marks, end, host, smp.T) {
+				skipped++
+				continue
+			}
+			s.toHead(host, smp.T, b[start:len(b)-len(r.b)])
+			n++
 		}
 	})
 	if err != nil {
 		return err
 	}
-	if s.wal, err = openWAL(s.dir, s.gen, valid); err != nil {
-		return err
+	if marks != nil {
+		// A seal was cut short after some of its transactions: what they
+		// sealed is left out of the head above; a new generation without
+		// it ends the marks, whose offsets a new tail of this log could
+		// otherwise reach.
+		if err := s.restartGeneration(); err != nil {
+			s.log.Warn("history: could not end an interrupted seal, carrying on with its log", "err", err, "dir", s.dir)
+		}
+	}
+	if s.wal == nil {
+		if s.wal, err = openWAL(s.dir, s.gen, valid); err != nil {
+			return err
+		}
 	}
 	removeOldWALs(s.dir, s.gen)
-	if n > 0 {
-		s.log.Info("history: replayed the write-ahead log", "samples", n, "dir", s.dir)
+	if n > 0 || skipped > 0 {
+		s.log.Info("history: replayed the write-ahead log", "samples", n, "already_sealed", skipped, "dir", s.dir)
 	}
 	return nil
+}
+
+// restartGeneration writes the head to a new log generation and names it,
+// with no seal marks (Open, after a seal was cut short).
+func (s *Store) restartGeneration() error {
+	var keep []byte
+	for h, mins := range s.head {
+		var all []byte
+		for _, b := range mins {
+			all = append(all, b...)
+		}
+		if len(all) > 0 { // an empty entry is Forget's mark
+			keep = appendWALEntry(keep, h, all)
+		}
+	}
+	w, err := createWAL(s.dir, s.gen+1, keep)
+	if err != nil {
+		return err
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bMeta)
+		if err := m.Put(kWALGen, timeKey(int64(s.gen+1))); err != nil {
+			return err
+		}
+		return m.Delete(kSealing)
+	})
+	if err != nil {
+		w.close()
+		_ = os.Remove(walPath(s.dir, s.gen+1))
+		return err
+	}
+	s.wal, s.gen = w, s.gen+1
+	return nil
+}
+
+// A seal's transactions each take a batch of hosts, in the order of their
+// names, and all but the last leave a mark in meta ("sealing"): the log
+// generation they seal from, and per seal the log's length when it began,
+// its cut and the last host sealed so far. Open leaves out of the head what
+// the marks say is sealed; the last transaction names the next generation
+// and deletes the marks. Marks of a seal that failed half way stay (the
+// samples it sealed stay in that generation's log) until a seal completes.
+type sealMark struct {
+	off, cut int64 // records ending at or before off; minutes up to cut
+	host     string
+}
+
+// sealedBy reports whether marks say that host's sample at t, in the
+// record ending at end, is sealed.
+func sealedBy(marks []sealMark, end int64, host string, t time.Time) bool {
+	for _, m := range marks {
+		if end <= m.off && host <= m.host && minuteOf(t) <= m.cut {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeSealing reads the marks, if they are generation gen's.
+func decodeSealing(v []byte, gen uint64) []sealMark {
+	if len(v) < 8 || uint64(keyTime(v)) != gen {
+		return nil
+	}
+	var marks []sealMark
+	r := reader{b: v[8:]}
+	for len(r.b) > 0 && r.err == nil {
+		m := sealMark{off: r.varint(), cut: r.varint(), host: r.str()}
+		if r.err == nil {
+			marks = append(marks, m)
+		}
+	}
+	return marks
+}
+
+func appendSealing(gen uint64, marks []sealMark) []byte {
+	b := timeKey(int64(gen))
+	for _, m := range marks {
+		b = binary.AppendVarint(b, m.off)
+		b = binary.AppendVarint(b, m.cut)
+		b = appendString(b, m.host)
+	}
+	return b
 }
 
 // toHead files an encoded sample in its host's chunk for its minute.
@@ -650,9 +758,13 @@ func (s *Store) covers(t int, u int64, now time.Time) bool {
 // that grew meanwhile (a late sample) keeps what it gained.
 type sealJob struct {
 	now    time.Time
-	gen    uint64 // the generation the transaction names
+	gen    uint64 // the generation the last transaction names
 	next   *wal
-	chunks []chunk
+	chunks []chunk // by host, then minute
+	mark   sealMark
+	// done counts the chunks committed (commitSeal's goroutine writes it,
+	// finishSeal reads it after); entry is the mark's index in meta.
+	done, entry int
 }
 
 type chunk struct {
@@ -708,13 +820,18 @@ func (s *Store) prepareSeal(now time.Time, all bool) *sealJob {
 	// In key order: bbolt splits a node only when it commits, so a
 	// transaction that adds 100,000 hosts' buckets in the head's (random)
 	// order moves half of one ever-growing node at each insertion, O(n²);
-	// in order, each insertion appends.
+	// in order, each insertion appends. And a batch of the seal takes whole
+	// hosts, and its mark says "up to this host".
 	slices.SortFunc(sealed, func(a, b chunk) int {
 		if c := strings.Compare(a.host, b.host); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.min, b.min)
 	})
+	mark := sealMark{off: s.wal.size, cut: cut}
+	if all {
+		mark.cut = math.MaxInt64
+	}
 	err := s.check("seal")
 	var next *wal
 	if err == nil {
@@ -726,11 +843,29 @@ func (s *Store) prepareSeal(now time.Time, all bool) *sealJob {
 		return nil
 	}
 	s.next = next
-	return &sealJob{now: now, gen: s.gen + 1, next: next, chunks: sealed}
+	return &sealJob{now: now, gen: s.gen + 1, next: next, chunks: sealed, mark: mark, entry: -1}
 }
 
-// commitSeal is the transaction; it may run in any goroutine.
+// commitSeal is the seal's transactions, one per batch of hosts of at most
+// about sealBatch bytes of samples; it may run in any goroutine.
 func (s *Store) commitSeal(j *sealJob) error {
+	for j.done < len(j.chunks) {
+		end, size := j.done, 0
+		for end < len(j.chunks) && (end == j.done || size < s.sealBatch || j.chunks[end].host == j.chunks[end-1].host) {
+			size += len(j.chunks[end].b)
+			end++
+		}
+		if err := s.commitBatch(j, j.chunks[j.done:end], end == len(j.chunks)); err != nil {
+			return err
+		}
+		j.done = end
+	}
+	return nil
+}
+
+// commitBatch is one transaction of a seal: its chunks, and the mark that
+// says so, or (the last) the next generation's name.
+func (s *Store) commitBatch(j *sealJob, chunks []chunk, last bool) error {
 	err := s.check("commit")
 	if err != nil {
 		return err
@@ -739,7 +874,7 @@ func (s *Store) commitSeal(j *sealJob) error {
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		mt.b = tx.Bucket(bMounts)
 		var added [3]int64
-		for _, c := range j.chunks {
+		for _, c := range chunks {
 			if err := s.sealChunk(tx, mt, c.host, c.min, c.b, j.now, &added); err != nil {
 				return fmt.Errorf("seal %s at %d: %w", c.host, c.min, err)
 			}
@@ -748,8 +883,26 @@ func (s *Store) commitSeal(j *sealJob) error {
 			return mt.err
 		}
 		meta := tx.Bucket(bMeta)
-		if err := meta.Put(kWALGen, timeKey(int64(j.gen))); err != nil {
-			return err
+		if last {
+			if err := meta.Put(kWALGen, timeKey(int64(j.gen))); err != nil {
+				return err
+			}
+			if err := meta.Delete(kSealing); err != nil {
+				return err
+			}
+		} else {
+			marks := decodeSealing(meta.Get(kSealing), j.gen-1)
+			m := j.mark
+			m.host = chunks[len(chunks)-1].host
+			if j.entry < 0 || j.entry >= len(marks) {
+				j.entry = len(marks)
+				marks = append(marks, m)
+			} else {
+				marks[j.entry] = m
+			}
+			if err := meta.Put(kSealing, appendSealing(j.gen-1, marks)); err != nil {
+				return err
+			}
 		}
 		return s.putRows(meta, added)
 	})
@@ -765,7 +918,7 @@ func (s *Store) finishSeal(j *sealJob, err error) {
 	defer s.sealMu.Unlock()
 	s.next = nil
 	if err == nil && j.next.broken {
-		// The transaction went through but a flush could not write to
+		// The transactions went through but a flush could not write to
 		// the new generation: the samples it holds are all sealed or in
 		// the head; write the head anew rather than trust it.
 		err = s.rewriteWAL(j)
@@ -774,14 +927,23 @@ func (s *Store) finishSeal(j *sealJob, err error) {
 		j.next.close()
 		_ = os.Remove(walPath(s.dir, j.gen))
 		s.writeFailed(j.now, failDB, fmt.Errorf("seal history: %w", err))
+		// The batches that went through are sealed, and marked so in
+		// meta for a restart: out of the head with them.
+		s.dropSealed(j.chunks[:j.done])
 		return
 	}
 	s.writeOK(failLog | failDB)
 	s.wal.close()
 	_ = os.Remove(walPath(s.dir, s.gen))
 	s.wal, s.gen = j.next, j.gen
+	s.dropSealed(j.chunks)
+	s.dropMapped() // the seal read every host's newest rows
+}
+
+// dropSealed takes sealed chunks out of the head.
+func (s *Store) dropSealed(chunks []chunk) {
 	s.headMu.Lock()
-	for _, c := range j.chunks {
+	for _, c := range chunks {
 		mins := s.head[c.host]
 		if mins == nil {
 			continue // forgotten meanwhile
@@ -797,7 +959,6 @@ func (s *Store) finishSeal(j *sealJob, err error) {
 	}
 	s.headMu.Unlock()
 	s.resetOldest()
-	s.dropMapped() // the seal read every host's newest rows
 }
 
 // rewriteWAL is the rare path of finishSeal: the transaction named

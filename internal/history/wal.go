@@ -106,9 +106,9 @@ func (w *wal) sync() error {
 func (w *wal) close() error { return w.f.Close() }
 
 // replayWAL calls fn with each host and its encoded samples (appendSample,
-// one after the other) of generation gen, and
-// returns the length of its valid part (0 when it does not exist).
-func replayWAL(dir string, gen uint64, fn func(host string, samples []byte)) (int64, error) {
+// one after the other) of generation gen, and the offset where their record
+// ends, and returns the length of its valid part (0 when it does not exist).
+func replayWAL(dir string, gen uint64, fn func(end int64, host string, samples []byte)) (int64, error) {
 	b, err := os.ReadFile(walPath(dir, gen))
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, nil
@@ -127,6 +127,7 @@ func replayWAL(dir string, gen uint64, fn func(host string, samples []byte)) (in
 		if crc32.Checksum(payload, castagnoli) != sum {
 			break
 		}
+		end := off + 8 + int64(n)
 		r := reader{b: payload}
 		for len(r.b) > 0 && r.err == nil {
 			host := r.str()
@@ -135,11 +136,11 @@ func replayWAL(dir string, gen uint64, fn func(host string, samples []byte)) (in
 				r.fail()
 				break
 			}
-			fn(host, r.b[:n])
+			fn(end, host, r.b[:n])
 			r.b = r.b[n:]
 		}
 		b = b[8+n:]
-		off += 8 + int64(n)
+		off = end
 	}
 	return off, nil
 }

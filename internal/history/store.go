@@ -855,10 +855,14 @@ func (s *Store) commitSeal(j *sealJob) error {
 			size += len(j.chunks[end].b)
 			end++
 		}
-		if err := s.commitBatch(j, j.chunks[j.done:end], end == len(j.chunks)); err != nil {
+		last := end == len(j.chunks)
+		if err := s.commitBatch(j, j.chunks[j.done:end], last); err != nil {
 			return err
 		}
 		j.done = end
+		if !last {
+			s.dropMapped() // what this batch read of its hosts' rows (finishSeal after the last)
+		}
 	}
 	return nil
 }

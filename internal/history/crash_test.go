@@ -46,9 +46,9 @@ func TestCrashChild(t *testing.T) {
 		fmt.Println("open:", err)
 		os.Exit(2)
 	}
-	// A seal in several transactions (about 3 hosts each), so that kills
+	// A seal in several transactions (2 or 3 hosts each), so that kills
 	// land between them too.
-	s.sealBatch = 16 << 10
+	s.sealBatch = 48 << 10
 	// Run's own loop, with ticks as fast as it takes them: seals run in
 	// their goroutine while the steps go on.
 	ticks := make(chan time.Time)

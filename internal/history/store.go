@@ -58,11 +58,13 @@ const (
 	retryAfter = 30 * time.Second
 	// lateSealBytes is how much of late samples brings a seal forward.
 	lateSealBytes = 32 << 20
-	// sealBatchBytes is how much of the head one of a seal's transactions
-	// takes at most: a transaction holds the rows it puts and bbolt's dirty
-	// pages until it commits (about five times its chunks' bytes), which
-	// for 10,000 hosts at 1 Hz in one transaction was 280 MB at once.
-	sealBatchBytes = 4 << 20
+	// sealBatchBytes is about what one of a seal's transactions holds at
+	// most until it commits: the rows it puts and bbolt's dirty pages,
+	// reckoned as twice its chunks' bytes and sealHostBytes a host (the
+	// last page of the host's bucket in each tier, rewritten). A seal of
+	// 10,000 hosts at 1 Hz in one transaction held 280 MB at once.
+	sealBatchBytes = 8 << 20
+	sealHostBytes  = 12 << 10
 	// latestEvery is how often a host's latest entry is written at most.
 	latestEvery = time.Minute
 	// latestBatch is how many hosts' latest entries one transaction writes.
@@ -846,13 +848,13 @@ func (s *Store) prepareSeal(now time.Time, all bool) *sealJob {
 	return &sealJob{now: now, gen: s.gen + 1, next: next, chunks: sealed, mark: mark, entry: -1}
 }
 
-// commitSeal is the seal's transactions, one per batch of hosts of at most
-// about sealBatch bytes of samples; it may run in any goroutine.
+// commitSeal is the seal's transactions, one per batch of hosts of about
+// sealBatch bytes (sealBatchBytes); it may run in any goroutine.
 func (s *Store) commitSeal(j *sealJob) error {
 	for j.done < len(j.chunks) {
 		end, size := j.done, 0
 		for end < len(j.chunks) && (end == j.done || size < s.sealBatch || j.chunks[end].host == j.chunks[end-1].host) {
-			size += len(j.chunks[end].b)
+			size += 2*len(j.chunks[end].b) + sealHostBytes
 			end++
 		}
 		last := end == len(j.chunks)

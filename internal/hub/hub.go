@@ -89,6 +89,10 @@ func New(f *fleet.Fleet, opts Options, log *slog.Logger) *Hub {
 			HandshakeTimeout: 5 * time.Second,
 			ReadBufferSize:   1024,
 			WriteBufferSize:  16 << 10,
+			// permessage-deflate, as browsers offer it: a tick's frame is
+			// compressed once for every dashboard (batch.prepared), and a
+			// fleet's JSON shrinks several times over a slow link.
+			EnableCompression: true,
 			// The server's rule against cross-site WebSocket hijacking
 			// (which refuses such a handshake before it gets here).
 			CheckOrigin: server.SameOrigin,

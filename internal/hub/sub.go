@@ -3,6 +3,8 @@ package hub
 import (
 	"io"
 	"sync"
+
+	"github.com/gorilla/websocket"
 )
 
 // Sub is one dashboard's stream of updates (encoded HostEntry objects, or
@@ -73,11 +75,31 @@ func (u *Encoded) writeTo(w io.Writer) error {
 
 // batch is what one flush sends: its updates, the update frame that holds
 // them lean and (when a subscriber wants it) complete, and where each host
-// is (when a subscriber watches one). Never modified.
+// is (when a subscriber watches one). Never modified, but for the frames'
+// wire forms (prepared), made once for every dashboard that takes them.
 type batch struct {
 	updates    []Update
 	lean, full []byte
 	index      map[string]int
+	prep       [2]struct {
+		once sync.Once
+		pm   *websocket.PreparedMessage
+		err  error
+	}
+}
+
+// prepared is the frame as a WebSocket message that every connection can
+// write: gorilla compresses it once per set of connection options (with
+// permessage-deflate, once for all the browsers that negotiated it), not
+// once per dashboard.
+func (b *batch) prepared(complete bool) (*websocket.PreparedMessage, error) {
+	k := 0
+	if complete {
+		k = 1
+	}
+	p := &b.prep[k]
+	p.once.Do(func() { p.pm, p.err = websocket.NewPreparedMessage(websocket.TextMessage, b.frame(complete)) })
+	return p.pm, p.err
 }
 
 func (b *batch) frame(complete bool) []byte {
@@ -117,6 +139,15 @@ func (p *Pending) Encoded() []byte {
 		return p.batches[0].frame(p.complete)
 	}
 	return nil
+}
+
+// Prepared returns p's UpdateFrame as a prepared WebSocket message when it
+// is a single batch's (shared by every dashboard that keeps up), or nil.
+func (p *Pending) Prepared() (*websocket.PreparedMessage, error) {
+	if len(p.batches) == 1 && len(p.updates) == 0 && p.watched == nil {
+		return p.batches[0].prepared(p.complete)
+	}
+	return nil, nil
 }
 
 // WriteFrame writes p as one UpdateFrame: a single batch as it was

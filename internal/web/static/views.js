@@ -356,6 +356,7 @@
       return c;
     }
     function paintAll() {
+      pending.length = 0;
       const w = root.clientWidth, hgt = root.clientHeight;
       geo = null;
       if (w === 0 || hgt === 0) return; // not displayed: drawn when it is (the observer below)
@@ -373,43 +374,66 @@
       }
       geo = g;
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      for (let i = 0; i < nUp; i++) drawCell(order[i], 0, i);
-      for (let i = nUp; i < order.length; i++) drawCell(order[i], 1, i - nUp);
+      for (let i = 0; i < order.length; i++) {
+        const h = order[i];
+        h.cellG = i < nUp ? 0 : 1;
+        h.cellI = i < nUp ? i : i - nUp;
+      }
+      drawBatch(order, false);
     }
+    // Cells whose status changed are drawn once the frame's updates are in,
+    // together: one path per status, not one per cell.
+    const pending = [];
     function paintCell(h) {
       if (!geo || h.cellG == null) return;
-      drawCell(h, h.cellG, h.cellI, true);
+      if (pending.length === 0) queueMicrotask(flush);
+      pending.push(h);
     }
-    function drawCell(h, k, i, clear) {
-      h.cellG = k;
-      h.cellI = i;
-      const gr = geo.grids[k], c = geo.colors, z = size;
-      const x = gr.x + (i % gr.per) * (z + GAP), y = gr.y + Math.floor(i / gr.per) * (z + GAP);
-      if (clear) ctx.clearRect(x, y, z, z);
-      const s = h.cellS;
-      ctx.beginPath();
-      if (s === 'crit') {
-        ctx.fillStyle = c.crit;
-        ctx.moveTo(x + z / 2, y); ctx.lineTo(x + z, y + z); ctx.lineTo(x, y + z); ctx.closePath(); ctx.fill();
-      } else if (s === 'warn') {
-        ctx.fillStyle = c.warn;
-        ctx.moveTo(x + z / 2, y); ctx.lineTo(x + z, y + z / 2); ctx.lineTo(x + z / 2, y + z); ctx.lineTo(x, y + z / 2); ctx.closePath(); ctx.fill();
-      } else if (s === 'degraded') {
-        ctx.fillStyle = c.warn;
-        ctx.strokeStyle = c.warn;
-        ctx.lineWidth = 2;
-        ctx.arc(x + z / 2, y + z / 2, z / 2 - 1, 0, 2 * Math.PI); ctx.stroke();
+    function flush() {
+      if (!geo || pending.length === 0) { pending.length = 0; return; }
+      drawBatch(pending, true);
+      pending.length = 0;
+    }
+    const FILL = { crit: 'crit', warn: 'warn', live: 'ok' };
+    const LINE = { degraded: 'warn', stale: 'stale', offline: 'offline' };
+    function drawBatch(hosts, clear) {
+      const z = size, c = geo.colors;
+      const by = { crit: [], warn: [], live: [], degraded: [], stale: [], offline: [] };
+      for (const h of hosts) {
+        if (!h.cell || h.cellG == null) continue;
+        const gr = geo.grids[h.cellG];
+        const x = gr.x + (h.cellI % gr.per) * (z + GAP), y = gr.y + Math.floor(h.cellI / gr.per) * (z + GAP);
+        if (clear) ctx.clearRect(x - 1, y - 1, z + 2, z + 2);
+        (by[h.cellS] || by.live).push(x, y);
+      }
+      const r = z / 2 - 1;
+      for (const s in by) {
+        const p = by[s];
+        if (p.length === 0) continue;
         ctx.beginPath();
-        ctx.arc(x + z / 2, y + z / 2, z / 2 - 1, Math.PI / 2, 3 * Math.PI / 2); ctx.fill();
-      } else if (s === 'stale' || s === 'offline') {
-        ctx.strokeStyle = c[s];
+        for (let i = 0; i < p.length; i += 2) {
+          const x = p[i], y = p[i + 1], cx = x + z / 2, cy = y + z / 2;
+          if (s === 'crit') { ctx.moveTo(cx, y); ctx.lineTo(x + z, y + z); ctx.lineTo(x, y + z); ctx.closePath(); }
+          else if (s === 'warn') { ctx.moveTo(cx, y); ctx.lineTo(x + z, cy); ctx.lineTo(cx, y + z); ctx.lineTo(x, cy); ctx.closePath(); }
+          else if (s === 'live') ctx.rect(x, y, z, z);
+          else if (s === 'stale') ctx.rect(x + 1, y + 1, z - 2, z - 2);
+          else { ctx.moveTo(cx + r, cy); ctx.arc(cx, cy, r, 0, 2 * Math.PI); }
+        }
+        if (FILL[s]) { ctx.fillStyle = c[FILL[s]]; ctx.fill(); continue; }
+        ctx.strokeStyle = c[LINE[s]];
         ctx.lineWidth = 2;
-        if (s === 'offline') ctx.arc(x + z / 2, y + z / 2, z / 2 - 1, 0, 2 * Math.PI);
-        else ctx.rect(x + 1, y + 1, z - 2, z - 2);
         ctx.stroke();
-      } else {
-        ctx.fillStyle = c.ok;
-        if (ctx.roundRect) { ctx.roundRect(x, y, z, z, 2); ctx.fill(); } else ctx.fillRect(x, y, z, z);
+        if (s !== 'degraded') continue;
+        // degraded: a ring with its left half filled
+        ctx.beginPath();
+        for (let i = 0; i < p.length; i += 2) {
+          const cx = p[i] + z / 2, cy = p[i + 1] + z / 2;
+          ctx.moveTo(cx, cy + r);
+          ctx.arc(cx, cy, r, Math.PI / 2, 3 * Math.PI / 2);
+          ctx.closePath();
+        }
+        ctx.fillStyle = c.warn;
+        ctx.fill();
       }
     }
     // A resize, the view shown again, or the Down group's heading coming or
@@ -422,25 +446,30 @@
     // An empty map (a fresh page, or back from another view) is filled off
     // the document and put in at once: 10,000 insertions into the page,
     // each invalidating its style, took a second of the first render.
+    // It says whether a cell came, went or moved.
     function place(parent, list) {
       let at = parent.firstElementChild;
       if (!at) {
+        if (list.length === 0) return false;
         const frag = document.createDocumentFragment();
         for (const h of list) frag.append(cellOf(h));
         parent.append(frag);
-        return;
+        return true;
       }
+      let moved = false;
       for (const h of list) {
         const node = cellOf(h);
         if (node === at) at = at.nextElementSibling;
-        else parent.insertBefore(node, at);
+        else { parent.insertBefore(node, at); moved = true; }
       }
       while (at) {
         const next = at.nextElementSibling;
         if (at.__host && at.__host.cell === at) at.__host.cell = null;
         at.remove();
+        moved = true;
         at = next;
       }
+      return moved;
     }
 
     // Cells as big as the screen allows, every host on it (the page at its
@@ -462,19 +491,21 @@
     }
 
     function set(list, down) {
-      geo = null; // cells move: drawn all at once at the end
       const seen = new Set(list);
       for (const h of down) seen.add(h);
-      for (const h of order) if (!seen.has(h) && h.cell) { h.cell.remove(); h.cell = null; }
+      let moved = false;
+      for (const h of order) if (!seen.has(h) && h.cell) { h.cell.remove(); h.cell = null; moved = true; }
       order = list.concat(down);
       // Measuring lays out every cell: only when their number changed.
       if (nUp !== list.length || nDown !== down.length) {
         nUp = list.length;
         nDown = down.length;
+        moved = true;
         fit();
       }
-      place(grid, list);
-      place(downGrid, down);
+      if (moved) geo = null; // drawn all at once below, not cell by cell
+      if (place(grid, list)) moved = true;
+      if (place(downGrid, down)) moved = true;
       downHead.hidden = down.length === 0;
       api.setText(downHead, 'Down (' + down.length + ')');
       if (!current || !current.__host || !current.isConnected) {
@@ -482,7 +513,9 @@
         current = order.length ? order[0].cell : null;
       }
       if (current) current.tabIndex = 0;
-      paintAll();
+      // A status that changed in place is drawn by render; a cell that
+      // moved moves the ones after it: the whole map is drawn again.
+      if (moved || !geo) paintAll();
     }
 
     function move(to) {

@@ -311,7 +311,9 @@
     // hosts, against 19 % for the grid).
     const canvas = el('canvas', 'map-paint');
     canvas.setAttribute('aria-hidden', 'true');
-    root.append(canvas, legend, grid, downHead, downGrid, tip, ring);
+    // In the document only while the map has cells: the other views have
+    // no canvas of it.
+    root.append(legend, grid, downHead, downGrid, tip, ring);
 
     let order = [];
     let current = null; // the cell in the Tab order
@@ -503,6 +505,8 @@
         moved = true;
         fit();
       }
+      if (order.length === 0) canvas.remove();
+      else if (!canvas.isConnected) root.prepend(canvas);
       if (moved) geo = null; // drawn all at once below, not cell by cell
       if (place(grid, list)) moved = true;
       if (place(downGrid, down)) moved = true;

@@ -423,6 +423,7 @@
     releaseHost(h);
     dirty.delete(h);
     state.hosts.delete(key);
+    if (h.index !== undefined && byIndex[h.index] === h) delete byIndex[h.index];
     layoutDirty = true;
     hostsChanged = true;
     fleetChanged = true;
@@ -431,6 +432,12 @@
 
   // byIndex: the host of each index stream.js gives a row.
   let byIndex = [];
+  function indexHost(e) {
+    const h = state.hosts.get(e.host);
+    if (!h) return;
+    byIndex[e.i] = h;
+    h.index = e.i;
+  }
 
   // applyFrame takes a frame as stream.js passes it on: whole entries where
   // more than the numbers changed, rows for the others.
@@ -441,21 +448,29 @@
       byIndex = [];
       attempt = 0;
       applyState({ config: fr.config, server_time: fr.server_time, hosts: full.map((e) => withRow(e, rows)) });
-      for (const e of full) byIndex[e.i] = state.hosts.get(e.host);
+      for (const e of full) indexHost(e);
       return;
     }
-    for (const key of Array.isArray(fr.removed) ? fr.removed : []) removeHost(key);
+    // A removal comes before the row it names (r): in the frame's order,
+    // so that a host's entry followed by its removal leaves it removed.
+    const removed = Array.isArray(fr.removed) ? fr.removed : [];
+    let d = 0;
+    const removeBefore = (r) => {
+      for (; d < removed.length && obj(removed[d]) && !(removed[d].r > r); d++) removeHost(removed[d].host);
+    };
     let k = 0;
     for (let r = 0, at = 0; at < rows.length; r++, at += ROW_STRIDE) {
+      removeBefore(r);
       if (k < full.length && full[k].r === r) {
         const e = full[k++];
         applyEntry(withRow(e, rows), false);
-        byIndex[e.i] = state.hosts.get(e.host);
+        indexHost(e);
         continue;
       }
       const h = byIndex[rows[at]];
       if (h && state.hosts.get(h.key) === h) applyRow(h, rows, at);
     }
+    removeBefore(Infinity);
     if (obj(fr.watched)) applyWatched(fr.watched);
     schedule();
   }

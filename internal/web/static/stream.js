@@ -12,7 +12,10 @@
 //     first entry, and every entry of a state frame or of the watched host
 //     (the host view's; its points come in "watched"), without the figures of the row;
 //     each names its row (r) and keeps its host's index (i);
-//   - removed: the names of the hosts the consumer forgot.
+//   - removed: the hosts the consumer forgot, each with the row it came
+//     before (r), so that app.js applies the frame in its order: a frame
+//     that catches up with several ticks may hold a host's entry, then its
+//     removal, or the other way round.
 //
 // Messages from app.js: {type:'connect'} opens the socket (app.js decides
 // when to reconnect), {type:'watch', host} says which host is on screen.
@@ -75,7 +78,7 @@ function connect() {
 function frame(msg) {
   const state = msg.type === 'state';
   const entries = Array.isArray(msg.hosts) ? msg.hosts : [];
-  if (state) sig.clear(); // app.js starts over: every entry goes whole
+  if (state) { sig.clear(); index.clear(); } // app.js starts over: every entry goes whole, with a new index
   const rows = new Float64Array(entries.length * STRIDE);
   const full = [];
   const removed = [];
@@ -83,7 +86,7 @@ function frame(msg) {
   for (const e of entries) {
     if (!obj(e) || typeof e.host !== 'string' || e.host === '') continue;
     if (e.removed === true) {
-      removed.push(e.host);
+      removed.push({ host: e.host, r: n });
       index.delete(e.host);
       sig.delete(e.host);
       continue;

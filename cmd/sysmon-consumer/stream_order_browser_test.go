@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/gorilla/websocket"
+)
+
+// TestDashboardAppliesAFrameInOrder: a frame that catches up with several
+// ticks may hold a host's entry and then its removal, or its removal and
+// then a new entry (internal/hub: a dashboard that fell behind); the page
+// ends as the frame's order says, though its Web Worker (stream.js) passes
+// removals, rows and whole entries on separately. The frames come from a
+// scripted WebSocket server, the page from the files the consumer embeds.
+func TestDashboardAppliesAFrameInOrder(t *testing.T) {
+	requireChromium(t)
+	now := time.Now().UTC()
+	entry := func(host, status string, seq int) string {
+		return fmt.Sprintf(`{"host":%q,"legacy":false,"last_seen":%q,"status":%q,"interval_seconds":1,"goodbye":false,`+
+			`"figures":{"cpu":%d,"mem":20,"load1":0.5,"cores":4,"seq":%d,"disk":30,"disk_mount":"/","missing":[],`+
+			`"temp":null,"temp_sensor":"","temp_level":"ok","platform":"Linux","platform_release":"6.1","processor":"x86_64",`+
+			`"agent_version":"test","sampled_at":%q}}`, host, now.Format(time.RFC3339Nano), status, 10+seq, seq, now.Format(time.RFC3339))
+	}
+	removed := func(host string) string { return fmt.Sprintf(`{"host":%q,"removed":true}`, host) }
+	frames := []string{
+		`{"type":"state","server_time":"` + now.Format(time.RFC3339Nano) + `","config":{},"hosts":[` +
+			entry("alpha", "live", 1) + `,` + entry("bravo", "live", 1) + `,` + entry("charlie", "live", 1) + `]}`,
+		// alpha: an entry that goes whole (its status changed), then its removal.
+		// bravo: a row (only numbers changed), then its removal.
+		// charlie: removed, then filed again.
+		`{"type":"update","hosts":[` + entry("alpha", "stale", 2) + `,` + entry("bravo", "live", 2) + `,` +
+			removed("charlie") + `,` + removed("alpha") + `,` + removed("bravo") + `,` + entry("charlie", "live", 1) + `]}`,
+	}
+	next := make(chan struct{})
+	up := websocket.Upgrader{}
+	mux := http.NewServeMux()
+	mux.Handle("/", http.FileServer(http.Dir("../../internal/web/static")))
+	mux.HandleFunc("/ws", func(rw http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(rw, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		go func() { // the watch messages
+			for {
+				if _, _, err := c.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+		for i, f := range frames {
+			if i > 0 {
+				select {
+				case <-next:
+				case <-r.Context().Done():
+					return
+				}
+			}
+			if c.WriteMessage(websocket.TextMessage, []byte(f)) != nil {
+				return
+			}
+		}
+		<-r.Context().Done()
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	b := startBrowser(t)
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(srv.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	tiles := `Array.from(document.querySelectorAll('#tiles .tile[data-host]'), (e) => e.getAttribute('data-host')).sort().join(',')`
+	waitFor(t, b, "the state's three hosts", 20*time.Second, tiles, func(s string) bool { return s == "alpha,bravo,charlie" })
+	close(next)
+	got := waitFor(t, b, "the update applied", 20*time.Second,
+		`document.getElementById('count-hosts').textContent + ' ' + `+tiles, func(s string) bool { return s == "1 charlie" })
+	// And it stays so: nothing brings a removed host back.
+	time.Sleep(500 * time.Millisecond)
+	if s := eval[string](t, b, `document.getElementById('count-hosts').textContent + ' ' + `+tiles); s != got {
+		t.Fatalf("after the update the page showed %q, then %q", got, s)
+	}
+}

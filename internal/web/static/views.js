@@ -27,7 +27,9 @@
   function windowed(container, o) {
     const w = { list: [], shown: [], from: -1, to: -1, r0: 0, r1: 0, rows: -1, metrics: null };
     w.set = (list) => { w.list = list; w.metrics = null; w.update(true); };
-    w.invalidate = () => { w.metrics = null; };
+    // New metrics (a resize) move every row: the next update draws the
+    // window afresh, though its number of rows or its items may be the same.
+    w.invalidate = () => { w.metrics = null; w.rows = -1; w.from = -1; };
     w.update = (force) => {
       if (!w.metrics || w.metrics.rowH <= 0) w.metrics = o.metrics();
       const { cols, rowH } = w.metrics;

@@ -353,7 +353,7 @@ func (f *Fleet) apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 	f.sweepLocked(now)
 	h := f.hosts[name]
 	if h == nil {
-		need := hostFixed + 3*int64(len(snapJSON)) // entry, decoded snapshot, first point: about
+		need := hostFixed + 3*int64(len(snapJSON)) // the snapshot as published, what its figures keep (snapshotCost), first point: about
 		for (f.cfg.MaxHosts > 0 && len(f.hosts) >= f.cfg.MaxHosts) || f.bytes+need > f.cfg.maxBytes() {
 			if !f.evictLocked(now, nil) {
 				f.refused.Add(1)

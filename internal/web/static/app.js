@@ -1296,7 +1296,7 @@
       for (const h of dirty) {
         if (h.tile && h.tileStale) renderTile(h);
         if (h.row) tableView.render(h);
-        if (h.cell) mapView.render(h);
+        if (state.mode === 'map') mapView.render(h); // its cell, or its shape only while the cells come in
       }
       dirty.clear();
     } else if (hostViewDirty) {

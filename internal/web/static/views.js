@@ -317,79 +317,104 @@
     // no canvas of it.
     root.append(legend, grid, downHead, downGrid, tip, ring);
 
-    let order = [];
+    let order = []; // every host of the map: the fleet's, then the Down group's
+    let nUp = 0, nDown = 0;
     let current = null; // the cell in the Tab order
+
+    // The canvas shows every host from the first frame; the cells, which
+    // paint nothing, come CHUNK at a time, one chunk a frame. 10,000 cells
+    // made, styled and laid out in one frame held the first render of the
+    // map 0.5 to 3 s behind the table's (10,000 hosts on the 2-core VM).
+    const CHUNK = 2000;
+    let limit = Infinity; // the first `limit` hosts of order have a cell
+    let growing = false;
 
     function cellOf(h) {
       if (!h.cell) {
         const a = el('a', 'cell');
         a.__host = h;
+        a.__s = '';
         a.setAttribute('href', api.hostHref(h));
         a.setAttribute('data-host', h.key);
         a.tabIndex = -1;
         h.cell = a;
-        h.cellS = '';
       }
       render(h);
       return h.cell;
     }
 
+    // render follows h's status: its shape on the canvas (whether or not
+    // it has a cell yet) and its cell's attributes.
     function render(h) {
-      const a = h.cell;
-      if (!a) return;
+      if (h.cellG == null) return; // not on the map
       const s = api.statusOf(h);
       if (h.cellS !== s) {
         h.cellS = s;
-        a.setAttribute('data-s', s);
-        a.setAttribute('aria-label', h.key + ', ' + api.statusWord(s));
         paintCell(h);
       }
-      if (tipHost === h) showTip(h);
+      const a = h.cell;
+      if (a && a.__s !== s) {
+        a.__s = s;
+        a.setAttribute('data-s', s);
+        a.setAttribute('aria-label', h.key + ', ' + api.statusWord(s));
+      }
+      if (tipHost === h && a) showTip(h);
     }
 
-    // The canvas: where each grid's cells are (measured once per drawing of
-    // the whole map: a cell's place is then arithmetic, as the flex wrap
-    // puts it), the colours of the theme, and each cell drawn as its shape.
+    // The canvas: where each grid's cells are and the colours of the theme,
+    // measured only when the cells' size or the page's layout changes (fit,
+    // a resize, the theme), never after cells went in, which would lay out
+    // 10,000 of them at once in the middle of a frame. A cell's place is
+    // arithmetic, as the flex wrap puts it (both grids have their height
+    // set to their rows, so the Down group's place does not wait for the
+    // cells either).
     const GAP = 3;
-    let geo = null; // { dpr, colors, grids: [{ x, y, per }] }, size
-    let size = 0;
+    let geo = null; // { dpr, colors, size, grids: [{ x, y, per }] }
     const ctx = canvas.getContext('2d');
     function colors() {
       const cs = getComputedStyle(root), c = {};
       for (const k of ['ok', 'warn', 'crit', 'stale', 'offline']) c[k] = cs.getPropertyValue('--' + k).trim();
       return c;
     }
+    const rowsOf = (n, per) => (n ? Math.ceil(n / per) : 0);
+    const heightOf = (n, per, size) => Math.max(0, rowsOf(n, per) * (size + GAP) - GAP);
+    // measure reads the layout (before it sets anything: a read after a
+    // change lays the page out again), sets the cells' size and the grids'
+    // heights, and sizes the canvas.
+    function measure(size) {
+      geo = null;
+      const w = root.clientWidth;
+      if (w === 0) return; // not displayed: measured when it is (the observer below)
+      const per = Math.max(1, Math.floor((grid.clientWidth + GAP) / (size + GAP)));
+      const upH = heightOf(nUp, per, size), downH = heightOf(nDown, per, size);
+      // The Down group starts below the fleet's rows and its heading: the
+      // space between the two grids is what it is now, less the fleet's
+      // rows now.
+      const x = grid.offsetLeft, y = grid.offsetTop;
+      const between = downGrid.offsetTop - y - grid.offsetHeight;
+      const y2 = y + upH + between;
+      geo = { dpr: window.devicePixelRatio || 1, colors: colors(), size, grids: [{ x, y, per }, { x: downGrid.offsetLeft, y: y2, per }] };
+      root.style.setProperty('--cell', size + 'px');
+      grid.style.height = upH + 'px';
+      downGrid.style.height = downH + 'px';
+      const hgt = Math.max(y2 + downH, y + upH);
+      const cw = Math.round(w * geo.dpr), ch = Math.round(hgt * geo.dpr);
+      if (canvas.width !== cw || canvas.height !== ch) { canvas.width = cw; canvas.height = ch; }
+      canvas.style.height = hgt + 'px';
+    }
     function paintAll() {
       pending.length = 0;
-      const w = root.clientWidth, hgt = root.clientHeight;
-      geo = null;
-      if (w === 0 || hgt === 0) return; // not displayed: drawn when it is (the observer below)
-      const dpr = window.devicePixelRatio || 1;
-      const cw = Math.round(w * dpr), ch = Math.round(hgt * dpr);
-      if (canvas.width !== cw || canvas.height !== ch) { canvas.width = cw; canvas.height = ch; }
+      if (!geo) return;
       ctx.setTransform(1, 0, 0, 1, 0, 0);
-      ctx.clearRect(0, 0, cw, ch);
-      const first = grid.firstElementChild || downGrid.firstElementChild;
-      if (!first) return;
-      size = first.offsetWidth;
-      const g = { dpr, colors: colors(), grids: [] };
-      for (const [k, gr] of [grid, downGrid].entries()) {
-        g.grids[k] = { x: gr.offsetLeft, y: gr.offsetTop, per: Math.max(1, Math.floor((gr.clientWidth + GAP) / (size + GAP))) };
-      }
-      geo = g;
-      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      for (let i = 0; i < order.length; i++) {
-        const h = order[i];
-        h.cellG = i < nUp ? 0 : 1;
-        h.cellI = i < nUp ? i : i - nUp;
-      }
+      ctx.clearRect(0, 0, canvas.width, canvas.height);
+      ctx.setTransform(geo.dpr, 0, 0, geo.dpr, 0, 0);
       drawBatch(order, false);
     }
     // Cells whose status changed are drawn once the frame's updates are in,
     // together: one path per status, not one per cell.
     const pending = [];
     function paintCell(h) {
-      if (!geo || h.cellG == null) return;
+      if (!geo) return;
       if (pending.length === 0) queueMicrotask(flush);
       pending.push(h);
     }
@@ -401,10 +426,10 @@
     const FILL = { crit: 'crit', warn: 'warn', live: 'ok' };
     const LINE = { degraded: 'warn', stale: 'stale', offline: 'offline' };
     function drawBatch(hosts, clear) {
-      const z = size, c = geo.colors;
+      const z = geo.size, c = geo.colors;
       const by = { crit: [], warn: [], live: [], degraded: [], stale: [], offline: [] };
       for (const h of hosts) {
-        if (!h.cell || h.cellG == null) continue;
+        if (h.cellG == null) continue;
         const gr = geo.grids[h.cellG];
         const x = gr.x + (h.cellI % gr.per) * (z + GAP), y = gr.y + Math.floor(h.cellI / gr.per) * (z + GAP);
         if (clear) ctx.clearRect(x - 1, y - 1, z + 2, z + 2);
@@ -440,88 +465,113 @@
         ctx.fill();
       }
     }
-    // A resize, the view shown again, or the Down group's heading coming or
-    // going moves the cells: the whole map is drawn again.
-    if (window.ResizeObserver) new ResizeObserver(() => paintAll()).observe(root);
-    if (window.matchMedia) window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => paintAll());
+    // A resize, the view shown again or the theme changing moves or
+    // recolours the cells: measured and drawn again. (The observer's
+    // callback comes after the frame's layout: reading it costs nothing.)
+    if (window.ResizeObserver) new ResizeObserver(() => { fit(); paintAll(); }).observe(root);
+    if (window.matchMedia) window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => { fit(); paintAll(); });
 
-    // place walks the siblings: children[i] after an insertion costs a walk
-    // from the start, which at 10,000 cells is seconds.
-    // An empty map (a fresh page, or back from another view) is filled off
-    // the document and put in at once: 10,000 insertions into the page,
-    // each invalidating its style, took a second of the first render.
-    // It says whether a cell came, went or moved.
+    // place puts a cell for each host of list in parent, in order, and
+    // takes out the others. It walks the siblings: children[i] after an
+    // insertion costs a walk from the start, which at 10,000 cells is
+    // seconds. The cells past the last one in place go in at once, off the
+    // document: 10,000 insertions into the page, each invalidating its
+    // style, took a second of the first render.
     function place(parent, list) {
       let at = parent.firstElementChild;
-      if (!at) {
-        if (list.length === 0) return false;
-        const frag = document.createDocumentFragment();
-        for (const h of list) frag.append(cellOf(h));
-        parent.append(frag);
-        return true;
-      }
-      let moved = false;
-      for (const h of list) {
-        const node = cellOf(h);
+      let k = 0;
+      for (; k < list.length && at; k++) {
+        const node = cellOf(list[k]);
         if (node === at) at = at.nextElementSibling;
-        else { parent.insertBefore(node, at); moved = true; }
+        else parent.insertBefore(node, at);
       }
       while (at) {
         const next = at.nextElementSibling;
         if (at.__host && at.__host.cell === at) at.__host.cell = null;
         at.remove();
-        moved = true;
         at = next;
       }
-      return moved;
-    }
-
-    // Cells as big as the screen allows, every host on it (the page at its
-    // top): the largest size whose rows, the fleet's and the Down group's,
-    // fit under the map's top.
-    let nUp = 0, nDown = 0;
-    function fit() {
-      const w = root.clientWidth;
-      if (w === 0) return;
-      const top = grid.getBoundingClientRect().top + window.scrollY;
-      const h = Math.max(120, window.innerHeight - top - (nDown ? 44 : 0) - 12);
-      const rowsOf = (n, per) => Math.ceil(n / per);
-      let size = 36;
-      for (; size > 6; size--) {
-        const per = Math.max(1, Math.floor((w + 3) / (size + 3)));
-        if ((rowsOf(nUp, per) + rowsOf(nDown, per)) * (size + 3) <= h) break;
+      if (k < list.length) {
+        const frag = document.createDocumentFragment();
+        for (; k < list.length; k++) frag.append(cellOf(list[k]));
+        parent.append(frag);
       }
-      root.style.setProperty('--cell', size + 'px');
     }
-
-    function set(list, down) {
-      const seen = new Set(list);
-      for (const h of down) seen.add(h);
-      let moved = false;
-      for (const h of order) if (!seen.has(h) && h.cell) { h.cell.remove(); h.cell = null; moved = true; }
-      order = list.concat(down);
-      // Measuring lays out every cell: only when their number changed.
-      if (nUp !== list.length || nDown !== down.length) {
-        nUp = list.length;
-        nDown = down.length;
-        moved = true;
-        fit();
-      }
-      if (order.length === 0) canvas.remove();
-      else if (!canvas.isConnected) root.prepend(canvas);
-      if (moved) geo = null; // drawn all at once below, not cell by cell
-      if (place(grid, list)) moved = true;
-      if (place(downGrid, down)) moved = true;
-      downHead.hidden = down.length === 0;
-      api.setText(downHead, 'Down (' + down.length + ')');
+    // cells gives the grids the cells of the first `limit` hosts.
+    function cells() {
+      place(grid, order.slice(0, Math.min(nUp, limit)));
+      place(downGrid, limit > nUp ? order.slice(nUp, Math.min(order.length, limit)) : []);
       if (!current || !current.__host || !current.isConnected) {
         if (current) current.tabIndex = -1;
         current = order.length ? order[0].cell : null;
       }
       if (current) current.tabIndex = 0;
+    }
+    function grow() {
+      growing = false;
+      if (limit === Infinity) return;
+      limit += CHUNK;
+      if (limit >= order.length) limit = Infinity;
+      cells();
+      if (limit !== Infinity) { growing = true; requestAnimationFrame(grow); }
+    }
+
+    // Cells as big as the screen allows, every host on it (the page at its
+    // top): the largest size whose rows, the fleet's and the Down group's,
+    // fit under the map's top. It measures the page before any cell moves.
+    function fit() {
+      const w = root.clientWidth;
+      if (w === 0) { geo = null; return; }
+      const top = grid.getBoundingClientRect().top + window.scrollY;
+      const h = Math.max(120, window.innerHeight - top - (nDown ? 44 : 0) - 12);
+      let size = 36;
+      for (; size > 6; size--) {
+        const per = Math.max(1, Math.floor((w + GAP) / (size + GAP)));
+        if ((rowsOf(nUp, per) + rowsOf(nDown, per)) * (size + GAP) <= h) break;
+      }
+      measure(size);
+    }
+
+    function set(list, down) {
+      const next = list.concat(down);
+      // Whether any host changed place: then the whole canvas is drawn.
+      let moved = next.length !== order.length || list.length !== nUp;
+      for (let i = 0; !moved && i < next.length; i++) moved = next[i] !== order[i];
+      downHead.hidden = down.length === 0;
+      api.setText(downHead, 'Down (' + down.length + ')');
+      // Measuring lays out the page: only when the number of cells changed,
+      // and before any cell comes, goes or moves.
+      if (nUp !== list.length || nDown !== down.length || !geo) {
+        nUp = list.length;
+        nDown = down.length;
+        fit();
+      }
+      if (moved) {
+        const seen = new Set(next);
+        for (const h of order) {
+          if (seen.has(h)) continue;
+          if (h.cell) { h.cell.remove(); h.cell = null; }
+          h.cellG = null;
+          h.cellS = null;
+        }
+      }
+      // A fresh map (a fresh page, or back from another view) gets its
+      // cells a chunk a frame; the canvas has every host at once.
+      if (!grid.firstElementChild && !downGrid.firstElementChild && next.length > CHUNK) limit = CHUNK;
+      order = next;
+      if (order.length === 0) canvas.remove();
+      else if (!canvas.isConnected) root.prepend(canvas);
+      for (let i = 0; i < order.length; i++) {
+        const h = order[i];
+        h.cellG = i < nUp ? 0 : 1;
+        h.cellI = i < nUp ? i : i - nUp;
+        if (h.cellS == null) h.cellS = api.statusOf(h);
+      }
+      cells();
+      if (limit !== Infinity && !growing) { growing = true; requestAnimationFrame(grow); }
       // A status that changed in place is drawn by render; a cell that
       // moved moves the ones after it: the whole map is drawn again.
-      if (moved || !geo) paintAll();
+      if (moved) paintAll();
     }
 
     function move(to) {
@@ -605,7 +655,11 @@
       fit() { fit(); paintAll(); },
       shown: () => order,
       clear() { set([], []); hideTip(); },
-      reveal(h) { if (h.cell) { move(h.cell); return h.cell; } return null; },
+      reveal(h) {
+        if (!h.cell && limit !== Infinity) { limit = Infinity; cells(); }
+        if (h.cell) { move(h.cell); return h.cell; }
+        return null;
+      },
     };
   }
 

@@ -214,7 +214,31 @@ window.__mainSockets = 0;
 	})
 
 	t.Run("map: a cell per host, status by shape too, a click opens the host, Esc comes back", func(t *testing.T) {
-		eval[bool](t, b, `(location.hash = '#/map', true)`)
+		// The first frame that shows the map has every host drawn on its
+		// canvas, and not every cell made yet: at 10,000 hosts, making,
+		// styling and laying out every cell in that frame held the map's
+		// first render seconds behind the table's.
+		eval[bool](t, b, `(window.__mapFirst = null, (function loop() { requestAnimationFrame(() => {
+		  const cells = document.querySelectorAll('#map-view .cell');
+		  if (!cells.length) { loop(); return; }
+		  const cv = document.querySelector('#map-view canvas.map-paint'), grid = cells[0].parentElement, g = cv.getContext('2d');
+		  const z = cells[0].getBoundingClientRect().width, per = Math.floor((grid.clientWidth + 3) / (z + 3));
+		  const b = cv.getBoundingClientRect(), gb = grid.getBoundingClientRect(), k = cv.width / b.width;
+		  const img = g.getImageData(0, 0, cv.width, cv.height);
+		  let drawn = 0;
+		  for (let i = 0; i < `+fmt.Sprint(fleet-1)+`; i++) {
+		    const x0 = gb.left - b.left + (i % per) * (z + 3), y0 = gb.top - b.top + Math.floor(i / per) * (z + 3);
+		    let any = false;
+		    for (let y = Math.floor(y0 * k); !any && y < Math.floor((y0 + z) * k); y++)
+		      for (let x = Math.floor(x0 * k); !any && x < Math.floor((x0 + z) * k); x++) any = img.data[(y * cv.width + x) * 4 + 3] > 0;
+		    if (any) drawn++;
+		  }
+		  window.__mapFirst = { cells: cells.length, drawn };
+		}); })(), location.hash = '#/map', true)`)
+		first := waitFor(t, b, "the map's first frame", 5*time.Second, `window.__mapFirst || { cells: 0, drawn: 0 }`, func(m map[string]int) bool { return m["cells"] > 0 })
+		if first["drawn"] != fleet-1 || first["cells"] >= fleet {
+			t.Errorf("the map's first frame: %d cells made, %d of the fleet's %d hosts drawn on the canvas; want every host drawn, the cells to come over the next frames", first["cells"], first["drawn"], fleet-1)
+		}
 		n := waitFor(t, b, "cells", 5*time.Second, `document.querySelectorAll('#map-view .cell').length`, func(n int) bool { return n == fleet })
 		if tiles := eval[int](t, b, `document.querySelectorAll('.tile, #hosts-table tr[data-host]').length`); tiles != 0 {
 			t.Errorf("%d tiles or rows left in the document beside the map", tiles)

@@ -301,17 +301,7 @@ func (s *Store) load() error {
 // restartGeneration writes the head to a new log generation and names it,
 // with no seal marks (Open, after a seal was cut short).
 func (s *Store) restartGeneration() error {
-	var keep []byte
-	for h, mins := range s.head {
-		var all []byte
-		for _, b := range mins {
-			all = append(all, b...)
-		}
-		if len(all) > 0 { // an empty entry is Forget's mark
-			keep = appendWALEntry(keep, h, all)
-		}
-	}
-	w, err := createWAL(s.dir, s.gen+1, keep)
+	w, err := createWAL(s.dir, s.gen+1, s.headLog(nil))
 	if err != nil {
 		return err
 	}
@@ -978,25 +968,31 @@ func (s *Store) rewriteWAL(j *sealJob) error {
 		}
 		sealedLen[c.host][c.min] = len(c.b)
 	}
-	var keep []byte
-	s.headMu.RLock()
-	for h, mins := range s.head {
-		var rest []byte
-		for m, b := range mins {
-			rest = append(rest, b[sealedLen[h][m]:]...)
-		}
-		if len(rest) > 0 {
-			keep = appendWALEntry(keep, h, rest)
-		}
-	}
-	s.headMu.RUnlock()
 	j.next.close()
-	next, err := createWAL(s.dir, j.gen, keep)
+	next, err := createWAL(s.dir, j.gen, s.headLog(sealedLen))
 	if err != nil {
 		return err
 	}
 	j.next = next
 	return nil
+}
+
+// headLog is the head as write-ahead log entries, one a host, less the
+// first sealed[host][minute] bytes of each chunk (sealed may be nil).
+func (s *Store) headLog(sealed map[string]map[int64]int) []byte {
+	var log []byte
+	s.headMu.RLock()
+	defer s.headMu.RUnlock()
+	for h, mins := range s.head {
+		var rest []byte
+		for m, b := range mins {
+			rest = append(rest, b[sealed[h][m]:]...)
+		}
+		if len(rest) > 0 { // an empty entry would be Forget's mark
+			log = appendWALEntry(log, h, rest)
+		}
+	}
+	return log
 }
 
 func (s *Store) resetOldest() {

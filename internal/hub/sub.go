@@ -132,20 +132,20 @@ func (p *Pending) Len() int {
 	return n
 }
 
-// Encoded returns p's UpdateFrame when it is a single batch's, as that was
-// encoded (shared: not to be modified), or nil.
-func (p *Pending) Encoded() []byte {
+// single is the batch p holds when it is one batch's frame as encoded
+// (shared by every dashboard that keeps up), or nil.
+func (p *Pending) single() *batch {
 	if len(p.batches) == 1 && len(p.updates) == 0 && p.watched == nil {
-		return p.batches[0].frame(p.complete)
+		return p.batches[0]
 	}
 	return nil
 }
 
 // Prepared returns p's UpdateFrame as a prepared WebSocket message when it
-// is a single batch's (shared by every dashboard that keeps up), or nil.
+// is a single batch's, or nil (WriteFrame writes it).
 func (p *Pending) Prepared() (*websocket.PreparedMessage, error) {
-	if len(p.batches) == 1 && len(p.updates) == 0 && p.watched == nil {
-		return p.batches[0].prepared(p.complete)
+	if b := p.single(); b != nil {
+		return b.prepared(p.complete)
 	}
 	return nil, nil
 }
@@ -154,8 +154,8 @@ func (p *Pending) Prepared() (*websocket.PreparedMessage, error) {
 // encoded, several joined, merged updates one by one, then the watched
 // host's complete entry.
 func (p *Pending) WriteFrame(w io.Writer) error {
-	if f := p.Encoded(); f != nil {
-		_, err := w.Write(f)
+	if b := p.single(); b != nil {
+		_, err := w.Write(b.frame(p.complete))
 		return err
 	}
 	if _, err := io.WriteString(w, updatePrefix); err != nil {

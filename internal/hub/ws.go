@@ -137,8 +137,8 @@ func (h *Hub) writeLoop(conn *websocket.Conn, config []byte, state *State, sub *
 	// The state goes straight from the kept entries into the frame:
 	// at 10,000 hosts it is megabytes, not worth a copy. It is not
 	// compressed: written for one dashboard, compressing it would cost the
-	// consumer CPU per dashboard and fleet size (a second for 100,000
-	// hosts), where the tick frames are compressed once for all.
+	// consumer CPU in proportion to the dashboards and the fleet, where the
+	// tick frames are compressed once for all.
 	conn.EnableWriteCompression(false)
 	err := frame(conn, func(wr io.Writer) error {
 		head := `{"type":"state","server_time":"` + time.Now().UTC().Format(time.RFC3339Nano) +

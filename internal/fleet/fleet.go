@@ -620,12 +620,21 @@ type HostView struct {
 	Name     string
 	Status   string
 	LastSeen time.Time
-	// Snapshot is decoded anew from the snapshot as published, for the
-	// few who read what the figures leave out (the counters): the fleet
-	// keeps it only as published (100,000 hosts' decoded snapshots took
-	// 280 MB).
-	Snapshot *snapshot.Snapshot
-	Figures  Figures // derived from Snapshot when it was filed
+	Figures  Figures // derived from the snapshot when it was filed
+	raw      []byte  // the snapshot as published, compacted
+}
+
+// Snapshot decodes the host's latest snapshot anew, for the few who read
+// what the figures leave out (the counters): the fleet keeps it only as
+// published (100,000 hosts' decoded snapshots took 280 MB), and decodes it
+// only for who asks.
+func (v *HostView) Snapshot() *snapshot.Snapshot {
+	// It decoded when it was filed (the same limit: its own size).
+	s, err := snapshot.Decode(v.raw, len(v.raw))
+	if err != nil {
+		return &snapshot.Snapshot{}
+	}
+	return s
 }
 
 // HostState is what the history's events need of a host: its state at a
@@ -661,20 +670,12 @@ func (f *Fleet) Each(now time.Time, fn func(HostView)) {
 	f.mu.Lock()
 	f.sweepLocked(now)
 	views := make([]HostView, 0, len(f.hosts))
-	raw := make([][]byte, 0, len(f.hosts))
 	for _, n := range f.names() {
 		h := f.hosts[n]
-		views = append(views, HostView{Name: n, Status: h.status(f.cfg, now), LastSeen: h.lastSeen, Figures: h.figures})
-		raw = append(raw, h.snap)
+		views = append(views, HostView{Name: n, Status: h.status(f.cfg, now), LastSeen: h.lastSeen, Figures: h.figures, raw: h.snap})
 	}
 	f.unlock()
-	for i, v := range views {
-		// It decoded when it was filed (the same limit: its own size).
-		s, err := snapshot.Decode(raw[i], len(raw[i]))
-		if err != nil {
-			s = &snapshot.Snapshot{}
-		}
-		v.Snapshot = s
+	for _, v := range views {
 		fn(v)
 	}
 }

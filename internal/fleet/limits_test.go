@@ -164,7 +164,7 @@ func TestFleetKeepsTheSnapshotOnceAsPublished(t *testing.T) {
 		t.Fatal("the fleet keeps the decoded snapshot")
 	}
 	var user []float64
-	f.Each(time.Now(), func(v HostView) { user = v.Snapshot.CPUSeconds.User })
+	f.Each(time.Now(), func(v HostView) { user = v.Snapshot().CPUSeconds.User })
 	if len(user) != 2 || user[0] != 12.5 {
 		t.Fatalf("Each gives cpu seconds %v, want [12.5 1]", user)
 	}

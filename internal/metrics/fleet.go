@@ -70,7 +70,7 @@ func FleetHandler(f *fleet.Fleet) http.Handler {
 			byName[name].samples = append(byName[name].samples, sample{labelString(labels), v})
 		}
 		f.Each(time.Now(), func(h fleet.HostView) {
-			s, host := h.Snapshot, h.Name
+			host := h.Name
 			up := 0.0
 			if h.Status == fleet.Live {
 				up = 1
@@ -88,6 +88,7 @@ func FleetHandler(f *fleet.Fleet) http.Handler {
 				// (or silent) on a dead host's values.
 				return
 			}
+			s := h.Snapshot() // decoded for the live hosts only
 			add("sysmon_host_info", 1, "host", host, "platform", s.Platform, "release", s.PlatformRelease,
 				"processor", s.Processor, "agent_version", s.AgentVersion)
 			fig := h.Figures

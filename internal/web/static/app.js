@@ -94,11 +94,11 @@
   const RESORT_MS = 5000;
   // A delay of the consumer under this is not worth a word.
   const DELAY_SHOWN = 5;
-  // The figures stream.js passes as numbers, in its order (NUMS there).
-  const NUMS = ['cpu', 'mem', 'mem_total', 'swap', 'swap_total', 'load1', 'load5', 'load15', 'cores', 'load_per_core',
-    'rx', 'tx', 'rd', 'wr', 'rd_ops', 'wr_ops', 'uptime', 'seq', 'disk', 'temp'];
-  const ROW_HEAD = 3;
-  const ROW_STRIDE = ROW_HEAD + NUMS.length;
+  // The layout of the rows stream.js passes: its head, then the figures it
+  // passes as numbers, in its order (it says which with each state).
+  let NUMS = [];
+  let ROW_HEAD = 3;
+  let ROW_STRIDE = ROW_HEAD;
   const STATUS_RANK = { live: 0, stale: 1, offline: 2 };
   const LEVEL_RANK = { ok: 0, warn: 1, crit: 2 };
 
@@ -445,6 +445,11 @@
     const rows = fr.rows instanceof Float64Array ? fr.rows : new Float64Array(0);
     const full = Array.isArray(fr.full) ? fr.full : [];
     if (fr.kind === 'state') {
+      if (Array.isArray(fr.nums) && Number.isInteger(fr.head)) {
+        NUMS = fr.nums;
+        ROW_HEAD = fr.head;
+        ROW_STRIDE = ROW_HEAD + NUMS.length;
+      }
       byIndex = [];
       attempt = 0;
       applyState({ config: fr.config, server_time: fr.server_time, hosts: full.map((e) => withRow(e, rows)) });

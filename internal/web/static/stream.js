@@ -23,7 +23,7 @@
 'use strict';
 
 // The figures every entry carries as numbers (internal/hub/protocol.go's
-// Figures); app.js lists the same names in the same order.
+// Figures); each state frame tells app.js these names and HEAD.
 const NUMS = ['cpu', 'mem', 'mem_total', 'swap', 'swap_total', 'load1', 'load5', 'load15', 'cores', 'load_per_core',
   'rx', 'tx', 'rd', 'wr', 'rd_ops', 'wr_ops', 'uptime', 'seq', 'disk', 'temp'];
 const HEAD = 3; // index, last seen, interval
@@ -124,7 +124,7 @@ function frame(msg) {
     n++;
   }
   const out = { type: 'frame', kind: msg.type, rows: n * STRIDE < rows.length ? rows.slice(0, n * STRIDE) : rows, full, removed };
-  if (state) { out.config = msg.config; out.server_time = msg.server_time; }
+  if (state) { out.config = msg.config; out.server_time = msg.server_time; out.nums = NUMS; out.head = HEAD; }
   if (obj(msg.watched)) out.watched = msg.watched;
   postMessage(out, [out.rows.buffer]);
 }

@@ -7,6 +7,8 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -195,4 +197,141 @@ func aggN(t *testing.T, s *Store, tier int, host string, start int64) uint32 {
 		return nil
 	})
 	return n
+}
+
+// A seal whose every transaction went through while a flush could not
+// write to its new generation, and the log then cannot be written anew
+// either: the store takes the generation the database names, stops
+// writes (counted, said in its status) rather than append behind the gap,
+// and once the disk takes writes again starts a generation from the head,
+// so that a kill after that loses nothing the head held.
+func TestBrokenLogIsMendedBeforeMoreWrites(t *testing.T) {
+	dir := t.TempDir()
+	c := &clock{t: t0}
+	s := openAt(t, dir, c)
+	minute := t0.Add(-2 * time.Minute)
+	for i := range 60 {
+		s.Add("a", sampleAt(minute.Add(time.Duration(i)*time.Second)))
+	}
+	s.Add("a", sampleAt(t0.Add(-time.Second))) // the open minute
+	s.flush(t0, true)
+	j := s.prepareSeal(t0, false)
+	// A flush while the seal runs: the samples reach the current log and
+	// the head, not the new generation.
+	s.Add("a", sampleAt(t0))
+	s.next.broken = true
+	s.flush(t0, false)
+	if err := s.commitSeal(j); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	diskFull := true
+	s.fault = func(op string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if diskFull && op == "wal" {
+			return syscall.ENOSPC
+		}
+		return nil
+	}
+	s.finishSeal(j, nil)
+	if s.gen != j.gen || !s.Stats().DiskFull {
+		t.Fatalf("after the seal: generation %d (the database names %d), disk full %v", s.gen, j.gen, s.Stats().DiskFull)
+	}
+	later := t0.Add(time.Second)
+	c.set(later)
+	s.Add("a", sampleAt(later))
+	s.flush(later, true)
+	if st := s.Stats(); st.Dropped != 1 {
+		t.Fatalf("a sample given while the log is broken: dropped %d, want 1", st.Dropped)
+	}
+	mu.Lock()
+	diskFull = false
+	mu.Unlock()
+	later = t0.Add(retryAfter + time.Second)
+	c.set(later)
+	s.Add("a", sampleAt(later))
+	s.flush(later, true)
+	if st := s.Stats(); st.DiskFull || s.gen != j.gen+1 {
+		t.Fatalf("the disk takes writes again, yet: disk full %v, generation %d", st.DiskFull, s.gen)
+	}
+	// Killed: the log is what was synced, the head gone.
+	s.wal.close()
+	s.db.Close()
+	s = openAt(t, dir, c)
+	defer s.Close()
+	var got []time.Time
+	s.headMu.RLock()
+	for m, b := range s.head["a"] {
+		smps, err := decodeChunk(b, 0, nil)
+		if err != nil {
+			t.Fatalf("minute %d: %v", m, err)
+		}
+		for _, x := range smps {
+			got = append(got, x.T)
+		}
+	}
+	s.headMu.RUnlock()
+	slices.SortFunc(got, time.Time.Compare)
+	want := []time.Time{t0.Add(-time.Second), t0, later}
+	if !slices.EqualFunc(got, want, time.Time.Equal) {
+		t.Errorf("after the kill the head holds %v, want %v", got, want)
+	}
+	if n := rawCount(t, s, "a", minute); n != 60 {
+		t.Errorf("%d samples in the sealed minute's raw row, want 60", n)
+	}
+}
+
+// Seals cut short again and again (a disk that fails each time a little
+// further on) leave one mark, not one each, and the seal that finally goes
+// through seals every sample once.
+func TestRepeatedCutShortSealsKeepOneMark(t *testing.T) {
+	c := &clock{t: t0}
+	s := openAt(t, t.TempDir(), c)
+	defer s.Close()
+	s.sealBatch = 1 // a transaction per host
+	hosts := []string{"a", "b", "c"}
+	start := t0.Add(-2 * time.Minute)
+	now := t0
+	for try := range 6 {
+		for i := range 60 {
+			for _, h := range hosts {
+				s.Add(h, sampleAt(start.Add(time.Duration(try)*time.Minute+time.Duration(i)*time.Second)))
+			}
+		}
+		now = t0.Add(time.Duration(try) * time.Minute)
+		c.set(now)
+		s.flush(now, true)
+		commits := 0
+		s.fault = func(op string) error {
+			if op == "commit" {
+				if commits++; commits == 2 && try < 5 {
+					return errors.New("no space left on device")
+				}
+			}
+			return nil
+		}
+		s.seal(now, false)
+		s.fault = nil
+		var marks []sealMark
+		_ = s.db.View(func(tx *bolt.Tx) error {
+			marks = decodeSealing(tx.Bucket(bMeta).Get(kSealing), s.gen)
+			return nil
+		})
+		if want := min(1, 5-try); len(marks) != want {
+			t.Fatalf("after seal %d: %d marks %v, want %d", try, len(marks), marks, want)
+		}
+		s.retryAt = time.Time{}
+	}
+	for _, h := range hosts {
+		for try := range 6 {
+			m := start.Add(time.Duration(try) * time.Minute)
+			if n := rawCount(t, s, h, m); n != 60 {
+				t.Errorf("%s, minute %d: %d samples in the raw row, want 60", h, try, n)
+			}
+			if n := aggN(t, s, tMin, h, minuteOf(m)); n != 60 {
+				t.Errorf("%s, minute %d: the aggregate folds %d samples, want 60", h, try, n)
+			}
+		}
+	}
 }

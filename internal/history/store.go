@@ -299,26 +299,51 @@ func (s *Store) load() error {
 }
 
 // restartGeneration writes the head to a new log generation and names it,
-// with no seal marks (Open, after a seal was cut short).
+// with no seal marks: at Open after a seal was cut short, and when a write
+// to the current generation failed (mendLog). A new generation rather than
+// the current one written anew: the marks' offsets are into the current one.
 func (s *Store) restartGeneration() error {
-	w, err := createWAL(s.dir, s.gen+1, s.headLog(nil))
+	err := s.check("wal")
+	var w *wal
+	if err == nil {
+		w, err = createWAL(s.dir, s.gen+1, s.headLog())
+	}
 	if err != nil {
 		return err
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bMeta)
-		if err := m.Put(kWALGen, timeKey(int64(s.gen+1))); err != nil {
-			return err
-		}
-		return m.Delete(kSealing)
-	})
+	err = s.check("commit")
+	if err == nil {
+		err = s.db.Update(func(tx *bolt.Tx) error {
+			m := tx.Bucket(bMeta)
+			if err := m.Put(kWALGen, timeKey(int64(s.gen+1))); err != nil {
+				return err
+			}
+			return m.Delete(kSealing)
+		})
+	}
 	if err != nil {
 		w.close()
 		_ = os.Remove(walPath(s.dir, s.gen+1))
 		return err
 	}
+	if s.wal != nil {
+		s.wal.close()
+		_ = os.Remove(walPath(s.dir, s.gen))
+	}
 	s.wal, s.gen = w, s.gen+1
 	return nil
+}
+
+// mendLog starts a new generation when a write to the current one failed
+// (a flush while a seal ran, a record that could not be cut off): the log
+// misses a record, and a restart replays nothing behind the gap. While a
+// seal runs it waits for the seal, which may switch generations itself.
+// Run's goroutine calls it, and alone writes the log.
+func (s *Store) mendLog() error {
+	if s.wal == nil || !s.wal.broken || s.next != nil {
+		return nil
+	}
+	return s.restartGeneration()
 }
 
 // A seal's transactions each take a batch of hosts, in the order of their
@@ -342,6 +367,16 @@ func sealedBy(marks []sealMark, end int64, host string, t time.Time) bool {
 		}
 	}
 	return false
+}
+
+// addMark adds m to marks, less the marks it covers: its own earlier
+// batches', and those of earlier seals cut short that it has passed, so
+// that seals failing again and again leave a few marks, not one each.
+func addMark(marks []sealMark, m sealMark) []sealMark {
+	marks = slices.DeleteFunc(marks, func(o sealMark) bool {
+		return o.off <= m.off && o.cut <= m.cut && o.host <= m.host
+	})
+	return append(marks, m)
 }
 
 // decodeSealing reads the marks, if they are generation gen's.
@@ -657,7 +692,10 @@ func (s *Store) write(now time.Time, dbFree, sync bool) {
 		for _, h := range order {
 			payload = appendWALEntry(payload, h, byHost[h])
 		}
-		err := s.check("wal")
+		err := s.mendLog()
+		if err == nil {
+			err = s.check("wal")
+		}
 		if err == nil {
 			err = s.wal.append(payload)
 		}
@@ -755,8 +793,8 @@ type sealJob struct {
 	chunks []chunk // by host, then minute
 	mark   sealMark
 	// done counts the chunks committed (commitSeal's goroutine writes it,
-	// finishSeal reads it after); entry is the mark's index in meta.
-	done, entry int
+	// finishSeal reads it after).
+	done int
 }
 
 type chunk struct {
@@ -835,7 +873,7 @@ func (s *Store) prepareSeal(now time.Time, all bool) *sealJob {
 		return nil
 	}
 	s.next = next
-	return &sealJob{now: now, gen: s.gen + 1, next: next, chunks: sealed, mark: mark, entry: -1}
+	return &sealJob{now: now, gen: s.gen + 1, next: next, chunks: sealed, mark: mark}
 }
 
 // commitSeal is the seal's transactions, one per batch of hosts of about
@@ -887,15 +925,9 @@ func (s *Store) commitBatch(j *sealJob, chunks []chunk, last bool) error {
 				return err
 			}
 		} else {
-			marks := decodeSealing(meta.Get(kSealing), j.gen-1)
 			m := j.mark
 			m.host = chunks[len(chunks)-1].host
-			if j.entry < 0 || j.entry >= len(marks) {
-				j.entry = len(marks)
-				marks = append(marks, m)
-			} else {
-				marks[j.entry] = m
-			}
+			marks := addMark(decodeSealing(meta.Get(kSealing), j.gen-1), m)
 			if err := meta.Put(kSealing, appendSealing(j.gen-1, marks)); err != nil {
 				return err
 			}
@@ -908,17 +940,11 @@ func (s *Store) commitBatch(j *sealJob, chunks []chunk, last bool) error {
 	return err
 }
 
-// finishSeal switches to the new generation (or drops it, if the
+// finishSeal switches to the new generation (or drops it, if a
 // transaction failed) and takes the sealed samples out of the head.
 func (s *Store) finishSeal(j *sealJob, err error) {
 	defer s.sealMu.Unlock()
 	s.next = nil
-	if err == nil && j.next.broken {
-		// The transactions went through but a flush could not write to
-		// the new generation: the samples it holds are all sealed or in
-		// the head; write the head anew rather than trust it.
-		err = s.rewriteWAL(j)
-	}
 	if err != nil {
 		j.next.close()
 		_ = os.Remove(walPath(s.dir, j.gen))
@@ -928,12 +954,19 @@ func (s *Store) finishSeal(j *sealJob, err error) {
 		s.dropSealed(j.chunks[:j.done])
 		return
 	}
-	s.writeOK(failLog | failDB)
+	// Every transaction went through: the database names j.gen now,
+	// whatever happens to its log below.
 	s.wal.close()
 	_ = os.Remove(walPath(s.dir, s.gen))
 	s.wal, s.gen = j.next, j.gen
 	s.dropSealed(j.chunks)
 	s.dropMapped() // the seal read every host's newest rows
+	kinds := failLog | failDB
+	if err := s.mendLog(); err != nil {
+		s.writeFailed(j.now, failLog, fmt.Errorf("seal history: %w", err))
+		kinds = failDB
+	}
+	s.writeOK(kinds)
 }
 
 // dropSealed takes sealed chunks out of the head.
@@ -957,36 +990,15 @@ func (s *Store) dropSealed(chunks []chunk) {
 	s.resetOldest()
 }
 
-// rewriteWAL is the rare path of finishSeal: the transaction named
-// generation j.gen but that log missed a flush. It cannot go back, so it
-// writes j.gen again from the head as it will be after the seal.
-func (s *Store) rewriteWAL(j *sealJob) error {
-	sealedLen := map[string]map[int64]int{}
-	for _, c := range j.chunks {
-		if sealedLen[c.host] == nil {
-			sealedLen[c.host] = map[int64]int{}
-		}
-		sealedLen[c.host][c.min] = len(c.b)
-	}
-	j.next.close()
-	next, err := createWAL(s.dir, j.gen, s.headLog(sealedLen))
-	if err != nil {
-		return err
-	}
-	j.next = next
-	return nil
-}
-
-// headLog is the head as write-ahead log entries, one a host, less the
-// first sealed[host][minute] bytes of each chunk (sealed may be nil).
-func (s *Store) headLog(sealed map[string]map[int64]int) []byte {
+// headLog is the head as write-ahead log entries, one a host.
+func (s *Store) headLog() []byte {
 	var log []byte
 	s.headMu.RLock()
 	defer s.headMu.RUnlock()
 	for h, mins := range s.head {
 		var rest []byte
-		for m, b := range mins {
-			rest = append(rest, b[sealed[h][m]:]...)
+		for _, b := range mins {
+			rest = append(rest, b...)
 		}
 		if len(rest) > 0 { // an empty entry would be Forget's mark
 			log = appendWALEntry(log, h, rest)

@@ -35,26 +35,55 @@ type wal struct {
 	dirty  bool // written since the last sync
 }
 
-// createWAL writes a new generation holding payload (may be empty), synced,
-// and keeps it open for appending.
+// createWAL writes generation gen holding payload (may be empty), synced,
+// and keeps it open for appending. It writes beside and renames, so that
+// a generation rewritten in place (mendLog) is never half written.
 func createWAL(dir string, gen uint64, payload []byte) (*wal, error) {
 	p := walPath(dir, gen)
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	tmp := p + tmpSuffix
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", p, err)
+		return nil, fmt.Errorf("create %s: %w", tmp, err)
 	}
 	w := &wal{f: f}
 	if len(payload) > 0 {
-		if err := w.append(payload); err != nil {
-			f.Close()
-			return nil, err
+		err = w.append(payload)
+	}
+	if err == nil {
+		if err = f.Sync(); err != nil {
+			err = fmt.Errorf("sync %s: %w", tmp, err)
 		}
 	}
-	if err := f.Sync(); err != nil {
+	if err == nil {
+		err = os.Rename(tmp, p)
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("sync %s: %w", p, err)
+		_ = os.Remove(tmp)
+		return nil, err
 	}
 	return w, nil
+}
+
+const tmpSuffix = ".new"
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
 }
 
 // openWAL opens an existing generation for appending after its valid part.
@@ -87,8 +116,12 @@ func (w *wal) append(payload []byte) error {
 		// A partial record would be cut off at replay; cut it now so
 		// that the next append is not lost behind it.
 		w.size -= int64(n)
-		_ = w.f.Truncate(w.size)
-		_, _ = w.f.Seek(w.size, io.SeekStart)
+		if n > 0 {
+			terr := w.f.Truncate(w.size)
+			if _, serr := w.f.Seek(w.size, io.SeekStart); terr != nil || serr != nil {
+				w.broken = true // the torn record stays: mendLog writes it anew
+			}
+		}
 		return fmt.Errorf("write %s: %w", w.f.Name(), err)
 	}
 	w.dirty = true
@@ -145,7 +178,8 @@ func replayWAL(dir string, gen uint64, fn func(end int64, host string, samples [
 	return off, nil
 }
 
-// removeOldWALs deletes every generation but keep.
+// removeOldWALs deletes every generation but keep, and what a crash left
+// of a generation being written.
 func removeOldWALs(dir string, keep uint64) {
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
@@ -154,7 +188,7 @@ func removeOldWALs(dir string, keep uint64) {
 			continue
 		}
 		g, err := strconv.ParseUint(strings.TrimPrefix(name, walPrefix), 10, 64)
-		if err != nil || g == keep {
+		if err == nil && g == keep || err != nil && !strings.HasSuffix(name, tmpSuffix) {
 			continue
 		}
 		_ = os.Remove(filepath.Join(dir, name))

@@ -292,14 +292,13 @@ func TestRepeatedCutShortSealsKeepOneMark(t *testing.T) {
 	s.sealBatch = 1 // a transaction per host
 	hosts := []string{"a", "b", "c"}
 	start := t0.Add(-2 * time.Minute)
-	now := t0
 	for try := range 6 {
 		for i := range 60 {
 			for _, h := range hosts {
 				s.Add(h, sampleAt(start.Add(time.Duration(try)*time.Minute+time.Duration(i)*time.Second)))
 			}
 		}
-		now = t0.Add(time.Duration(try) * time.Minute)
+		now := t0.Add(time.Duration(try) * time.Minute)
 		c.set(now)
 		s.flush(now, true)
 		commits := 0

@@ -5,6 +5,7 @@
 package hub
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -47,6 +48,7 @@ type Hub struct {
 	subs    map[*Sub]struct{}
 	changes []fleet.Change
 	common  []byte         // scratch of flushLocked
+	scratch []byte         // of encode: a head is written here, then copied to its own size
 	group   map[string]int // scratch of flushLocked: host → index in groups
 	groups  []group
 	// Subscriptions that want complete entries, and that watch a host.
@@ -69,8 +71,13 @@ type group struct {
 // latest is one host's latest update, kept encoded for the state frame; its
 // status is written afresh into each state, and the figures' lists and the
 // point are left out there (listsAt).
+//
+// At 100,000 hosts these are the hub's share of the consumer's heap, so a
+// latest holds only what is read again: the head, in an allocation of its
+// own size, and the snapshot (the fleet's); the point that ends the update
+// is written beside it and sent once.
 type latest struct {
-	Encoded
+	head, snap                   []byte
 	statusAt, statusEnd, listsAt int
 	// For the status.
 	lastSeen time.Time
@@ -179,24 +186,24 @@ func (h *Hub) flushLocked(now time.Time) {
 			u.Full = &Encoded{Head: appendRemoved(nil, c.Entry.Host)}
 			u.Lean = u.Full
 		} else {
-			l := h.encode(c)
+			l, tail := h.encode(c)
 			h.latest[u.Host] = l
-			tail := l.Tail
+			pointTail := tail
 			if len(g.points) > 0 && withPoints {
 				// The tick merged several updates of the host: the charts
 				// still get every point.
 				pts := g.points[max(0, len(g.points)-MaxPoints):]
-				tail = append(make([]byte, 0, 16+len(l.Tail)+len(pts)*(128+8*len(c.Point.Cores()))), `,"points":[`...)
+				tail = append(make([]byte, 0, 16+len(pointTail)+len(pts)*(128+8*len(c.Point.Cores()))), `,"points":[`...)
 				for k, p := range pts {
 					if k > 0 {
 						tail = append(tail, ',')
 					}
 					tail = appendPoint(tail, p, nil)
 				}
-				tail = append(append(tail, ']'), l.Tail...)
+				tail = append(append(tail, ']'), pointTail...)
 			}
-			u.Full = &Encoded{Head: l.Head, Mid: l.Mid, Tail: tail}
-			u.Lean = &Encoded{Head: l.Head[:l.listsAt], Mid: leanEnd}
+			u.Full = &Encoded{Head: l.head, Mid: l.snap, Tail: tail}
+			u.Lean = &Encoded{Head: l.head[:l.listsAt], Mid: leanEnd}
 		}
 		bt.updates = append(bt.updates, u)
 		clear(g.points)
@@ -251,26 +258,24 @@ func frameOf(us []Update, complete bool) []byte {
 	return append(f, updateSuffix...)
 }
 
-// encode writes a changed host's entry as the hub keeps it.
-func (h *Hub) encode(c *fleet.Change) *latest {
-	// Head and tail in one allocation, sized for most entries.
-	fig := &c.Entry.Figures
-	b := make([]byte, 0, 256+len(c.Entry.Host)+len(c.Entry.HostID)+fig.Size())
-	var head, tail []byte
-	var at, end, lists int
+// encode writes a changed host's entry as the hub keeps it, and the tail
+// that ends its update: the point, which the hub does not keep.
+func (h *Hub) encode(c *fleet.Change) (l *latest, tail []byte) {
+	var common []byte
 	if c.Point.T != 0 {
 		// The point's figures are the entry's: written once.
 		h.common = appendCommon(h.common[:0], commonOfPoint(&c.Point))
-		b, at, end, lists = appendHead(b, &c.Entry, h.common)
-		n := len(b)
-		head, tail = b[:n:n], append(appendPoint(append(b[n:n], `,"point":`...), &c.Point, h.common), '}')
-	} else { // a host without history (HISTORY_SIZE 0, or all given up to the memory budget)
-		b, at, end, lists = appendHead(b, &c.Entry, nil)
-		n := len(b)
-		head, tail = b[:n:n], append(b[n:n], `,"point":null}`...)
+		common = h.common
 	}
-	return &latest{Encoded: Encoded{Head: head, Mid: c.Entry.Snapshot, Tail: tail}, statusAt: at, statusEnd: end,
-		listsAt: lists, lastSeen: c.Entry.LastSeen, interval: c.Entry.Interval, goodbye: c.Entry.Goodbye}
+	b, at, end, lists := appendHead(h.scratch[:0], &c.Entry, common)
+	h.scratch = b
+	if c.Point.T != 0 {
+		tail = append(appendPoint(append(make([]byte, 0, 256+12*len(c.Point.Vals)), `,"point":`...), &c.Point, common), '}')
+	} else { // a host without history (HISTORY_SIZE 0, or all given up to the memory budget)
+		tail = []byte(`,"point":null}`)
+	}
+	return &latest{head: bytes.Clone(b), snap: c.Entry.Snapshot, statusAt: at, statusEnd: end,
+		listsAt: lists, lastSeen: c.Entry.LastSeen, interval: c.Entry.Interval, goodbye: c.Entry.Goodbye}, tail
 }
 
 // State is the fleet as it was when a subscription started: each host's
@@ -301,9 +306,9 @@ func (st *State) WriteTo(w io.Writer) (int64, error) {
 		}
 		// Lean: the head without the figures' lists, the snapshot and
 		// the point.
-		buf = append(buf, e.Head[:e.statusAt]...)
+		buf = append(buf, e.head[:e.statusAt]...)
 		buf = append(buf, e.status...)
-		buf = append(buf, e.Head[e.statusEnd:e.listsAt]...)
+		buf = append(buf, e.head[e.statusEnd:e.listsAt]...)
 		buf = append(buf, leanEnd...)
 		if len(buf) >= chunk {
 			k, err := w.Write(buf)
@@ -380,7 +385,7 @@ func (h *Hub) watchLocked(sub *Sub, host string) {
 		if l := h.latest[host]; l != nil {
 			// Without its point, a sample the history that the host
 			// view reads (GET /api/hosts?host=) has already.
-			sub.watched = &Encoded{Head: l.Head, Mid: l.Mid, Tail: entryEnd}
+			sub.watched = &Encoded{Head: l.head, Mid: l.snap, Tail: entryEnd}
 		}
 	}
 }

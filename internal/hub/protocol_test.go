@@ -226,8 +226,13 @@ func TestKeptEntryFitsItsEstimate(t *testing.T) {
 		h.flush()
 		l := h.latest[s.Host]
 		fig := fleet.Derive(s)
-		if kept, est := cap(l.Head)+cap(l.Tail), 256+len(s.Host)+len(s.HostID)+fig.Size(); kept > est {
+		if kept, est := cap(l.head), 256+len(s.Host)+len(s.HostID)+fig.Size(); kept > est {
 			t.Errorf("%s: the hub keeps %d bytes, the estimate is %d", s.Host, kept, est)
+		}
+		// Only the head, at its own size (the allocator's size class):
+		// no slack of a buffer sized for the point too.
+		if kept, used := cap(l.head), len(l.head); kept > used+used/8+16 {
+			t.Errorf("%s: the hub keeps %d bytes for a head of %d", s.Host, kept, used)
 		}
 	}
 }

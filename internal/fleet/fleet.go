@@ -136,11 +136,10 @@ type host struct {
 	interval float64
 	goodbye  bool
 	hist     history
-	seen     map[string]*window // per publisher instance
+	seen     []instanceWindow // per publisher instance, oldest first
 	// snap is the latest snapshot as published, compacted; never modified
 	// once stored, so it can be read without the lock.
 	snap             []byte
-	seenLRU          []string
 	latestCost, cost int64
 }
 
@@ -299,8 +298,8 @@ func snapshotCost(s *snapshot.Snapshot, n int) int64 {
 // recost updates the host's accounted size and the fleet's total.
 func (f *Fleet) recost(h *host) {
 	c := hostFixed + entryCost(&h.figures) + int64(len(h.name)) + int64(cap(h.snap)) + h.latestCost + h.hist.bytes()
-	for inst := range h.seen {
-		c += 256 + int64(len(inst))
+	for i := range h.seen {
+		c += 256 + int64(len(h.seen[i].instance))
 	}
 	f.bytes += c - h.cost
 	h.cost = c
@@ -360,7 +359,7 @@ func (f *Fleet) apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 				return Refused
 			}
 		}
-		h = &host{name: name, seen: map[string]*window{}}
+		h = &host{name: name}
 		f.hosts[name] = h
 	}
 	if s.InstanceID != "" && s.Seq > 0 && h.duplicate(s.InstanceID, s.Seq) {

@@ -100,6 +100,39 @@ func testFleet() *Fleet {
 	return New(Config{HistorySize: 5, MaxHosts: 3, StaleAfter: 3, OfflineAfter: 10})
 }
 
+// TestInstancesRemembered: a host remembers the windows of its last
+// maxInstances publisher instances, each on its own, and forgets the oldest
+// beyond them (its re-sent snapshot is then taken as new).
+func TestInstancesRemembered(t *testing.T) {
+	f := testFleet()
+	now := time.Unix(1000, 0)
+	apply := func(inst string, seq uint64) Outcome {
+		return f.Apply(snap("a", inst, seq), body(snap("a", inst, seq)), "", now)
+	}
+	for k := range maxInstances {
+		for seq := uint64(1); seq <= 3; seq++ {
+			if apply(fmt.Sprintf("i%d", k), seq) != Accepted {
+				t.Fatalf("instance %d seq %d not accepted", k, seq)
+			}
+		}
+	}
+	for k := range maxInstances {
+		if apply(fmt.Sprintf("i%d", k), 2) != Duplicate {
+			t.Fatalf("instance %d: a re-sent snapshot was accepted", k)
+		}
+	}
+	if apply("new", 1) != Accepted || apply("new", 1) != Duplicate {
+		t.Fatal("a new instance's window")
+	}
+	// The oldest (i0) is forgotten, the others still known.
+	if apply("i0", 2) != Accepted {
+		t.Fatal("the oldest instance is still remembered")
+	}
+	if apply("i3", 3) != Duplicate {
+		t.Fatal("a newer instance was forgotten")
+	}
+}
+
 func TestApplyDedupesAndKeepsHistory(t *testing.T) {
 	f := testFleet()
 	now := time.Unix(1000, 0)

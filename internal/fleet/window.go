@@ -54,16 +54,24 @@ func (w *window) seen(seq uint64) bool {
 // maxInstances bounds the per-host memory of publisher restarts.
 const maxInstances = 4
 
+// instanceWindow is one publisher instance's window. A host holds a few,
+// oldest first, in a slice rather than a map: nearly every host has one
+// instance, and a map of one entry cost more than the window (at 100,000
+// hosts, 36 MB of map, windows and their list in a heap profile).
+type instanceWindow struct {
+	instance string
+	window
+}
+
 func (h *host) duplicate(instance string, seq uint64) bool {
-	w := h.seen[instance]
-	if w == nil {
-		if len(h.seenLRU) >= maxInstances {
-			delete(h.seen, h.seenLRU[0])
-			h.seenLRU = h.seenLRU[1:]
+	for i := range h.seen {
+		if h.seen[i].instance == instance {
+			return h.seen[i].seen(seq)
 		}
-		w = &window{}
-		h.seen[instance] = w
-		h.seenLRU = append(h.seenLRU, instance)
 	}
-	return w.seen(seq)
+	if len(h.seen) >= maxInstances { // forget the oldest
+		h.seen = append(h.seen[:0], h.seen[1:]...)
+	}
+	h.seen = append(h.seen, instanceWindow{instance: instance})
+	return h.seen[len(h.seen)-1].seen(seq)
 }

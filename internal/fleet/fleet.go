@@ -120,6 +120,8 @@ type Fleet struct {
 	notify func()
 	log    []Change
 
+	strs interner // the strings hosts' figures share (keep.go)
+
 	nextSweep   time.Time // of expired hosts
 	noEvictTill time.Time // a scan found no offline host: do not scan again before
 
@@ -375,7 +377,15 @@ func (f *Fleet) apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 	case h.interval == 0:
 		h.interval = 5
 	}
-	h.legacy, h.hostID, h.instance, h.figures, h.lastSeen, h.goodbye = legacy, s.HostID, s.InstanceID, fig, now, s.Goodbye
+	f.strs.keep(&fig)
+	h.legacy, h.figures, h.lastSeen, h.goodbye = legacy, fig, now, s.Goodbye
+	// The copies the host has already, rather than each snapshot's.
+	if s.HostID != h.hostID {
+		h.hostID = s.HostID
+	}
+	if s.InstanceID != h.instance {
+		h.instance = s.InstanceID
+	}
 	h.latestCost = snapshotCost(s, len(snapJSON))
 	p.mounts = h.hist.mountsFor(&fig)
 	h.hist.push(p, f.cfg.ring())

@@ -21,33 +21,28 @@ var pointSize = int64(unsafe.Sizeof(Point{}))
 // history is one host's bounded, compact history: a ring of up to size
 // points, grown as points arrive (a host seen once costs one point, not
 // size), and the mount lists its points refer to. Mount lists are shared
-// between points while equal, and their names are interned per host, so a
-// point costs its fixed size and four bytes per core and file system.
+// between points while equal, and their names are the figures' (which the
+// fleet interns, keep.go), so a point costs its fixed size and four bytes
+// per core and file system.
 type history struct {
 	pts     []Point // ring
 	head, n int
 	sets    []*mountSet // distinct mount lists referenced by pts, oldest first
-	names   map[string]*interned
 	// valsBytes and setBytes are what the points' values and the mount lists
 	// (names included) take; the ring itself is cap(pts) points.
 	valsBytes, setBytes int64
-}
-
-// interned is one mount name and the number of mount lists holding it.
-type interned struct {
-	s    string
-	refs int
 }
 
 // mountSet is one host's list of mount points; never modified once built,
 // so points copied out of the lock can still read it.
 type mountSet struct {
 	names []string
-	refs  int // points referring to it
+	refs  int   // points referring to it
+	cost  int64 // as accounted: the list and its names, as if each were its own copy
 }
 
 func setCost(n int) int64     { return 48 + 16*int64(n) }
-func nameCost(s string) int64 { return 96 + int64(len(s)) } // map entry, interned, bytes
+func nameCost(s string) int64 { return 96 + int64(len(s)) } // an upper bound of a string's own copy
 func valsCost(c int) int64    { return (4*int64(c) + 7) &^ 7 }
 
 // bytes is what the history takes in memory, as accounted.
@@ -66,27 +61,14 @@ func (hs *history) mountsFor(f *Figures) *mountSet {
 			return hs.sets[i]
 		}
 	}
-	want := make([]string, 0, len(f.Filesystems))
+	set := &mountSet{names: make([]string, 0, len(f.Filesystems)), cost: setCost(len(f.Filesystems))}
 	for _, fs := range f.Filesystems {
-		want = append(want, fs.Mountpoint)
+		set.names = append(set.names, fs.Mountpoint)
+		set.cost += nameCost(fs.Mountpoint)
 	}
-	if hs.names == nil {
-		hs.names = map[string]*interned{}
-	}
-	for i, n := range want {
-		in := hs.names[n]
-		if in == nil {
-			in = &interned{s: n}
-			hs.names[n] = in
-			hs.setBytes += nameCost(n)
-		}
-		in.refs++
-		want[i] = in.s // share the interned copy
-	}
-	set := &mountSet{names: want}
 	hs.sets = append(hs.sets, set)
-	hs.setBytes += setCost(len(want))
-	for len(hs.sets) > 1 && (len(hs.sets) > maxMountSets || hs.setBytes-setCost(len(want)) > maxMountSetBytes) {
+	hs.setBytes += set.cost
+	for len(hs.sets) > 1 && (len(hs.sets) > maxMountSets || hs.setBytes-set.cost > maxMountSetBytes) {
 		hs.dropSet(hs.sets[0])
 	}
 	return set
@@ -115,15 +97,7 @@ func (hs *history) dropSet(set *mountSet) {
 		}
 	}
 	hs.sets = slices.DeleteFunc(hs.sets, func(s *mountSet) bool { return s == set })
-	hs.setBytes -= setCost(len(set.names))
-	for _, n := range set.names {
-		if in := hs.names[n]; in != nil {
-			if in.refs--; in.refs == 0 {
-				delete(hs.names, n)
-				hs.setBytes -= nameCost(n)
-			}
-		}
-	}
+	hs.setBytes -= set.cost
 }
 
 func (hs *history) release(p *Point) {

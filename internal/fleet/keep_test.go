@@ -55,6 +55,11 @@ func TestKeptFiguresAreDerived(t *testing.T) {
 		}
 		figs = append(figs, e.Figures)
 	}
+	// The history's mount lists hold the figures' names, not copies.
+	_, pts, _ := f.Host("b", now, -1)
+	if m := pts[len(pts)-1].Mounts(); len(m) != 2 || unsafe.StringData(m[1]) != unsafe.StringData(figs[0].Filesystems[1].Mountpoint) {
+		t.Errorf("the point's mounts %q are not the figures'", m)
+	}
 	same := func(what, a, b string) {
 		if unsafe.StringData(a) != unsafe.StringData(b) {
 			t.Errorf("%s: two copies of %q", what, a)

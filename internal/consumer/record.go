@@ -142,8 +142,8 @@ func (r *Recorder) Accepted(s *snapshot.Snapshot, body []byte, routingKey string
 	if t.instance != "" && s.InstanceID != "" && s.InstanceID != t.instance {
 		r.event(t, now, name, history.EventRestart, fmt.Sprintf("new instance %s (was %s)", s.InstanceID, t.instance))
 	}
-	if s.InstanceID != "" {
-		t.instance = s.InstanceID
+	if s.InstanceID != "" && s.InstanceID != t.instance {
+		t.instance = s.InstanceID // not each snapshot's copy of the same id
 	}
 	t.seen = now
 	if s.Goodbye {

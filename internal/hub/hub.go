@@ -5,7 +5,6 @@
 package hub
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -48,7 +47,6 @@ type Hub struct {
 	subs    map[*Sub]struct{}
 	changes []fleet.Change
 	common  []byte         // scratch of flushLocked
-	scratch []byte         // of encode: a head is written here, then copied to its own size
 	group   map[string]int // scratch of flushLocked: host → index in groups
 	groups  []group
 	// Subscriptions that want complete entries, and that watch a host.
@@ -73,12 +71,14 @@ type group struct {
 // point are left out there (listsAt).
 //
 // At 100,000 hosts these are the hub's share of the consumer's heap, so a
-// latest holds only what is read again: the head, in an allocation of its
-// own size, and the snapshot (the fleet's); the point that ends the update
-// is written beside it and sent once.
+// latest holds only what a state reads: the lean head (up to the figures'
+// lists), in an allocation of its own size. The rest of the update (the
+// lists, the snapshot, the point) is written beside it and sent once; a
+// dashboard that starts watching a host gets its complete entry from the
+// fleet (Watch).
 type latest struct {
-	head, snap                   []byte
-	statusAt, statusEnd, listsAt int
+	lean                []byte
+	statusAt, statusEnd int
 	// For the status.
 	lastSeen time.Time
 	interval float64
@@ -186,7 +186,7 @@ func (h *Hub) flushLocked(now time.Time) {
 			u.Full = &Encoded{Head: appendRemoved(nil, c.Entry.Host)}
 			u.Lean = u.Full
 		} else {
-			l, tail := h.encode(c)
+			l, full, tail := h.encode(c)
 			h.latest[u.Host] = l
 			pointTail := tail
 			if len(g.points) > 0 && withPoints {
@@ -202,8 +202,8 @@ func (h *Hub) flushLocked(now time.Time) {
 				}
 				tail = append(append(tail, ']'), pointTail...)
 			}
-			u.Full = &Encoded{Head: l.head, Mid: l.snap, Tail: tail}
-			u.Lean = &Encoded{Head: l.head[:l.listsAt], Mid: leanEnd}
+			u.Full = &Encoded{Head: full, Mid: c.Entry.Snapshot, Tail: tail}
+			u.Lean = &Encoded{Head: l.lean, Mid: leanEnd}
 		}
 		bt.updates = append(bt.updates, u)
 		clear(g.points)
@@ -258,24 +258,29 @@ func frameOf(us []Update, complete bool) []byte {
 	return append(f, updateSuffix...)
 }
 
-// encode writes a changed host's entry as the hub keeps it, and the tail
-// that ends its update: the point, which the hub does not keep.
-func (h *Hub) encode(c *fleet.Change) (l *latest, tail []byte) {
+// encode writes a changed host's entry as the hub keeps it, and the
+// complete head and the tail (the point) of its update, which it does not
+// keep.
+func (h *Hub) encode(c *fleet.Change) (l *latest, full, tail []byte) {
 	var common []byte
 	if c.Point.T != 0 {
 		// The point's figures are the entry's: written once.
 		h.common = appendCommon(h.common[:0], commonOfPoint(&c.Point))
 		common = h.common
 	}
-	b, at, end, lists := appendHead(h.scratch[:0], &c.Entry, common)
-	h.scratch = b
+	// The complete head and the point in one allocation, sized for most.
+	fig := &c.Entry.Figures
+	b := make([]byte, 0, 256+len(c.Entry.Host)+len(c.Entry.HostID)+fig.Size())
+	b, at, end, lists := appendHead(b, &c.Entry, common)
+	n := len(b)
+	full = b[:n:n]
 	if c.Point.T != 0 {
-		tail = append(appendPoint(append(make([]byte, 0, 256+12*len(c.Point.Vals)), `,"point":`...), &c.Point, common), '}')
+		tail = append(appendPoint(append(b[n:n], `,"point":`...), &c.Point, common), '}')
 	} else { // a host without history (HISTORY_SIZE 0, or all given up to the memory budget)
-		tail = []byte(`,"point":null}`)
+		tail = append(b[n:n], `,"point":null}`...)
 	}
-	return &latest{head: bytes.Clone(b), snap: c.Entry.Snapshot, statusAt: at, statusEnd: end,
-		listsAt: lists, lastSeen: c.Entry.LastSeen, interval: c.Entry.Interval, goodbye: c.Entry.Goodbye}, tail
+	return &latest{lean: append(make([]byte, 0, lists+len(leanEnd)), b[:lists]...), statusAt: at, statusEnd: end,
+		lastSeen: c.Entry.LastSeen, interval: c.Entry.Interval, goodbye: c.Entry.Goodbye}, full, tail
 }
 
 // State is the fleet as it was when a subscription started: each host's
@@ -306,9 +311,9 @@ func (st *State) WriteTo(w io.Writer) (int64, error) {
 		}
 		// Lean: the head without the figures' lists, the snapshot and
 		// the point.
-		buf = append(buf, e.head[:e.statusAt]...)
+		buf = append(buf, e.lean[:e.statusAt]...)
 		buf = append(buf, e.status...)
-		buf = append(buf, e.head[e.statusEnd:e.listsAt]...)
+		buf = append(buf, e.lean[e.statusEnd:]...)
 		buf = append(buf, leanEnd...)
 		if len(buf) >= chunk {
 			k, err := w.Write(buf)
@@ -356,7 +361,7 @@ func (h *Hub) Unsubscribe(sub *Sub) {
 		if sub.complete {
 			h.complete--
 		}
-		h.watchLocked(sub, "")
+		h.watchLocked(sub, "", nil)
 	}
 	h.mu.Unlock()
 	sub.close()
@@ -365,15 +370,31 @@ func (h *Hub) Unsubscribe(sub *Sub) {
 // Watch makes sub get the complete entry of host ("": none), the host view's
 // snapshot and lists: now, and in every frame in which the host changed.
 func (h *Hub) Watch(sub *Sub, host string) {
+	// The hub keeps lean entries only: the complete one is the fleet's,
+	// written before the hub's lock is taken (the fleet may call the hub
+	// back when it lets go of its own). It may be newer than what the
+	// dashboards last got, never older; the next frame sends the host
+	// again if it changed.
+	var watched *Encoded
+	if host != "" {
+		if e, _, found := h.fleet.Host(host, time.Now(), 0); found {
+			// Without its point, a sample the history that the host
+			// view reads (GET /api/hosts?host=) has already.
+			head, _, _, _ := appendHead(nil, &e, nil)
+			watched = &Encoded{Head: head, Mid: e.Snapshot, Tail: entryEnd}
+		}
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.subs[sub]; ok {
-		h.watchLocked(sub, host)
+		h.watchLocked(sub, host, watched)
 		sub.signal()
 	}
 }
 
-func (h *Hub) watchLocked(sub *Sub, host string) {
+// watchLocked makes sub watch host, whose complete entry is watched (nil if
+// the fleet did not have it), if the dashboards have it.
+func (h *Hub) watchLocked(sub *Sub, host string, watched *Encoded) {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
 	if sub.watch != "" {
@@ -382,10 +403,8 @@ func (h *Hub) watchLocked(sub *Sub, host string) {
 	sub.watch, sub.watched = host, nil
 	if host != "" {
 		h.watching++
-		if l := h.latest[host]; l != nil {
-			// Without its point, a sample the history that the host
-			// view reads (GET /api/hosts?host=) has already.
-			sub.watched = &Encoded{Head: l.head, Mid: l.snap, Tail: entryEnd}
+		if h.latest[host] != nil {
+			sub.watched = watched
 		}
 	}
 }

@@ -226,12 +226,12 @@ func TestKeptEntryFitsItsEstimate(t *testing.T) {
 		h.flush()
 		l := h.latest[s.Host]
 		fig := fleet.Derive(s)
-		if kept, est := cap(l.head), 256+len(s.Host)+len(s.HostID)+fig.Size(); kept > est {
+		if kept, est := cap(l.lean), 256+len(s.Host)+len(s.HostID)+fig.Size(); kept > est {
 			t.Errorf("%s: the hub keeps %d bytes, the estimate is %d", s.Host, kept, est)
 		}
-		// Only the head, at its own size (the allocator's size class):
-		// no slack of a buffer sized for the point too.
-		if kept, used := cap(l.head), len(l.head); kept > used+used/8+16 {
+		// Only the lean head, at its own size (the allocator's size
+		// class): no slack of a buffer sized for the lists and the point.
+		if kept, used := cap(l.lean), len(l.lean); kept > used+used/8+16 {
 			t.Errorf("%s: the hub keeps %d bytes for a head of %d", s.Host, kept, used)
 		}
 	}

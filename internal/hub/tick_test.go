@@ -128,6 +128,18 @@ func TestTickMergesUpdatesPerHost(t *testing.T) {
 	if len(got) != 0 || w == nil || w.Host != "b" || w.Snapshot == nil {
 		t.Fatalf("watch b: %+v %+v", got, w)
 	}
+	// It is the host's complete entry, as GET /api/hosts has it.
+	var api bytes.Buffer
+	var listed []HostEntry
+	if err := h.WriteHosts(&api, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	decodeStrict(t, api.Bytes(), &listed)
+	wj, _ := json.Marshal(w)
+	aj, _ := json.Marshal(listed[1])
+	if listed[1].Host != "b" || string(wj) != string(aj) {
+		t.Fatalf("watched b:\n%s\nGET /api/hosts:\n%s", wj, aj)
+	}
 	s4 := snap("a", "i", 4)
 	f.Apply(s4, body(s4), "", time.Now())
 	h.tick()

@@ -67,8 +67,7 @@ type group struct {
 }
 
 // latest is one host's latest update, kept encoded for the state frame; its
-// status is written afresh into each state, and the figures' lists and the
-// point are left out there (listsAt).
+// status is written afresh into each state.
 //
 // At 100,000 hosts these are the hub's share of the consumer's heap, so a
 // latest holds only what a state reads: the lean head (up to the figures'

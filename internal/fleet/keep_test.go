@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -102,8 +103,8 @@ func TestInternerBounded(t *testing.T) {
 			t.Fatalf("%d strings interned", len(in))
 		}
 	}
-	x := in.get(fmt.Sprint("x"))
-	if y := in.get(fmt.Sprint("x")); unsafe.StringData(x) != unsafe.StringData(y) {
+	x := in.get(strings.Clone("x"))
+	if y := in.get(strings.Clone("x")); unsafe.StringData(x) != unsafe.StringData(y) {
 		t.Fatal("a string the table holds was not shared")
 	}
 }

@@ -470,7 +470,17 @@
     // A resize, the view shown again or the theme changing moves or
     // recolours the cells: measured and drawn again. (The observer's
     // callback comes after the frame's layout: reading it costs nothing.)
-    if (window.ResizeObserver) new ResizeObserver(() => { fit(); paintAll(); }).observe(root);
+    // The observer's first call comes in the frame the map first shows,
+    // after set() has measured and drawn it: 10,000 shapes drawn again for
+    // nothing. Drawn again only if the measures changed.
+    const geoKey = () => (geo ? [geo.dpr, geo.size, canvas.width, canvas.height, ...geo.grids.flatMap((g) => [g.x, g.y, g.per]), Object.values(geo.colors)].join() : '');
+    if (window.ResizeObserver) {
+      new ResizeObserver(() => {
+        const was = geoKey();
+        fit();
+        if (!was || geoKey() !== was) paintAll();
+      }).observe(root);
+    }
     if (window.matchMedia) window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => { fit(); paintAll(); });
 
     // place puts a cell for each host of list in parent, in order, and

@@ -161,6 +161,7 @@ type Store struct {
 	sealedCut, lateBytes int64
 
 	// Owned by Run (and Close after it).
+	rec       record
 	wal       *wal
 	next      *wal // the generation a seal under way will name
 	gen       uint64
@@ -656,42 +657,15 @@ func (s *Store) write(now time.Time, dbFree, sync bool) {
 		s.requeueForgets(forgets)
 		return
 	}
-	oldest := now.Add(-s.longest())
-	future := now.Add(maxFuture)
-	// Group by host so that the log holds each host's second once.
-	type ent struct {
-		host       string
-		t          time.Time
-		start, end int
+	// Forget's marks first: a restart must not bring back what the log
+	// holds of a forgotten host.
+	payload := s.rec.payload[:0]
+	for _, h := range forgets {
+		payload = appendWALEntry(payload, h, nil)
 	}
-	byHost := map[string][]byte{}
-	order := []string{}
-	ents := make([]ent, 0, len(pend))
-	for i := range pend {
-		p := &pend[i]
-		if p.s.T.After(future) || p.s.T.Before(oldest) {
-			s.refused.Add(1)
-			continue
-		}
-		b, ok := byHost[p.host]
-		if !ok {
-			order = append(order, p.host)
-		}
-		start := len(b)
-		b = appendSample(b, &p.s, 0)
-		byHost[p.host] = b
-		ents = append(ents, ent{p.host, p.s.T, start, len(b)})
-	}
+	payload, ents := s.rec.encode(payload, pend, now.Add(-s.longest()), now.Add(maxFuture), &s.refused)
+	defer s.rec.done(payload, ents)
 	if len(ents) > 0 || len(forgets) > 0 {
-		// Forget's marks first: a restart must not bring back what the
-		// log holds of a forgotten host.
-		var payload []byte
-		for _, h := range forgets {
-			payload = appendWALEntry(payload, h, nil)
-		}
-		for _, h := range order {
-			payload = appendWALEntry(payload, h, byHost[h])
-		}
 		err := s.mendLog()
 		if err == nil {
 			err = s.check("wal")
@@ -721,7 +695,7 @@ func (s *Store) write(now time.Time, dbFree, sync bool) {
 		s.writeOK(failLog)
 		s.headMu.Lock()
 		for _, e := range ents {
-			s.toHead(e.host, e.t, byHost[e.host][e.start:e.end])
+			s.toHead(e.host, e.t, payload[e.start:e.end])
 		}
 		s.headMu.Unlock()
 		s.written.Add(uint64(len(ents)))
@@ -744,6 +718,66 @@ func (s *Store) write(now time.Time, dbFree, sync bool) {
 			s.writeFailed(now, failDB, fmt.Errorf("write events: %w", err))
 		}
 	}
+}
+
+// record is a flush's log record in the making: its buffers are kept
+// from one flush to the next, so that writing a second of 10,000 hosts'
+// samples leaves no garbage behind (it left about twice the record: a
+// buffer per host, the record grown by doubling, a copy to write).
+type record struct {
+	payload []byte
+	order   []int32 // pend's samples by host
+	ents    []recEntry
+	samples []byte // one host's
+}
+
+// recEntry is a sample of the record: its host, time and bytes.
+type recEntry struct {
+	host       string
+	t          time.Time
+	start, end int
+}
+
+// encode appends pend's samples to payload, grouped by host (the log then
+// holds each host's second once), but those outside [oldest, future],
+// which it counts in refused; ents says where each sample is. pend is not
+// reordered: Recent reads it meanwhile.
+func (r *record) encode(payload []byte, pend []pendingSample, oldest, future time.Time, refused *atomic.Uint64) ([]byte, []recEntry) {
+	order := r.order[:0]
+	for i := range pend {
+		if t := pend[i].s.T; t.After(future) || t.Before(oldest) {
+			refused.Add(1)
+			continue
+		}
+		order = append(order, int32(i))
+	}
+	slices.SortStableFunc(order, func(a, b int32) int { return strings.Compare(pend[a].host, pend[b].host) })
+	ents := r.ents[:0]
+	for k := 0; k < len(order); {
+		host := pend[order[k]].host
+		smps, first := r.samples[:0], len(ents)
+		for ; k < len(order) && pend[order[k]].host == host; k++ {
+			p := &pend[order[k]]
+			start := len(smps)
+			smps = appendSample(smps, &p.s, 0)
+			ents = append(ents, recEntry{host, p.s.T, start, len(smps)})
+		}
+		payload = appendWALEntry(payload, host, smps)
+		base := len(payload) - len(smps)
+		for e := first; e < len(ents); e++ {
+			ents[e].start += base
+			ents[e].end += base
+		}
+		r.samples = smps
+	}
+	r.order = order
+	return payload, ents
+}
+
+// done keeps the buffers for the next flush, less what they point to.
+func (r *record) done(payload []byte, ents []recEntry) {
+	clear(ents)
+	r.payload, r.ents, r.order, r.samples = keepBuf(payload), keepBuf(ents), keepBuf(r.order), keepBuf(r.samples)
 }
 
 // syncLog syncs what was written to the log (and to a seal's next

@@ -122,6 +122,12 @@ type Fleet struct {
 
 	strs interner // the strings hosts' figures share (keep.go)
 
+	// clocks are what a host's state follows from, every host's one after
+	// another: Counts reads them, not the hosts (at 100,000 hosts, a
+	// pointer to follow and a cache miss each, 70 ms under the lock at
+	// every dashboard's status poll and every scrape).
+	clocks []clock
+
 	nextSweep   time.Time // of expired hosts
 	noEvictTill time.Time // a scan found no offline host: do not scan again before
 
@@ -143,6 +149,20 @@ type host struct {
 	// once stored, so it can be read without the lock.
 	snap             []byte
 	latestCost, cost int64
+	clock            int // its index in Fleet.clocks
+}
+
+// clock is a copy of what a host's state follows from (host.status).
+type clock struct {
+	lastSeen time.Time
+	interval float64
+	goodbye  bool
+	host     *host
+}
+
+// clocked copies h's times into its clock. The caller holds f.mu.
+func (f *Fleet) clocked(h *host) {
+	f.clocks[h.clock] = clock{lastSeen: h.lastSeen, interval: h.interval, goodbye: h.goodbye, host: h}
 }
 
 // New returns an empty fleet.
@@ -361,8 +381,9 @@ func (f *Fleet) apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 				return Refused
 			}
 		}
-		h = &host{name: name}
+		h = &host{name: name, clock: len(f.clocks)}
 		f.hosts[name] = h
+		f.clocks = append(f.clocks, clock{host: h})
 	}
 	if s.InstanceID != "" && s.Seq > 0 && h.duplicate(s.InstanceID, s.Seq) {
 		f.duplicates.Add(1)
@@ -379,6 +400,7 @@ func (f *Fleet) apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 	}
 	f.strs.keep(&fig)
 	h.legacy, h.figures, h.lastSeen, h.goodbye = legacy, fig, now, s.Goodbye
+	f.clocked(h)
 	// The copies the host has already, rather than each snapshot's.
 	if s.HostID != h.hostID {
 		h.hostID = s.HostID
@@ -472,6 +494,13 @@ func (f *Fleet) Forget(name string) bool {
 // removeLocked forgets a host and logs its removal.
 func (f *Fleet) removeLocked(h *host) {
 	delete(f.hosts, h.name)
+	last := len(f.clocks) - 1
+	if h.clock != last {
+		f.clocks[h.clock] = f.clocks[last]
+		f.clocks[h.clock].host.clock = h.clock
+	}
+	f.clocks[last] = clock{}
+	f.clocks = f.clocks[:last]
 	f.bytes -= h.cost
 	f.noEvictTill = time.Time{}
 	if f.notify != nil {
@@ -611,8 +640,9 @@ func (f *Fleet) Counts(now time.Time) Counts {
 	c := Counts{Hosts: len(f.hosts), Accepted: f.accepted.Load(), Duplicates: f.duplicates.Load(),
 		Refused: f.refused.Load(), Evicted: f.evicted.Load(), Expired: f.expired.Load(), Forgotten: f.forgotten.Load(),
 		Bytes: f.bytes, MaxBytes: f.cfg.maxBytes()}
-	for _, h := range f.hosts {
-		switch h.status(f.cfg, now) {
+	for i := range f.clocks {
+		k := &f.clocks[i]
+		switch status(f.cfg, k.lastSeen, k.interval, k.goodbye, now) {
 		case Live:
 			c.Live++
 		case Stale:

@@ -3,6 +3,7 @@ package fleet
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sort"
 	"testing"
 	"time"
@@ -305,5 +306,52 @@ func TestStatesCarryTheLatestSnapshot(t *testing.T) {
 	}
 	if !got[0].LastSeen.Equal(t0.Add(time.Second)) || got[0].Instance != "i" {
 		t.Fatalf("a: %+v", got[0])
+	}
+}
+
+// TestCountsFollowTheHosts: Counts reads each host's times from their own
+// array (clocks), which hosts coming, changing interval, saying goodbye and
+// leaving (forgotten, evicted, expired) keep in step with the hosts: at every
+// step its counts are the hosts' own states.
+func TestCountsFollowTheHosts(t *testing.T) {
+	t0 := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	f := New(Config{HistorySize: 2, StaleAfter: 3, OfflineAfter: 10, MaxHosts: 20, Expire: 30 * time.Minute})
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := t0
+	seq := uint64(0)
+	for step := range 3000 {
+		now = now.Add(time.Duration(rng.IntN(4000)) * time.Millisecond)
+		name := fmt.Sprint("host-", rng.IntN(60))
+		switch op := rng.IntN(10); {
+		case op < 7:
+			seq++
+			s := snap(name, "i", seq)
+			s.IntervalSeconds = float64(1 + rng.IntN(30))
+			s.Goodbye = rng.IntN(20) == 0
+			f.Apply(s, body(s), "", now)
+		case op < 8:
+			f.Forget(name)
+		default: // time passes: hosts go stale, offline, and expire
+			now = now.Add(time.Duration(rng.IntN(300)) * time.Second)
+		}
+		var want Counts
+		for _, st := range f.States(now, nil) {
+			switch st.Status {
+			case Live:
+				want.Live++
+			case Stale:
+				want.Stale++
+			default:
+				want.Offline++
+			}
+		}
+		got := f.Counts(now)
+		if got.Live != want.Live || got.Stale != want.Stale || got.Offline != want.Offline || got.Hosts != len(f.hosts) || len(f.clocks) != len(f.hosts) {
+			t.Fatalf("step %d: counts %d live, %d stale, %d offline of %d (%d clocks), the hosts say %d, %d, %d of %d",
+				step, got.Live, got.Stale, got.Offline, got.Hosts, len(f.clocks), want.Live, want.Stale, want.Offline, len(f.hosts))
+		}
+	}
+	if f.evicted.Load() == 0 || f.expired.Load() == 0 || f.forgotten.Load() == 0 {
+		t.Fatalf("the walk never evicted (%d), expired (%d) or forgot (%d) a host", f.evicted.Load(), f.expired.Load(), f.forgotten.Load())
 	}
 }

@@ -229,3 +229,43 @@ func TestDatabaseFailureDoesNotFlap(t *testing.T) {
 		t.Fatalf("the database works again, yet: %+v", s.Stats())
 	}
 }
+
+// A database write that failed (the events' here) is retried 30 s later
+// with the latest entries, a real write: the store says it resumed then,
+// not at the next minute's seal, up to a minute later.
+func TestDatabaseRecoversAtTheRetry(t *testing.T) {
+	c := &clock{t: t0}
+	var logs syncBuf
+	s, err := open(t.TempDir(), defRet, slog.New(slog.NewTextHandler(&logs, nil)), c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.fault = func(op string) error {
+		if op == "events" {
+			return syscall.EFBIG
+		}
+		return nil
+	}
+	s.AddEvent(Event{T: t0, Host: "h", Kind: EventOnline})
+	s.Add("h", sampleAt(t0))
+	s.step(t0)
+	if !s.Stats().DiskFull {
+		t.Fatalf("the events' write failed, yet: %+v", s.Stats())
+	}
+	s.fault = nil
+	// The same minute throughout: no seal is due.
+	for i := 1; i <= 32; i++ {
+		now := t0.Add(time.Duration(i) * time.Second)
+		c.set(now)
+		s.Add("h", sampleAt(now))
+		s.SaveLatest("h", Latest{Body: []byte(`{"x":1}`), LastSeen: now})
+		s.step(now)
+		if full := s.Stats().DiskFull; full != (now.Before(t0.Add(retryAfter))) {
+			t.Fatalf("%v after the failure: disk full %v", now.Sub(t0), full)
+		}
+	}
+	if !strings.Contains(logs.String(), "writes resumed") {
+		t.Errorf("no line says the writes resumed:\n%s", logs.String())
+	}
+}

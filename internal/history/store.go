@@ -542,9 +542,13 @@ func (s *Store) step(now time.Time) {
 // database pages read meanwhile (dropMapped; a seal does after its own).
 func (s *Store) housekeeping(now time.Time) {
 	minute := now.Sub(s.lastSaved) >= latestEvery
-	if minute {
+	// At a retry after the database failed, the latest entries go at once:
+	// a real write that shows whether it takes writes again, rather than
+	// waiting up to a minute for the next seal.
+	retry := s.failing && s.failKinds&failDB != 0 && !now.Before(s.retryAt)
+	if minute || retry {
 		s.lastSaved = now
-		s.saveLatest()
+		s.saveLatest(now)
 	}
 	s.retain(now)
 	if minute {
@@ -562,7 +566,7 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
-	s.saveLatest()
+	s.saveLatest(s.now())
 	var errs []error
 	if s.wal != nil {
 		errs = append(errs, s.wal.close())
@@ -716,6 +720,8 @@ func (s *Store) write(now time.Time, dbFree, sync bool) {
 		}
 		if err != nil {
 			s.writeFailed(now, failDB, fmt.Errorf("write events: %w", err))
+		} else {
+			s.writeOK(failDB)
 		}
 	}
 }
@@ -1245,7 +1251,7 @@ func hostBucket(tx *bolt.Tx, tier int, host string) (*bolt.Bucket, error) {
 }
 
 // saveLatest writes the latest entries saved since the last time.
-func (s *Store) saveLatest() {
+func (s *Store) saveLatest(now time.Time) {
 	s.mu.Lock()
 	d := s.dirty
 	s.dirty = map[string]Latest{}
@@ -1275,16 +1281,18 @@ func (s *Store) saveLatest() {
 			hosts = hosts[len(batch):]
 		}
 	}
-	if err != nil {
-		s.writeFailed(s.now(), failDB, fmt.Errorf("write latest entries: %w", err))
-		s.mu.Lock()
-		for _, h := range hosts {
-			if _, newer := s.dirty[h]; !newer {
-				s.dirty[h] = d[h]
-			}
-		}
-		s.mu.Unlock()
+	if err == nil {
+		s.writeOK(failDB)
+		return
 	}
+	s.writeFailed(now, failDB, fmt.Errorf("write latest entries: %w", err))
+	s.mu.Lock()
+	for _, h := range hosts {
+		if _, newer := s.dirty[h]; !newer {
+			s.dirty[h] = d[h]
+		}
+	}
+	s.mu.Unlock()
 }
 
 // Forget deletes host's history, events and latest entry. The write-ahead

@@ -225,7 +225,7 @@ func TestLatestInBatches(t *testing.T) {
 	for i := range n {
 		s.SaveLatest(fmt.Sprintf("host-%05d", i), Latest{Body: []byte(`{"x":1}`), LastSeen: t0})
 	}
-	s.saveLatest()
+	s.saveLatest(s.now())
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

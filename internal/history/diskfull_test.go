@@ -37,11 +37,7 @@ func (w *syncBuf) String() string { w.mu.Lock(); defer w.mu.Unlock(); return w.b
 func TestDiskFullStopsWritesAndRecovers(t *testing.T) {
 	dir := t.TempDir()
 	c := &clock{t: t0}
-	var logs syncBuf
-	s, err := open(dir, defRet, slog.New(slog.NewTextHandler(&logs, nil)), c.now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, logs := openLogged(t, dir, c)
 	defer s.Close()
 	var full sync.Mutex
 	isFull := true
@@ -123,12 +119,8 @@ func TestFileSizeLimitChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("the child of TestFileSizeLimit")
 	}
-	var logs syncBuf
 	c := &clock{t: t0}
-	s, err := open(dir, defRet, slog.New(slog.NewTextHandler(&logs, nil)), c.now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, logs := openLogged(t, dir, c)
 	lim := syscall.Rlimit{Cur: 64 << 10, Max: 64 << 10}
 	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
 		t.Fatal(err)
@@ -191,11 +183,7 @@ func TestFileSizeLimit(t *testing.T) {
 // not one every 30 s, until a seal goes through.
 func TestDatabaseFailureDoesNotFlap(t *testing.T) {
 	c := &clock{t: t0}
-	var logs syncBuf
-	s, err := open(t.TempDir(), defRet, slog.New(slog.NewTextHandler(&logs, nil)), c.now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, logs := openLogged(t, t.TempDir(), c)
 	defer s.Close()
 	var mu sync.Mutex
 	broken := true
@@ -235,11 +223,7 @@ func TestDatabaseFailureDoesNotFlap(t *testing.T) {
 // not at the next minute's seal, up to a minute later.
 func TestDatabaseRecoversAtTheRetry(t *testing.T) {
 	c := &clock{t: t0}
-	var logs syncBuf
-	s, err := open(t.TempDir(), defRet, slog.New(slog.NewTextHandler(&logs, nil)), c.now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, logs := openLogged(t, t.TempDir(), c)
 	defer s.Close()
 	s.fault = func(op string) error {
 		if op == "events" {
@@ -268,4 +252,15 @@ func TestDatabaseRecoversAtTheRetry(t *testing.T) {
 	if !strings.Contains(logs.String(), "writes resumed") {
 		t.Errorf("no line says the writes resumed:\n%s", logs.String())
 	}
+}
+
+// openLogged opens a store in dir on c's clock, its log lines in logs.
+func openLogged(t *testing.T, dir string, c *clock) (*Store, *syncBuf) {
+	t.Helper()
+	logs := &syncBuf{}
+	s, err := open(dir, defRet, slog.New(slog.NewTextHandler(logs, nil)), c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, logs
 }

@@ -25,9 +25,10 @@ bench-build: ensure-go
 	$(GO) build -o $(BENCH_BIN)/sysmon-bench ./bench
 
 # About 33 minutes on 2 cores, most of it the 10,000-host fleet for 5 minutes,
-# 10,000 hosts with and without history for 5 (-only history, 6 more for its
-# backlogs), 100,000 hosts at 10 s for 3 (-only hosts100k) and the dashboard in
-# Chromium for 4 (-only browser).
+# 10,000 hosts with and without history for 5 (-only history: 10.6 minutes in
+# all in the last quiet run, with its three pairs of backlog drains at each of
+# two sizes), 100,000 hosts at 10 s for 3 (-only hosts100k) and the dashboard in
+# Chromium for 2 to 4 (-only browser).
 bench: ensure-broker ensure-collectd ensure-browser bench-build
 	$(BENCH_BIN)/sysmon-bench -bin $(BENCH_BIN) -out bench-results/latest.json $(BENCH_FLAGS)
 

@@ -1,6 +1,10 @@
 package fleet
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/sysmon-dev/sysmon/internal/snapshot"
+)
 
 // At 100,000 hosts the figures the fleet keeps of each host's latest
 // snapshot were about 1 KB a host (a tenth of the consumer's heap): the
@@ -50,33 +54,23 @@ func (in *interner) keep(fig *Figures) {
 	fig.Processor, fig.AgentVersion = in.get(fig.Processor), in.get(fig.AgentVersion)
 	fig.TempSensor = in.get(fig.TempSensor)
 	fig.PerCore = clip(fig.PerCore)
-	if len(fig.Filesystems) > 0 {
-		fss := slices.Clone(fig.Filesystems)[:len(fig.Filesystems):len(fig.Filesystems)]
-		for i := range fss {
-			fs := &fss[i]
-			fs.Mountpoint, fs.Device, fs.Fstype = in.get(fs.Mountpoint), in.get(fs.Device), in.get(fs.Fstype)
-		}
-		fig.Filesystems = fss
+	fig.Filesystems = own(fig.Filesystems, func(fs *snapshot.Filesystem) {
+		fs.Mountpoint, fs.Device, fs.Fstype = in.get(fs.Mountpoint), in.get(fs.Device), in.get(fs.Fstype)
+	})
+	fig.Interfaces = own(fig.Interfaces, func(i *snapshot.Interface) { i.Name = in.get(i.Name) })
+	fig.Missing = own(fig.Missing, func(m *string) { *m = in.get(*m) })
+	fig.Temperatures = own(fig.Temperatures, func(t *snapshot.Temperature) { t.Sensor = in.get(t.Sensor) })
+}
+
+// own is the fleet's copy of s, at its length, with fix applied to each
+// element (nil and empty stay as they are).
+func own[T any](s []T, fix func(*T)) []T {
+	if len(s) == 0 {
+		return s
 	}
-	if len(fig.Interfaces) > 0 {
-		ifs := slices.Clone(fig.Interfaces)[:len(fig.Interfaces):len(fig.Interfaces)]
-		for i := range ifs {
-			ifs[i].Name = in.get(ifs[i].Name)
-		}
-		fig.Interfaces = ifs
+	c := slices.Clone(s)[:len(s):len(s)]
+	for i := range c {
+		fix(&c[i])
 	}
-	if len(fig.Missing) > 0 {
-		ms := slices.Clone(fig.Missing)[:len(fig.Missing):len(fig.Missing)]
-		for i := range ms {
-			ms[i] = in.get(ms[i])
-		}
-		fig.Missing = ms
-	}
-	if len(fig.Temperatures) > 0 {
-		ts := slices.Clone(fig.Temperatures)[:len(fig.Temperatures):len(fig.Temperatures)]
-		for i := range ts {
-			ts[i].Sensor = in.get(ts[i].Sensor)
-		}
-		fig.Temperatures = ts
-	}
+	return c
 }

@@ -85,3 +85,90 @@ func TestDashboardAppliesAFrameInOrder(t *testing.T) {
 		t.Fatalf("after the update the page showed %q, then %q", got, s)
 	}
 }
+
+// TestDashboardTakesTheStateInParts: a big fleet's state comes in parts
+// (internal/hub.StatePart). The page shows the hosts of each part as it
+// comes, with their figures, says that more are on their way, and only
+// once the last part is in drops the hosts it knew from before a
+// reconnection that the new state leaves out.
+func TestDashboardTakesTheStateInParts(t *testing.T) {
+	requireChromium(t)
+	now := time.Now().UTC()
+	entry := func(host string, cpu int) string {
+		return fmt.Sprintf(`{"host":%q,"legacy":false,"last_seen":%q,"status":"live","interval_seconds":1,"goodbye":false,`+
+			`"figures":{"cpu":%d,"mem":20,"load1":0.5,"cores":4,"seq":1,"disk":30,"disk_mount":"/","missing":[],`+
+			`"temp":null,"temp_sensor":"","temp_level":"ok","platform":"Linux","platform_release":"6.1","processor":"x86_64",`+
+			`"agent_version":"test","sampled_at":%q}}`, host, now.Format(time.RFC3339Nano), cpu, now.Format(time.RFC3339))
+	}
+	head := `{"type":"state","server_time":"` + now.Format(time.RFC3339Nano) + `","config":{},`
+	conns := [][]string{
+		{head + `"total":3,"hosts":[` + entry("alpha", 11) + `,` + entry("bravo", 12) + `,` + entry("charlie", 13) + `]}`},
+		{
+			head + `"total":3,"hosts":[` + entry("delta", 14) + `],"more":true}`,
+			`{"type":"state_part","hosts":[` + entry("alpha", 15) + `],"more":true}`,
+			`{"type":"state_part","hosts":[` + entry("echo", 77) + `]}`,
+		},
+	}
+	next := make(chan struct{})
+	up := websocket.Upgrader{}
+	mux := http.NewServeMux()
+	mux.Handle("/", http.FileServer(http.Dir("../../internal/web/static")))
+	conn := 0
+	mux.HandleFunc("/ws", func(rw http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(rw, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		go func() { // the watch messages
+			for {
+				if _, _, err := c.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+		last := conn >= len(conns)-1
+		frames := conns[min(conn, len(conns)-1)]
+		conn++
+		for i, f := range frames {
+			if c.WriteMessage(websocket.TextMessage, []byte(f)) != nil {
+				return
+			}
+			if last && i == len(frames)-1 {
+				break
+			}
+			select { // the next frame (or the end of the connection) when the test says
+			case <-next:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if last {
+			<-r.Context().Done()
+		}
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	b := startBrowser(t)
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(srv.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	tiles := `Array.from(document.querySelectorAll('#tiles .tile[data-host]'), (e) => e.getAttribute('data-host')).sort().join(',')`
+	shown := `document.getElementById('count-hosts').textContent + ' ' + ` + tiles + ` + ' | ' + document.getElementById('shown').textContent`
+	waitFor(t, b, "the first connection's hosts", 20*time.Second, shown, func(s string) bool { return s == "3 alpha,bravo,charlie | " })
+	next <- struct{}{} // the first connection ends: the page reconnects to a state in parts
+	waitFor(t, b, "the first part beside the hosts known before", 20*time.Second, shown,
+		func(s string) bool { return s == "4 alpha,bravo,charlie,delta | receiving the fleet: 1 of 3 hosts" })
+	next <- struct{}{}
+	waitFor(t, b, "the second part", 20*time.Second, shown,
+		func(s string) bool { return s == "4 alpha,bravo,charlie,delta | receiving the fleet: 2 of 3 hosts" })
+	next <- struct{}{}
+	waitFor(t, b, "the last part, and the hosts it leaves out gone", 20*time.Second, shown,
+		func(s string) bool { return s == "3 alpha,delta,echo | " })
+	// A part's figures are its own, not another row's.
+	cpu := `['alpha', 'delta', 'echo'].map((h) => document.querySelector('#tiles .tile[data-host="' + h + '"]').textContent.match(/CPU(\d+)/)[1]).join(',')`
+	if got := eval[string](t, b, cpu); got != "15,14,77" {
+		t.Fatalf("CPU on the tiles of alpha, delta, echo: %s, want 15,14,77 (%s)", got, eval[string](t, b, `document.querySelector('#tiles .tile[data-host="echo"]').textContent`))
+	}
+}

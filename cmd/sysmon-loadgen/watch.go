@@ -43,13 +43,14 @@ type WatchSummary struct {
 
 func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) (any, error) {
 	fs := newFlags("watch", `Connects -clients dashboard clients to a sysmon-consumer's WebSocket, as
-browsers do. Each one times its initial "state" frame (the whole fleet); the
+browsers do. Each one times the state (the whole fleet: a "state" frame and its
+"state_part" frames) until its last part; the
 first -measure of them also take the latency of every update: the time it is
 received minus the publisher's "time" (the entry's sampled_at) (run on the same
 machine as the publishers, or on hosts with synchronised clocks). The others
 read and discard, like an idle dashboard tab. -duration 0 only times the
 state and exits. With -every, each client also checks that it receives every
-host of its state frame at least that often (after -skip), as a dashboard
+host of its state at least that often (after -skip), as a dashboard
 showing the whole fleet live needs.`, stderr)
 	url := fs.String("url", "ws://127.0.0.1:8003/ws", "WebSocket `URL` of the consumer")
 	clients := fs.Int("clients", 1, "dashboard clients to connect")
@@ -80,7 +81,7 @@ type watcher struct {
 	frames      uint64
 	bytes       uint64
 	lat         []float64
-	// With -every: the hosts of the first state frame, by name (shared by
+	// With -every: the hosts of the first state, by name (shared by
 	// the clients, read-only once set), and each client's longest gap.
 	every    time.Duration
 	index    map[string]int
@@ -161,15 +162,15 @@ func (w *watcher) client(ctx context.Context, url string, measure, stateOnly boo
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	conn.SetReadLimit(1 << 30)
-	_, state, err := conn.ReadMessage()
+	state, err := readState(conn)
 	if err != nil {
-		return fmt.Errorf("read the state frame: %w", err)
+		return err
 	}
 	ms := float64(time.Since(t0).Microseconds()) / 1000
 	w.mu.Lock()
 	w.connected++
 	w.stateTimes = append(w.stateTimes, ms)
-	w.stateHosts = bytes.Count(state, []byte(`{"host":`))
+	w.stateHosts = bytes.Count(state, hostKey)
 	w.stateBytes = len(state)
 	w.mu.Unlock()
 	if stateOnly {
@@ -246,6 +247,28 @@ func (w *watcher) client(ctx context.Context, url string, measure, stateOnly boo
 				lat = append(lat, float64(now.Sub(t).Microseconds())/1000)
 			}
 		})
+	}
+}
+
+// moreTail ends a state frame that another part follows (the hub writes
+// "more" last: internal/hub.State.WriteFrame).
+var moreTail = []byte(`,"more":true}`)
+
+// readState reads the state in all its parts (a StateFrame, then
+// StatePartFrames while "more" says so), as one run of bytes: their
+// entries are what a dashboard starts from, the time until the last part
+// is what it waits.
+func readState(conn *websocket.Conn) ([]byte, error) {
+	var state []byte
+	for part := 0; ; part++ {
+		_, b, err := conn.ReadMessage()
+		if err != nil {
+			return nil, fmt.Errorf("read the state's part %d: %w", part, err)
+		}
+		state = append(state, b...)
+		if !bytes.HasSuffix(b, moreTail) {
+			return state, nil
+		}
 	}
 }
 

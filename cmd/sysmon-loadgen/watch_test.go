@@ -1,8 +1,13 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // TestCoverageFindsAHostNotReceivedInTime: -every counts a client complete
@@ -53,5 +58,46 @@ func TestCoverageFindsAHostNotReceivedInTime(t *testing.T) {
 	gap, late = run(map[time.Duration][]string{1500 * ms: nil, 2250 * ms: {"a", "b"}}, 3000*ms)
 	if late != 2 || gap != 1500*ms {
 		t.Fatalf("state received 1.5 s late: longest gap %v, %d late; want 1.5s, 2 (a late client missed its hosts)", gap, late)
+	}
+}
+
+// TestReadStateTakesEveryPart: the state is read up to its last part (the
+// frame without "more"), and not a frame further.
+func TestReadStateTakesEveryPart(t *testing.T) {
+	frames := []string{
+		`{"type":"state","total":3,"hosts":[{"host":"a"}],"more":true}`,
+		`{"type":"state_part","hosts":[{"host":"b"}],"more":true}`,
+		`{"type":"state_part","hosts":[{"host":"c"}]}`,
+		`{"type":"update","hosts":[{"host":"a"}]}`,
+	}
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(rw, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for _, f := range frames {
+			if c.WriteMessage(websocket.TextMessage, []byte(f)) != nil {
+				return
+			}
+		}
+		c.ReadMessage() // until the client goes
+	}))
+	defer srv.Close()
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	state, err := readState(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := frames[0] + frames[1] + frames[2]; string(state) != want {
+		t.Fatalf("state %s, want the three parts %s", state, want)
+	}
+	if _, next, err := c.ReadMessage(); err != nil || string(next) != frames[3] {
+		t.Fatalf("next frame %s (%v), want the update", next, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -297,14 +298,53 @@ type stateEntry struct {
 // Hosts is the number of hosts in the state.
 func (st *State) Hosts() int { return len(st.entries) }
 
-// WriteTo writes the state as the JSON array of a StateFrame's hosts, in
-// chunks of about 64 KiB (a WebSocket writes those straight to the socket).
+// WriteTo writes the whole state as one JSON array of hosts, as GET
+// /ws sends it in parts (WriteFrame).
 func (st *State) WriteTo(w io.Writer) (int64, error) {
+	return st.writeHosts(w, st.entries)
+}
+
+// WriteFrame writes the state's frame number part (from 0): the StateFrame,
+// then StatePartFrames, each with at most StatePart hosts. more says
+// whether another part follows.
+func (st *State) WriteFrame(w io.Writer, part int, serverTime time.Time, config []byte) (more bool, err error) {
+	from := min(part*StatePart, len(st.entries))
+	to := min(from+StatePart, len(st.entries))
+	more = to < len(st.entries)
+	var head []byte
+	if part == 0 {
+		head = append(head, `{"type":"state","server_time":"`...)
+		head = serverTime.UTC().AppendFormat(head, time.RFC3339Nano)
+		head = append(head, `","config":`...)
+		head = append(head, config...)
+		head = append(head, `,"total":`...)
+		head = strconv.AppendInt(head, int64(len(st.entries)), 10)
+		head = append(head, `,"hosts":`...)
+	} else {
+		head = append(head, `{"type":"state_part","hosts":`...)
+	}
+	if _, err := w.Write(head); err != nil {
+		return more, err
+	}
+	if _, err := st.writeHosts(w, st.entries[from:to]); err != nil {
+		return more, err
+	}
+	tail := "}"
+	if more {
+		tail = `,"more":true}`
+	}
+	_, err = io.WriteString(w, tail)
+	return more, err
+}
+
+// writeHosts writes entries as a JSON array, in chunks of about 64 KiB (a
+// WebSocket writes those straight to the socket).
+func (st *State) writeHosts(w io.Writer, entries []stateEntry) (int64, error) {
 	const chunk = 64 << 10
 	var n int64
 	buf := make([]byte, 0, chunk+4<<10)
 	buf = append(buf, '[')
-	for i, e := range st.entries {
+	for i, e := range entries {
 		if i > 0 {
 			buf = append(buf, ',')
 		}

@@ -10,10 +10,10 @@ import (
 // writes these objects with its own encoders (encode.go: they run for every
 // update of every host), and a test holds the encoders to these types.
 //
-// A dashboard receives one StateFrame, then at most one UpdateFrame per
-// tick (WS_TICK) with the newest entry of each host that changed since its
-// last frame: nothing is missed and nothing sent twice between the two
-// while it keeps up. One that falls behind gets each host's newest entry
+// A dashboard receives one StateFrame (followed by StatePartFrames while
+// its More says so), then at most one UpdateFrame per tick (WS_TICK) with
+// the newest entry of each host that changed since its last frame: nothing
+// is missed and nothing sent twice between the two while it keeps up. One that falls behind gets each host's newest entry
 // only (history points in between are skipped), and one that falls too far
 // behind is closed with 1008 (policy violation) and reconnects to a new
 // StateFrame.
@@ -22,17 +22,36 @@ import (
 // per tick has its oldest points of the tick skipped.
 const MaxPoints = 64
 
-// StateFrame is the first frame: every host the consumer knows, with its
-// figures. Its entries, like the updates', are lean, so that it grows with
-// the fleet by a few hundred bytes a host: they leave out Snapshot,
-// Figures.FS, Figures.Net, Figures.Temps and Point, which only the host view
-// shows (it watches its host: WatchMessage; its history is GET
-// /api/hosts?host=NAME).
+// StatePart is the most hosts a state frame carries. The state of a big
+// fleet comes in parts, so that a new dashboard's first frame is bounded
+// (about 800 KB) whatever the fleet, and the page can parse one part while
+// the next is on its way: 10,000 hosts are a StateFrame and nine
+// StatePartFrames, 100,000 hosts a hundred frames instead of one of 76 MB.
+const StatePart = 1000
+
+// StateFrame is the first frame: the first part of every host the consumer
+// knows (Total of them), with its figures; the others follow in
+// StatePartFrames before any UpdateFrame. Its entries, like the updates',
+// are lean, so that it grows with the fleet by a few hundred bytes a host:
+// they leave out Snapshot, Figures.FS, Figures.Net, Figures.Temps and Point,
+// which only the host view shows (it watches its host: WatchMessage; its
+// history is GET /api/hosts?host=NAME). A host is in one part only; hosts
+// the state leaves out (the dashboard knew them from an earlier
+// connection) are gone once the last part (More false) is in.
 type StateFrame struct {
 	Type       string          `json:"type"` // "state"
 	ServerTime time.Time       `json:"server_time"`
 	Config     json.RawMessage `json:"config"` // thresholds, stale/offline intervals, version: see internal/web
-	Hosts      []HostEntry     `json:"hosts"`
+	Total      int             `json:"total"`  // hosts in the whole state, this part and those to come
+	Hosts      []HostEntry     `json:"hosts"`  // at most StatePart
+	More       bool            `json:"more,omitempty"`
+}
+
+// StatePartFrame is the next part of the state (StateFrame).
+type StatePartFrame struct {
+	Type  string      `json:"type"` // "state_part"
+	Hosts []HostEntry `json:"hosts"`
+	More  bool        `json:"more,omitempty"` // another part follows
 }
 
 // UpdateFrame carries the hosts that changed since the last frame, in the

@@ -59,7 +59,7 @@ func (h *Hub) Close() {
 	h.clients.Wait()
 }
 
-// ServeWS upgrades, sends the state frame with config as its "config", then
+// ServeWS upgrades, sends the state (its frames: protocol.go) with config as its "config", then
 // the updates: one reader and one writer goroutine per connection, as in
 // gorilla's chat example.
 func (h *Hub) ServeWS(rw http.ResponseWriter, r *http.Request, config []byte) {
@@ -139,22 +139,20 @@ func (h *Hub) writeLoop(conn *websocket.Conn, config []byte, state *State, sub *
 	// compressed: written for one dashboard, compressing it would cost the
 	// consumer CPU in proportion to the dashboards and the fleet, where the
 	// tick frames are compressed once for all.
+	// It goes in parts of StatePart hosts (protocol.go), each its own
+	// frame: the page parses one while the next comes.
 	conn.EnableWriteCompression(false)
-	err := frame(conn, func(wr io.Writer) error {
-		head := `{"type":"state","server_time":"` + time.Now().UTC().Format(time.RFC3339Nano) +
-			`","config":` + string(config) + `,"hosts":`
-		if _, err := wr.Write([]byte(head)); err != nil {
+	now := time.Now()
+	for part, more := 0, true; more; part++ {
+		err := frame(conn, func(wr io.Writer) error {
+			var err error
+			more, err = state.WriteFrame(wr, part, now, config)
 			return err
+		})
+		if err != nil {
+			h.writeFailed(err, readerDone)
+			return
 		}
-		if _, err := state.WriteTo(wr); err != nil {
-			return err
-		}
-		_, err := wr.Write([]byte{'}'})
-		return err
-	})
-	if err != nil {
-		h.writeFailed(err, readerDone)
-		return
 	}
 	state = nil                       // let the old entries go
 	conn.EnableWriteCompression(true) // a no-op unless the client negotiated it

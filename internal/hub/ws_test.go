@@ -147,8 +147,123 @@ func testSlowClientIsDropped(t *testing.T, tick time.Duration) {
 	}
 	defer fresh.Close()
 	_ = fresh.SetReadDeadline(time.Now().Add(30 * time.Second))
-	if err := fresh.ReadJSON(&state); err != nil || len(state.Hosts) != 3000 {
-		t.Fatalf("a new dashboard got %d hosts, %v", len(state.Hosts), err)
+	if hosts := readState(t, fresh); len(hosts) != 3000 {
+		t.Fatalf("a new dashboard got %d hosts, want 3000", len(hosts))
+	}
+}
+
+// readState reads a state in all its parts (StateFrame, StatePartFrames)
+// and checks that they add up: Total hosts, each once, at most StatePart a
+// frame, More on all but the last.
+func readState(t *testing.T, c *websocket.Conn) []HostEntry {
+	t.Helper()
+	var hosts []HostEntry
+	total, seen := -1, map[string]bool{}
+	for more := true; more; {
+		_, b, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("read the state after %d hosts: %v", len(hosts), err)
+		}
+		var part []HostEntry
+		if total < 0 {
+			var st StateFrame
+			decodeStrict(t, b, &st)
+			if st.Type != "state" {
+				t.Fatalf("first frame of type %q", st.Type)
+			}
+			total, part, more = st.Total, st.Hosts, st.More
+		} else {
+			var p StatePartFrame
+			decodeStrict(t, b, &p)
+			if p.Type != "state_part" {
+				t.Fatalf("frame of type %q after %d of the state's %d hosts", p.Type, len(hosts), total)
+			}
+			part, more = p.Hosts, p.More
+		}
+		if len(part) > StatePart || (more && len(part) != StatePart) {
+			t.Fatalf("a part of %d hosts (more %v), want %d but for the last", len(part), more, StatePart)
+		}
+		for _, e := range part {
+			if seen[e.Host] {
+				t.Fatalf("%s twice in the state", e.Host)
+			}
+			seen[e.Host] = true
+		}
+		hosts = append(hosts, part...)
+	}
+	if len(hosts) != total {
+		t.Fatalf("the state's parts hold %d hosts, its total says %d", len(hosts), total)
+	}
+	return hosts
+}
+
+// TestWebSocketStateInParts: the state of a fleet larger than StatePart
+// comes in bounded parts that hold every host once, and the updates come
+// after the last part, none missed.
+func TestWebSocketStateInParts(t *testing.T) {
+	const n = 2*StatePart + 345
+	f := fleet.New(fleet.Config{HistorySize: 2, MaxHosts: 2 * n, StaleAfter: 3, OfflineAfter: 10})
+	h := New(f, Options{SendBuffer: 4 * n}, discard) // no tick: the state holds every snapshot applied before
+	ctx, cancel := context.WithCancel(context.Background())
+	var run sync.WaitGroup
+	run.Go(func() { h.Run(ctx) })
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		h.ServeWS(rw, r, []byte(`{}`))
+	}))
+	t.Cleanup(func() { cancel(); run.Wait(); h.Close(); srv.Close() })
+	name := func(i int) string { return fmt.Sprintf("host-%05d", i) }
+	for i := range n {
+		s := snap(name(i), "i", 1)
+		f.Apply(s, body(s), "", time.Now())
+	}
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	// Updates while the state is taken and written in parts: each host's
+	// is in the state or after its last part, never both.
+	for i := range n {
+		s := snap(name(i), "i", 2)
+		f.Apply(s, body(s), "", time.Now())
+	}
+	hosts := readState(t, c)
+	if len(hosts) != n {
+		t.Fatalf("the state holds %d hosts, want %d", len(hosts), n)
+	}
+	seq := map[string]uint64{}
+	done := 0
+	for _, e := range hosts {
+		seq[e.Host] = *e.Figures.Seq
+		if seq[e.Host] == 2 {
+			done++
+		}
+	}
+	for done < n {
+		var u UpdateFrame
+		if err := c.ReadJSON(&u); err != nil {
+			t.Fatalf("after %d hosts at seq 2: %v", done, err)
+		}
+		if u.Type != "update" {
+			t.Fatalf("a %q frame after the state's last part", u.Type)
+		}
+		for _, raw := range u.Hosts {
+			var e HostEntry
+			if err := json.Unmarshal(raw, &e); err != nil {
+				t.Fatal(err)
+			}
+			if got := *e.Figures.Seq; got != 2 || seq[e.Host] != 1 {
+				t.Fatalf("%s: seq %d after %d (the state's or an update's)", e.Host, got, seq[e.Host])
+			}
+			seq[e.Host] = 2
+			done++
+		}
+	}
+	for i := range n {
+		if seq[name(i)] != 2 {
+			t.Fatalf("%s: never updated to seq 2 after the state", name(i))
+		}
 	}
 }
 

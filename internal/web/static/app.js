@@ -121,6 +121,9 @@
     mode: 'grid', // the overview's view: grid, table or map (#/grid, #/table, #/map)
     delay: 0, // seconds the consumer is behind (api/status), when worth saying
     suffix: '', // a domain every host name ends with, not repeated on tiles
+    // While a state comes in parts (a big fleet: stream.js): its hosts so
+    // far, and how many it has in all; null once the last part is in.
+    receiving: null, // { keep: Set of host keys, total }
   };
 
   const dirty = new Set(); // hosts whose tile must be redrawn
@@ -399,25 +402,42 @@
     h.tileStale = true;
   }
 
-  // applyState takes a whole state: msg.hosts are entries whose numbers
-  // are in msg.rows, at row e.r.
+  // applyState takes the first part of a state: msg.hosts are entries
+  // whose numbers are in msg.rows, at row e.r; msg.more says that parts
+  // follow (applyStatePart), msg.total the hosts of them all.
   function applyState(msg) {
     state.config = mergeConfig(msg.config);
     const st = Date.parse(msg.server_time);
     state.offset = Number.isFinite(st) ? Date.now() - st : 0;
-    const entries = Array.isArray(msg.hosts) ? msg.hosts : [];
-    const keep = new Set();
-    for (const e of entries) if (obj(e) && typeof e.host === 'string') keep.add(e.host);
-    // A fresh state replaces everything: hosts the server no longer knows go.
-    for (const key of state.hosts.keys()) if (!keep.has(key)) removeHost(key);
-    for (const e of entries) applyEntry(e, true, msg.rows, obj(e) ? e.r * ROW_STRIDE : -1);
+    state.receiving = { keep: new Set(), total: Number.isInteger(msg.total) ? msg.total : 0 };
     pollDelay();
-    if (state.routeHost != null) loadHistory(state.routeHost);
-    layoutDirty = true;
-    hostViewDirty = true;
-    chartsNeedRebuild = true;
     renderThresholds();
     setConn('connected');
+    applyStatePart(msg);
+  }
+
+  // applyStatePart takes a part of the state. The hosts come as they are
+  // drawn: at 100,000 hosts the first thousand are on screen while the
+  // others are on their way. Once the last part is in, the hosts the
+  // server no longer knows (from before a reconnection) go.
+  function applyStatePart(msg) {
+    const r = state.receiving;
+    if (!r) return; // a part without its state: not from this connection
+    const entries = Array.isArray(msg.hosts) ? msg.hosts : [];
+    for (const e of entries) {
+      if (!obj(e) || typeof e.host !== 'string') continue;
+      r.keep.add(e.host);
+      applyEntry(e, true, msg.rows, e.r * ROW_STRIDE);
+      indexHost(e);
+    }
+    if (msg.more !== true) {
+      for (const key of state.hosts.keys()) if (!r.keep.has(key)) removeHost(key);
+      state.receiving = null;
+      if (state.routeHost != null) loadHistory(state.routeHost);
+      hostViewDirty = true;
+      chartsNeedRebuild = true;
+    }
+    layoutDirty = true;
     schedule();
   }
 
@@ -459,8 +479,11 @@
       }
       byIndex = [];
       attempt = 0;
-      applyState({ config: fr.config, server_time: fr.server_time, hosts: full, rows });
-      for (const e of full) indexHost(e);
+      applyState({ config: fr.config, server_time: fr.server_time, total: fr.total, more: fr.more, hosts: full, rows });
+      return;
+    }
+    if (fr.kind === 'state_part') {
+      applyStatePart({ more: fr.more, hosts: full, rows });
       return;
     }
     // A removal comes before the row it names (r): in the frame's order,
@@ -519,7 +542,7 @@
     if (!obj(m)) return;
     if (m.type === 'frame') applyFrame(m);
     else if (m.type === 'open') { open = true; connecting = false; }
-    else if (m.type === 'close') { open = false; connecting = false; scheduleReconnect(); }
+    else if (m.type === 'close') { open = false; connecting = false; state.receiving = null; scheduleReconnect(); }
   };
 
   // sendWatch tells the consumer which host is on screen (null: none): it
@@ -1243,8 +1266,12 @@
       empty.hidden = true;
     }
     const n = list.length + down.length;
-    $('shown').textContent = (n === total ? '' : 'showing ' + n + ' of ' + total) +
-      (state.suffix ? (n === total ? '' : ' · ') + 'names without ' + elideMiddle(state.suffix, 40) : '');
+    const parts = [];
+    const r = state.receiving;
+    if (r) parts.push('receiving the fleet: ' + r.keep.size + ' of ' + Math.max(r.keep.size, r.total) + ' hosts');
+    if (n !== total) parts.push('showing ' + n + ' of ' + total);
+    if (state.suffix) parts.push('names without ' + elideMiddle(state.suffix, 40));
+    $('shown').textContent = parts.join(' · ');
   }
 
   const COUNTS = ['crit', 'warn', 'degraded', 'live', 'stale', 'offline'];

@@ -9,7 +9,8 @@
 //     NaN for null;
 //   - full: the entries whose other fields (status, tags, missing sources,
 //     platform…) changed since the worker last passed them on, the host's
-//     first entry, and every entry of a state frame or of the watched host
+//     first entry, and every entry of the state (a "state" frame and the
+//     "state_part" frames that follow while it says "more") or of the watched host
 //     (the host view's; its points come in "watched"), without the figures of the row;
 //     each names its row (r) and keeps its host's index (i);
 //   - removed: the hosts the consumer forgot, each with the row it came
@@ -19,11 +20,13 @@
 //
 // Messages from app.js: {type:'connect'} opens the socket (app.js decides
 // when to reconnect), {type:'watch', host} says which host is on screen.
-// To app.js: {type:'open'}, {type:'close'}, {type:'frame', …}.
+// To app.js: {type:'open'}, {type:'close'}, {type:'frame', kind, …}: kind is
+// the frame's type (state, state_part or update); a state's frames say the
+// hosts of the whole state (total) and whether another part follows (more).
 'use strict';
 
 // The figures every entry carries as numbers (internal/hub/protocol.go's
-// Figures); each state frame tells app.js these names and HEAD.
+// Figures); each state tells app.js these names and HEAD.
 const NUMS = ['cpu', 'mem', 'mem_total', 'swap', 'swap_total', 'load1', 'load5', 'load15', 'cores', 'load_per_core',
   'rx', 'tx', 'rd', 'wr', 'rd_ops', 'wr_ops', 'uptime', 'seq', 'disk', 'temp'];
 const HEAD = 3; // index, last seen, interval
@@ -32,7 +35,10 @@ const STRIDE = HEAD + NUMS.length;
 let ws = null;
 let watch = null; // the host app.js shows, or null
 const index = new Map(); // host -> its index, for as long as the consumer knows it
-const sig = new Map(); // host -> what was last passed on of its other fields
+// host -> what was last passed on of its other fields: a string (sigOf), or
+// the state's entry it is to be made of once the host's first update comes
+// (making 10,000 of them held up the first render).
+const sig = new Map();
 let nextIndex = 0;
 
 const obj = (v) => (v && typeof v === 'object' && !Array.isArray(v) ? v : null);
@@ -64,7 +70,7 @@ function connect() {
       console.warn('sysmon: ignoring a frame that is not JSON');
       return;
     }
-    if (obj(msg) && (msg.type === 'state' || msg.type === 'update')) frame(msg);
+    if (obj(msg) && (msg.type === 'state' || msg.type === 'state_part' || msg.type === 'update')) frame(msg);
   };
   sock.onclose = () => {
     if (ws !== sock) return;
@@ -74,11 +80,23 @@ function connect() {
   sock.onerror = () => { /* onclose follows */ };
 }
 
+// sigOf is what an entry says besides its numbers (deleted from its figures
+// f): what changes with every snapshot is not worth a comparison, the time
+// it was taken, and the points (only the watched host's are kept).
+function sigOf(e, f) {
+  const sampled = f ? f.sampled_at : undefined;
+  if (f) delete f.sampled_at;
+  const s = (e.host_id || '') + '\u0000' + (e.legacy === true) + '\u0000' + e.status + '\u0000' + (e.goodbye === true) +
+    '\u0000' + (f ? JSON.stringify(f) : '-') + (e.snapshot !== undefined ? '\u0000snapshot' : '');
+  if (f && sampled !== undefined) f.sampled_at = sampled;
+  return s;
+}
+
 // frame splits a parsed frame into rows and the entries that must go whole.
 function frame(msg) {
-  const state = msg.type === 'state';
+  const state = msg.type === 'state' || msg.type === 'state_part'; // every entry goes whole
   const entries = Array.isArray(msg.hosts) ? msg.hosts : [];
-  if (state) { sig.clear(); index.clear(); } // app.js starts over: every entry goes whole, with a new index
+  if (msg.type === 'state') { sig.clear(); index.clear(); } // app.js starts over, with new indexes
   const rows = new Float64Array(entries.length * STRIDE);
   const full = [];
   const removed = [];
@@ -107,24 +125,27 @@ function frame(msg) {
     } else {
       for (let k = 0; k < NUMS.length; k++) rows[at + HEAD + k] = NaN;
     }
-    // What changes with every snapshot is not worth a comparison: the time
-    // it was taken, and the points (only the watched host's are kept).
-    const sampled = f ? f.sampled_at : undefined;
-    if (f) delete f.sampled_at;
-    const s = (e.host_id || '') + '\u0000' + (e.legacy === true) + '\u0000' + e.status + '\u0000' + (e.goodbye === true) +
-      '\u0000' + (f ? JSON.stringify(f) : '-') + (e.snapshot !== undefined ? '\u0000snapshot' : '');
-    if (state || e.host === watch || !f || sig.get(e.host) !== s) {
+    if (state) {
+      sig.set(e.host, e); // its string when the host's first update comes
+    } else {
+      let was = sig.get(e.host);
+      if (was !== undefined && typeof was !== 'string') was = sigOf(was, obj(was.figures));
+      const s = sigOf(e, f);
       sig.set(e.host, s);
-      if (f && sampled !== undefined) f.sampled_at = sampled;
-      if (!state && e.host !== watch) { delete e.point; delete e.points; }
-      e.r = n;
-      e.i = i;
-      full.push(e);
+      if (e.host !== watch && f && was === s) { n++; continue; } // the row says it all
+      if (e.host !== watch) { delete e.point; delete e.points; }
     }
+    e.r = n;
+    e.i = i;
+    full.push(e);
     n++;
   }
   const out = { type: 'frame', kind: msg.type, rows: n * STRIDE < rows.length ? rows.slice(0, n * STRIDE) : rows, full, removed };
-  if (state) { out.config = msg.config; out.server_time = msg.server_time; out.nums = NUMS; out.head = HEAD; }
+  if (state) out.more = msg.more === true;
+  if (msg.type === 'state') {
+    out.config = msg.config; out.server_time = msg.server_time; out.nums = NUMS; out.head = HEAD;
+    out.total = Number.isInteger(msg.total) ? msg.total : entries.length;
+  }
   if (obj(msg.watched)) out.watched = msg.watched;
   postMessage(out, [out.rows.buffer]);
 }

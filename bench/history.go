@@ -38,6 +38,7 @@ func (b *bench) fillBacklog(ex, q string, hosts, n int) error {
 // drained is one consumer's drain of a backlog.
 type drained struct {
 	rate, cpu, rssMiB float64
+	machine           float64 // the machine's busy share over the drain (100: every core)
 	peakMiB           float64 // VmHWM: the most RSS at any moment of the drain
 	anonMiB, fileMiB  float64 // RSS at the end: the process's own memory, and pages of files it maps (the database)
 	heapMiB           float64 // live Go heap at the end
@@ -64,7 +65,7 @@ func (b *bench) drain(tag, ex string, hosts, n int, stateDir string) (drained, e
 		return drained{}, err
 	}
 	defer cons.stop()
-	m := meter(cons)
+	m, mm := meter(cons), newMachineMeter()
 	var first, last time.Time
 	var firstN, lastN uint64
 	deadline := time.Now().Add(5 * time.Minute)
@@ -84,7 +85,7 @@ func (b *bench) drain(tag, ex string, hosts, n int, stateDir string) (drained, e
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	d := drained{cpu: m.percent()}
+	d := drained{cpu: m.percent(), machine: mm.percent()}
 	rss, peak := memory(cons.cmd.Process.Pid)
 	d.rssMiB, d.peakMiB = float64(rss)/mib, float64(peak)/mib
 	v := statusFields(fmt.Sprintf("/proc/%d/status", cons.cmd.Process.Pid), "RssAnon", "RssFile")

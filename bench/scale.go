@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -77,14 +78,68 @@ func sizeMiB(m float64) string {
 }
 
 // hosts100k: 100,000 hosts at a 10 s interval, the 10,000-host fleet's
-// message rate spread over ten times the hosts.
+// message rate spread over ten times the hosts, and what one consumer can
+// file at that size when the machine is its own (capacity).
 func (b *bench) hosts100k() ([]Figure, error) {
 	f, _, err := b.fleetFigure(fleetCase{id: "fleet_100000", hosts: 100_000, interval: 10 * time.Second,
 		total: b.opts.big100k, rssMiB: 1536, stateMs: 1000})
 	if err != nil {
 		return nil, err
 	}
-	return []Figure{f}, nil
+	c, err := b.capacity(100_000, 3, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return []Figure{f, c}, nil
+}
+
+// capacity: the fleet runs cannot tell whether the consumer keeps up with
+// the fleet's full rate when the load generator, on the same two cores,
+// publishes less than that. This drains a backlog of perHost snapshots from
+// each of hosts hosts (every host new to the consumer at its first) with
+// one consumer, history on, no dashboard and nothing publishing: the rate
+// it files at when the machine is its own, against the fleet's rate and a
+// bare amqp091 consumer draining the same backlog in the same run.
+func (b *bench) capacity(hosts, perHost int, interval time.Duration) (Figure, error) {
+	n := hosts * perHost
+	ex := b.name("capacity")
+	defer b.cleanup(ex)
+	state, err := os.MkdirTemp(b.tmp, "state-")
+	if err != nil {
+		return Figure{}, err
+	}
+	defer os.RemoveAll(state)
+	d, err := b.drain(fmt.Sprintf("capacity%d", hosts), ex, hosts, n, state)
+	if err != nil {
+		return Figure{}, err
+	}
+	q := b.name("capacity.bare")
+	defer b.cleanup("", q)
+	if err := b.fillBacklog(ex, q, hosts, n); err != nil {
+		return Figure{}, err
+	}
+	c, err := b.start("capacity", "sysmon-loadgen", "consume", "-queue", q, "-count", strconv.Itoa(n), "-json")
+	if err != nil {
+		return Figure{}, err
+	}
+	var bare struct {
+		PerSecond float64 `json:"per_second"`
+	}
+	if err := c.wait(5*time.Minute, &bare); err != nil {
+		return Figure{}, err
+	}
+	need := float64(hosts) / interval.Seconds()
+	return Figure{
+		ID:       fmt.Sprintf("fleet_%d_capacity", hosts),
+		Figure:   fmt.Sprintf("one consumer draining %d snapshots from %d hosts (history on, no dashboard, nothing publishing)", n, hosts),
+		Measured: fmt.Sprintf("%.0f snapshots/s (CPU %.0f%%, machine %.0f%% busy); %s", d.rate, d.cpu, d.machine, d.mem()),
+		Target:   fmt.Sprintf("≥ %.0f/s, the fleet's rate at a %s interval", need, interval),
+		Baseline: fmt.Sprintf("bare amqp091 consumer on the same backlog: %.0f/s", bare.PerSecond),
+		Met:      ptr(d.rate >= need),
+		Values: map[string]float64{"per_second": d.rate, "need_per_second": need, "baseline_per_second": bare.PerSecond,
+			"cpu_percent": d.cpu, "rss_mib": d.rssMiB, "peak_rss_mib": d.peakMiB, "heap_mib": d.heapMiB, "machine_percent": d.machine},
+		Note: "the consumer's ceiling at this fleet size on this machine, where the broker delivering to it shares the two cores (the fleet run above shares them with the load generator too); machine busy: every process, 100% = both cores",
+	}, nil
 }
 
 // metricValue reads one unlabelled series from a daemon's /metrics.

@@ -38,10 +38,11 @@ type Options struct {
 	// Every is how often the rules are checked.
 	Every    time.Duration
 	Channels []Channel
-	// Hosts returns the fleet's entries at now; Broker tells whether the
-	// consumer's own broker connection is up, and since when it is in
+	// Hosts appends the fleet's entries at now to buf[:0] (fleet.Hosts: the
+	// service keeps buf from one check to the next); Broker tells whether
+	// the consumer's own broker connection is up, and since when it is in
 	// that state (zero if unknown).
-	Hosts  func(now time.Time) []fleet.Entry
+	Hosts  func(now time.Time, buf []fleet.Entry) []fleet.Entry
 	Broker func() (up bool, since time.Time)
 	// MaxPending bounds the notifications kept per channel while it fails;
 	// beyond it the oldest are dropped (and counted).
@@ -67,6 +68,8 @@ type Service struct {
 	kick         map[string]chan struct{}
 
 	sent, failed, dropped map[string]*atomic.Uint64
+
+	entries []fleet.Entry // the last check's, reused by the next (Run's goroutine only)
 }
 
 // NewService returns the service with the state a previous run kept.
@@ -145,7 +148,8 @@ func (s *Service) Run(ctx context.Context) error {
 // notification.
 func (s *Service) check(now time.Time) {
 	up, since := s.opts.Broker()
-	res := s.Engine.check(now, s.opts.Hosts(now), up, since)
+	s.entries = s.opts.Hosts(now, s.entries)
+	res := s.Engine.check(now, s.entries, up, since)
 	for _, ev := range res.Transitions {
 		// journalctl -p warning shows each transition once.
 		args := []any{"rule", ev.Rule, "host", ev.Host, "state", ev.State, "severity", ev.Severity, "since", ev.Since.UTC().Format(time.RFC3339)}

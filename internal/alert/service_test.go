@@ -48,7 +48,7 @@ func TestPendingSurvivesRestartDeliveredOnce(t *testing.T) {
 	cfg.For = 0
 	var hot []fleet.Entry
 	opts := Options{Dir: dir, Every: 10 * time.Millisecond, Channels: []Channel{ch}, RetryMax: 20 * time.Millisecond,
-		Hosts: func(now time.Time) []fleet.Entry { return hot }, Broker: func() (bool, time.Time) { return true, time.Time{} }, Log: quiet()}
+		Hosts: func(now time.Time, _ []fleet.Entry) []fleet.Entry { return hot }, Broker: func() (bool, time.Time) { return true, time.Time{} }, Log: quiet()}
 	hot = []fleet.Entry{host("a", time.Now(), 99)}
 	s, err := NewService(cfg, opts)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -372,5 +373,60 @@ func TestCountsFollowTheHosts(t *testing.T) {
 	}
 	if f.evicted.Load() == 0 || f.expired.Load() == 0 || f.forgotten.Load() == 0 {
 		t.Fatalf("the walk never evicted (%d), expired (%d) or forgot (%d) a host", f.evicted.Load(), f.expired.Load(), f.forgotten.Load())
+	}
+}
+
+// TestHostsSortedByName: Hosts gives every host once, sorted by name,
+// whatever the order they came in and the clocks' order after removals,
+// and a buffer kept from the call before holds nothing of it after.
+func TestHostsSortedByName(t *testing.T) {
+	f := New(Config{HistorySize: 1, StaleAfter: 3, OfflineAfter: 10})
+	now := time.Now()
+	rnd := rand.New(rand.NewPCG(1, 2))
+	var want []string
+	for _, i := range rnd.Perm(500) {
+		name := fmt.Sprintf("host-%03d", i)
+		want = append(want, name)
+		s := snap(name, "i", 1)
+		f.Apply(s, body(s), "", now)
+	}
+	slices.Sort(want)
+	names := func(es []Entry) []string {
+		var n []string
+		for _, e := range es {
+			n = append(n, e.Host)
+		}
+		return n
+	}
+	buf := f.Hosts(now, nil)
+	if got := names(buf); !slices.Equal(got, want) {
+		t.Fatalf("hosts %v…, want %v…", got[:5], want[:5])
+	}
+	// Forgetting hosts moves the last clocks into their places.
+	for _, i := range []int{0, 17, 250, 499} {
+		name := fmt.Sprintf("host-%03d", i)
+		if !f.Forget(name) {
+			t.Fatalf("%s not forgotten", name)
+		}
+		want = slices.DeleteFunc(want, func(n string) bool { return n == name })
+	}
+	buf = f.Hosts(now, buf)
+	if got := names(buf); !slices.Equal(got, want) {
+		t.Fatalf("after forgetting four: %d hosts, first %v, want %d, first %v", len(got), got[:3], len(want), want[:3])
+	}
+	// The sort on its own: every permutation of a few, and random ones.
+	for n := range 7 {
+		for range 50 {
+			es := make([]Entry, n)
+			for i, k := range rnd.Perm(n) {
+				es[i] = Entry{Host: fmt.Sprint(k), Interval: float64(k)}
+			}
+			sortByName(es, func(e *Entry) string { return e.Host })
+			for i, e := range es {
+				if e.Host != fmt.Sprint(i) || e.Interval != float64(i) {
+					t.Fatalf("sorted %d entries: %+v at %d", n, e, i)
+				}
+			}
+		}
 	}
 }

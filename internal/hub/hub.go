@@ -458,7 +458,7 @@ func (h *Hub) Subscribers() int {
 // WriteHosts writes the JSON array of every host's HostEntry, sorted by
 // name, without point or history.
 func (h *Hub) WriteHosts(w io.Writer, now time.Time) error {
-	hosts := h.fleet.Hosts(now)
+	hosts := h.fleet.Hosts(now, nil)
 	entries := make([]apiEntry, len(hosts))
 	for i := range hosts {
 		head, _, _, _ := appendHead(nil, &hosts[i], nil)

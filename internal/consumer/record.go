@@ -120,14 +120,17 @@ func (r *Recorder) Accepted(s *snapshot.Snapshot, body []byte, routingKey string
 	name, _ := fleet.HostKey(s, routingKey)
 	fig := fleet.Derive(s)
 	r.store.Add(name, SampleOf(&fig, SampleTime(fig.SampledAt, now, r.maxAge)))
-	// The fleet's compacted copy, which it keeps anyway, rather than the
-	// delivery's body: a store holding 10,000 hosts' latest until it
-	// writes them costs no memory of its own.
+	// The fleet's compacted copy, which it keeps anyway (packed), rather
+	// than the delivery's body: a store holding 100,000 hosts' latest
+	// until it writes them costs no memory of its own.
+	latest := history.Latest{Host: name, RoutingKey: routingKey, LastSeen: now}
 	e, _, found := r.fleet.Host(name, now, 0)
-	if found && e.Snapshot != nil {
-		body = e.Snapshot
+	if found && !e.Snapshot.IsZero() {
+		latest.Packed = e.Snapshot
+	} else {
+		latest.Body = body
 	}
-	r.store.SaveLatest(name, history.Latest{Host: name, RoutingKey: routingKey, Body: body, LastSeen: now})
+	r.store.SaveLatest(name, latest)
 
 	r.mu.Lock()
 	defer r.mu.Unlock()

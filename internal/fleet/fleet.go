@@ -16,6 +16,7 @@ import (
 	"unsafe"
 
 	stored "github.com/sysmon-dev/sysmon/internal/history"
+	"github.com/sysmon-dev/sysmon/internal/packed"
 	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
 
@@ -147,9 +148,10 @@ type host struct {
 	goodbye  bool
 	hist     history
 	seen     []instanceWindow // per publisher instance, oldest first
-	// snap is the latest snapshot as published, compacted; never modified
-	// once stored, so it can be read without the lock.
-	snap             []byte
+	// snap is the latest snapshot as published, compacted and packed
+	// (almost nobody reads it: a third of its size); never modified once
+	// stored, so it can be read without the lock.
+	snap             packed.JSON
 	latestCost, cost int64
 	clock            int // its index in Fleet.clocks
 }
@@ -177,9 +179,9 @@ type Entry struct {
 	Host, HostID    string
 	Legacy, Goodbye bool
 	LastSeen        time.Time
-	Interval        float64 // seconds, as believed
-	Status          string  // when the entry was taken
-	Snapshot        []byte  // as published, compacted; never modified
+	Interval        float64     // seconds, as believed
+	Status          string      // when the entry was taken
+	Snapshot        packed.JSON // as published, compacted: Snapshot.Plain() is the text
 	Figures         Figures
 }
 
@@ -321,7 +323,7 @@ func snapshotCost(s *snapshot.Snapshot, n int) int64 {
 
 // recost updates the host's accounted size and the fleet's total.
 func (f *Fleet) recost(h *host) {
-	c := hostFixed + entryCost(&h.figures) + int64(len(h.name)) + int64(cap(h.snap)) + h.latestCost + h.hist.bytes()
+	c := hostFixed + entryCost(&h.figures) + int64(len(h.name)) + int64(h.snap.Size()) + h.latestCost + h.hist.bytes()
 	for i := range h.seen {
 		c += 256 + int64(len(h.seen[i].instance))
 	}
@@ -330,9 +332,10 @@ func (f *Fleet) recost(h *host) {
 }
 
 // Apply files a snapshot received at now: s is the validated decoding of
-// body, the message as published. The body travels on (compacted) rather
-// than s re-encoded, so that the dashboard shows exactly what was sent,
-// keys a newer publisher adds included; Decode bounded its size.
+// body, the message as published. The body travels on (compacted, kept
+// packed) rather than s re-encoded, so that the dashboard shows exactly
+// what was sent, keys a newer publisher adds included; Decode bounded its
+// size. Apply keeps no reference to body.
 func (f *Fleet) Apply(s *snapshot.Snapshot, body []byte, routingKey string, now time.Time) Outcome {
 	return f.apply(s, body, routingKey, now, false)
 }
@@ -364,10 +367,12 @@ func (hs *history) pointOf(smp *stored.Sample) Point {
 
 func (f *Fleet) apply(s *snapshot.Snapshot, body []byte, routingKey string, now time.Time, restore bool) Outcome {
 	name, legacy := HostKey(s, routingKey)
-	snapJSON := compact(body)
-	if snapJSON == nil {
+	plain := compact(body)
+	if plain == nil {
 		return Refused // cannot happen: body was decoded already
 	}
+	// Packed outside the lock: a few microseconds of each message.
+	snap := packed.Of(plain)
 	fig := Derive(s)
 	p := pointFrom(&fig, now)
 
@@ -376,7 +381,7 @@ func (f *Fleet) apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 	f.sweepLocked(now)
 	h := f.hosts[name]
 	if h == nil {
-		need := hostFixed + 3*int64(len(snapJSON)) // the snapshot as published, what its figures keep (snapshotCost), first point: about
+		need := hostFixed + int64(snap.Size()) + 2*int64(len(plain)) // the snapshot as published, what its figures keep (snapshotCost), first point: about
 		for (f.cfg.MaxHosts > 0 && len(f.hosts) >= f.cfg.MaxHosts) || f.bytes+need > f.cfg.maxBytes() {
 			if !f.evictLocked(now, nil) {
 				f.refused.Add(1)
@@ -410,10 +415,10 @@ func (f *Fleet) apply(s *snapshot.Snapshot, body []byte, routingKey string, now 
 	if s.InstanceID != h.instance {
 		h.instance = s.InstanceID
 	}
-	h.latestCost = snapshotCost(s, len(snapJSON))
+	h.latestCost = snapshotCost(s, len(plain))
 	p.mounts = h.hist.mountsFor(&fig)
 	h.hist.push(p, f.cfg.ring())
-	h.snap = snapJSON
+	h.snap = snap
 	f.recost(h)
 	// Over budget: make room from hosts that are offline, then from this
 	// host's own history; its latest snapshot is always kept.
@@ -527,10 +532,11 @@ func status(cfg Config, lastSeen time.Time, interval float64, goodbye bool, now 
 	return Live
 }
 
-// compact returns a copy of the JSON body without insignificant whitespace,
-// or nil if it is not valid JSON. Publishers send compact JSON: a scan that
-// finds no whitespace outside strings saves json.Compact's state machine.
-// Strings are skipped with IndexByte (they are most of a snapshot's bytes).
+// compact returns the JSON body without insignificant whitespace (body
+// itself when it has none, else a copy), or nil if it is not valid JSON.
+// Publishers send compact JSON: a scan that finds no whitespace outside
+// strings saves json.Compact's state machine. Strings are skipped with
+// IndexByte (they are most of a snapshot's bytes).
 func compact(body []byte) []byte {
 	for i := 0; i < len(body); i++ {
 		switch body[i] {
@@ -561,7 +567,7 @@ func compact(body []byte) []byte {
 			return buf.Bytes()
 		}
 	}
-	return bytes.Clone(body)
+	return body
 }
 
 // names returns the host names sorted, for stable output.
@@ -697,17 +703,18 @@ type HostView struct {
 	Name     string
 	Status   string
 	LastSeen time.Time
-	Figures  Figures // derived from the snapshot when it was filed
-	raw      []byte  // the snapshot as published, compacted
+	Figures  Figures     // derived from the snapshot when it was filed
+	raw      packed.JSON // the snapshot as published, compacted
 }
 
 // Snapshot decodes the host's latest snapshot anew, for the few who read
 // what the figures leave out (the counters): the fleet keeps it only as
-// published (100,000 hosts' decoded snapshots took 280 MB), and decodes it
-// only for who asks.
+// published, packed (100,000 hosts' decoded snapshots took 280 MB), and
+// unpacks and decodes it only for who asks.
 func (v *HostView) Snapshot() *snapshot.Snapshot {
 	// It decoded when it was filed (the same limit: its own size).
-	s, err := snapshot.Decode(v.raw, len(v.raw))
+	raw := v.raw.Plain()
+	s, err := snapshot.Decode(raw, len(raw))
 	if err != nil {
 		return &snapshot.Snapshot{}
 	}
@@ -722,9 +729,11 @@ type HostState struct {
 	// Next is when its state changes next with the passing of time alone
 	// (live to stale, stale to offline): NextChange.
 	Next time.Time
-	// Snapshot is the latest snapshot as published, compacted; never
-	// modified, so safe to keep (internal/forward sends it on).
-	Snapshot []byte
+	// Snapshot is the latest snapshot as published, compacted: packed,
+	// as the fleet keeps it (a look at every host unpacks none), never
+	// modified, so safe to keep; Snapshot.Plain() is the text
+	// (internal/forward sends it on).
+	Snapshot packed.JSON
 }
 
 // States appends every host's state at now to buf[:0], in no order, and

@@ -321,8 +321,8 @@ func TestStatesCarryTheLatestSnapshot(t *testing.T) {
 	if len(got) != 2 || got[0].Name != "a" || got[1].Name != "b" {
 		t.Fatalf("got %+v", got)
 	}
-	if want := body(snap("b", "i", 3)); string(got[1].Snapshot) != string(want) || !got[1].LastSeen.Equal(t0.Add(2*time.Second)) {
-		t.Fatalf("b: %s at %v, want %s at %v", got[1].Snapshot, got[1].LastSeen, want, t0.Add(2*time.Second))
+	if want := body(snap("b", "i", 3)); string(got[1].Snapshot.Plain()) != string(want) || !got[1].LastSeen.Equal(t0.Add(2*time.Second)) {
+		t.Fatalf("b: %s at %v, want %s at %v", got[1].Snapshot.Plain(), got[1].LastSeen, want, t0.Add(2*time.Second))
 	}
 	if !got[0].LastSeen.Equal(t0.Add(time.Second)) || got[0].Instance != "i" {
 		t.Fatalf("a: %+v", got[0])

@@ -131,7 +131,7 @@ func TestOneHostCostIsBounded(t *testing.T) {
 	if c.Bytes > c.MaxBytes+h.cost {
 		t.Fatalf("accounted %d bytes, budget %d", c.Bytes, c.MaxBytes)
 	}
-	if h.hist.n == 0 || h.snap == nil {
+	if h.hist.n == 0 || h.snap.IsZero() {
 		t.Fatal("the host's latest state was dropped")
 	}
 }

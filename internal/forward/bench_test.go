@@ -13,6 +13,7 @@ import (
 	"github.com/sysmon-dev/sysmon/internal/brokertest"
 	"github.com/sysmon-dev/sysmon/internal/fleet"
 	"github.com/sysmon-dev/sysmon/internal/mq"
+	"github.com/sysmon-dev/sysmon/internal/packed"
 	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
 
@@ -40,7 +41,7 @@ func benchForward(b *testing.B, window int) {
 	entries := make([]fleet.HostState, n)
 	now := time.Now()
 	for i := range entries {
-		entries[i] = fleet.HostState{Name: fmt.Sprintf("host-%07d", i), LastSeen: now, Snapshot: body}
+		entries[i] = fleet.HostState{Name: fmt.Sprintf("host-%07d", i), LastSeen: now, Snapshot: packed.Of(body)}
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f := New(Options{Exchange: exchange, Every: time.Hour, Backlog: n + 1, Window: window,

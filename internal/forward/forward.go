@@ -132,7 +132,7 @@ func (f *Forwarder) forward(slot int) {
 		}
 		f.sent[e.Name] = e.LastSeen
 		f.outbox.Push(mq.NewItem(e.Name, amqp.Publishing{ContentType: "application/json", DeliveryMode: amqp.Persistent,
-			AppId: "sysmon-consumer", Type: snapshot.MessageType, Body: e.Snapshot}))
+			AppId: "sysmon-consumer", Type: snapshot.MessageType, Body: e.Snapshot.Plain()}))
 		f.forwarded.Add(1)
 	}
 }

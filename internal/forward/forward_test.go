@@ -15,6 +15,7 @@ import (
 	"github.com/sysmon-dev/sysmon/internal/brokertest"
 	"github.com/sysmon-dev/sysmon/internal/fleet"
 	"github.com/sysmon-dev/sysmon/internal/mq"
+	"github.com/sysmon-dev/sysmon/internal/packed"
 )
 
 func TestSlotsSpreadHosts(t *testing.T) {
@@ -49,7 +50,7 @@ func (f *fakeFleet) States(_ time.Time, buf []fleet.HostState) []fleet.HostState
 func (f *fakeFleet) set(host string, seq int, at time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.hosts[host] = fleet.HostState{Name: host, LastSeen: at, Snapshot: fmt.Appendf(nil, `{"host":%q,"seq":%d}`, host, seq)}
+	f.hosts[host] = fleet.HostState{Name: host, LastSeen: at, Snapshot: packed.Of(fmt.Appendf(nil, `{"host":%q,"seq":%d}`, host, seq))}
 }
 
 // Each host's latest snapshot reaches the exchange once, as it was filed,

@@ -75,7 +75,7 @@ func (s *Store) Events(ctx context.Context, host string, from, to time.Time, lim
 func appendLatest(b []byte, l Latest) []byte {
 	b = appendString(b, l.RoutingKey)
 	b = binary.AppendVarint(b, l.LastSeen.UnixNano())
-	return appendString(b, string(l.Body))
+	return appendString(b, string(l.Text()))
 }
 
 func decodeLatest(k, v []byte) (Latest, error) {

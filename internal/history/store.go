@@ -20,6 +20,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/sysmon-dev/sysmon/internal/packed"
 )
 
 // The store: a bbolt database (history.db) and a write-ahead log (wal-N)
@@ -97,8 +99,22 @@ var tierSpan = [3]int64{60, 60, 3600}
 // restarted consumer shows the fleet it had.
 type Latest struct {
 	Host, RoutingKey string
-	Body             []byte
-	LastSeen         time.Time
+	// Body is the message as published. SaveLatest takes it packed
+	// instead (Packed, with Body nil): the fleet's own copy, shared, so
+	// that 100,000 hosts' latest, held until they are written, cost no
+	// memory of their own; it is unpacked as it is written (Text). The
+	// store keeps the text: Latest returns Body.
+	Body     []byte
+	Packed   packed.JSON
+	LastSeen time.Time
+}
+
+// Text is the message as published: Body, or Packed unpacked.
+func (l *Latest) Text() []byte {
+	if l.Body == nil {
+		return l.Packed.Plain()
+	}
+	return l.Body
 }
 
 // Stats are the store's counters, for /api/status and /metrics.

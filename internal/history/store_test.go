@@ -6,10 +6,13 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sysmon-dev/sysmon/internal/packed"
 )
 
 var defRet = Retention{Raw: time.Hour, Minute: 7 * 24 * time.Hour, Hour: 365 * 24 * time.Hour}
@@ -233,5 +236,32 @@ func TestLatestInBatches(t *testing.T) {
 	defer s.Close()
 	if l := s.Latest(); len(l) != n {
 		t.Fatalf("%d latest entries after a restart, want %d", len(l), n)
+	}
+}
+
+// TestLatestPackedIsWrittenAsText: a latest entry handed over packed (the
+// fleet's copy) is written as the text, as one handed over plain is: the
+// stored entries, and a store written before, read the same.
+func TestLatestPackedIsWrittenAsText(t *testing.T) {
+	dir := t.TempDir()
+	c := &clock{t: t0}
+	s := openAt(t, dir, c)
+	text := []byte(`{"host":"db-01","cpu_percent":12.5,"processor":"AMD EPYC 7763 64-Core Processor AMD EPYC 7763"}`)
+	s.SaveLatest("plain", Latest{RoutingKey: "rk", Body: text, LastSeen: t0})
+	s.SaveLatest("packed", Latest{RoutingKey: "rk", Packed: packed.Of(text), LastSeen: t0})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openAt(t, dir, c)
+	defer s.Close()
+	l := s.Latest()
+	slices.SortFunc(l, func(a, b Latest) int { return strings.Compare(a.Host, b.Host) })
+	if len(l) != 2 || l[0].Host != "packed" || l[1].Host != "plain" {
+		t.Fatalf("Latest after restart = %+v", l)
+	}
+	for _, e := range l {
+		if string(e.Body) != string(text) || e.RoutingKey != "rk" || !e.LastSeen.Equal(t0) || !e.Packed.IsZero() {
+			t.Fatalf("%s after restart: %+v, want the text %s", e.Host, e, text)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/packed"
 	"github.com/sysmon-dev/sysmon/internal/snapshot"
 )
 
@@ -298,19 +299,20 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// apiEntry is one host as the JSON API writes it: head, the snapshot (shared,
-// never modified) and history points.
+// apiEntry is one host as the JSON API writes it: head, the snapshot (the
+// fleet's, packed: unpacked as it is written) and history points.
 type apiEntry struct {
-	head, snap []byte
-	hist       []fleet.Point
-	withHist   bool
+	head     []byte
+	snap     packed.JSON
+	hist     []fleet.Point
+	withHist bool
 }
 
 // writeEntries writes entries through a buffer: a response is never built
 // whole in memory, however many hosts or points it holds.
 func writeEntries(w io.Writer, entries []apiEntry, array bool) error {
 	bw := bufio.NewWriterSize(w, 32<<10)
-	var b []byte
+	var b, plain []byte
 	if array {
 		bw.WriteByte('[')
 	}
@@ -319,7 +321,8 @@ func writeEntries(w io.Writer, entries []apiEntry, array bool) error {
 			bw.WriteByte(',')
 		}
 		bw.Write(e.head)
-		bw.Write(e.snap)
+		plain = e.snap.AppendPlain(plain[:0])
+		bw.Write(plain)
 		if e.withHist {
 			bw.WriteString(`,"history":[`)
 			for k := range e.hist {

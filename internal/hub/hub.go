@@ -202,7 +202,9 @@ func (h *Hub) flushLocked(now time.Time) {
 				}
 				tail = append(append(tail, ']'), pointTail...)
 			}
-			u.Full = &Encoded{Head: full, Mid: c.Entry.Snapshot, Tail: tail}
+			// The fleet keeps the snapshot packed: unpacked once here,
+			// for every complete entry of the update.
+			u.Full = &Encoded{Head: full, Mid: c.Entry.Snapshot.Plain(), Tail: tail}
 			u.Lean = &Encoded{Head: l.lean, Mid: leanEnd}
 		}
 		bt.updates = append(bt.updates, u)
@@ -420,7 +422,7 @@ func (h *Hub) Watch(sub *Sub, host string) {
 			// Without its point, a sample the history that the host
 			// view reads (GET /api/hosts?host=) has already.
 			head, _, _, _ := appendHead(nil, &e, nil)
-			watched = &Encoded{Head: head, Mid: e.Snapshot, Tail: entryEnd}
+			watched = &Encoded{Head: head, Mid: e.Snapshot.Plain(), Tail: entryEnd}
 		}
 	}
 	h.mu.Lock()

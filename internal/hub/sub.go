@@ -55,8 +55,9 @@ func (u *Update) enc(complete bool) *Encoded {
 
 // Encoded is an encoded entry, in parts that are written one after the
 // other (the whole RemovedEntry is Head): for a complete entry the head,
-// the snapshot as the fleet keeps it (shared) and the points that end the
-// object; for a lean one the head up to the figures' lists, then "}}".
+// the snapshot (unpacked from the fleet's once, shared) and the points
+// that end the object; for a lean one the head up to the figures' lists,
+// then "}}".
 // Never modified.
 type Encoded struct {
 	Head, Mid, Tail []byte

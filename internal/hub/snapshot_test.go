@@ -1,0 +1,116 @@
+package hub
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sysmon-dev/sysmon/internal/fleet"
+	"github.com/sysmon-dev/sysmon/internal/snapshot"
+)
+
+// published is a message as a publisher may send it (spaced, escaped, with
+// a key this consumer does not know and a few file systems) and the text
+// complete entries must carry: the same, compacted.
+func published(t *testing.T, host string, seq uint64) (s *snapshot.Snapshot, msg, want []byte) {
+	t.Helper()
+	s = snap(host, "i", seq)
+	for i := range 6 {
+		s.Filesystems = append(s.Filesystems, snapshot.Filesystem{Mountpoint: fmt.Sprintf("/srv/data-%d", i),
+			Device: fmt.Sprintf("/dev/mapper/vg0-data%d", i), Fstype: "xfs", Total: 1 << 40, Used: 1 << 39, Free: 1 << 39, Percent: 50})
+	}
+	enc := body(s)
+	msg = append([]byte("{ \"x_newer_key\" : [1, \"\\u00e9 <b>\"],\n\t"), enc[1:]...)
+	var c bytes.Buffer
+	if err := json.Compact(&c, msg); err != nil {
+		t.Fatal(err)
+	}
+	return s, msg, c.Bytes()
+}
+
+// TestCompleteEntriesCarryTheSnapshotAsPublished: the snapshot the fleet
+// keeps packed reaches every complete entry as the text published,
+// compacted, byte for byte: the watched host's (when the watch starts, and
+// at its updates), GET /ws?complete=1's, GET /api/hosts's and GET
+// /api/hosts?host=NAME's.
+func TestCompleteEntriesCarryTheSnapshotAsPublished(t *testing.T) {
+	f := fleet.New(fleet.Config{HistorySize: 5, MaxHosts: 3, StaleAfter: 3, OfflineAfter: 10})
+	h := New(f, Options{Tick: time.Hour}, discard)
+	now := time.Now()
+	s1, msg1, want1 := published(t, "web-01", 1)
+	f.Apply(s1, msg1, "", now)
+	h.tick()
+	_, complete := h.Subscribe(100, 1<<30, true, now)
+	defer h.Unsubscribe(complete)
+	_, watcher := h.Subscribe(100, 1<<30, false, now)
+	defer h.Unsubscribe(watcher)
+	h.Watch(watcher, "web-01")
+
+	type entry struct {
+		Host     string          `json:"host"`
+		Snapshot json.RawMessage `json:"snapshot"`
+	}
+	frame := func(sub *Sub) (hosts []entry, watched *entry) {
+		t.Helper()
+		var p Pending
+		sub.Take(&p)
+		var buf bytes.Buffer
+		if err := p.WriteFrame(&buf); err != nil {
+			t.Fatal(err)
+		}
+		var fr struct {
+			Hosts   []entry `json:"hosts"`
+			Watched *entry  `json:"watched"`
+		}
+		if err := json.Unmarshal(buf.Bytes(), &fr); err != nil {
+			t.Fatalf("%v: %s", err, buf.Bytes())
+		}
+		return fr.Hosts, fr.Watched
+	}
+	same := func(reader string, got, want []byte) {
+		t.Helper()
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s gives the snapshot\n%q\nwant\n%q", reader, got, want)
+		}
+	}
+
+	if _, w := frame(watcher); w == nil {
+		t.Fatal("no watched entry when the watch started")
+	} else {
+		same("the watched entry when the watch starts", w.Snapshot, want1)
+	}
+	s2, msg2, want2 := published(t, "web-01", 2)
+	f.Apply(s2, msg2, "", now.Add(time.Second))
+	h.tick()
+	if hosts, _ := frame(complete); len(hosts) != 1 {
+		t.Fatalf("complete subscriber: %d entries, want 1", len(hosts))
+	} else {
+		same("GET /ws?complete=1", hosts[0].Snapshot, want2)
+	}
+	if _, w := frame(watcher); w == nil {
+		t.Fatal("no watched entry at the host's update")
+	} else {
+		same("the watched entry at an update", w.Snapshot, want2)
+	}
+
+	var all bytes.Buffer
+	if err := h.WriteHosts(&all, now); err != nil {
+		t.Fatal(err)
+	}
+	var listed []entry
+	if err := json.Unmarshal(all.Bytes(), &listed); err != nil || len(listed) != 1 {
+		t.Fatalf("GET /api/hosts: %v: %s", err, all.Bytes())
+	}
+	same("GET /api/hosts", listed[0].Snapshot, want2)
+	var one bytes.Buffer
+	if _, err := h.WriteHost(&one, "web-01", now, -1); err != nil {
+		t.Fatal(err)
+	}
+	var e entry
+	if err := json.Unmarshal(one.Bytes(), &e); err != nil {
+		t.Fatalf("GET /api/hosts?host=: %v: %s", err, one.Bytes())
+	}
+	same("GET /api/hosts?host=", e.Snapshot, want2)
+}

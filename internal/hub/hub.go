@@ -50,8 +50,11 @@ type Hub struct {
 	common  []byte         // scratch of flushLocked
 	group   map[string]int // scratch of flushLocked: host → index in groups
 	groups  []group
-	// Subscriptions that want complete entries, and that watch a host.
+	// Subscriptions that want complete entries, and that watch a host
+	// (watched: how many watch each): who reads an update's complete
+	// entry.
 	complete, watching int
+	watched            map[string]int
 
 	upgrader websocket.Upgrader
 	ctx      context.Context // ends when the hub closes
@@ -202,9 +205,14 @@ func (h *Hub) flushLocked(now time.Time) {
 				}
 				tail = append(append(tail, ']'), pointTail...)
 			}
-			// The fleet keeps the snapshot packed: unpacked once here,
-			// for every complete entry of the update.
-			u.Full = &Encoded{Head: full, Mid: c.Entry.Snapshot.Plain(), Tail: tail}
+			// The fleet keeps the snapshot packed: unpacked only when
+			// a subscriber reads the complete entry (else it is left
+			// out, as the merged points are without withPoints).
+			var snap []byte
+			if h.complete > 0 || h.watched[u.Host] > 0 {
+				snap = c.Entry.Snapshot.Plain()
+			}
+			u.Full = &Encoded{Head: full, Mid: snap, Tail: tail}
 			u.Lean = &Encoded{Head: l.lean, Mid: leanEnd}
 		}
 		bt.updates = append(bt.updates, u)
@@ -440,10 +448,17 @@ func (h *Hub) watchLocked(sub *Sub, host string, watched *Encoded) {
 	defer sub.mu.Unlock()
 	if sub.watch != "" {
 		h.watching--
+		if h.watched[sub.watch]--; h.watched[sub.watch] == 0 {
+			delete(h.watched, sub.watch)
+		}
 	}
 	sub.watch, sub.watched = host, nil
 	if host != "" {
 		h.watching++
+		if h.watched == nil {
+			h.watched = map[string]int{}
+		}
+		h.watched[host]++
 		if h.latest[host] != nil {
 			sub.watched = watched
 		}

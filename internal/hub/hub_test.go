@@ -68,7 +68,7 @@ func TestSubscribeSeesEverythingOnce(t *testing.T) {
 		}
 	}()
 	time.Sleep(time.Millisecond)
-	state, sub := h.Subscribe(n+1, 1<<30, false, time.Now())
+	state, sub := h.Subscribe(n+1, 1<<30, true, time.Now()) // complete: it reads the snapshots
 	<-done
 	var buf bytes.Buffer
 	if _, err := state.WriteTo(&buf); err != nil {
@@ -102,7 +102,7 @@ func TestSubscribeSeesEverythingOnce(t *testing.T) {
 // order; memory stays bounded by the fleet, not by the stream.
 func TestBehindSubscriberGetsNewestPerHost(t *testing.T) {
 	f, h := testHub()
-	_, sub := h.Subscribe(2, 1<<30, false, time.Now())
+	_, sub := h.Subscribe(2, 1<<30, true, time.Now()) // complete: it reads the snapshots
 	for i := uint64(1); i <= 50; i++ {
 		for _, h := range []string{"a", "b", "c"} {
 			s := snap(h, "i", i)

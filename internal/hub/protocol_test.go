@@ -56,7 +56,7 @@ func TestEncodersMatchProtocol(t *testing.T) {
 	proto := &snapshot.Snapshot{Timestamp: "t", CPUPercent: 1, Memory: snapshot.Memory{Total: 1, Percent: 2},
 		Disk: snapshot.Disk{Total: 4, Used: 1, Free: 3}}
 	f, h := testHub()
-	_, sub := h.Subscribe(100, 1<<30, false, now)
+	_, sub := h.Subscribe(100, 1<<30, true, now) // complete: it reads both entries
 	f.Apply(full, body(full), "", now)
 	f.Apply(proto, body(proto), "proto", now)
 

@@ -33,8 +33,8 @@ func published(t *testing.T, host string, seq uint64) (s *snapshot.Snapshot, msg
 // TestCompleteEntriesCarryTheSnapshotAsPublished: the snapshot the fleet
 // keeps packed reaches every complete entry as the text published,
 // compacted, byte for byte: the watched host's (when the watch starts, and
-// at its updates), GET /ws?complete=1's, GET /api/hosts's and GET
-// /api/hosts?host=NAME's.
+// at its updates, with no complete subscriber), GET /ws?complete=1's, GET
+// /api/hosts's and GET /api/hosts?host=NAME's.
 func TestCompleteEntriesCarryTheSnapshotAsPublished(t *testing.T) {
 	f := fleet.New(fleet.Config{HistorySize: 5, MaxHosts: 3, StaleAfter: 3, OfflineAfter: 10})
 	h := New(f, Options{Tick: time.Hour}, discard)
@@ -42,10 +42,7 @@ func TestCompleteEntriesCarryTheSnapshotAsPublished(t *testing.T) {
 	s1, msg1, want1 := published(t, "web-01", 1)
 	f.Apply(s1, msg1, "", now)
 	h.tick()
-	_, complete := h.Subscribe(100, 1<<30, true, now)
-	defer h.Unsubscribe(complete)
 	_, watcher := h.Subscribe(100, 1<<30, false, now)
-	defer h.Unsubscribe(watcher)
 	h.Watch(watcher, "web-01")
 
 	type entry struct {
@@ -84,15 +81,20 @@ func TestCompleteEntriesCarryTheSnapshotAsPublished(t *testing.T) {
 	s2, msg2, want2 := published(t, "web-01", 2)
 	f.Apply(s2, msg2, "", now.Add(time.Second))
 	h.tick()
+	if hosts, w := frame(watcher); w == nil || len(hosts) != 1 || hosts[0].Snapshot != nil {
+		t.Fatalf("the watcher's frame at an update: %+v, watched %+v", hosts, w)
+	} else {
+		same("the watched entry at an update", w.Snapshot, want2)
+	}
+
+	_, complete := h.Subscribe(100, 1<<30, true, now)
+	s3, msg3, want3 := published(t, "web-01", 3)
+	f.Apply(s3, msg3, "", now.Add(2*time.Second))
+	h.tick()
 	if hosts, _ := frame(complete); len(hosts) != 1 {
 		t.Fatalf("complete subscriber: %d entries, want 1", len(hosts))
 	} else {
-		same("GET /ws?complete=1", hosts[0].Snapshot, want2)
-	}
-	if _, w := frame(watcher); w == nil {
-		t.Fatal("no watched entry at the host's update")
-	} else {
-		same("the watched entry at an update", w.Snapshot, want2)
+		same("GET /ws?complete=1", hosts[0].Snapshot, want3)
 	}
 
 	var all bytes.Buffer
@@ -103,7 +105,7 @@ func TestCompleteEntriesCarryTheSnapshotAsPublished(t *testing.T) {
 	if err := json.Unmarshal(all.Bytes(), &listed); err != nil || len(listed) != 1 {
 		t.Fatalf("GET /api/hosts: %v: %s", err, all.Bytes())
 	}
-	same("GET /api/hosts", listed[0].Snapshot, want2)
+	same("GET /api/hosts", listed[0].Snapshot, want3)
 	var one bytes.Buffer
 	if _, err := h.WriteHost(&one, "web-01", now, -1); err != nil {
 		t.Fatal(err)
@@ -112,5 +114,32 @@ func TestCompleteEntriesCarryTheSnapshotAsPublished(t *testing.T) {
 	if err := json.Unmarshal(one.Bytes(), &e); err != nil {
 		t.Fatalf("GET /api/hosts?host=: %v: %s", err, one.Bytes())
 	}
-	same("GET /api/hosts?host=", e.Snapshot, want2)
+	same("GET /api/hosts?host=", e.Snapshot, want3)
+
+	h.Unsubscribe(complete)
+	h.Unsubscribe(watcher)
+	if h.complete != 0 || h.watching != 0 || len(h.watched) != 0 {
+		t.Fatalf("after unsubscribing: %d complete, %d watching, watched %v", h.complete, h.watching, h.watched)
+	}
+}
+
+// TestUpdatesUnpackedOnlyForReaders: an update no subscriber reads whole
+// (no complete subscriber, its host not watched) has no snapshot unpacked;
+// one of a watched host has.
+func TestUpdatesUnpackedOnlyForReaders(t *testing.T) {
+	f, h := testHub()
+	_, sub := h.Subscribe(100, 1<<30, false, time.Now())
+	defer h.Unsubscribe(sub)
+	for _, n := range []string{"a", "b"} {
+		f.Apply(snap(n, "i", 1), body(snap(n, "i", 1)), "", time.Now())
+	}
+	h.Watch(sub, "b")
+	take(sub)
+	for _, n := range []string{"a", "b"} {
+		f.Apply(snap(n, "i", 2), body(snap(n, "i", 2)), "", time.Now())
+	}
+	got := take(sub)
+	if len(got) != 2 || got[0].Host != "a" || got[0].Full.Mid != nil || got[1].Host != "b" || got[1].Full.Mid == nil {
+		t.Fatalf("updates %+v: want a's without its snapshot, b's with it", got)
+	}
 }

@@ -39,7 +39,10 @@ type Sub struct {
 
 // Update is one host's change, encoded once and shared by every
 // subscriber: lean (without the snapshot, the figures' lists and the
-// points, as most dashboards get it) and complete.
+// points, as most dashboards get it) and complete. Full is whole only
+// when a subscriber reads it (one wants complete entries, or watches the
+// host); else it lacks the snapshot, which the fleet keeps packed, and the
+// merged points.
 type Update struct {
 	Host       string
 	Removed    bool

@@ -149,7 +149,7 @@ type host struct {
 	hist     history
 	seen     []instanceWindow // per publisher instance, oldest first
 	// snap is the latest snapshot as published, compacted and packed
-	// (almost nobody reads it: a third of its size); never modified once
+	// (almost nobody reads it: less than half its size); never modified once
 	// stored, so it can be read without the lock.
 	snap             packed.JSON
 	latestCost, cost int64

@@ -302,8 +302,8 @@ func HostKey(s *snapshot.Snapshot, routingKey string) (name string, legacy bool)
 	return "prototype", true
 }
 
-// entryCost is what the hub's copy of a host's latest entry (without the
-// snapshot, which it shares) takes: head, figures and point.
+// entryCost is what the hub's copy of a host's latest entry takes: the
+// lean entry (head and figures, no snapshot) it keeps encoded.
 func entryCost(f *Figures) int64 { return int64(f.Size()) + 256 }
 
 // hostFixed is what a host costs besides its snapshot and history: the

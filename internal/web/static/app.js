@@ -1179,6 +1179,7 @@
   // takes every other tile out of the document, so hidden hosts cost nothing.
   // Hosts that are down go to their own group, collapsed, newest first.
   function relayout() {
+    laidAt = performance.now();
     layoutDirty = false;
     const by = state.sort + (state.reverse ? ' reversed' : '');
     // By name, the order changes only with the fleet: a relayout (a host
@@ -1319,13 +1320,27 @@
     if (!frameQueued) { frameQueued = true; requestAnimationFrame(frame); }
   }
 
+  // While a state comes in parts, the overview is laid out (every host
+  // ranked, the screen drawn) at most twice a second: the first part at
+  // once, the whole state when its last part is in. Laid out after each of
+  // the ten parts of 10,000 hosts, the map's first render took 3.1 s (a
+  // cell for every host, moved by every part), the grid's 0.9 to 1.6 s.
+  let laidAt = -Infinity;
+  function layoutWaits() {
+    if (!state.receiving) return false;
+    const wait = laidAt + 500 - performance.now();
+    if (wait <= 0) return false;
+    setTimeout(schedule, wait);
+    return true;
+  }
+
   let countsDirty = true;
   function frame() {
     frameQueued = false;
     // The counts go through every host: only when one changed.
     if (dirty.size > 0 || layoutDirty) countsDirty = true;
     if (state.view === 'overview') {
-      if (layoutDirty) relayout();
+      if (layoutDirty && layoutWaits()) { /* the next part, or the timer */ } else if (layoutDirty) relayout();
       // Scrolling uses the measures of the last layout (or resize): measuring
       // at every frame forced a layout each time (10 frames/s at 10,000 hosts).
       else if (scrollDirty) { gridWin.update(false); downWin.update(false); tableView.update(); }

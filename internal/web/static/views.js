@@ -567,9 +567,12 @@
           h.cellS = null;
         }
       }
-      // A fresh map (a fresh page, or back from another view) gets its
-      // cells a chunk a frame; the canvas has every host at once.
-      if (!grid.firstElementChild && !downGrid.firstElementChild && next.length > FIRST) limit = FIRST;
+      // Many hosts without a cell (a fresh map, back from another view, or
+      // the later parts of a state) get their cells a chunk a frame, after
+      // those that have one; the canvas has every host at once.
+      let without = 0;
+      for (const h of next) if (!h.cell) without++;
+      if (without > FIRST) limit = Math.min(limit, Math.max(FIRST, next.length - without));
       order = next;
       if (order.length === 0) canvas.remove();
       else if (!canvas.isConnected) root.prepend(canvas);

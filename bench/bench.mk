@@ -24,10 +24,11 @@ bench-build: ensure-go
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BENCH_BIN)/sysmon-floor ./bench/floor
 	$(GO) build -o $(BENCH_BIN)/sysmon-bench ./bench
 
-# About 33 minutes on 2 cores, most of it the 10,000-host fleet for 5 minutes,
+# About 35 minutes on 2 cores, most of it the 10,000-host fleet for 5 minutes,
 # 10,000 hosts with and without history for 5 (-only history: 10.6 minutes in
 # all in the last quiet run, with its three pairs of backlog drains at each of
-# two sizes), 100,000 hosts at 10 s for 3 (-only hosts100k) and the dashboard in
+# two sizes), 100,000 hosts at 10 s for 3 and a drain of a backlog from them
+# (-only hosts100k: 4.5 minutes in all) and the dashboard in
 # Chromium for 2 to 4 (-only browser).
 bench: ensure-broker ensure-collectd ensure-browser bench-build
 	$(BENCH_BIN)/sysmon-bench -bin $(BENCH_BIN) -out bench-results/latest.json $(BENCH_FLAGS)

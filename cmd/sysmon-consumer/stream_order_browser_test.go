@@ -37,22 +37,7 @@ func TestDashboardAppliesAFrameInOrder(t *testing.T) {
 			removed("charlie") + `,` + removed("alpha") + `,` + removed("bravo") + `,` + entry("charlie", "live", 1) + `]}`,
 	}
 	next := make(chan struct{})
-	up := websocket.Upgrader{}
-	mux := http.NewServeMux()
-	mux.Handle("/", http.FileServer(http.Dir("../../internal/web/static")))
-	mux.HandleFunc("/ws", func(rw http.ResponseWriter, r *http.Request) {
-		c, err := up.Upgrade(rw, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		go func() { // the watch messages
-			for {
-				if _, _, err := c.ReadMessage(); err != nil {
-					return
-				}
-			}
-		}()
+	srv := scriptedServer(t, func(c *websocket.Conn, r *http.Request) {
 		for i, f := range frames {
 			if i > 0 {
 				select {
@@ -67,8 +52,6 @@ func TestDashboardAppliesAFrameInOrder(t *testing.T) {
 		}
 		<-r.Context().Done()
 	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
 
 	b := startBrowser(t)
 	if err := chromedp.Do(b.ctx, chromedp.Navigate(srv.URL+"/")); err != nil {
@@ -110,23 +93,8 @@ func TestDashboardTakesTheStateInParts(t *testing.T) {
 		},
 	}
 	next := make(chan struct{})
-	up := websocket.Upgrader{}
-	mux := http.NewServeMux()
-	mux.Handle("/", http.FileServer(http.Dir("../../internal/web/static")))
 	conn := 0
-	mux.HandleFunc("/ws", func(rw http.ResponseWriter, r *http.Request) {
-		c, err := up.Upgrade(rw, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		go func() { // the watch messages
-			for {
-				if _, _, err := c.ReadMessage(); err != nil {
-					return
-				}
-			}
-		}()
+	srv := scriptedServer(t, func(c *websocket.Conn, r *http.Request) {
 		last := conn >= len(conns)-1
 		frames := conns[min(conn, len(conns)-1)]
 		conn++
@@ -147,8 +115,6 @@ func TestDashboardTakesTheStateInParts(t *testing.T) {
 			<-r.Context().Done()
 		}
 	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
 
 	b := startBrowser(t)
 	if err := chromedp.Do(b.ctx, chromedp.Navigate(srv.URL+"/")); err != nil {
@@ -171,4 +137,32 @@ func TestDashboardTakesTheStateInParts(t *testing.T) {
 	if got := eval[string](t, b, cpu); got != "15,14,77" {
 		t.Fatalf("CPU on the tiles of alpha, delta, echo: %s, want 15,14,77 (%s)", got, eval[string](t, b, `document.querySelector('#tiles .tile[data-host="echo"]').textContent`))
 	}
+}
+
+// scriptedServer serves the page from the files the consumer embeds, and
+// GET /ws from script: each connection upgraded and handed to it (the
+// watch messages the page sends are read and dropped), closed when it
+// returns.
+func scriptedServer(t *testing.T, script func(c *websocket.Conn, r *http.Request)) *httptest.Server {
+	up := websocket.Upgrader{}
+	mux := http.NewServeMux()
+	mux.Handle("/", http.FileServer(http.Dir("../../internal/web/static")))
+	mux.HandleFunc("/ws", func(rw http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(rw, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		go func() { // the watch messages
+			for {
+				if _, _, err := c.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+		script(c, r)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
 }

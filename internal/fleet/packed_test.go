@@ -2,36 +2,13 @@ package fleet
 
 import (
 	"bytes"
-	"encoding/json"
-	"fmt"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/sysmon-dev/sysmon/internal/snapshot"
+	"github.com/sysmon-dev/sysmon/internal/snapshot/snapshottest"
 )
-
-// published is a message as a publisher may send it (spaced, escaped, with
-// a key this consumer does not know and a few file systems) and the text
-// the fleet must give back: the same, compacted.
-func published(t *testing.T, host string, seq uint64) (s *snapshot.Snapshot, msg, want []byte) {
-	t.Helper()
-	s = snap(host, "i", seq)
-	for i := range 6 {
-		s.Filesystems = append(s.Filesystems, snapshot.Filesystem{Mountpoint: fmt.Sprintf("/srv/data-%d", i),
-			Device: fmt.Sprintf("/dev/mapper/vg0-data%d", i), Fstype: "xfs", Total: 1 << 40, Used: 1 << 39, Free: 1 << 39, Percent: 50})
-	}
-	enc := body(s)
-	msg = append([]byte("{ \"x_newer_key\" : [1, \"\\u00e9 <b>\"],\n\t"), enc[1:]...)
-	var c bytes.Buffer
-	if err := json.Compact(&c, msg); err != nil {
-		t.Fatal(err)
-	}
-	if d, err := snapshot.Decode(msg, 1<<20); err != nil || d.Seq != seq {
-		t.Fatalf("the test's message does not decode: %v", err)
-	}
-	return s, msg, c.Bytes()
-}
 
 // TestSnapshotComesBackAsPublished: every reader of a host's snapshot gets
 // the text as published, compacted, byte for byte (not the packed form the
@@ -40,7 +17,8 @@ func TestSnapshotComesBackAsPublished(t *testing.T) {
 	f := New(Config{HistorySize: 4, StaleAfter: 3, OfflineAfter: 10})
 	f.Watch(func() {})
 	now := time.Now()
-	s, b, want := published(t, "web-01", 1)
+	s := snap("web-01", "i", 1)
+	b, want := snapshottest.Published(t, s)
 	if f.Apply(s, b, "", now) != Accepted {
 		t.Fatal("not accepted")
 	}

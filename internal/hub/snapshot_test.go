@@ -3,32 +3,12 @@ package hub
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/sysmon-dev/sysmon/internal/fleet"
-	"github.com/sysmon-dev/sysmon/internal/snapshot"
+	"github.com/sysmon-dev/sysmon/internal/snapshot/snapshottest"
 )
-
-// published is a message as a publisher may send it (spaced, escaped, with
-// a key this consumer does not know and a few file systems) and the text
-// complete entries must carry: the same, compacted.
-func published(t *testing.T, host string, seq uint64) (s *snapshot.Snapshot, msg, want []byte) {
-	t.Helper()
-	s = snap(host, "i", seq)
-	for i := range 6 {
-		s.Filesystems = append(s.Filesystems, snapshot.Filesystem{Mountpoint: fmt.Sprintf("/srv/data-%d", i),
-			Device: fmt.Sprintf("/dev/mapper/vg0-data%d", i), Fstype: "xfs", Total: 1 << 40, Used: 1 << 39, Free: 1 << 39, Percent: 50})
-	}
-	enc := body(s)
-	msg = append([]byte("{ \"x_newer_key\" : [1, \"\\u00e9 <b>\"],\n\t"), enc[1:]...)
-	var c bytes.Buffer
-	if err := json.Compact(&c, msg); err != nil {
-		t.Fatal(err)
-	}
-	return s, msg, c.Bytes()
-}
 
 // TestCompleteEntriesCarryTheSnapshotAsPublished: the snapshot the fleet
 // keeps packed reaches every complete entry as the text published,
@@ -39,7 +19,8 @@ func TestCompleteEntriesCarryTheSnapshotAsPublished(t *testing.T) {
 	f := fleet.New(fleet.Config{HistorySize: 5, MaxHosts: 3, StaleAfter: 3, OfflineAfter: 10})
 	h := New(f, Options{Tick: time.Hour}, discard)
 	now := time.Now()
-	s1, msg1, want1 := published(t, "web-01", 1)
+	s1 := snap("web-01", "i", 1)
+	msg1, want1 := snapshottest.Published(t, s1)
 	f.Apply(s1, msg1, "", now)
 	h.tick()
 	_, watcher := h.Subscribe(100, 1<<30, false, now)
@@ -78,7 +59,8 @@ func TestCompleteEntriesCarryTheSnapshotAsPublished(t *testing.T) {
 	} else {
 		same("the watched entry when the watch starts", w.Snapshot, want1)
 	}
-	s2, msg2, want2 := published(t, "web-01", 2)
+	s2 := snap("web-01", "i", 2)
+	msg2, want2 := snapshottest.Published(t, s2)
 	f.Apply(s2, msg2, "", now.Add(time.Second))
 	h.tick()
 	if hosts, w := frame(watcher); w == nil || len(hosts) != 1 || hosts[0].Snapshot != nil {
@@ -88,7 +70,8 @@ func TestCompleteEntriesCarryTheSnapshotAsPublished(t *testing.T) {
 	}
 
 	_, complete := h.Subscribe(100, 1<<30, true, now)
-	s3, msg3, want3 := published(t, "web-01", 3)
+	s3 := snap("web-01", "i", 3)
+	msg3, want3 := snapshottest.Published(t, s3)
 	f.Apply(s3, msg3, "", now.Add(2*time.Second))
 	h.tick()
 	if hosts, _ := frame(complete); len(hosts) != 1 {

@@ -2,13 +2,8 @@ package hub
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -223,14 +218,7 @@ func TestTickWebSocket(t *testing.T) {
 	const tick = 20 * time.Millisecond
 	f := fleet.New(fleet.Config{HistorySize: 10, MaxHosts: 10, StaleAfter: 3, OfflineAfter: 10})
 	h := New(f, Options{Tick: tick, SendBuffer: 1024}, discard)
-	ctx, cancel := context.WithCancel(context.Background())
-	var run sync.WaitGroup
-	run.Go(func() { h.Run(ctx) })
-	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		h.ServeWS(rw, r, []byte(`{}`))
-	}))
-	t.Cleanup(func() { cancel(); run.Wait(); h.Close(); srv.Close() })
-	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/?complete=1", nil)
+	c, _, err := websocket.DefaultDialer.Dial(serveHub(t, h)+"?complete=1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,14 +109,7 @@ func TestWebSocketSlowClientIsDropped(t *testing.T) {
 func testSlowClientIsDropped(t *testing.T, tick time.Duration) {
 	f := fleet.New(fleet.Config{HistorySize: 2, MaxHosts: 5000, StaleAfter: 3, OfflineAfter: 10})
 	h := New(f, Options{Tick: tick, SendBuffer: 16, MaxQueueBytes: 256 << 10}, discard)
-	ctx, cancel := context.WithCancel(context.Background())
-	var run sync.WaitGroup
-	run.Go(func() { h.Run(ctx) })
-	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		h.ServeWS(rw, r, []byte(`{}`))
-	}))
-	t.Cleanup(func() { cancel(); run.Wait(); h.Close(); srv.Close() })
-	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/"
+	url := serveHub(t, h)
 	slow, _, err := websocket.DefaultDialer.Dial(url, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -150,6 +143,20 @@ func testSlowClientIsDropped(t *testing.T, tick time.Duration) {
 	if hosts := readState(t, fresh); len(hosts) != 3000 {
 		t.Fatalf("a new dashboard got %d hosts, want 3000", len(hosts))
 	}
+}
+
+// serveHub runs h (until the test ends) behind a test server and returns
+// the WebSocket URL of its GET /ws.
+func serveHub(t *testing.T, h *Hub) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var run sync.WaitGroup
+	run.Go(func() { h.Run(ctx) })
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		h.ServeWS(rw, r, []byte(`{}`))
+	}))
+	t.Cleanup(func() { cancel(); run.Wait(); h.Close(); srv.Close() })
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/"
 }
 
 // readState reads a state in all its parts (StateFrame, StatePartFrames)
@@ -204,19 +211,13 @@ func TestWebSocketStateInParts(t *testing.T) {
 	const n = 2*StatePart + 345
 	f := fleet.New(fleet.Config{HistorySize: 2, MaxHosts: 2 * n, StaleAfter: 3, OfflineAfter: 10})
 	h := New(f, Options{SendBuffer: 4 * n}, discard) // no tick: the state holds every snapshot applied before
-	ctx, cancel := context.WithCancel(context.Background())
-	var run sync.WaitGroup
-	run.Go(func() { h.Run(ctx) })
-	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		h.ServeWS(rw, r, []byte(`{}`))
-	}))
-	t.Cleanup(func() { cancel(); run.Wait(); h.Close(); srv.Close() })
+	url := serveHub(t, h)
 	name := func(i int) string { return fmt.Sprintf("host-%05d", i) }
 	for i := range n {
 		s := snap(name(i), "i", 1)
 		f.Apply(s, body(s), "", time.Now())
 	}
-	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/", nil)
+	c, _, err := websocket.DefaultDialer.Dial(url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,11 +50,11 @@ type Hub struct {
 	common  []byte         // scratch of flushLocked
 	group   map[string]int // scratch of flushLocked: host → index in groups
 	groups  []group
-	// Subscriptions that want complete entries, and that watch a host
-	// (watched: how many watch each): who reads an update's complete
-	// entry.
-	complete, watching int
-	watched            map[string]int
+	// Who reads an update's complete entry: the subscriptions that want
+	// complete entries, and those that watch a host (how many watch each;
+	// a host no one watches is not in the map).
+	complete int
+	watched  map[string]int
 
 	upgrader websocket.Upgrader
 	ctx      context.Context // ends when the hub closes
@@ -94,7 +94,7 @@ type latest struct {
 func New(f *fleet.Fleet, opts Options, log *slog.Logger) *Hub {
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{fleet: f, opts: opts, log: log, latest: map[string]*latest{}, subs: map[*Sub]struct{}{},
-		group: map[string]int{}, ctx: ctx, cancel: cancel,
+		group: map[string]int{}, watched: map[string]int{}, ctx: ctx, cancel: cancel,
 		upgrader: websocket.Upgrader{
 			HandshakeTimeout: 5 * time.Second,
 			ReadBufferSize:   1024,
@@ -179,7 +179,7 @@ func (h *Hub) flushLocked(now time.Time) {
 	bt := &batch{updates: make([]Update, 0, len(h.groups))}
 	// The merged points go in complete entries only: who wants them (a
 	// host view, GET /ws?complete=1) gets those.
-	withPoints := h.complete > 0 || h.watching > 0
+	withPoints := h.complete > 0 || len(h.watched) > 0
 	for i := range h.groups {
 		g := &h.groups[i]
 		c := g.c
@@ -232,7 +232,7 @@ func (h *Hub) flushLocked(now time.Time) {
 	if h.complete > 0 {
 		bt.full = frameOf(bt.updates, true)
 	}
-	if h.watching > 0 {
+	if len(h.watched) > 0 {
 		bt.index = make(map[string]int, len(bt.updates))
 		for i, u := range bt.updates {
 			bt.index[u.Host] = i
@@ -447,17 +447,12 @@ func (h *Hub) watchLocked(sub *Sub, host string, watched *Encoded) {
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
 	if sub.watch != "" {
-		h.watching--
 		if h.watched[sub.watch]--; h.watched[sub.watch] == 0 {
 			delete(h.watched, sub.watch)
 		}
 	}
 	sub.watch, sub.watched = host, nil
 	if host != "" {
-		h.watching++
-		if h.watched == nil {
-			h.watched = map[string]int{}
-		}
 		h.watched[host]++
 		if h.latest[host] != nil {
 			sub.watched = watched

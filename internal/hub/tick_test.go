@@ -153,8 +153,8 @@ func TestTickMergesUpdatesPerHost(t *testing.T) {
 	}
 	h.Unsubscribe(all)
 	h.Unsubscribe(sub)
-	if h.complete != 0 || h.watching != 0 {
-		t.Fatalf("after unsubscribing: %d complete, %d watching", h.complete, h.watching)
+	if h.complete != 0 || len(h.watched) != 0 {
+		t.Fatalf("after unsubscribing: %d complete, watched %v", h.complete, h.watched)
 	}
 }
 

@@ -60,13 +60,22 @@
       const keep = new Set(want);
       for (const it of w.shown) if (!keep.has(it)) o.release(it);
       let i = o.pad(container, r0, rows - r1, rowH);
-      for (let k = 0; k < want.length; k++) {
-        const node = o.bind(want[k], from + k);
+      const nodes = want.map((it, k) => o.bind(it, from + k));
+      const tail = o.tail ? o.tail(container) : null;
+      // The nodes no longer wanted go first: left before the ones kept
+      // (scrolled down), each kept one would be taken out and put back in
+      // front of them, and styled and laid out anew.
+      const wanted = new Set(nodes);
+      for (let c = container.children[i]; c;) {
+        const next = c.nextElementSibling;
+        if (c !== tail && !wanted.has(c)) c.remove();
+        c = next;
+      }
+      for (const node of nodes) {
         const at = container.children[i];
         if (at !== node) container.insertBefore(node, at || null);
         i++;
       }
-      const tail = o.tail ? o.tail(container) : null;
       if (tail) { if (container.children[i] !== tail) container.insertBefore(tail, container.children[i] || null); i++; }
       while (container.children.length > i) container.lastElementChild.remove();
       w.shown = want;

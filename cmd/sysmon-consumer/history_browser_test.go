@@ -162,7 +162,7 @@ func TestHistoryBrowser(t *testing.T) {
 
 	// The overview: each tile's sparkline, both in one request.
 	eval[string](t, b, `location.hash = '#/'`)
-	sparkJS := `[...document.querySelectorAll('#tiles .tile')].map((t) => { const c = t.querySelector('canvas.spark'); return t.getAttribute('data-host') + ':' + (c ? c.getAttribute('data-points') : 'none'); }).sort()`
+	sparkJS := `[...document.querySelectorAll('#tiles .tile')].map((t) => { const c = t.querySelector('svg.spark'); return t.getAttribute('data-host') + ':' + (c ? c.getAttribute('data-points') : 'none'); }).sort()`
 	sp := waitFor(t, b, "a sparkline on each tile", 10*time.Second, sparkJS, func(s []string) bool {
 		return len(s) == 2 && !strings.HasSuffix(s[0], ":none") && !strings.HasSuffix(s[0], ":0") && !strings.HasSuffix(s[1], ":none") && !strings.HasSuffix(s[1], ":0")
 	})

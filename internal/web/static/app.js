@@ -782,7 +782,7 @@
         // Out and in again: history.js sees a new tile and draws this
         // host's sparkline, not the last one's.
         t.el.remove();
-        const spark = t.el.querySelector('canvas.spark');
+        const spark = t.el.querySelector('svg.spark');
         if (spark) spark.remove();
       } else {
         t = makeTile();

@@ -11,13 +11,16 @@
   // Rows kept either side of the screen: Tab to the next tile and a short
   // scroll find it there already.
   const OVERSCAN = 2;
-  // Scrolled out of the rows drawn, the window moves by a screen more than
-  // it must, each way: most frames of a scroll then change nothing in the
-  // document (the compositor moves what is drawn), and one in a screen's
-  // worth draws a screen of rows at once. A window that moved by a row or
+  // Scrolled out of the rows drawn, the window moves by half a screen more
+  // than it must, each way: most frames of a scroll then change nothing in
+  // the document (the compositor moves what is drawn), and one in half a
+  // screen's worth draws those rows at once. A window that moved by a row or
   // two at every frame laid the list out each time (17 frames/s at 10,000
-  // hosts on the 2-core VM).
-  const AHEAD = 1; // screens
+  // hosts on the 2-core VM). A whole screen each way drew more tiles than
+  // needed: every repaint of the list (Chromium repaints it each few hundred
+  // pixels of a scroll) records every tile drawn, and the grid scrolled
+  // 2 to 3 frames/s slower than with half a screen.
+  const AHEAD = 0.5; // screens
 
   // windowed keeps in container only the items of list whose rows are on
   // screen. o.metrics() gives {cols, rowH}; o.bind(item) returns its

@@ -65,9 +65,10 @@
       let i = o.pad(container, r0, rows - r1, rowH);
       const nodes = want.map((it, k) => o.bind(it, from + k));
       const tail = o.tail ? o.tail(container) : null;
-      // The nodes no longer wanted go first: left before the ones kept
-      // (scrolled down), each kept one would be taken out and put back in
-      // front of them, and styled and laid out anew.
+      // The nodes no longer wanted go first (all of them: what is left is
+      // the window and its tail): left before the ones kept (scrolled down),
+      // each kept one would be taken out and put back in front of them, and
+      // styled and laid out anew.
       const wanted = new Set(nodes);
       for (let c = container.children[i]; c;) {
         const next = c.nextElementSibling;
@@ -79,8 +80,7 @@
         if (at !== node) container.insertBefore(node, at || null);
         i++;
       }
-      if (tail) { if (container.children[i] !== tail) container.insertBefore(tail, container.children[i] || null); i++; }
-      while (container.children.length > i) container.lastElementChild.remove();
+      if (tail && container.children[i] !== tail) container.insertBefore(tail, container.children[i] || null);
       w.shown = want;
       return true;
     };

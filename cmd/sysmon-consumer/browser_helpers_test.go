@@ -15,12 +15,15 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -525,6 +528,31 @@ func eval[T any](t *testing.T, b *browser, expr string) T {
 		t.Fatalf("evaluate %s: %v", expr, err)
 	}
 	return v
+}
+
+// axRole is the role Chromium's accessibility tree gives the element that
+// selector finds: what a screen reader is told, whatever CSS did to it.
+func axRole(t *testing.T, b *browser, selector string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	obj, err := chromedp.Run(ctx, chromedp.Evaluate[*runtime.RemoteObject](`document.querySelector(`+strconv.Quote(selector)+`)`))
+	if err != nil || obj == nil || obj.ObjectID == "" {
+		t.Fatalf("find %s: %v", selector, err)
+	}
+	alone := false
+	r, err := chromedp.Call(ctx, accessibility.GetPartialAXTree, accessibility.GetPartialAXTreeParams{ObjectID: obj.ObjectID, FetchRelatives: &alone})
+	if err != nil {
+		t.Fatalf("Accessibility.getPartialAXTree %s: %v", selector, err)
+	}
+	if len(r.Nodes) == 0 || r.Nodes[0].Role == nil {
+		return ""
+	}
+	var role string
+	if err := json.Unmarshal(r.Nodes[0].Role.Value, &role); err != nil {
+		t.Fatalf("the role of %s: %v", selector, err)
+	}
+	return role
 }
 
 // waitFor evaluates expr every 100 ms until ok accepts its value, and fails

@@ -153,11 +153,27 @@ window.__mainSockets = 0;
 		}
 		click(t, b, `#hosts-table .group-toggle`)
 		waitFor(t, b, "the down host's row", 5*time.Second, `document.querySelectorAll('#hosts-table tr[data-host="`+down+`"]').length`, func(n int) bool { return n == 1 })
+		// The rows are laid out as grids (views.css), not as a table: to a
+		// screen reader it is a table still, with its headers, rows and cells.
+		for sel, want := range map[string]string{
+			"#hosts-table":                                 "table",
+			"#hosts-table thead":                           "rowgroup",
+			"#hosts-table th":                              "columnheader",
+			"#hosts-table tbody":                           "rowgroup",
+			`#hosts-table tr[data-host="` + down + `"]`:    "row",
+			`#hosts-table tr[data-host="` + down + `"] td`: "cell",
+			"#hosts-table tr.group":                        "row",
+			"#hosts-table tr.group th":                     "rowheader",
+		} {
+			if got := axRole(t, b, sel); got != want {
+				t.Errorf("%s is a %q to assistive technology, want %q", sel, got, want)
+			}
+		}
 		eval[bool](t, b, `(window.scrollTo(0, 0), true)`)
 	})
 
 	t.Run("table: a short scroll changes nothing in the document", func(t *testing.T) {
-		// Rows are drawn a screen ahead each way: scrolling within them is
+		// Rows are drawn half a screen ahead each way: scrolling within them is
 		// the compositor's work alone. A window that followed the scroll
 		// row by row put rows in and out at every frame (17 frames/s at
 		// 10,000 hosts). A relayout (a host changing status) may move

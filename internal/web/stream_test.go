@@ -1,0 +1,61 @@
+package web_test
+
+import (
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sysmon-dev/sysmon/internal/hub"
+)
+
+// TestStreamWorkerKnowsEveryField holds the dashboard's Web Worker
+// (static/stream.js) to the protocol's entries: each figure is a number of
+// its rows (NUMS) or a fact it compares from one update to the next
+// (sigOf), each by its name. A field it did not know would change on the
+// page only when another one did.
+func TestStreamWorkerKnowsEveryField(t *testing.T) {
+	src, err := os.ReadFile("static/stream.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := string(src)
+	m := regexp.MustCompile(`const NUMS = \[([^\]]*)\]`).FindStringSubmatch(js)
+	if m == nil {
+		t.Fatal("stream.js has no NUMS list")
+	}
+	var nums []string
+	for _, q := range regexp.MustCompile(`'([a-z0-9_]+)'`).FindAllStringSubmatch(m[1], -1) {
+		nums = append(nums, q[1])
+	}
+	uses := func(obj, name string) bool {
+		return regexp.MustCompile(`\b` + obj + `\.` + name + `\b`).MatchString(js)
+	}
+	// Not compared: what changes with every snapshot, and what lean
+	// entries leave out (the watched host's entry goes whole).
+	skip := map[string]bool{"sampled_at": true, "fs": true, "net": true, "temps": true,
+		"host": true, "last_seen": true, "interval_seconds": true, "figures": true, "point": true, "points": true, "history": true}
+	for typ, obj := range map[reflect.Type]string{reflect.TypeFor[hub.Figures](): "f", reflect.TypeFor[hub.HostEntry](): "e"} {
+		for i := range typ.NumField() {
+			fd := typ.Field(i)
+			name, _, _ := strings.Cut(fd.Tag.Get("json"), ",")
+			if skip[name] {
+				continue
+			}
+			number := fd.Type.Kind() == reflect.Pointer && fd.Type.Elem().Kind() != reflect.Struct
+			switch {
+			case obj == "f" && number:
+				if !slices.Contains(nums, name) {
+					t.Errorf("the figure %q is a number, not in stream.js's NUMS", name)
+				}
+				if !uses("f", name) {
+					t.Errorf("stream.js's take() does not read the figure %q", name)
+				}
+			case !uses(obj, name):
+				t.Errorf("stream.js's sigOf does not compare %s.%s: a change of it alone would not reach the page", obj, name)
+			}
+		}
+	}
+}

@@ -218,6 +218,11 @@ window.__mainSockets = 0;
 			t.Fatal(err)
 		}
 		waitFor(t, b, "host-0002's view", 5*time.Second, `document.getElementById('hv-name').textContent`, func(s string) bool { return s == "host-0002" })
+		// The row is hidden under the host view: focus is on the host's name,
+		// not lost to the page's body.
+		if got := eval[string](t, b, `document.activeElement.id || document.activeElement.tagName`); got != "hv-name" {
+			t.Errorf("the host view opened with focus on %q, want its heading (hv-name)", got)
+		}
 		if err := chromedp.Do(b.ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
 			t.Fatal(err)
 		}

@@ -1936,7 +1936,8 @@
     }
     if (hist()) hist().host(host, new URLSearchParams(host != null ? location.hash.split('?')[1] || '' : ''));
     if (host != null) {
-      if (state.view === 'overview') { overviewScroll = window.scrollY; cameFrom = host; }
+      const fromOverview = state.view === 'overview';
+      if (fromOverview) { overviewScroll = window.scrollY; cameFrom = host; }
       state.view = 'host';
       disarmForget();
       state.routeHost = host;
@@ -1948,6 +1949,10 @@
       loadHistory(host);
       window.scrollTo(0, 0);
       renderHostView();
+      // The tile, row or cell that opened the host is hidden now: focus goes
+      // to the host's name, where the view starts, not to the page's body
+      // (a keyboard's next Tab, a screen reader's reading, start there).
+      if (fromOverview) $('hv-name').focus({ preventScroll: true });
     } else {
       const wasHost = state.view === 'host';
       state.view = 'overview';

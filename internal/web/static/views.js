@@ -115,9 +115,7 @@
 
   // table: one row per host, sortable by a click on its header, rows on
   // screen only. Down hosts follow a "Down (n)" row that opens and closes
-  // them, as the grid's Down group does. Its rows are laid out as grids
-  // (views.css): each element says its role as well, which some browsers
-  // forget for table elements that CSS displays otherwise.
+  // them, as the grid's Down group does.
   function table(api) {
     const root = el('div', 'vtable-wrap');
     const tbl = el('table', 'data vtable');
@@ -129,7 +127,6 @@
     for (const c of COLUMNS) {
       const th = el('th', c.num ? 'num' : '');
       th.setAttribute('scope', 'col');
-      th.setAttribute('role', 'columnheader');
       const b = el('button', 'sort-h', c.label);
       b.type = 'button';
       b.addEventListener('click', () => api.sortBy(c.key));
@@ -139,9 +136,6 @@
     }
     thead.append(hr);
     const tbody = el('tbody');
-    tbl.setAttribute('role', 'table');
-    for (const g of [thead, tbody]) g.setAttribute('role', 'rowgroup');
-    hr.setAttribute('role', 'row');
     tbl.append(cap, thead, tbody);
     root.append(tbl);
 
@@ -155,11 +149,9 @@
     }
     // The Down group's row: a button that opens or closes it.
     const downRow = el('tr', 'group');
-    downRow.setAttribute('role', 'row');
     const downCell = el('th');
     downCell.colSpan = COLUMNS.length;
     downCell.setAttribute('scope', 'rowgroup');
-    downCell.setAttribute('role', 'rowheader');
     const downBtn = el('button', 'group-toggle');
     downBtn.type = 'button';
     downBtn.addEventListener('click', () => api.toggleDown());
@@ -169,7 +161,6 @@
 
     function makeRow() {
       const tr = el('tr');
-      tr.setAttribute('role', 'row');
       const name = el('a', 't-link');
       const tdName = el('td', 'c-name');
       tdName.append(name);
@@ -185,7 +176,6 @@
         cells[k].setAttribute('data-metric', k);
         tr.append(cells[k]);
       }
-      for (const td of tr.children) td.setAttribute('role', 'cell');
       return { el: tr, name, shape, word, cells };
     }
 

@@ -210,6 +210,49 @@ window.__mainSockets = 0;
 		eval[bool](t, b, `(window.scrollTo(0, 0), true)`)
 	})
 
+	t.Run("table: scrolled past the rows drawn, the rows kept stay in place", func(t *testing.T) {
+		// Rows come from a pool: a row bound to a new host is still in the
+		// table where its last host was. Left there, it had every row the
+		// window kept taken out and put back in front of it, laid out anew
+		// (147 of 166 rows added in such a scroll at 10,000 hosts).
+		scrollJS := `new Promise((done) => {
+		  const body = document.querySelector('#hosts-table tbody');
+		  const hostOf = new Map();
+		  const note = () => { hostOf.clear(); for (const r of body.children) hostOf.set(r, r.getAttribute('data-host')); };
+		  let kept = 0, added = 0;
+		  const mo = new MutationObserver((ms) => {
+		    const out = new Set();
+		    for (const m of ms) for (const n of m.removedNodes) out.add(n);
+		    for (const m of ms) for (const n of m.addedNodes) {
+		      added++;
+		      if (out.has(n) && n.getAttribute('data-host') && hostOf.get(n) === n.getAttribute('data-host')) kept++;
+		    }
+		    note();
+		  });
+		  window.scrollTo(0, 0);
+		  requestAnimationFrame(() => requestAnimationFrame(() => {
+		    note();
+		    mo.observe(body, { childList: true });
+		    let n = 0;
+		    (function step() {
+		      if (n++ === 30) { requestAnimationFrame(() => { mo.disconnect(); done({ kept, added }); }); return; }
+		      window.scrollBy(0, 60);
+		      requestAnimationFrame(step);
+		    })();
+		  }));
+		})`
+		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]int](scrollJS, chromedp.EvalAwaitPromise))
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got["added"] == 0 || got["kept"] != 0 {
+			t.Errorf("scrolling 1,800 px, 60 px a frame: %d rows put in the table, %d of them rows it kept for the same host (taken out and put back): want rows added, none of them kept ones", got["added"], got["kept"])
+		}
+		eval[bool](t, b, `(window.scrollTo(0, 0), true)`)
+	})
+
 	t.Run("table: Enter opens a host, Esc comes back to its row", func(t *testing.T) {
 		waitFor(t, b, "host-0002's row focused", 5*time.Second, `(() => { const a = document.querySelector('#hosts-table tr[data-host="host-0002"] a');
 		  if (a) a.focus(); return document.activeElement === a; })()`, func(ok bool) bool { return ok })

@@ -61,18 +61,23 @@
       w.to = to;
       const want = w.list.slice(from, to);
       const keep = new Set(want);
+      const was = new Set(w.shown);
       for (const it of w.shown) if (!keep.has(it)) o.release(it);
       let i = o.pad(container, r0, rows - r1, rowH);
       const nodes = want.map((it, k) => o.bind(it, from + k));
       const tail = o.tail ? o.tail(container) : null;
-      // The nodes no longer wanted go first (all of them: what is left is
-      // the window and its tail): left before the ones kept (scrolled down),
-      // each kept one would be taken out and put back in front of them, and
-      // styled and laid out anew.
-      const wanted = new Set(nodes);
+      // Only the nodes of the items kept stay where they are; every other
+      // node goes out first, new or reused (a node bound again from a pool
+      // is still in the document where its last item was). Left before the
+      // ones kept (scrolled down), each kept one would be taken out and put
+      // back in front of them, and styled and laid out anew: the table,
+      // whose rows come from a pool, put back every row it kept at each
+      // move of its window (147 of 166 rows added in a 1,800 px scroll).
+      const stay = new Set();
+      for (let k = 0; k < want.length; k++) if (was.has(want[k])) stay.add(nodes[k]);
       for (let c = container.children[i]; c;) {
         const next = c.nextElementSibling;
-        if (c !== tail && !wanted.has(c)) c.remove();
+        if (c !== tail && !stay.has(c)) c.remove();
         c = next;
       }
       for (const node of nodes) {

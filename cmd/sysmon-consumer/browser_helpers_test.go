@@ -530,6 +530,18 @@ func eval[T any](t *testing.T, b *browser, expr string) T {
 	return v
 }
 
+// evalAwait evaluates expr, a promise, and returns what it resolves to.
+func evalAwait[T any](t *testing.T, b *browser, expr string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluate %.80s…: %v", expr, err)
+	}
+	return v
+}
+
 // axRole is the role Chromium's accessibility tree gives the element that
 // selector finds: what a screen reader is told, whatever CSS did to it.
 func axRole(t *testing.T, b *browser, selector string) string {

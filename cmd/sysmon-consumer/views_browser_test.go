@@ -177,29 +177,10 @@ window.__mainSockets = 0;
 		// row by row put rows in and out at every frame (17 frames/s at
 		// 10,000 hosts). A relayout (a host changing status) may move
 		// rows meanwhile: three tries.
-		scrollJS := `new Promise((done) => {
-		  const body = document.querySelector('#hosts-table tbody');
-		  let moved = 0;
-		  const mo = new MutationObserver((ms) => { for (const m of ms) moved += m.addedNodes.length + m.removedNodes.length; });
-		  window.scrollTo(0, 0);
-		  requestAnimationFrame(() => requestAnimationFrame(() => {
-		    mo.observe(body, { childList: true });
-		    let n = 0;
-		    (function step() {
-		      if (n++ === 5) { requestAnimationFrame(() => { mo.disconnect(); done(moved); }); return; }
-		      window.scrollBy(0, 60);
-		      requestAnimationFrame(() => requestAnimationFrame(step));
-		    })();
-		  }));
-		})`
 		var moved []int
 		for range 3 {
-			ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
-			n, err := chromedp.Run(ctx, chromedp.Evaluate[int](scrollJS, chromedp.EvalAwaitPromise))
-			cancel()
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := evalAwait[map[string]int](t, b, tableScrollJS(5, 2))
+			n := got["added"] + got["removed"]
 			if moved = append(moved, n); n == 0 {
 				break
 			}
@@ -215,38 +196,7 @@ window.__mainSockets = 0;
 		// table where its last host was. Left there, it had every row the
 		// window kept taken out and put back in front of it, laid out anew
 		// (147 of 166 rows added in such a scroll at 10,000 hosts).
-		scrollJS := `new Promise((done) => {
-		  const body = document.querySelector('#hosts-table tbody');
-		  const hostOf = new Map();
-		  const note = () => { hostOf.clear(); for (const r of body.children) hostOf.set(r, r.getAttribute('data-host')); };
-		  let kept = 0, added = 0;
-		  const mo = new MutationObserver((ms) => {
-		    const out = new Set();
-		    for (const m of ms) for (const n of m.removedNodes) out.add(n);
-		    for (const m of ms) for (const n of m.addedNodes) {
-		      added++;
-		      if (out.has(n) && n.getAttribute('data-host') && hostOf.get(n) === n.getAttribute('data-host')) kept++;
-		    }
-		    note();
-		  });
-		  window.scrollTo(0, 0);
-		  requestAnimationFrame(() => requestAnimationFrame(() => {
-		    note();
-		    mo.observe(body, { childList: true });
-		    let n = 0;
-		    (function step() {
-		      if (n++ === 30) { requestAnimationFrame(() => { mo.disconnect(); done({ kept, added }); }); return; }
-		      window.scrollBy(0, 60);
-		      requestAnimationFrame(step);
-		    })();
-		  }));
-		})`
-		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
-		got, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]int](scrollJS, chromedp.EvalAwaitPromise))
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := evalAwait[map[string]int](t, b, tableScrollJS(30, 1))
 		if got["added"] == 0 || got["kept"] != 0 {
 			t.Errorf("scrolling 1,800 px, 60 px a frame: %d rows put in the table, %d of them rows it kept for the same host (taken out and put back): want rows added, none of them kept ones", got["added"], got["kept"])
 		}
@@ -392,4 +342,39 @@ window.__mainSockets = 0;
 	if p := b.problems(t); len(p) > 0 {
 		t.Errorf("the page logged errors or CSP violations:\n  %s", strings.Join(p, "\n  "))
 	}
+}
+
+// tableScrollJS scrolls the page from its top by 60 px every `frames`
+// frames, `steps` times, and counts the rows put in (added) and taken out
+// (removed) of the table meanwhile, and among those put in, the rows it
+// took out in the same change for the same host (kept: a row moved, not
+// one that came or went).
+func tableScrollJS(steps, frames int) string {
+	return fmt.Sprintf(`new Promise((done) => {
+	  const body = document.querySelector('#hosts-table tbody');
+	  const hostOf = new Map();
+	  const note = () => { hostOf.clear(); for (const r of body.children) hostOf.set(r, r.getAttribute('data-host')); };
+	  let added = 0, removed = 0, kept = 0;
+	  const mo = new MutationObserver((ms) => {
+	    const out = new Set();
+	    for (const m of ms) for (const n of m.removedNodes) { out.add(n); removed++; }
+	    for (const m of ms) for (const n of m.addedNodes) {
+	      added++;
+	      if (out.has(n) && n.getAttribute('data-host') && hostOf.get(n) === n.getAttribute('data-host')) kept++;
+	    }
+	    note();
+	  });
+	  const after = (k, f) => (k === 0 ? f() : requestAnimationFrame(() => after(k - 1, f)));
+	  window.scrollTo(0, 0);
+	  after(2, () => {
+	    note();
+	    mo.observe(body, { childList: true });
+	    let n = 0;
+	    (function step() {
+	      if (n++ === %d) { after(1, () => { mo.disconnect(); done({ added, removed, kept }); }); return; }
+	      window.scrollBy(0, 60);
+	      after(%d, step);
+	    })();
+	  });
+	})`, steps, frames)
 }

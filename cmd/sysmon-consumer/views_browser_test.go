@@ -102,6 +102,60 @@ window.__mainSockets = 0;
 		eval[bool](t, b, `(() => { const f = document.getElementById('filter'); f.value = ''; f.dispatchEvent(new Event('input')); return true; })()`)
 	})
 
+	t.Run("grid: while the page scrolls, the figures wait for a second at most, and come at once when it stops", func(t *testing.T) {
+		// The consumer sends what changed four times a second (WS_TICK):
+		// drawn as it came, each update laid out and repainted the tiles in
+		// a frame of its own, between the frames of a scroll. While the page
+		// scrolls (here back and forth within the tiles drawn, so that the
+		// window never moves) they are drawn about once a second, and
+		// once it stops, within a few frames. The hosts on screen publish
+		// ten times a second meanwhile: each of the consumer's updates has
+		// some of them.
+		stop, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+				s.mu.Lock()
+				for _, h := range s.hosts[:40] {
+					s.publishLocked(h, false)
+				}
+				s.mu.Unlock()
+			}
+		}()
+		got := evalAwait[map[string]float64](t, b, `new Promise((done) => {
+		  window.scrollTo(0, 300);
+		  const tiles = document.getElementById('tiles');
+		  let frame = 0, last = -1, during = 0, stopAt = 0, after = -1;
+		  const mo = new MutationObserver(() => {
+		    if (stopAt) { if (after < 0) after = performance.now() - stopAt; return; }
+		    if (frame !== last) { last = frame; during++; }
+		  });
+		  let t0 = 0, dir = 1;
+		  const step = (t) => {
+		    if (!t0) { t0 = t; mo.observe(tiles, { subtree: true, childList: true, characterData: true, attributes: true }); }
+		    frame++;
+		    if (t - t0 < 4000) { window.scrollBy(0, dir * 30); dir = -dir; requestAnimationFrame(step); return; }
+		    stopAt = performance.now();
+		    setTimeout(() => { mo.disconnect(); done({ during, after, frames: frame }); }, 1500);
+		  };
+		  requestAnimationFrame(step);
+		})`)
+		close(stop)
+		<-done
+		if got["during"] < 2 || got["during"] > 7 {
+			t.Errorf("scrolling for 4 s (%v frames), the tiles changed in %v frames: want about one a second (2 to 7), not at each of the consumer's 16 updates", got["frames"], got["during"])
+		}
+		if got["after"] < 0 || got["after"] > 1000 {
+			t.Errorf("the scrolling stopped, the tiles changed %v ms later: want within a second (-1: not at all)", got["after"])
+		}
+		eval[bool](t, b, `(window.scrollTo(0, 0), true)`)
+	})
+
 	t.Run("table: sorts by a click on a header, rows on screen only", func(t *testing.T) {
 		eval[bool](t, b, `(location.hash = '#/table', true)`)
 		d := waitFor(t, b, "table rows", 5*time.Second, domJS, func(d dom) bool { return d.Rows > 0 && d.Tiles == 0 })

@@ -108,9 +108,9 @@ window.__mainSockets = 0;
 		// a frame of its own, between the frames of a scroll. While the page
 		// scrolls (here back and forth within the tiles drawn, so that the
 		// window never moves) they are drawn about once a second, and
-		// once it stops, within a few frames. The hosts on screen publish
-		// ten times a second meanwhile: each of the consumer's updates has
-		// some of them.
+		// once it stops, within a few frames. The first hundred hosts
+		// (those on screen) publish ten times a second meanwhile: each of
+		// the consumer's updates has some of them.
 		stop, done := make(chan struct{}), make(chan struct{})
 		go func() {
 			defer close(done)
@@ -121,7 +121,7 @@ window.__mainSockets = 0;
 				case <-time.After(100 * time.Millisecond):
 				}
 				s.mu.Lock()
-				for _, h := range s.hosts[:40] {
+				for _, h := range s.hosts[:100] {
 					s.publishLocked(h, false)
 				}
 				s.mu.Unlock()
@@ -131,7 +131,10 @@ window.__mainSockets = 0;
 		  window.scrollTo(0, 300);
 		  const tiles = document.getElementById('tiles');
 		  let frame = 0, last = -1, during = 0, stopAt = 0, after = -1;
-		  const mo = new MutationObserver(() => {
+		  // "seen … ago" is refreshed by the page's clock, each second: not a figure.
+		  const figure = (m) => !(m.target.nodeType === 1 ? m.target : m.target.parentElement).closest('[data-metric="seen"]');
+		  const mo = new MutationObserver((ms) => {
+		    if (!ms.some(figure)) return;
 		    if (stopAt) { if (after < 0) after = performance.now() - stopAt; return; }
 		    if (frame !== last) { last = frame; during++; }
 		  });

@@ -518,26 +518,15 @@ func (b *browser) problems(t *testing.T) []string {
 	return out
 }
 
-// eval evaluates a JavaScript expression in the page.
-func eval[T any](t *testing.T, b *browser, expr string) T {
+// eval evaluates a JavaScript expression in the page (with
+// chromedp.EvalAwaitPromise: a promise, and returns what it resolves to).
+func eval[T any](t *testing.T, b *browser, expr string, opts ...chromedp.EvaluateOption) T {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, opts...))
 	if err != nil {
-		t.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
-}
-
-// evalAwait evaluates expr, a promise, and returns what it resolves to.
-func evalAwait[T any](t *testing.T, b *browser, expr string) T {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("evaluate %.80s…: %v", expr, err)
+		t.Fatalf("evaluate %.200s: %v", expr, err)
 	}
 	return v
 }

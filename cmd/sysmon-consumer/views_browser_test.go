@@ -127,7 +127,7 @@ window.__mainSockets = 0;
 				s.mu.Unlock()
 			}
 		}()
-		got := evalAwait[map[string]float64](t, b, `new Promise((done) => {
+		got := eval[map[string]float64](t, b, `new Promise((done) => {
 		  window.scrollTo(0, 300);
 		  const tiles = document.getElementById('tiles');
 		  let frame = 0, last = -1, during = 0, stopAt = 0, after = -1;
@@ -147,7 +147,7 @@ window.__mainSockets = 0;
 		    setTimeout(() => { mo.disconnect(); done({ during, after, frames: frame }); }, 1500);
 		  };
 		  requestAnimationFrame(step);
-		})`)
+		})`, chromedp.EvalAwaitPromise)
 		close(stop)
 		<-done
 		if got["during"] < 2 || got["during"] > 7 {
@@ -236,7 +236,7 @@ window.__mainSockets = 0;
 		// rows meanwhile: three tries.
 		var moved []int
 		for range 3 {
-			got := evalAwait[map[string]int](t, b, tableScrollJS(5, 2))
+			got := eval[map[string]int](t, b, tableScrollJS(5, 2), chromedp.EvalAwaitPromise)
 			n := got["added"] + got["removed"]
 			if moved = append(moved, n); n == 0 {
 				break
@@ -253,7 +253,7 @@ window.__mainSockets = 0;
 		// table where its last host was. Left there, it had every row the
 		// window kept taken out and put back in front of it, laid out anew
 		// (147 of 166 rows added in such a scroll at 10,000 hosts).
-		got := evalAwait[map[string]int](t, b, tableScrollJS(30, 1))
+		got := eval[map[string]int](t, b, tableScrollJS(30, 1), chromedp.EvalAwaitPromise)
 		if got["added"] == 0 || got["kept"] != 0 {
 			t.Errorf("scrolling 1,800 px, 60 px a frame: %d rows put in the table, %d of them rows it kept for the same host (taken out and put back): want rows added, none of them kept ones", got["added"], got["kept"])
 		}

@@ -39,53 +39,59 @@ func commonOfPoint(p *fleet.Point) *[10]float32 {
 	return &[10]float32{p.CPU, p.Mem, p.Swap, p.Load1, p.Load5, p.Load15, p.Rx, p.Tx, p.Rd, p.Wr}
 }
 
+// marks are where appendHead wrote the parts of an entry that the hub
+// reads or leaves out again.
+type marks struct {
+	statusAt, statusEnd int // the status value, written afresh into each state
+	// The host's facts (FactKeys), in two runs that each start with a
+	// comma: the head's, then the figures'. They end where the figures'
+	// lists start (listsAt), where a lean entry ends.
+	factsAt, factsEnd, figFactsAt int
+	listsAt                       int
+}
+
 // appendHead writes a HostEntry up to its snapshot: `{"host":…,"snapshot":`,
-// returning where the status value sits and where the figures' lists
-// (`,"fs":[…],"net":[…]`) start: a lean entry is the head up to there,
-// then `}`. common is appendCommon's output for its figures, or nil.
-func appendHead(b []byte, e *fleet.Entry, common []byte) (out []byte, statusAt, statusEnd, listsAt int) {
+// with marks (a lean entry is the head up to the figures' lists, then `}`).
+// common is appendCommon's output for its figures, or nil.
+func appendHead(b []byte, e *fleet.Entry, common []byte) ([]byte, marks) {
+	var m marks
 	b = append(b, `{"host":`...)
 	b = appendString(b, e.Host)
+	b = append(b, `,"last_seen":"`...)
+	b = e.LastSeen.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","status":"`...)
+	m.statusAt = len(b)
+	b = append(b, e.Status...)
+	m.statusEnd = len(b)
+	b = append(b, `","goodbye":`...)
+	b = strconv.AppendBool(b, e.Goodbye)
+	m.factsAt = len(b)
 	if e.HostID != "" {
 		b = append(b, `,"host_id":`...)
 		b = appendString(b, e.HostID)
 	}
 	b = append(b, `,"legacy":`...)
 	b = strconv.AppendBool(b, e.Legacy)
-	b = append(b, `,"last_seen":"`...)
-	b = e.LastSeen.UTC().AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","status":"`...)
-	statusAt = len(b)
-	b = append(b, e.Status...)
-	statusEnd = len(b)
-	b = append(b, `","interval_seconds":`...)
+	b = append(b, `,"interval_seconds":`...)
 	b = appendFloat32(b, float32(e.Interval))
-	b = append(b, `,"goodbye":`...)
-	b = strconv.AppendBool(b, e.Goodbye)
+	m.factsEnd = len(b)
 	b = append(b, `,"figures":`...)
-	b, listsAt = appendFigures(b, &e.Figures, common)
+	var at int
+	b, at, m.listsAt = appendFigures(b, &e.Figures, common)
+	m.figFactsAt = at
 	b = append(b, `,"snapshot":`...)
-	return b, statusAt, statusEnd, listsAt
+	return b, m
 }
 
-// appendFigures writes a Figures object, its lists last, and returns where
-// they start; common is appendCommon's output for it, or nil.
-func appendFigures(b []byte, f *fleet.Figures, common []byte) (out []byte, listsAt int) {
+// appendFigures writes a Figures object, the host's facts (FactKeys) after
+// its figures, and its lists last; it returns where the facts and the
+// lists start. common is appendCommon's output for it, or nil.
+func appendFigures(b []byte, f *fleet.Figures, common []byte) (out []byte, factsAt, listsAt int) {
 	b = append(b, '{')
 	if common != nil {
 		b = append(b, common...)
 	} else {
 		b = appendCommon(b, commonOfFigures(f))
-	}
-	b = append(b, `,"mem_total":`...)
-	b = appendFloat64(b, f.MemTotal)
-	b = append(b, `,"swap_total":`...)
-	b = appendFloat64(b, f.SwapTotal)
-	b = append(b, `,"cores":`...)
-	if f.Cores > 0 {
-		b = strconv.AppendInt(b, int64(f.Cores), 10)
-	} else {
-		b = append(b, "null"...)
 	}
 	for _, v := range [...]struct {
 		k string
@@ -104,15 +110,6 @@ func appendFigures(b []byte, f *fleet.Figures, common []byte) (out []byte, lists
 	}
 	b = append(b, `,"disk":`...)
 	b = appendFloat64(b, f.Disk)
-	b = append(b, `,"disk_mount":`...)
-	b = appendString(b, f.DiskMount)
-	for _, v := range [...]struct{ k, v string }{{"platform", f.Platform}, {"platform_release", f.PlatformRelease},
-		{"processor", f.Processor}, {"agent_version", f.AgentVersion}} {
-		b = append(b, ',', '"')
-		b = append(b, v.k...)
-		b = append(b, '"', ':')
-		b = appendString(b, v.v)
-	}
 	b = append(b, `,"sampled_at":`...)
 	if f.SampledAt != nil {
 		b = append(b, '"')
@@ -130,6 +127,31 @@ func appendFigures(b []byte, f *fleet.Figures, common []byte) (out []byte, lists
 		b = appendString(b, m)
 	}
 	b = append(b, ']')
+	b = append(b, `,"temp":`...)
+	b = appendFloat64(b, f.Temp)
+	b = append(b, `,"temp_level":`...)
+	b = appendString(b, f.TempLevel)
+
+	factsAt = len(b)
+	b = append(b, `,"mem_total":`...)
+	b = appendFloat64(b, f.MemTotal)
+	b = append(b, `,"swap_total":`...)
+	b = appendFloat64(b, f.SwapTotal)
+	b = append(b, `,"cores":`...)
+	if f.Cores > 0 {
+		b = strconv.AppendInt(b, int64(f.Cores), 10)
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"disk_mount":`...)
+	b = appendString(b, f.DiskMount)
+	for _, v := range [...]struct{ k, v string }{{"platform", f.Platform}, {"platform_release", f.PlatformRelease},
+		{"processor", f.Processor}, {"agent_version", f.AgentVersion}} {
+		b = append(b, ',', '"')
+		b = append(b, v.k...)
+		b = append(b, '"', ':')
+		b = appendString(b, v.v)
+	}
 	if len(f.Tags) > 0 {
 		// Sorted, as encoding/json writes a map.
 		var few [snapshot.MaxTags]string
@@ -149,12 +171,8 @@ func appendFigures(b []byte, f *fleet.Figures, common []byte) (out []byte, lists
 		}
 		b = append(b, '}')
 	}
-	b = append(b, `,"temp":`...)
-	b = appendFloat64(b, f.Temp)
 	b = append(b, `,"temp_sensor":`...)
 	b = appendString(b, f.TempSensor)
-	b = append(b, `,"temp_level":`...)
-	b = appendString(b, f.TempLevel)
 	listsAt = len(b)
 	b = append(b, `,"fs":[`...)
 	for i := range f.Filesystems {
@@ -216,7 +234,7 @@ func appendFigures(b []byte, f *fleet.Figures, common []byte) (out []byte, lists
 		}
 		b = append(b, ']')
 	}
-	return append(b, '}'), listsAt
+	return append(b, '}'), factsAt, listsAt
 }
 
 // appendPoint writes a Point object: {"t":…,"cpu":…,…,"cores":[…],"fs":{"/":…}};

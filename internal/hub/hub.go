@@ -5,6 +5,7 @@
 package hub
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -82,6 +83,8 @@ type group struct {
 type latest struct {
 	lean                []byte
 	statusAt, statusEnd int
+	// The host's facts in lean: [factsAt, factsEnd) and [figFactsAt, the end).
+	factsAt, factsEnd, figFactsAt int32
 	// For the status.
 	lastSeen time.Time
 	interval float64
@@ -190,6 +193,7 @@ func (h *Hub) flushLocked(now time.Time) {
 			u.Lean = u.Full
 		} else {
 			l, full, tail := h.encode(c)
+			prev := h.latest[u.Host]
 			h.latest[u.Host] = l
 			pointTail := tail
 			if len(g.points) > 0 && withPoints {
@@ -214,6 +218,10 @@ func (h *Hub) flushLocked(now time.Time) {
 			}
 			u.Full = &Encoded{Head: full, Mid: snap, Tail: tail}
 			u.Lean = &Encoded{Head: l.lean, Mid: leanEnd}
+			if prev != nil && l.sameFacts(prev) {
+				// The dashboards that got every frame know them.
+				u.Delta = &Encoded{Head: l.lean[:l.factsAt], Mid: l.lean[l.factsEnd:l.figFactsAt], Tail: leanEnd}
+			}
 		}
 		bt.updates = append(bt.updates, u)
 		clear(g.points)
@@ -243,6 +251,12 @@ func (h *Hub) flushLocked(now time.Time) {
 	}
 }
 
+// sameFacts says whether l and p have the same facts (FactKeys).
+func (l *latest) sameFacts(p *latest) bool {
+	return bytes.Equal(l.lean[l.factsAt:l.factsEnd], p.lean[p.factsAt:p.factsEnd]) &&
+		bytes.Equal(l.lean[l.figFactsAt:], p.lean[p.figFactsAt:])
+}
+
 // leanEnd closes a lean entry: its figures, then the entry, which has no
 // point (protocol.go: only complete entries carry points).
 var leanEnd = []byte("}}")
@@ -250,11 +264,11 @@ var leanEnd = []byte("}}")
 // entryEnd closes a complete entry without its point.
 var entryEnd = []byte("}")
 
-// frameOf writes an update frame of us.
+// frameOf writes an update frame of us; lean, with the deltas.
 func frameOf(us []Update, complete bool) []byte {
 	size := len(updatePrefix) + len(updateSuffix)
 	for i := range us {
-		size += us[i].enc(complete).size() + 1
+		size += us[i].enc(complete).size() + 1 // a delta is smaller
 	}
 	f := make([]byte, 0, size)
 	f = append(f, updatePrefix...)
@@ -263,6 +277,9 @@ func frameOf(us []Update, complete bool) []byte {
 			f = append(f, ',')
 		}
 		e := us[i].enc(complete)
+		if !complete && us[i].Delta != nil {
+			e = us[i].Delta
+		}
 		f = append(append(append(f, e.Head...), e.Mid...), e.Tail...)
 	}
 	return append(f, updateSuffix...)
@@ -281,7 +298,7 @@ func (h *Hub) encode(c *fleet.Change) (l *latest, full, tail []byte) {
 	// The complete head and the point in one allocation, sized for most.
 	fig := &c.Entry.Figures
 	b := make([]byte, 0, 256+len(c.Entry.Host)+len(c.Entry.HostID)+fig.Size())
-	b, at, end, lists := appendHead(b, &c.Entry, common)
+	b, m := appendHead(b, &c.Entry, common)
 	n := len(b)
 	full = b[:n:n]
 	if c.Point.T != 0 {
@@ -289,8 +306,8 @@ func (h *Hub) encode(c *fleet.Change) (l *latest, full, tail []byte) {
 	} else { // a host without history (HISTORY_SIZE 0, or all given up to the memory budget)
 		tail = append(b[n:n], `,"point":null}`...)
 	}
-	return &latest{lean: append(make([]byte, 0, lists+len(leanEnd)), b[:lists]...), statusAt: at, statusEnd: end,
-		lastSeen: c.Entry.LastSeen, interval: c.Entry.Interval, goodbye: c.Entry.Goodbye}, full, tail
+	return &latest{lean: append(make([]byte, 0, m.listsAt+len(leanEnd)), b[:m.listsAt]...), statusAt: m.statusAt, statusEnd: m.statusEnd,
+		factsAt: int32(m.factsAt), factsEnd: int32(m.factsEnd), figFactsAt: int32(m.figFactsAt), lastSeen: c.Entry.LastSeen, interval: c.Entry.Interval, goodbye: c.Entry.Goodbye}, full, tail
 }
 
 // State is the fleet as it was when a subscription started: each host's
@@ -429,7 +446,7 @@ func (h *Hub) Watch(sub *Sub, host string) {
 		if e, _, found := h.fleet.Host(host, time.Now(), 0); found {
 			// Without its point, a sample the history that the host
 			// view reads (GET /api/hosts?host=) has already.
-			head, _, _, _ := appendHead(nil, &e, nil)
+			head, _ := appendHead(nil, &e, nil)
 			watched = &Encoded{Head: head, Mid: e.Snapshot.Plain(), Tail: entryEnd}
 		}
 	}
@@ -473,7 +490,7 @@ func (h *Hub) WriteHosts(w io.Writer, now time.Time) error {
 	hosts := h.fleet.Hosts(now, nil)
 	entries := make([]apiEntry, len(hosts))
 	for i := range hosts {
-		head, _, _, _ := appendHead(nil, &hosts[i], nil)
+		head, _ := appendHead(nil, &hosts[i], nil)
 		entries[i] = apiEntry{head: head, snap: hosts[i].Snapshot}
 	}
 	return writeEntries(w, entries, true)
@@ -487,6 +504,6 @@ func (h *Hub) WriteHost(w io.Writer, name string, now time.Time, maxPoints int) 
 	if !found {
 		return false, nil
 	}
-	head, _, _, _ := appendHead(nil, &e, nil)
+	head, _ := appendHead(nil, &e, nil)
 	return true, writeEntries(w, []apiEntry{{head: head, snap: e.Snapshot, hist: hist, withHist: true}}, false)
 }

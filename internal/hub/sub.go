@@ -43,10 +43,15 @@ type Sub struct {
 // when a subscriber reads it (one wants complete entries, or watches the
 // host); else it lacks the snapshot, which the fleet keeps packed, and the
 // merged points.
+//
+// Delta is the lean entry without the host's facts (FactKeys), when they
+// are the same as in its previous update: what a tick's shared frame
+// carries. A subscriber that fell behind and gets one update per host
+// (merged) gets Lean, whole, since it may have missed the previous one.
 type Update struct {
-	Host       string
-	Removed    bool
-	Lean, Full *Encoded
+	Host              string
+	Removed           bool
+	Lean, Full, Delta *Encoded
 }
 
 func (u *Update) enc(complete bool) *Encoded {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,6 +44,9 @@ func takeFrameWatched(t *testing.T, sub *Sub) (entries []HostEntry, watched *Hos
 		var e HostEntry
 		decodeStrict(t, raw, &e)
 		again, _ := json.Marshal(e)
+		if isDelta(t, raw) {
+			again = withoutFacts(t, again)
+		}
 		sameJSON(t, raw, again)
 		entries = append(entries, e)
 	}
@@ -54,6 +59,62 @@ func takeFrameWatched(t *testing.T, sub *Sub) (entries []HostEntry, watched *Hos
 		sameJSON(t, raw.Watched, again)
 	}
 	return entries, f.Watched, true
+}
+
+// isDelta says whether an update's entry leaves out the host's facts
+// (FactKeys): all of them or none.
+func isDelta(t *testing.T, raw []byte) bool {
+	t.Helper()
+	var m struct {
+		Removed bool `json:"removed"`
+	}
+	if json.Unmarshal(raw, &m); m.Removed {
+		return false
+	}
+	var e map[string]json.RawMessage
+	var fig map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &e); err != nil {
+		t.Fatal(err)
+	}
+	_ = json.Unmarshal(e["figures"], &fig)
+	has, hasnt := 0, 0
+	for _, k := range FactKeys.Entry {
+		if _, ok := e[k]; ok {
+			has++
+		} else if k != "host_id" { // absent without one
+			hasnt++
+		}
+	}
+	for _, k := range FactKeys.Figures {
+		if _, ok := fig[k]; ok {
+			has++
+		} else if k != "tags" { // absent without any
+			hasnt++
+		}
+	}
+	if has > 0 && hasnt > 0 {
+		t.Fatalf("an entry with some of the host's facts only: %s", raw)
+	}
+	return has == 0
+}
+
+// withoutFacts is an entry with its facts left out.
+func withoutFacts(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	var e map[string]any
+	if err := json.Unmarshal(raw, &e); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range FactKeys.Entry {
+		delete(e, k)
+	}
+	if fig, ok := e["figures"].(map[string]any); ok {
+		for _, k := range FactKeys.Figures {
+			delete(fig, k)
+		}
+	}
+	b, _ := json.Marshal(e)
+	return b
 }
 
 func pointTimes(e HostEntry) []int64 {
@@ -270,4 +331,108 @@ func TestTickWebSocket(t *testing.T) {
 		t.Fatalf("%d frames in %v, more than one per %v tick (%d)", frames, elapsed, tick, most)
 	}
 	t.Logf("%d updates of 3 hosts in %d frames over %v (%d points skipped: over %d in a tick)", 3*n, frames, elapsed.Round(time.Millisecond), skipped, MaxPoints)
+}
+
+// TestUpdatesLeaveOutUnchangedFacts: a dashboard that gets every frame gets
+// a host's facts (FactKeys) once, and again only when they change; the
+// entry it then completes from what it had is the whole lean entry. One
+// that fell behind, or a host new to it, gets them whole.
+func TestUpdatesLeaveOutUnchangedFacts(t *testing.T) {
+	f := fleet.New(fleet.Config{HistorySize: 10, MaxHosts: 10, StaleAfter: 3, OfflineAfter: 10})
+	h := New(f, Options{Tick: time.Hour}, discard)
+	_, sub := h.Subscribe(1000, 1<<30, false, time.Now())
+	_, behind := h.Subscribe(1, 1<<30, false, time.Now()) // merges from its second update on
+	apply := func(seq uint64, platform string) {
+		s := snap("a", "i", seq)
+		s.HostID, s.Platform, s.Tags = "id-a", platform, map[string]string{"env": "prod"}
+		f.Apply(s, body(s), "", time.Now())
+		s = snap("b", "i", seq)
+		f.Apply(s, body(s), "", time.Now())
+		h.tick()
+	}
+	frame := func(sub *Sub) []bool {
+		t.Helper()
+		var p Pending
+		sub.Take(&p)
+		var buf bytes.Buffer
+		if err := p.WriteFrame(&buf); err != nil {
+			t.Fatal(err)
+		}
+		var fr UpdateFrame
+		decodeStrict(t, buf.Bytes(), &fr)
+		var deltas []bool
+		for _, raw := range fr.Hosts {
+			deltas = append(deltas, isDelta(t, raw))
+		}
+		return deltas
+	}
+	apply(1, "Linux")
+	if got := frame(sub); fmt.Sprint(got) != "[false false]" {
+		t.Fatalf("first entries of two hosts: delta %v, want whole", got)
+	}
+	_, fresh := h.Subscribe(1000, 1<<30, false, time.Now()) // its state has the facts
+	apply(2, "Linux")
+	if got := frame(sub); fmt.Sprint(got) != "[true true]" {
+		t.Fatalf("unchanged facts: delta %v, want left out", got)
+	}
+	if got := frame(fresh); fmt.Sprint(got) != "[true true]" {
+		t.Fatalf("after the state: delta %v, want left out", got)
+	}
+	apply(3, "FreeBSD")
+	if got := frame(sub); fmt.Sprint(got) != "[false true]" {
+		t.Fatalf("a's platform changed: delta %v, want a whole, b left out", got)
+	}
+	if got := frame(behind); fmt.Sprint(got) != "[false false]" {
+		t.Fatalf("a dashboard that fell behind: delta %v, want whole entries", got)
+	}
+
+	// What a client completes from its last entry is the whole lean entry.
+	apply(4, "FreeBSD")
+	var p Pending
+	sub.Take(&p)
+	u := p.batches[0].updates[0]
+	if u.Host != "a" || u.Delta == nil {
+		t.Fatalf("update of %s without a delta", u.Host)
+	}
+	var whole, delta map[string]any
+	json.Unmarshal(u.Lean.bytes(), &whole)
+	json.Unmarshal(u.Delta.bytes(), &delta)
+	for _, k := range FactKeys.Entry {
+		if v, ok := whole[k]; ok {
+			delta[k] = v
+		}
+	}
+	for _, k := range FactKeys.Figures {
+		if v, ok := whole["figures"].(map[string]any)[k]; ok {
+			delta["figures"].(map[string]any)[k] = v
+		}
+	}
+	if !reflect.DeepEqual(whole, delta) {
+		t.Fatalf("the delta with the facts back\n%v\nis not the lean entry\n%v", delta, whole)
+	}
+
+	// Forgotten and filed again: new to the dashboard, whole.
+	f.Forget("a")
+	h.tick()
+	frame(sub)
+	apply(5, "FreeBSD")
+	if got := frame(sub); fmt.Sprint(got) != "[false true]" {
+		t.Fatalf("a filed again after it was forgotten: delta %v, want whole", got)
+	}
+}
+
+// TestFactKeysAreFields: FactKeys name fields of HostEntry and Figures.
+func TestFactKeysAreFields(t *testing.T) {
+	for typ, keys := range map[reflect.Type][]string{reflect.TypeFor[HostEntry](): FactKeys.Entry, reflect.TypeFor[Figures](): FactKeys.Figures} {
+		names := map[string]bool{}
+		for i := range typ.NumField() {
+			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+			names[name] = true
+		}
+		for _, k := range keys {
+			if !names[k] {
+				t.Errorf("FactKeys: %s has no field %q", typ.Name(), k)
+			}
+		}
+	}
 }

@@ -15,7 +15,8 @@ import (
 // (static/stream.js) to the protocol's entries: each figure is a number of
 // its rows (NUMS) or a fact it compares from one update to the next
 // (sigOf), each by its name. A field it did not know would change on the
-// page only when another one did.
+// page only when another one did; a fact (hub.FactKeys) it did not keep
+// would be lost at the host's next update.
 func TestStreamWorkerKnowsEveryField(t *testing.T) {
 	src, err := os.ReadFile("static/stream.js")
 	if err != nil {
@@ -56,6 +57,12 @@ func TestStreamWorkerKnowsEveryField(t *testing.T) {
 			case !uses(obj, name):
 				t.Errorf("stream.js's sigOf does not compare %s.%s: a change of it alone would not reach the page", obj, name)
 			}
+		}
+	}
+	// keepFacts gives back each fact an update leaves out when unchanged.
+	for _, name := range slices.Concat(hub.FactKeys.Entry, hub.FactKeys.Figures) {
+		if !uses("k", name) {
+			t.Errorf("stream.js's keepFacts does not give back the fact %q: an update that left it out would lose it", name)
 		}
 	}
 }

@@ -40,6 +40,11 @@ const index = new Map(); // host -> its index, for as long as the consumer knows
 // (making 10,000 of them held up the first render).
 const sig = new Map();
 let nextIndex = 0;
+// host -> its facts (internal/hub/protocol.go's FactKeys) as last received:
+// an update's entry leaves them out when they did not change, and the
+// consumer then counts on the client to have them. An entry with "legacy"
+// has them all.
+const facts = new Map();
 
 const obj = (v) => (v && typeof v === 'object' && !Array.isArray(v) ? v : null);
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : NaN);
@@ -115,11 +120,33 @@ function sigOf(e, f) {
   return s;
 }
 
+// keepFacts notes the facts of an entry that has them, and gives them back
+// to one that left them out. Each by its name, as take() reads the figures.
+function keepFacts(e, f) {
+  if (e.legacy !== undefined) {
+    facts.set(e.host, {
+      host_id: e.host_id, legacy: e.legacy, interval_seconds: e.interval_seconds,
+      mem_total: f && f.mem_total, swap_total: f && f.swap_total, cores: f && f.cores, disk_mount: f && f.disk_mount,
+      platform: f && f.platform, platform_release: f && f.platform_release, processor: f && f.processor,
+      agent_version: f && f.agent_version, tags: f && f.tags, temp_sensor: f && f.temp_sensor,
+    });
+    return;
+  }
+  const k = facts.get(e.host);
+  if (!k) return; // not from this consumer: the entry says what it says
+  if (k.host_id !== undefined) e.host_id = k.host_id;
+  e.legacy = k.legacy; e.interval_seconds = k.interval_seconds;
+  if (!f) return;
+  f.mem_total = k.mem_total; f.swap_total = k.swap_total; f.cores = k.cores; f.disk_mount = k.disk_mount;
+  f.platform = k.platform; f.platform_release = k.platform_release; f.processor = k.processor;
+  f.agent_version = k.agent_version; f.temp_sensor = k.temp_sensor;
+  if (k.tags !== undefined) f.tags = k.tags;
+}
 // frame splits a parsed frame into rows and the entries that must go whole.
 function frame(msg) {
   const state = msg.type === 'state' || msg.type === 'state_part'; // every entry goes whole
   const entries = Array.isArray(msg.hosts) ? msg.hosts : [];
-  if (msg.type === 'state') { sig.clear(); index.clear(); } // app.js starts over, with new indexes
+  if (msg.type === 'state') { sig.clear(); index.clear(); facts.clear(); } // app.js starts over, with new indexes
   const rows = new Float64Array(entries.length * STRIDE);
   const full = [];
   const removed = [];
@@ -130,8 +157,11 @@ function frame(msg) {
       removed.push({ host: e.host, r: n });
       index.delete(e.host);
       sig.delete(e.host);
+      facts.delete(e.host);
       continue;
     }
+    const f = obj(e.figures);
+    keepFacts(e, f);
     let i = index.get(e.host);
     if (i === undefined) { i = nextIndex++; index.set(e.host, i); }
     const at = n * STRIDE;
@@ -139,7 +169,6 @@ function frame(msg) {
     const seen = Date.parse(e.last_seen);
     rows[at + 1] = Number.isFinite(seen) ? seen : NaN;
     rows[at + 2] = num(e.interval_seconds);
-    const f = obj(e.figures);
     if (f) take(f, rows, at + HEAD);
     else rows.fill(NaN, at + HEAD, at + STRIDE);
     if (state) {

@@ -14,7 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -100,13 +100,18 @@ const scrollJS = `((still) => new Promise((done) => {
 // scrollRuns is how many times each view is scrolled.
 const scrollRuns = 3
 
+// firstRenders is how many times each view is opened afresh at 10,000
+// hosts: one open of the same page took from 0.9 to 2.9 s on the shared
+// 2-core machine.
+const firstRenders = 3
+
 // pageCost is one view's figures.
 type pageCost struct {
 	nodes       float64
 	busy        float64 // percent of the window
 	cpu         float64 // the renderer processes' CPU, every thread (workers too), percent of one core
-	firstRender float64 // ms, fresh page
-	stateAt     float64 // ms, when the state arrived
+	firstRender spread  // ms, fresh page (opened firstRenders times)
+	stateAt     spread  // ms, when the state arrived
 	fps         spread
 	frozenFPS   spread // the same page scrolled with its stream stopped
 }
@@ -116,6 +121,12 @@ type spread struct{ med, lo, hi float64 }
 
 func (s spread) String() string {
 	return fmt.Sprintf("%.0f frames/s (%.0f–%.0f)", s.med, s.lo, s.hi)
+}
+
+// spreadOf is the median and the range of xs (not empty).
+func spreadOf(xs []float64) spread {
+	xs = slices.Sorted(slices.Values(xs))
+	return spread{med: xs[len(xs)/2], lo: xs[0], hi: xs[len(xs)-1]}
 }
 
 func (b *bench) browserViews() ([]Figure, error) {
@@ -265,8 +276,7 @@ func (b *bench) browserViews() ([]Figure, error) {
 			}
 			fs = append(fs, f)
 		}
-		sort.Float64s(fs)
-		return spread{med: fs[len(fs)/2], lo: fs[0], hi: fs[len(fs)-1]}, nil
+		return spreadOf(fs), nil
 	}
 
 	// Baseline: the page with no host.
@@ -355,21 +365,27 @@ func (b *bench) browserViews() ([]Figure, error) {
 	}
 	at10k := map[string]pageCost{}
 	for _, v := range browserViewsList {
-		if err := open(v, 10000); err != nil {
-			return nil, err
+		var firsts, states []float64
+		for range firstRenders {
+			if err := open(v, 10000); err != nil {
+				return nil, err
+			}
+			first, err := waitHosts(10000, 60*time.Second)
+			if err != nil {
+				return nil, err
+			}
+			var st float64
+			if err := evalIn(ctx, `window.__stateAt`, &st); err != nil {
+				return nil, err
+			}
+			firsts, states = append(firsts, first), append(states, st)
 		}
-		first, err := waitHosts(10000, 60*time.Second)
-		if err != nil {
-			return nil, err
-		}
+		// The rest on the last page opened.
 		c, err := measure()
 		if err != nil {
 			return nil, err
 		}
-		c.firstRender = first
-		if err := evalIn(ctx, `window.__stateAt`, &c.stateAt); err != nil {
-			return nil, err
-		}
+		c.firstRender, c.stateAt = spreadOf(firsts), spreadOf(states)
 		if v != "map" { // the map is one screen: nothing to scroll
 			if c.fps, err = scrolls(); err != nil {
 				return nil, err
@@ -435,10 +451,12 @@ func (b *bench) browserViews() ([]Figure, error) {
 		p1 = append(p1, s1)
 		met1 = met1 && c.nodes <= 15000 && c.busy <= 20
 		c = at10k[v]
-		vals["first_render_ms_10000_"+v], vals["busy_percent_10000_"+v] = c.firstRender, c.busy
-		vals["state_at_ms_10000_"+v], vals["renderer_cpu_percent_10000_"+v] = c.stateAt, c.cpu
-		s := fmt.Sprintf("%s first render %.2f s (state in at %.2f s), busy %.1f%% (renderer CPU %.0f%%)", v, c.firstRender/1000, c.stateAt/1000, c.busy, c.cpu)
-		met10 = met10 && c.firstRender <= 2000 && c.busy <= 25
+		vals["first_render_ms_10000_"+v], vals["busy_percent_10000_"+v] = c.firstRender.med, c.busy
+		vals["first_render_ms_10000_"+v+"_min"], vals["first_render_ms_10000_"+v+"_max"] = c.firstRender.lo, c.firstRender.hi
+		vals["state_at_ms_10000_"+v], vals["renderer_cpu_percent_10000_"+v] = c.stateAt.med, c.cpu
+		s := fmt.Sprintf("%s first render %.2f s (%.2f–%.2f; state in at %.2f s), busy %.1f%% (renderer CPU %.0f%%)", v,
+			c.firstRender.med/1000, c.firstRender.lo/1000, c.firstRender.hi/1000, c.stateAt.med/1000, c.busy, c.cpu)
+		met10 = met10 && c.firstRender.med <= 2000 && c.busy <= 25
 		if v != "map" {
 			vals["scroll_fps_10000_"+v], vals["frozen_scroll_fps_10000_"+v] = c.fps.med, c.frozenFPS.med
 			vals["scroll_fps_10000_"+v+"_min"], vals["scroll_fps_10000_"+v+"_max"] = c.fps.lo, c.fps.hi
@@ -459,7 +477,7 @@ func (b *bench) browserViews() ([]Figure, error) {
 		ID: "browser_10000", Figure: "dashboard in Chromium, 10,000 hosts at 1 Hz (per view, fresh page)",
 		Measured: strings.Join(p10, "; "), Target: "first render ≤ 2 s, main thread busy ≤ 25 %, scrolling ≥ 50 frames/s",
 		Baseline: baseline + fmt.Sprintf("; the blank page scrolled under the same load: %s; a page that only parses the same WebSocket stream on its main thread: busy %.1f%% (renderer CPU %.0f%%)", blankLoaded, parseOnly.busy, parseOnly.cpu), Met: ptr(met10),
-		Note: fmt.Sprintf("busy (the main thread) over %s after the first render; scroll: the median of %d scrolls of 3 s, then their range; frozen: the same page scrolled again the same way after its stream was stopped, on the same loaded machine (what bounds the scrolling when it is about the same as live); renderer CPU: every thread of the page's processes (the Web Worker that parses the stream too), percent of one core; the state arrives when the worker passes it on, parsed; the page shares the machine with the consumer and the load generator", window, scrollRuns),
+		Note: fmt.Sprintf("first render: the median of %d fresh pages, then their range (the first render ≤ 2 s judged on the median); busy (the main thread) over %s after the last one's first render; scroll: the median of %d scrolls of 3 s, then their range; frozen: the same page scrolled again the same way after its stream was stopped, on the same loaded machine (what bounds the scrolling when it is about the same as live); renderer CPU: every thread of the page's processes (the Web Worker that parses the stream too), percent of one core; the state arrives when the worker passes it on, parsed; the page shares the machine with the consumer and the load generator", firstRenders, window, scrollRuns),
 	}}, nil
 }
 

@@ -44,6 +44,18 @@ func take(sub *Sub) []Update {
 	return append(out, p.updates...)
 }
 
+// pendingFrame is what a dashboard's writer would send for what waits for sub.
+func pendingFrame(t *testing.T, sub *Sub) []byte {
+	t.Helper()
+	var p Pending
+	sub.Take(&p)
+	var buf bytes.Buffer
+	if err := p.WriteFrame(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 // bytes is the update's complete entry, as a frame carries it.
 func (u *Update) bytes() []byte { return u.Full.bytes() }
 

@@ -32,18 +32,13 @@ func TestCompleteEntriesCarryTheSnapshotAsPublished(t *testing.T) {
 	}
 	frame := func(sub *Sub) (hosts []entry, watched *entry) {
 		t.Helper()
-		var p Pending
-		sub.Take(&p)
-		var buf bytes.Buffer
-		if err := p.WriteFrame(&buf); err != nil {
-			t.Fatal(err)
-		}
 		var fr struct {
 			Hosts   []entry `json:"hosts"`
 			Watched *entry  `json:"watched"`
 		}
-		if err := json.Unmarshal(buf.Bytes(), &fr); err != nil {
-			t.Fatalf("%v: %s", err, buf.Bytes())
+		b := pendingFrame(t, sub)
+		if err := json.Unmarshal(b, &fr); err != nil {
+			t.Fatalf("%v: %s", err, b)
 		}
 		return fr.Hosts, fr.Watched
 	}

@@ -29,14 +29,9 @@ func takeFrameWatched(t *testing.T, sub *Sub) (entries []HostEntry, watched *Hos
 	default:
 		return nil, nil, false
 	}
-	var p Pending
-	sub.Take(&p)
-	var buf bytes.Buffer
-	if err := p.WriteFrame(&buf); err != nil {
-		t.Fatal(err)
-	}
+	frame := pendingFrame(t, sub)
 	var f UpdateFrame
-	decodeStrict(t, buf.Bytes(), &f)
+	decodeStrict(t, frame, &f)
 	if f.Type != "update" {
 		t.Fatalf("frame type %q", f.Type)
 	}
@@ -55,7 +50,7 @@ func takeFrameWatched(t *testing.T, sub *Sub) (entries []HostEntry, watched *Hos
 		var raw struct {
 			Watched json.RawMessage `json:"watched"`
 		}
-		json.Unmarshal(buf.Bytes(), &raw)
+		json.Unmarshal(frame, &raw)
 		sameJSON(t, raw.Watched, again)
 	}
 	return entries, f.Watched, true
@@ -352,14 +347,8 @@ func TestUpdatesLeaveOutUnchangedFacts(t *testing.T) {
 	}
 	frame := func(sub *Sub) []bool {
 		t.Helper()
-		var p Pending
-		sub.Take(&p)
-		var buf bytes.Buffer
-		if err := p.WriteFrame(&buf); err != nil {
-			t.Fatal(err)
-		}
 		var fr UpdateFrame
-		decodeStrict(t, buf.Bytes(), &fr)
+		decodeStrict(t, pendingFrame(t, sub), &fr)
 		var deltas []bool
 		for _, raw := range fr.Hosts {
 			deltas = append(deltas, isDelta(t, raw))

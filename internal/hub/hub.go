@@ -306,8 +306,10 @@ func (h *Hub) encode(c *fleet.Change) (l *latest, full, tail []byte) {
 	} else { // a host without history (HISTORY_SIZE 0, or all given up to the memory budget)
 		tail = append(b[n:n], `,"point":null}`...)
 	}
-	return &latest{lean: append(make([]byte, 0, m.listsAt+len(leanEnd)), b[:m.listsAt]...), statusAt: m.statusAt, statusEnd: m.statusEnd,
-		factsAt: int32(m.factsAt), factsEnd: int32(m.factsEnd), figFactsAt: int32(m.figFactsAt), lastSeen: c.Entry.LastSeen, interval: c.Entry.Interval, goodbye: c.Entry.Goodbye}, full, tail
+	return &latest{lean: append(make([]byte, 0, m.listsAt+len(leanEnd)), b[:m.listsAt]...),
+		statusAt: m.statusAt, statusEnd: m.statusEnd,
+		factsAt: int32(m.factsAt), factsEnd: int32(m.factsEnd), figFactsAt: int32(m.figFactsAt),
+		lastSeen: c.Entry.LastSeen, interval: c.Entry.Interval, goodbye: c.Entry.Goodbye}, full, tail
 }
 
 // State is the fleet as it was when a subscription started: each host's

@@ -101,7 +101,7 @@ const scrollJS = `((still) => new Promise((done) => {
 const scrollRuns = 3
 
 // firstRenders is how many times each view is opened afresh at 10,000
-// hosts: one open of the same page took from 0.9 to 2.9 s on the shared
+// hosts: one open of the same page took from 0.66 to 2.88 s on the shared
 // 2-core machine.
 const firstRenders = 3
 

@@ -76,9 +76,7 @@ func appendHead(b []byte, e *fleet.Entry, common []byte) ([]byte, marks) {
 	b = appendFloat32(b, float32(e.Interval))
 	m.factsEnd = len(b)
 	b = append(b, `,"figures":`...)
-	var at int
-	b, at, m.listsAt = appendFigures(b, &e.Figures, common)
-	m.figFactsAt = at
+	b, m.figFactsAt, m.listsAt = appendFigures(b, &e.Figures, common)
 	b = append(b, `,"snapshot":`...)
 	return b, m
 }

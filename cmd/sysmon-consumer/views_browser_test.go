@@ -210,6 +210,21 @@ window.__mainSockets = 0;
 		}
 		click(t, b, `#hosts-table .group-toggle`)
 		waitFor(t, b, "the down host's row", 5*time.Second, `document.querySelectorAll('#hosts-table tr[data-host="`+down+`"]').length`, func(n int) bool { return n == 1 })
+		// Each row, the Down group's too, is where the window of rows puts
+		// it: its place in the list times the one row height (--row-h).
+		// A row taller or shorter than that shifts every row after it.
+		if off := eval[[]string](t, b, `(() => {
+		  const body = document.querySelector('#hosts-table tbody');
+		  const h = parseFloat(getComputedStyle(body.closest('.vtable-wrap')).getPropertyValue('--row-h'));
+		  const top = body.getBoundingClientRect().top, out = [];
+		  for (const r of body.querySelectorAll('tr[aria-rowindex]')) {
+		    const want = (Number(r.getAttribute('aria-rowindex')) - 2) * h, b = r.getBoundingClientRect();
+		    if (Math.abs(b.top - top - want) > 0.5 || Math.abs(b.height - h) > 0.5) out.push((r.getAttribute('data-host') || r.className) + ' at ' + (b.top - top) + ' (' + b.height + ' px), want ' + want);
+		  }
+		  return out;
+		})()`); len(off) > 0 {
+			t.Errorf("table rows out of place: %s", strings.Join(off, "; "))
+		}
 		// To a screen reader it is a table, with its headers, rows and cells
 		// (and the Down group's row), whatever CSS makes of its elements.
 		for sel, want := range map[string]string{

@@ -14,7 +14,7 @@ import (
 // TestStreamWorkerKnowsEveryField holds the dashboard's Web Worker
 // (static/stream.js) to the protocol's entries: each figure is a number of
 // its rows (NUMS) or a fact it compares from one update to the next
-// (sigOf), each by its name. A field it did not know would change on the
+// (sigOf) and passes on (others), each by its name. A field it did not know would change on the
 // page only when another one did; a fact (hub.FactKeys) it did not keep
 // would be lost at the host's next update.
 func TestStreamWorkerKnowsEveryField(t *testing.T) {
@@ -57,6 +57,23 @@ func TestStreamWorkerKnowsEveryField(t *testing.T) {
 			case !uses(obj, name):
 				t.Errorf("stream.js's sigOf does not compare %s.%s: a change of it alone would not reach the page", obj, name)
 			}
+		}
+	}
+	// others passes on every figure that is not a number of the rows: one
+	// it left out would never reach the page.
+	body := regexp.MustCompile(`(?s)\nfunction others\(f\) \{(.*?)\n\}`).FindStringSubmatch(js)
+	if body == nil {
+		t.Fatal("stream.js has no others(f)")
+	}
+	figs := reflect.TypeFor[hub.Figures]()
+	for i := range figs.NumField() {
+		fd := figs.Field(i)
+		name, _, _ := strings.Cut(fd.Tag.Get("json"), ",")
+		if slices.Contains(nums, name) {
+			continue
+		}
+		if !regexp.MustCompile(`\bf\.` + name + `\b`).MatchString(body[1]) {
+			t.Errorf("stream.js's others() leaves out the figure %q: it would never reach the page", name)
 		}
 	}
 	// keepFacts gives back each fact an update leaves out when unchanged.

@@ -1006,6 +1006,7 @@
   const viewApi = {
     fmt: { pct: fmtPct, load: fmtLoad, rate: fmtRate, dash: DASH },
     setText, setAttr, shortName, hostHref,
+    receiving: () => state.receiving != null, // a state's parts are still coming
     statusOf: (h) => (isDown(h) ? 'offline' : h.level === 'crit' ? 'crit' : h.level === 'warn' ? 'warn' : h.degraded ? 'degraded' : h.status),
     statusWord: (s) => STATUS_WORDS[s] || s,
     seenText: (h) => fmtAgo(serverNow() - h.lastSeen),

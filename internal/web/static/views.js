@@ -536,9 +536,14 @@
       }
       if (current) current.tabIndex = 0;
     }
+    // While a state comes in parts, the cells wait: each part reorders the
+    // map (a name sort interleaves its hosts with those before), and cells
+    // grown for a part were moved or taken out again at the next one. The
+    // canvas shows every host meanwhile; set() grows them again once the
+    // last part is in.
     function grow() {
       growing = false;
-      if (limit === Infinity) return;
+      if (limit === Infinity || api.receiving()) return;
       limit += Math.min(limit, CHUNK);
       if (limit >= order.length) limit = Infinity;
       cells();

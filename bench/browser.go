@@ -328,15 +328,15 @@ func (b *bench) browserViews() ([]Figure, error) {
 	for _, v := range browserViewsList {
 		var ok bool
 		if err := evalIn(ctx, `(location.hash = '#/`+v+`', true)`, &ok); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("1,000 hosts, %s: %w", v, err)
 		}
 		c, err := measure()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("1,000 hosts, %s, busy: %w", v, err)
 		}
 		if v != "map" {
 			if c.fps, err = scrolls(); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("1,000 hosts, %s, scroll: %w", v, err)
 			}
 		}
 		at1k[v] = c
@@ -366,29 +366,29 @@ func (b *bench) browserViews() ([]Figure, error) {
 	at10k := map[string]pageCost{}
 	for _, v := range browserViewsList {
 		var firsts, states []float64
-		for range firstRenders {
+		for i := range firstRenders {
 			if err := open(v, 10000); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("10,000 hosts, %s, open page %d: %w", v, i+1, err)
 			}
 			first, err := waitHosts(10000, 60*time.Second)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("10,000 hosts, %s, page %d: %w", v, i+1, err)
 			}
 			var st float64
 			if err := evalIn(ctx, `window.__stateAt`, &st); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("10,000 hosts, %s, page %d: %w", v, i+1, err)
 			}
 			firsts, states = append(firsts, first), append(states, st)
 		}
 		// The rest on the last page opened.
 		c, err := measure()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("10,000 hosts, %s, busy: %w", v, err)
 		}
 		c.firstRender, c.stateAt = spreadOf(firsts), spreadOf(states)
 		if v != "map" { // the map is one screen: nothing to scroll
 			if c.fps, err = scrolls(); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("10,000 hosts, %s, scroll: %w", v, err)
 			}
 			// The same page, its stream stopped (no update to apply),
 			// scrolled the same way on the same loaded machine: what
@@ -401,7 +401,7 @@ func (b *bench) browserViews() ([]Figure, error) {
 				return nil, err
 			}
 			if c.frozenFPS, err = scrolls(); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("10,000 hosts, %s, frozen scroll: %w", v, err)
 			}
 		}
 		at10k[v] = c

@@ -39,21 +39,7 @@ func TestDashboardAppliesAFrameInOrder(t *testing.T) {
 			removed("charlie") + `,` + removed("alpha") + `,` + removed("bravo") + `,` + entry("charlie", "live", 1) + `]}`,
 	}
 	next := make(chan struct{})
-	srv := scriptedServer(t, func(c *websocket.Conn, r *http.Request) {
-		for i, f := range frames {
-			if i > 0 {
-				select {
-				case <-next:
-				case <-r.Context().Done():
-					return
-				}
-			}
-			if c.WriteMessage(websocket.TextMessage, []byte(f)) != nil {
-				return
-			}
-		}
-		<-r.Context().Done()
-	})
+	srv := scriptedServer(t, onCue(frames, next))
 
 	b := startBrowser(t)
 	if err := chromedp.Do(b.ctx, chromedp.Navigate(srv.URL+"/")); err != nil {
@@ -170,21 +156,7 @@ func TestMapCellsWaitForTheLastPart(t *testing.T) {
 		`{"type":"state_part","hosts":[` + part(1200, 2000) + `]}`,
 	}
 	next := make(chan struct{})
-	srv := scriptedServer(t, func(c *websocket.Conn, r *http.Request) {
-		for i, f := range frames {
-			if i > 0 {
-				select {
-				case <-next:
-				case <-r.Context().Done():
-					return
-				}
-			}
-			if c.WriteMessage(websocket.TextMessage, []byte(f)) != nil {
-				return
-			}
-		}
-		<-r.Context().Done()
-	})
+	srv := scriptedServer(t, onCue(frames, next))
 
 	b := startBrowser(t)
 	if err := chromedp.Do(b.ctx, chromedp.Navigate(srv.URL+"/#/map")); err != nil {
@@ -200,6 +172,26 @@ func TestMapCellsWaitForTheLastPart(t *testing.T) {
 	}
 	next <- struct{}{}
 	waitFor(t, b, "a cell for every host once the last part is in", 20*time.Second, counts, func(s string) bool { return s == "2000 2000" })
+}
+
+// onCue is a script for scriptedServer: the first frame at once, each
+// other one when the test receives from next.
+func onCue(frames []string, next <-chan struct{}) func(c *websocket.Conn, r *http.Request) {
+	return func(c *websocket.Conn, r *http.Request) {
+		for i, f := range frames {
+			if i > 0 {
+				select {
+				case <-next:
+				case <-r.Context().Done():
+					return
+				}
+			}
+			if c.WriteMessage(websocket.TextMessage, []byte(f)) != nil {
+				return
+			}
+		}
+		<-r.Context().Done()
+	}
 }
 
 func scriptedServer(t *testing.T, script func(c *websocket.Conn, r *http.Request)) *httptest.Server {

@@ -14,9 +14,9 @@ import (
 // TestStreamWorkerKnowsEveryField holds the dashboard's Web Worker
 // (static/stream.js) to the protocol's entries: each figure is a number of
 // its rows (NUMS) or a fact it compares from one update to the next
-// (sigOf) and passes on (others), each by its name. A field it did not know would change on the
-// page only when another one did; a fact (hub.FactKeys) it did not keep
-// would be lost at the host's next update.
+// (sigOf) and passes on (others), each by its name. A field it did not
+// know would change on the page only when another one did; a fact
+// (hub.FactKeys) it did not keep would be lost at the host's next update.
 func TestStreamWorkerKnowsEveryField(t *testing.T) {
 	src, err := os.ReadFile("static/stream.js")
 	if err != nil {

@@ -9,7 +9,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -321,6 +323,7 @@ type State struct {
 
 type stateEntry struct {
 	*latest
+	host   string
 	status string
 }
 
@@ -404,20 +407,26 @@ func (st *State) writeHosts(w io.Writer, entries []stateEntry) (int64, error) {
 func (h *Hub) Subscribe(mergeAfter, maxBytes int, complete bool, now time.Time) (*State, *Sub) {
 	sub := newSub(mergeAfter, maxBytes, complete)
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.opts.Tick <= 0 {
 		h.flushLocked(now)
 	} // else the state is the last tick's, and the next tick sends what changed since
 
 	st := &State{entries: make([]stateEntry, 0, len(h.latest))}
-	for _, l := range h.latest {
+	for host, l := range h.latest {
 		e := fleet.Entry{LastSeen: l.lastSeen, Interval: l.interval, Goodbye: l.goodbye}
-		st.entries = append(st.entries, stateEntry{latest: l, status: h.fleet.StatusAt(&e, now)})
+		st.entries = append(st.entries, stateEntry{latest: l, host: host, status: h.fleet.StatusAt(&e, now)})
 	}
 	h.subs[sub] = struct{}{}
 	if complete {
 		h.complete++
 	}
+	h.mu.Unlock()
+	// By name, outside the lock: the first part is the first screen of a
+	// dashboard sorted by name (its default), and the parts after it add
+	// hosts below that screen instead of reshuffling it. In the map's
+	// order, each part put other hosts on the first screen: their tiles
+	// were drawn and laid out again at each part of a 10,000-host state.
+	slices.SortFunc(st.entries, func(a, b stateEntry) int { return strings.Compare(a.host, b.host) })
 	return st, sub
 }
 

@@ -35,7 +35,9 @@ const StatePart = 1000
 // are lean, so that it grows with the fleet by a few hundred bytes a host:
 // they leave out Snapshot, Figures.FS, Figures.Net, Figures.Temps and Point,
 // which only the host view shows (it watches its host: WatchMessage; its
-// history is GET /api/hosts?host=NAME). A host is in one part only; hosts
+// history is GET /api/hosts?host=NAME). The hosts come by name (byte
+// order), so that the first part is the first screen of a dashboard sorted
+// by name and the later parts do not reshuffle it. A host is in one part only; hosts
 // the state leaves out (the dashboard knew them from an earlier
 // connection) are gone once the last part (More false) is in.
 type StateFrame struct {

@@ -205,8 +205,8 @@ func readState(t *testing.T, c *websocket.Conn) []HostEntry {
 }
 
 // TestWebSocketStateInParts: the state of a fleet larger than StatePart
-// comes in bounded parts that hold every host once, and the updates come
-// after the last part, none missed.
+// comes in bounded parts that hold every host once, by name, and the
+// updates come after the last part, none missed.
 func TestWebSocketStateInParts(t *testing.T) {
 	const n = 2*StatePart + 345
 	f := fleet.New(fleet.Config{HistorySize: 2, MaxHosts: 2 * n, StaleAfter: 3, OfflineAfter: 10})
@@ -232,6 +232,11 @@ func TestWebSocketStateInParts(t *testing.T) {
 	hosts := readState(t, c)
 	if len(hosts) != n {
 		t.Fatalf("the state holds %d hosts, want %d", len(hosts), n)
+	}
+	for i := 1; i < n; i++ {
+		if hosts[i-1].Host >= hosts[i].Host {
+			t.Fatalf("the state's host %d is %s, after %s: want them by name", i, hosts[i].Host, hosts[i-1].Host)
+		}
 	}
 	seq := map[string]uint64{}
 	done := 0

@@ -72,6 +72,48 @@ func TestVendorIsNotListed(t *testing.T) {
 	}
 }
 
+// TestFilesAreRevalidated: each of the dashboard's files has an ETag of
+// its own and Cache-Control: no-cache; asked again with its ETag it is
+// 304 Not Modified without a body, with another one it is sent whole.
+func TestFilesAreRevalidated(t *testing.T) {
+	base := dashboard(t, server.Config{})
+	fetch := func(path, tag string) (*http.Response, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tag != "" {
+			req.Header.Set("If-None-Match", tag)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	seen := map[string]string{}
+	for _, path := range []string{"/", "/index.html", "/app.js", "/stream.js", "/vendor/uPlot.min.css"} {
+		resp, body := fetch(path, "")
+		tag := resp.Header.Get("ETag")
+		if resp.StatusCode != http.StatusOK || body == "" || !strings.HasPrefix(tag, `"`) || resp.Header.Get("Cache-Control") != "no-cache" {
+			t.Fatalf("%s: %d, ETag %q, Cache-Control %q; want 200, an ETag, no-cache", path, resp.StatusCode, tag, resp.Header.Get("Cache-Control"))
+		}
+		if other, ok := seen[tag]; ok && !(path == "/index.html" && other == "/") {
+			t.Errorf("%s has the ETag of %s", path, other)
+		}
+		seen[tag] = path
+		if resp, body := fetch(path, tag); resp.StatusCode != http.StatusNotModified || body != "" {
+			t.Errorf("%s with its ETag: %d and %d bytes, want 304 and none", path, resp.StatusCode, len(body))
+		}
+		if resp, body := fetch(path, `"another"`); resp.StatusCode != http.StatusOK || body == "" {
+			t.Errorf("%s with another ETag: %d and %d bytes, want 200 and the file", path, resp.StatusCode, len(body))
+		}
+	}
+}
+
 // TestWebSocketOriginRule: the dashboard's own page connects (with a
 // modern browser's Sec-Fetch-Site or an old one's Origin, also behind a
 // proxy that rewrites Host); a page of another site does not, whether the

@@ -536,9 +536,10 @@
       }
       if (current) current.tabIndex = 0;
     }
-    // While a state comes in parts, the cells wait: each part reorders the
-    // map (a name sort interleaves its hosts with those before), and cells
-    // grown for a part were moved or taken out again at the next one. The
+    // While a state comes in parts, the cells wait: each part resizes the
+    // map's cells (more hosts on one screen) and, sorted other than by name
+    // (the parts come by name), interleaves its hosts with those before;
+    // cells grown for a part were moved or taken out again at the next. The
     // canvas shows every host meanwhile; set() grows them again once the
     // last part is in.
     function grow() {

@@ -312,12 +312,25 @@ func (b *bench) browserViews() ([]Figure, error) {
 		return b.start("browser", "sysmon-loadgen", "publish", "-exchange", ex, "-hosts", strconv.Itoa(hosts), "-interval", "1s",
 			"-duration", "1h", "-json", "-prefix", "host-")
 	}
+	// published stops a load generator and reads what it sent: on this
+	// machine, shared with the browser, it may fall behind its hosts'
+	// schedule, and the pages then saw less than 1 Hz a host.
+	type sent struct {
+		PerSecond float64 `json:"per_second"`
+		MaxLate   float64 `json:"max_late_ms"`
+	}
+	published := func(lg *proc) (sent, error) {
+		lg.stop()
+		var s sent
+		return s, lg.wait(time.Second, &s)
+	}
 
 	// 1,000 hosts at 1 Hz: one open page goes through the views.
 	lg, err := publish(1000)
 	if err != nil {
 		return nil, err
 	}
+	defer lg.stop()
 	if err := open("grid", 1000); err != nil {
 		return nil, err
 	}
@@ -341,7 +354,10 @@ func (b *bench) browserViews() ([]Figure, error) {
 		}
 		at1k[v] = c
 	}
-	lg.stop()
+	sent1k, err := published(lg)
+	if err != nil {
+		return nil, err
+	}
 
 	// 10,000 hosts at 1 Hz (the first 1,000 are the same hosts): a fresh
 	// page per view.
@@ -442,10 +458,16 @@ func (b *bench) browserViews() ([]Figure, error) {
 	if err := evalIn(ctx, `window.__n`, &frames); err != nil || frames == 0 {
 		return nil, fmt.Errorf("the parse-only page got no frame (%v)", err)
 	}
+	sent10k, err := published(lg)
+	if err != nil {
+		return nil, err
+	}
 
 	vals := map[string]float64{"baseline_nodes": idle.nodes, "baseline_busy_percent": idle.busy, "baseline_fps": idleFPS,
 		"parse_only_busy_percent_10000": parseOnly.busy, "parse_only_renderer_cpu_percent_10000": parseOnly.cpu,
-		"baseline_renderer_cpu_percent": idle.cpu}
+		"baseline_renderer_cpu_percent": idle.cpu,
+		"published_per_second_1000":     sent1k.PerSecond, "published_per_second_10000": sent10k.PerSecond,
+		"max_late_ms_1000": sent1k.MaxLate, "max_late_ms_10000": sent10k.MaxLate}
 	var p1, p10 []string
 	met1, met10 := true, true
 	for _, v := range browserViewsList {
@@ -477,14 +499,27 @@ func (b *bench) browserViews() ([]Figure, error) {
 	vals["baseline_blank_scroll_fps_10000_load"] = blankLoaded.med
 	baseline := fmt.Sprintf("page with no host: %.0f nodes, busy %.1f%%, %.0f frames/s idle; a blank page scrolled the same way: %.0f frames/s",
 		idle.nodes, idle.busy, idleFPS, blank.med)
+	// The load as it was: what the load generator published, against the
+	// 1 Hz a host it was asked for. Below 90 % of it (as the fleet
+	// scenarios judge), the pages had less to do than the figure says: not
+	// met, whatever they measured.
+	load := func(x sent, hosts float64) string {
+		s := fmt.Sprintf("the load generator published %.0f/s of %.0f/s (max %.0f ms behind schedule)", x.PerSecond, hosts, x.MaxLate)
+		if x.PerSecond < 0.9*hosts {
+			s += ": below 90 % of the load, the targets are not measured at it"
+		}
+		return s
+	}
+	met1 = met1 && sent1k.PerSecond >= 0.9*1000
+	met10 = met10 && sent10k.PerSecond >= 0.9*10000
 	return []Figure{{
 		ID: "browser_1000", Figure: "dashboard in Chromium, 1,000 hosts at 1 Hz (per view)",
 		Measured: strings.Join(p1, "; "), Target: "DOM nodes ≤ 15,000, main thread busy ≤ 20 %",
-		Baseline: baseline, Met: ptr(met1), Values: vals,
+		Baseline: baseline + "; " + load(sent1k, 1000), Met: ptr(met1), Values: vals,
 	}, {
 		ID: "browser_10000", Figure: "dashboard in Chromium, 10,000 hosts at 1 Hz (per view, fresh page)",
 		Measured: strings.Join(p10, "; "), Target: "first render ≤ 2 s, main thread busy ≤ 25 %, scrolling ≥ 50 frames/s",
-		Baseline: baseline + fmt.Sprintf("; the blank page scrolled under the same load: %s; a page that only parses the same WebSocket stream on its main thread: busy %.1f%% (renderer CPU %.0f%%)", blankLoaded, parseOnly.busy, parseOnly.cpu), Met: ptr(met10),
+		Baseline: baseline + fmt.Sprintf("; the blank page scrolled under the same load: %s; a page that only parses the same WebSocket stream on its main thread: busy %.1f%% (renderer CPU %.0f%%); %s", blankLoaded, parseOnly.busy, parseOnly.cpu, load(sent10k, 10000)), Met: ptr(met10),
 		Note: fmt.Sprintf("the first page opens %s after the consumer knows the 10,000 hosts (the fleet scenarios' warm-up); first render: the median of %d fresh pages, then their range (the first render ≤ 2 s judged on the median); busy (the main thread) over %s after the last one's first render; scroll: the median of %d scrolls of 3 s, then their range; frozen: the same page scrolled again the same way after its stream was stopped, on the same loaded machine (what bounds the scrolling when it is about the same as live); renderer CPU: every thread of the page's processes (the Web Worker that parses the stream too), percent of one core; the state arrives when the worker passes it on, parsed; the page shares the machine with the consumer and the load generator", b.opts.warmup, firstRenders, window, scrollRuns),
 	}}, nil
 }

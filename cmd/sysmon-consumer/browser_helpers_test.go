@@ -437,6 +437,20 @@ type browser struct {
 
 	mu       sync.Mutex
 	messages []chromedp.ConsoleMessage
+	down     [][2]time.Time // when a test had stopped the consumer (expectDown)
+}
+
+// expectDown tells problems that the test stops the consumer from now until
+// it calls the returned func: the page's requests meanwhile (its alerts'
+// and status polls) are refused, and Chromium logs each as an error of the
+// network. Refused requests outside those windows still count.
+func (b *browser) expectDown() (up func()) {
+	from := time.Now()
+	return func() {
+		b.mu.Lock()
+		b.down = append(b.down, [2]time.Time{from, time.Now()})
+		b.mu.Unlock()
+	}
 }
 
 // pageProbe runs before the page's own scripts: it records CSP violations.
@@ -493,7 +507,8 @@ func startBrowser(t *testing.T) *browser {
 
 // problems returns the console errors, exceptions and CSP violations, less
 // the browser's own note of each failed WebSocket attempt while the consumer
-// is down (expected in the restart test).
+// is down (expected in the restart test), and of each request refused while
+// a test had stopped the consumer (expectDown).
 func (b *browser) problems(t *testing.T) []string {
 	t.Helper()
 	var out []string
@@ -503,6 +518,9 @@ func (b *browser) problems(t *testing.T) []string {
 			continue
 		}
 		if strings.Contains(m.Text, "WebSocket connection to ") {
+			continue
+		}
+		if m.Source == "network" && strings.Contains(m.Text, "net::ERR_CONNECTION_REFUSED") && b.wasDown(m.Time) {
 			continue
 		}
 		out = append(out, fmt.Sprintf("console %s (%s): %s %s:%d", m.Type, m.Source, m.Text, m.URL, m.Line))
@@ -516,6 +534,17 @@ func (b *browser) problems(t *testing.T) []string {
 		out = append(out, "CSP violation: "+v)
 	}
 	return out
+}
+
+// wasDown tells whether at was in a window of expectDown (b.mu held). The
+// browser stamps its messages with its own clock, the same machine's.
+func (b *browser) wasDown(at time.Time) bool {
+	for _, w := range b.down {
+		if !at.Before(w[0]) && !at.After(w[1]) {
+			return true
+		}
+	}
+	return false
 }
 
 // eval evaluates a JavaScript expression in the page (with

@@ -428,6 +428,7 @@ func TestDashboardBrowser(t *testing.T) {
 
 	t.Run("consumer restart: the page says disconnected, then resynchronises", func(t *testing.T) {
 		waitFor(t, b, "back on the overview", 3*time.Second, `!document.getElementById('overview').hidden`, func(ok bool) bool { return ok })
+		up := b.expectDown()
 		consumer.stop(t)
 		waitFor(t, b, "#conn says disconnected", 5*time.Second, `document.getElementById('conn').textContent`,
 			func(s string) bool { return s == "disconnected" })
@@ -437,6 +438,7 @@ func TestDashboardBrowser(t *testing.T) {
 		consumer = startConsumer(t, cfg, base, logs)
 		waitFor(t, b, "#conn says connected again", 20*time.Second, `document.getElementById('conn').textContent`,
 			func(s string) bool { return s == "connected" })
+		up()
 		// The new consumer knows only the hosts that published since it
 		// started: the page must show exactly those (a fresh state replaces all).
 		waitAPI("the publishing hosts known to the new consumer", func(n []string) bool { return len(n) >= 8 })

@@ -67,14 +67,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ingest.History = hist.recorder
 	dashboards := hub.New(hosts, hub.Options{Tick: cfg.Tick, SendBuffer: cfg.SendBuffer}, log.With("component", "hub"))
 	thresholds := make(map[string]web.Thresholds, len(cfg.Thresholds))
-	rules := alert.DefaultConfig()
-	rules.For, rules.Repeat, rules.Expire = cfg.Alerts.For, cfg.Alerts.Repeat, cfg.Fleet.Expire
-	rules.OfflineAfter, rules.OfflineFloor = cfg.Fleet.OfflineAfter, cfg.Fleet.OfflineFloor
 	for k, t := range cfg.Thresholds {
 		thresholds[k] = web.Thresholds(t)
-		rules.Thresholds[k] = [2]float64{t.Warn, t.Crit}
 	}
-	alerts, err := alert.NewService(rules, alert.Options{Dir: cfg.StateDir, Every: cfg.Alerts.Check, Channels: channels, Hosts: hosts.Hosts,
+	alerts, err := alert.NewService(cfg.Rules(), alert.Options{Dir: cfg.StateDir, Every: cfg.Alerts.Check, Channels: channels, Hosts: hosts.Hosts,
 		Broker: func() (bool, time.Time) { return status.Connected(), status.Get().Since }, Log: log.With("component", "alert")})
 	if err != nil {
 		log.Error("cannot start", "err", err)

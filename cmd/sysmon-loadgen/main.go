@@ -1,8 +1,9 @@
 // Command sysmon-loadgen sizes a sysmon deployment: it simulates a fleet of
 // hosts publishing snapshots straight to RabbitMQ (the same schema and size
 // as sysmon-publisher's), watches a consumer's WebSocket like dashboards do
-// and measures how late updates arrive, and drains a queue with a bare
-// consumer to show what the broker alone can do on the same machine.
+// and measures how late updates arrive, drains a queue with a bare
+// consumer to show what the broker alone can do on the same machine, and
+// serves the consumer's dashboard of a simulated fleet without a broker.
 package main
 
 import (
@@ -29,6 +30,9 @@ Commands:
             state time and the publish-to-receipt latency of updates
   consume   drain a queue with a bare amqp091-go consumer (the broker's own
             ceiling on this machine, for comparison with sysmon-consumer)
+  serve     serve sysmon-consumer's dashboard of N simulated hosts, fed in
+            the same process without a broker (what a browser costs with a
+            big fleet)
 
 Run "sysmon-loadgen COMMAND -h" for the flags of a command.
 
@@ -39,6 +43,8 @@ Examples:
   sysmon-loadgen watch -url ws://127.0.0.1:8003/ws -clients 20 -measure 1 -duration 1m
   # how long a new dashboard waits for the fleet's state
   sysmon-loadgen watch -url ws://127.0.0.1:8003/ws -duration 0
+  # the dashboard of 10,000 hosts at 1 Hz on http://127.0.0.1:8004/
+  sysmon-loadgen serve -hosts 10000 -interval 1s
 `
 
 func main() {
@@ -64,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = runWatch
 	case "consume":
 		cmd = runConsume
+	case "serve":
+		cmd = runServe
 	default:
 		fmt.Fprintf(stderr, "sysmon-loadgen: unknown command %q\n\n%s", args[0], usage)
 		return 2

@@ -3,6 +3,7 @@ package main
 import (
 	"container/heap"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"sync"
@@ -17,6 +18,7 @@ import (
 const defaultAMQP = "amqp://guest:guest@127.0.0.1:5672/"
 
 type publishOpts struct {
+	cmd                                 string // publish or serve, for the progress lines
 	url, exchange, exchangeType, prefix string
 	hosts, conns, count, inflight       int
 	interval, duration, report          time.Duration
@@ -42,7 +44,7 @@ type PublishSummary struct {
 }
 
 func runPublish(ctx context.Context, args []string, stdout, stderr io.Writer) (any, error) {
-	var o publishOpts
+	o := publishOpts{cmd: "publish"}
 	fs := newFlags("publish", `Simulates -hosts hosts, each publishing a snapshot (sysmon's schema, the size of
 a real host's: 2-16 cores, 1-3 file systems, 1-2 interfaces unless fixed by the
 flags below) every -interval, at its own phase and with its own -jitter, to the
@@ -53,40 +55,55 @@ fast as the broker takes them (give -count or -duration).`, stderr)
 	fs.StringVar(&o.exchange, "exchange", "system_info", "exchange to publish to (EXCHANGE_NAME of the daemons)")
 	fs.StringVar(&o.exchangeType, "exchange-type", "fanout", "exchange type, for -declare")
 	fs.BoolVar(&o.declare, "declare", true, "declare the exchange (durable) as the daemons do")
+	fs.IntVar(&o.conns, "connections", 1, "AMQP connections; hosts are spread over them")
+	fs.BoolVar(&o.confirm, "confirm", false, "use publisher confirms, as sysmon-publisher does (slower)")
+	fs.IntVar(&o.inflight, "inflight", 256, "with -confirm: unconfirmed messages allowed per connection")
+	fleetFlags(fs, &o)
+	if err := parse(fs, args); err != nil {
+		return nil, err
+	}
+	if err := checkFleet(o, stderr); err != nil {
+		return nil, err
+	}
+	return publish(ctx, o, stderr, func(ctx context.Context, hosts []*simHost, st *pubStats, budget *atomic.Int64) error {
+		return publishConn(ctx, o, hosts, st, budget)
+	})
+}
+
+// fleetFlags are the flags of a simulated fleet (publish and serve).
+func fleetFlags(fs *flag.FlagSet, o *publishOpts) {
 	fs.IntVar(&o.hosts, "hosts", 100, "number of simulated `hosts`")
 	fs.StringVar(&o.prefix, "prefix", "loadgen-", "host name prefix")
 	fs.DurationVar(&o.interval, "interval", 2*time.Second, "each host's publish interval (PUBLISH_INTERVAL); 0: as fast as possible")
 	fs.Float64Var(&o.jitter, "jitter", 0.02, "each host's interval differs from -interval by up to this fraction")
 	fs.DurationVar(&o.duration, "duration", 0, "stop after this long (0: until -count or Ctrl-C)")
 	fs.IntVar(&o.count, "count", 0, "stop after this many messages in all (0: no limit)")
-	fs.IntVar(&o.conns, "connections", 1, "AMQP connections; hosts are spread over them")
-	fs.BoolVar(&o.confirm, "confirm", false, "use publisher confirms, as sysmon-publisher does (slower)")
-	fs.IntVar(&o.inflight, "inflight", 256, "with -confirm: unconfirmed messages allowed per connection")
 	fs.IntVar(&o.shape.cores, "cores", 0, "cores per host (0: 2-16, varying)")
 	fs.IntVar(&o.shape.filesystems, "filesystems", 0, "file systems per host (0: 1-3, varying)")
 	fs.IntVar(&o.shape.interfaces, "interfaces", 0, "network interfaces per host (0: 1-2, varying)")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed (same seed, same fleet)")
 	fs.DurationVar(&o.report, "report", 10*time.Second, "progress line on stderr this often (0: none)")
 	fs.Bool("json", false, "print the summary as one line of JSON")
-	if err := parse(fs, args); err != nil {
-		return nil, err
-	}
+}
+
+// checkFleet explains what is wrong with a fleet's flags (errUsage).
+func checkFleet(o publishOpts, stderr io.Writer) error {
 	if o.hosts < 1 || o.conns < 1 || o.interval < 0 || o.jitter < 0 || o.jitter >= 1 {
 		fmt.Fprintln(stderr, "-hosts and -connections must be at least 1, -interval not negative, -jitter in [0,1)")
-		return nil, errUsage
+		return errUsage
 	}
 	// Beyond the consumer's limits every message would be counted invalid.
 	if sh := o.shape; sh.cores < 0 || sh.cores > snapshot.MaxCores || sh.filesystems < 0 || sh.filesystems > snapshot.MaxFilesystems ||
 		sh.interfaces < 0 || sh.interfaces > snapshot.MaxInterfaces {
 		fmt.Fprintf(stderr, "-cores at most %d, -filesystems at most %d, -interfaces at most %d (what a consumer accepts)\n",
 			snapshot.MaxCores, snapshot.MaxFilesystems, snapshot.MaxInterfaces)
-		return nil, errUsage
+		return errUsage
 	}
 	if o.interval == 0 && o.count == 0 && o.duration == 0 {
 		fmt.Fprintln(stderr, "-interval 0 publishes as fast as possible: give -count or -duration")
-		return nil, errUsage
+		return errUsage
 	}
-	return publish(ctx, o, stderr)
+	return nil
 }
 
 // hostHeap orders hosts by their next due time.
@@ -125,7 +142,11 @@ func (s *pubStats) size(n int) {
 	}
 }
 
-func publish(ctx context.Context, o publishOpts, stderr io.Writer) (*PublishSummary, error) {
+// publish builds the fleet, runs one run per connection (their hosts
+// spread evenly), reports progress and sums up.
+func publish(ctx context.Context, o publishOpts, stderr io.Writer,
+	run func(ctx context.Context, hosts []*simHost, st *pubStats, budget *atomic.Int64) error) (*PublishSummary, error) {
+	o.conns = max(o.conns, 1)
 	if o.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.duration)
@@ -158,7 +179,7 @@ func publish(ctx context.Context, o publishOpts, stderr io.Writer) (*PublishSumm
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := publishConn(ctx, o, perConn[c], &st, &budget); err != nil {
+			if err := run(ctx, perConn[c], &st, &budget); err != nil {
 				errs <- err
 				cancel()
 			}
@@ -179,8 +200,8 @@ func publish(ctx context.Context, o publishOpts, stderr io.Writer) (*PublishSumm
 					return
 				case <-t.C:
 					n := st.sent.Load()
-					fmt.Fprintf(stderr, "sysmon-loadgen publish: %d sent (%.0f/s), max %.1f ms behind schedule\n",
-						n, float64(n-last)/o.report.Seconds(), float64(st.maxLate.Load())/1e6)
+					fmt.Fprintf(stderr, "sysmon-loadgen %s: %d sent (%.0f/s), max %.1f ms behind schedule\n",
+						o.cmd, n, float64(n-last)/o.report.Seconds(), float64(st.maxLate.Load())/1e6)
 					last = n
 				}
 			}
@@ -254,9 +275,34 @@ func publishConn(ctx context.Context, o publishOpts, hosts []*simHost, st *pubSt
 		}
 	}()
 
+	return pace(ctx, o, hosts, st, budget, func(s *snapshot.Snapshot, body []byte, now time.Time) error {
+		msg := amqp.Publishing{ContentType: "application/json", DeliveryMode: amqp.Persistent,
+			MessageId: s.MessageID(), Timestamp: now, AppId: "sysmon-loadgen", Type: snapshot.MessageType, Body: body}
+		if !o.confirm {
+			return ch.PublishWithContext(ctx, o.exchange, s.Host, false, false, msg)
+		}
+		if len(window) >= o.inflight {
+			if err := settle(window[0]); err != nil {
+				return fmt.Errorf("confirm: %w", err)
+			}
+			window = window[1:]
+		}
+		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, o.exchange, s.Host, false, false, msg)
+		if err != nil {
+			return err
+		}
+		window = append(window, dc)
+		return nil
+	})
+}
+
+// pace takes each of hosts' snapshots when it is due (round robin, as fast
+// as send goes, with -interval 0), encodes it and hands it to send: the
+// broker for publish, the consumer's fleet for serve.
+func pace(ctx context.Context, o publishOpts, hosts []*simHost, st *pubStats, budget *atomic.Int64,
+	send func(s *snapshot.Snapshot, body []byte, now time.Time) error) error {
 	h := hostHeap(hosts)
 	heap.Init(&h)
-	var body []byte
 	for k := 0; ctx.Err() == nil; k++ {
 		if o.count > 0 && budget.Add(-1) < 0 {
 			return nil
@@ -287,28 +333,11 @@ func publishConn(ctx context.Context, o publishOpts, hosts []*simHost, st *pubSt
 			heap.Fix(&h, 0)
 		}
 		s := host.next(now)
-		body, err = snapshot.Encode(s)
+		body, err := snapshot.Encode(s)
 		if err != nil {
 			return fmt.Errorf("encode: %w", err)
 		}
-		msg := amqp.Publishing{ContentType: "application/json", DeliveryMode: amqp.Persistent,
-			MessageId: s.MessageID(), Timestamp: now, AppId: "sysmon-loadgen", Type: snapshot.MessageType, Body: body}
-		if o.confirm {
-			if len(window) >= o.inflight {
-				if err := settle(window[0]); err != nil {
-					return fmt.Errorf("confirm: %w", err)
-				}
-				window = window[1:]
-			}
-			dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, o.exchange, s.Host, false, false, msg)
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return fmt.Errorf("publish: %w", err)
-			}
-			window = append(window, dc)
-		} else if err := ch.PublishWithContext(ctx, o.exchange, s.Host, false, false, msg); err != nil {
+		if err := send(s, body, now); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}

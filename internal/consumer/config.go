@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/sysmon-dev/sysmon/internal/alert"
 	"github.com/sysmon-dev/sysmon/internal/config"
 	"github.com/sysmon-dev/sysmon/internal/fleet"
 	"github.com/sysmon-dev/sysmon/internal/history"
@@ -236,6 +237,19 @@ func days(d time.Duration) string {
 		return fmt.Sprintf("%dd", d/day)
 	}
 	return d.String()
+}
+
+// Rules are the alert rules these settings give: the default rules with
+// the thresholds, the alert timings and the fleet's offline and expiry
+// limits of the settings.
+func (c Config) Rules() alert.Config {
+	rules := alert.DefaultConfig()
+	rules.For, rules.Repeat, rules.Expire = c.Alerts.For, c.Alerts.Repeat, c.Fleet.Expire
+	rules.OfflineAfter, rules.OfflineFloor = c.Fleet.OfflineAfter, c.Fleet.OfflineFloor
+	for k, t := range c.Thresholds {
+		rules.Thresholds[k] = [2]float64{t.Warn, t.Crit}
+	}
+	return rules
 }
 
 // Thresholds is one metric's warning and critical levels on the dashboard.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestThresholdsRejectWhatBreaksTheDashboard: THRESHOLD_CPU=NaN,NaN used to
@@ -57,5 +58,27 @@ func TestThresholdsRejectWhatBreaksTheDashboard(t *testing.T) {
 	}
 	if _, err := json.Marshal(c.Thresholds); err != nil {
 		t.Fatalf("thresholds do not encode: %v", err)
+	}
+}
+
+// TestRulesFollowTheSettings: the alert rules that the consumer (and
+// sysmon-loadgen serve) check are the settings' thresholds and timings.
+func TestRulesFollowTheSettings(t *testing.T) {
+	env := map[string]string{"THRESHOLD_CPU": "70,90", "ALERT_FOR": "2m", "ALERT_REPEAT": "1h",
+		"HOST_EXPIRE": "48h", "HOST_OFFLINE_MIN": "3m"}
+	c, _, err := LoadConfig(filepath.Join(t.TempDir(), "none.env"), false, func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Rules()
+	if r.Thresholds["cpu"] != [2]float64{70, 90} || r.Thresholds["disk"] != [2]float64{c.Thresholds["disk"].Warn, c.Thresholds["disk"].Crit} {
+		t.Errorf("thresholds %v, want cpu 70,90 and the disk's defaults", r.Thresholds)
+	}
+	if r.For != 2*time.Minute || r.Repeat != time.Hour || r.Expire != 48*time.Hour || r.OfflineFloor != 3*time.Minute ||
+		r.OfflineAfter != c.Fleet.OfflineAfter {
+		t.Errorf("rules %+v, want the settings' timings", r)
 	}
 }

@@ -62,6 +62,10 @@ fast as the broker takes them (give -count or -duration).`, stderr)
 	if err := parse(fs, args); err != nil {
 		return nil, err
 	}
+	if o.conns < 1 {
+		fmt.Fprintln(stderr, "-connections must be at least 1")
+		return nil, errUsage
+	}
 	if err := checkFleet(o, stderr); err != nil {
 		return nil, err
 	}
@@ -88,8 +92,8 @@ func fleetFlags(fs *flag.FlagSet, o *publishOpts) {
 
 // checkFleet explains what is wrong with a fleet's flags (errUsage).
 func checkFleet(o publishOpts, stderr io.Writer) error {
-	if o.hosts < 1 || o.conns < 1 || o.interval < 0 || o.jitter < 0 || o.jitter >= 1 {
-		fmt.Fprintln(stderr, "-hosts and -connections must be at least 1, -interval not negative, -jitter in [0,1)")
+	if o.hosts < 1 || o.interval < 0 || o.jitter < 0 || o.jitter >= 1 {
+		fmt.Fprintln(stderr, "-hosts must be at least 1, -interval not negative, -jitter in [0,1)")
 		return errUsage
 	}
 	// Beyond the consumer's limits every message would be counted invalid.

@@ -202,6 +202,14 @@ func (b *bench) browserViews() ([]Figure, error) {
 			}
 		}
 	}
+	// fresh opens a new page of view at base and waits until it has drawn
+	// n hosts: the time of its first render.
+	fresh := func(base, view string, n int) (float64, error) {
+		if err := open(base, view, n); err != nil {
+			return 0, err
+		}
+		return waitHosts(n, 60*time.Second)
+	}
 	// metrics reads the page's Performance metrics; with gc, after a
 	// garbage collection (for the count of DOM nodes that are live).
 	metrics := func(gc bool) (map[string]float64, error) {
@@ -340,6 +348,10 @@ func (b *bench) browserViews() ([]Figure, error) {
 		var s sent
 		return s, lg.wait(time.Second, &s)
 	}
+	// loaded: at least 90 % of the hosts' 1 Hz was delivered (the fleet
+	// scenarios' rule); below it the pages had less to do than the figure
+	// says, and it is not met, whatever they measured.
+	loaded := func(x sent, hosts float64) bool { return x.PerSecond >= 0.9*hosts }
 
 	// 1,000 hosts at 1 Hz: one open page goes through the views.
 	lg, err := publish(1000)
@@ -413,10 +425,7 @@ func (b *bench) browserViews() ([]Figure, error) {
 	}
 	viaBroker := map[string]pageCost{}
 	for _, v := range []string{"grid", "table"} {
-		if err := open(base, v, 10000); err != nil {
-			return nil, fmt.Errorf("10,000 hosts through the broker, %s: %w", v, err)
-		}
-		first, err := waitHosts(10000, 60*time.Second)
+		first, err := fresh(base, v, 10000)
 		if err != nil {
 			return nil, fmt.Errorf("10,000 hosts through the broker, %s: %w", v, err)
 		}
@@ -464,10 +473,7 @@ func (b *bench) browserViews() ([]Figure, error) {
 	for _, v := range browserViewsList {
 		var firsts, states []float64
 		for i := range firstRenders {
-			if err := open(served, v, 10000); err != nil {
-				return nil, fmt.Errorf("10,000 hosts, %s, open page %d: %w", v, i+1, err)
-			}
-			first, err := waitHosts(10000, 60*time.Second)
+			first, err := fresh(served, v, 10000)
 			if err != nil {
 				return nil, fmt.Errorf("10,000 hosts, %s, page %d: %w", v, i+1, err)
 			}
@@ -574,21 +580,19 @@ func (b *bench) browserViews() ([]Figure, error) {
 	vals["baseline_blank_scroll_fps_10000_load"] = blankLoaded.med
 	baseline := fmt.Sprintf("page with no host: %.0f nodes, busy %.1f%%, %.0f frames/s idle; a blank page scrolled the same way: %.0f frames/s",
 		idle.nodes, idle.busy, idleFPS, blank.med)
-	// The load as it was: what the load generator published, against the
-	// 1 Hz a host it was asked for. Below 90 % of it (as the fleet
-	// scenarios judge), the pages had less to do than the figure says: not
-	// met, whatever they measured.
+	// The load as it was: what was delivered, against the 1 Hz a host
+	// asked for.
 	load := func(who string, x sent, hosts float64) string {
 		s := fmt.Sprintf("%s %.0f/s of %.0f/s (max %.0f ms behind schedule)", who, x.PerSecond, hosts, x.MaxLate)
-		if x.PerSecond < 0.9*hosts {
+		if !loaded(x, hosts) {
 			s += ": below 90 % of the load, the targets are not measured at it"
 		}
 		return s
 	}
-	met1 = met1 && sent1k.PerSecond >= 0.9*1000
-	met10 = met10 && sent10k.PerSecond >= 0.9*10000
+	met1 = met1 && loaded(sent1k, 1000)
+	met10 = met10 && loaded(sent10k, 10000)
 	var pb []string
-	metBroker := sentBroker.PerSecond >= 0.9*10000
+	metBroker := loaded(sentBroker, 10000)
 	for _, v := range []string{"grid", "table"} {
 		c := viaBroker[v]
 		vals["first_render_ms_10000_broker_"+v], vals["scroll_fps_10000_broker_"+v] = c.firstRender.med, c.fps.med

@@ -150,7 +150,6 @@ func (s *pubStats) size(n int) {
 // spread evenly), reports progress and sums up.
 func publish(ctx context.Context, o publishOpts, stderr io.Writer,
 	run func(ctx context.Context, hosts []*simHost, st *pubStats, budget *atomic.Int64) error) (*PublishSummary, error) {
-	o.conns = max(o.conns, 1)
 	if o.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.duration)

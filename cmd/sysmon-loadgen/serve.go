@@ -65,10 +65,9 @@ no broker, no history and no notification.`, stderr)
 	if err != nil {
 		return nil, err
 	}
-	var applied atomic.Uint64
+	// What it filed is the fleet's accepted_total in /api/status.
 	site := web.New(web.Options{Version: "loadgen", Thresholds: thresholds, Limits: cfg.Fleet,
 		Delay:  func() time.Duration { return 0 }, // sampled and filed in the same instant
-		Stats:  func() any { return map[string]uint64{"received_total": applied.Load()} },
 		Alerts: alerts, NoHistory: "a simulated fleet (sysmon-loadgen serve) keeps no history"},
 		hosts, dashboards, mq.NewStatus(), log.With("component", "web"))
 
@@ -79,20 +78,21 @@ no broker, no history and no notification.`, stderr)
 	srv := &http.Server{Handler: site.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stderr, "sysmon-loadgen serve: the dashboard of %d simulated hosts at http://%s/\n", o.hosts, ln.Addr())
 
+	// The alerts and the hub run until ctx ends; the simulation until
+	// -duration, -count or ctx, or until the server fails.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	done := make(chan error, 3)
-	go func() { done <- alerts.Run(ctx) }()
-	go func() { done <- dashboards.Run(ctx) }()
+	go alerts.Run(ctx)
+	go dashboards.Run(ctx)
+	failed := make(chan error, 1)
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			done <- err
+			failed <- err
 			cancel()
 		}
 	}()
 	sum, err := publish(ctx, o, stderr, func(ctx context.Context, sims []*simHost, st *pubStats, budget *atomic.Int64) error {
 		return pace(ctx, o, sims, st, budget, func(s *snapshot.Snapshot, body []byte, now time.Time) error {
-			applied.Add(1)
 			hosts.Apply(s, body, s.Host, now)
 			return nil
 		})
@@ -103,10 +103,8 @@ no broker, no history and no notification.`, stderr)
 	_ = srv.Shutdown(sctx)
 	site.Close()
 	select {
-	case serr := <-done:
-		if err == nil && serr != nil && !errors.Is(serr, context.Canceled) {
-			err = serr
-		}
+	case serr := <-failed:
+		err = errors.Join(err, fmt.Errorf("serve the dashboard: %w", serr))
 	default:
 	}
 	return sum, err

@@ -61,7 +61,6 @@ func TestServeFeedsTheDashboard(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer conn.Close()
 		state, err := readState(conn)
 		if err != nil {
 			t.Fatal(err)
@@ -77,6 +76,7 @@ func TestServeFeedsTheDashboard(t *testing.T) {
 		conn.Close()
 		time.Sleep(100 * time.Millisecond)
 	}
+	defer conn.Close()
 	updated := map[string]bool{}
 	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
 	for len(updated) < 50 {
